@@ -1,0 +1,222 @@
+//! The front end: the checked view of the user's function that later stages work from.
+//! It borrows the `syn` tree, so any stage can point an error at the user's tokens.
+//!
+//! Accepts: a free, non-async, non-generic (lifetimes aside) function returning `f32` or
+//! `f64`, whose parameters are plain names. Decides each parameter's activity: by default
+//! every `f32` / `f64` parameter is active and integers, `bool`, `char`, `str` and
+//! containers of those are not; `wrt(..)` overrides the default.
+
+use crate::{args::Args, ctxt::Ctxt, diag};
+use proc_macro2::Ident;
+use syn::{FnArg, GenericParam, ItemFn, Pat, ReturnType, Type};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatTy {
+    F32,
+    F64,
+}
+
+/// What a parameter's declared type is, as far as activity is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeClass {
+    Float(FloatTy),
+    Int,
+    Bool,
+    /// `char`, `str`, and references, slices, arrays and `Vec`s of non-floats.
+    Inert,
+    /// References, slices, arrays and `Vec`s of floats: not differentiable yet.
+    FloatContainer,
+    Other,
+}
+
+pub struct DiffFn<'a> {
+    pub original: &'a ItemFn,
+    pub params: Vec<Param<'a>>,
+    pub ret: FloatTy,
+    pub ret_ty: &'a Type,
+}
+
+pub struct Param<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub class: TypeClass,
+    pub active: bool,
+}
+
+impl<'a> DiffFn<'a> {
+    pub fn from_syn(cx: &Ctxt, args: &Args, item: &'a ItemFn) -> Option<DiffFn<'a>> {
+        check_signature(cx, item);
+        let params = params(cx, item);
+        let (ret, ret_ty) = result_type(cx, item)?;
+        let mut f = DiffFn {
+            original: item,
+            params: params?,
+            ret,
+            ret_ty,
+        };
+        f.set_activity(cx, args);
+        Some(f)
+    }
+
+    pub fn name(&self) -> &Ident {
+        &self.original.sig.ident
+    }
+
+    pub fn active_params(&self) -> impl Iterator<Item = &Param<'a>> {
+        self.params.iter().filter(|p| p.active)
+    }
+
+    fn set_activity(&mut self, cx: &Ctxt, args: &Args) {
+        match &args.wrt {
+            Some(names) => self.activity_from_wrt(cx, names),
+            None => self.default_activity(cx),
+        }
+        if !self.params.iter().any(|p| p.active) {
+            cx.push(diag::no_active_param(self.name()));
+        }
+    }
+
+    fn default_activity(&mut self, cx: &Ctxt) {
+        for p in &mut self.params {
+            match p.class {
+                TypeClass::Float(_) => p.active = true,
+                TypeClass::FloatContainer => cx.push(diag::float_container_param(p.ty)),
+                TypeClass::Other => cx.push(diag::unsupported_param_type(p.ty)),
+                TypeClass::Int | TypeClass::Bool | TypeClass::Inert => {}
+            }
+        }
+    }
+
+    fn activity_from_wrt(&mut self, cx: &Ctxt, names: &[Ident]) {
+        let func = &self.original.sig.ident;
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                cx.push(diag::wrt_duplicate_param(name));
+                continue;
+            }
+            match self.params.iter_mut().find(|p| p.ident == name) {
+                None => cx.push(diag::wrt_not_a_param(name, func)),
+                Some(p) if matches!(p.class, TypeClass::Float(_)) => p.active = true,
+                Some(p) if p.class == TypeClass::FloatContainer => {
+                    cx.push(diag::float_container_param(p.ty))
+                }
+                Some(p) => cx.push(diag::wrt_not_float(name, p.ty)),
+            }
+        }
+    }
+}
+
+fn check_signature(cx: &Ctxt, item: &ItemFn) {
+    let sig = &item.sig;
+    if let Some(token) = &sig.asyncness {
+        cx.push(diag::async_fn(token));
+    }
+    if let Some(token) = &sig.unsafety {
+        cx.push(diag::unsafe_fn(token));
+    }
+    if let Some(v) = &sig.variadic {
+        cx.push(diag::variadic(v));
+    }
+    for param in &sig.generics.params {
+        if !matches!(param, GenericParam::Lifetime(_)) {
+            cx.push(diag::generic_param(param));
+        }
+    }
+}
+
+fn params<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<Vec<Param<'a>>> {
+    let mut ok = true;
+    let mut out = Vec::new();
+    for arg in &item.sig.inputs {
+        match arg {
+            FnArg::Receiver(r) => {
+                cx.push(diag::method_receiver(r));
+                ok = false;
+            }
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    out.push(Param {
+                        ident: &pi.ident,
+                        ty: &pt.ty,
+                        class: classify(&pt.ty),
+                        active: false,
+                    });
+                }
+                pat => {
+                    cx.push(diag::param_pattern(pat));
+                    ok = false;
+                }
+            },
+        }
+    }
+    ok.then_some(out)
+}
+
+fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<(FloatTy, &'a Type)> {
+    match &item.sig.output {
+        ReturnType::Default => {
+            cx.push(diag::missing_return_type(&item.sig.ident));
+            None
+        }
+        ReturnType::Type(_, ty) => match classify(ty) {
+            TypeClass::Float(f) => Some((f, ty)),
+            _ => {
+                cx.push(diag::unsupported_return_type(ty));
+                None
+            }
+        },
+    }
+}
+
+/// Classifies a declared type by its spelling; rustc checks that the spelling means what
+/// it usually does.
+pub fn classify(ty: &Type) -> TypeClass {
+    match ty {
+        Type::Paren(p) => classify(&p.elem),
+        Type::Group(g) => classify(&g.elem),
+        Type::Reference(r) => container_of(classify(&r.elem)),
+        Type::Slice(s) => container_of(classify(&s.elem)),
+        Type::Array(a) => container_of(classify(&a.elem)),
+        Type::Path(p) if p.qself.is_none() => classify_path(&p.path),
+        _ => TypeClass::Other,
+    }
+}
+
+fn classify_path(path: &syn::Path) -> TypeClass {
+    let Some(last) = path.segments.last() else {
+        return TypeClass::Other;
+    };
+    if last.ident == "Vec" {
+        if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+            if let Some(syn::GenericArgument::Type(t)) = a.args.first() {
+                return container_of(classify(t));
+            }
+        }
+        return TypeClass::Other;
+    }
+    if path.segments.len() != 1 || !last.arguments.is_none() {
+        return TypeClass::Other;
+    }
+    class_of_name(&last.ident.to_string())
+}
+
+/// The class of a primitive type's name.
+pub fn class_of_name(name: &str) -> TypeClass {
+    match name {
+        "f32" => TypeClass::Float(FloatTy::F32),
+        "f64" => TypeClass::Float(FloatTy::F64),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => TypeClass::Int,
+        "bool" => TypeClass::Bool,
+        "char" | "str" => TypeClass::Inert,
+        _ => TypeClass::Other,
+    }
+}
+
+fn container_of(elem: TypeClass) -> TypeClass {
+    match elem {
+        TypeClass::Float(_) | TypeClass::FloatContainer => TypeClass::FloatContainer,
+        TypeClass::Int | TypeClass::Bool | TypeClass::Inert => TypeClass::Inert,
+        TypeClass::Other => TypeClass::Other,
+    }
+}

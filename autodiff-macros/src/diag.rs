@@ -1,0 +1,346 @@
+//! Every message the macro shows a user, in one place. Messages are lowercase, quote the
+//! code as the user writes it, and say what to write instead.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Error;
+
+fn at(tokens: impl ToTokens, msg: impl std::fmt::Display) -> Error {
+    Error::new_spanned(tokens, msg)
+}
+
+// -------------------- arguments --------------------
+
+pub fn bad_args(span: Span) -> Error {
+    Error::new(
+        span,
+        "expected `#[differentiable]` or `#[differentiable(wrt(x, y))]`",
+    )
+}
+
+pub fn unknown_arg(key: &syn::Ident) -> Error {
+    at(key, format!("unknown argument `{key}`; the only argument is `wrt(..)`, e.g. `#[differentiable(wrt(x))]`"))
+}
+
+pub fn duplicate_wrt(key: &syn::Ident) -> Error {
+    at(
+        key,
+        "`wrt` is given twice; list every active parameter in one `wrt(..)`",
+    )
+}
+
+pub fn wrt_not_a_param(name: &syn::Ident, func: &syn::Ident) -> Error {
+    at(
+        name,
+        format!("`wrt` names `{name}`, which is not a parameter of `{func}`"),
+    )
+}
+
+pub fn wrt_duplicate_param(name: &syn::Ident) -> Error {
+    at(name, format!("`{name}` is listed twice in `wrt`"))
+}
+
+pub fn wrt_not_float(name: &syn::Ident, ty: &syn::Type) -> Error {
+    let ty = ty.to_token_stream();
+    at(
+        name,
+        format!(
+            "cannot differentiate with respect to `{name}`: its type `{ty}` is not `f32` or `f64`"
+        ),
+    )
+}
+
+// -------------------- signature --------------------
+
+pub fn not_a_function(span: Span) -> Error {
+    Error::new(
+        span,
+        "#[differentiable] applies to free functions (`fn f(x: f64) -> f64 { .. }`)",
+    )
+}
+
+pub fn async_fn(token: impl ToTokens) -> Error {
+    at(token, "an `async fn` cannot be differentiable; differentiate a plain `fn` and call it from async code")
+}
+
+pub fn unsafe_fn(token: impl ToTokens) -> Error {
+    at(
+        token,
+        "an `unsafe fn` cannot be differentiable; keep the unsafe part in a separate function",
+    )
+}
+
+pub fn generic_param(param: impl ToTokens) -> Error {
+    at(
+        param,
+        "generic parameters are not supported; write the function for `f64` (or `f32`)",
+    )
+}
+
+pub fn variadic(token: impl ToTokens) -> Error {
+    at(token, "variadic functions cannot be differentiable")
+}
+
+pub fn method_receiver(token: impl ToTokens) -> Error {
+    at(token, "methods with `self` are not supported yet; write a free function that takes the value as a parameter")
+}
+
+pub fn param_pattern(pat: impl ToTokens) -> Error {
+    at(
+        pat,
+        "parameters must be plain names (`x: f64`); destructure inside the body instead",
+    )
+}
+
+pub fn float_container_param(ty: &syn::Type) -> Error {
+    let text = ty.to_token_stream();
+    at(ty, format!("parameters of type `{text}` cannot be differentiated yet; pass each `f64` or `f32` as its own parameter"))
+}
+
+pub fn unsupported_param_type(ty: &syn::Type) -> Error {
+    let text = ty.to_token_stream();
+    at(
+        ty,
+        format!("cannot differentiate with respect to a parameter of type `{text}`: active parameters must be `f32` or `f64`; to pass it as a constant, list the active parameters with `#[differentiable(wrt(..))]`"),
+    )
+}
+
+pub fn no_active_param(name: &syn::Ident) -> Error {
+    at(
+        name,
+        format!("`{name}` has no `f32` or `f64` parameter to differentiate with respect to"),
+    )
+}
+
+pub fn missing_return_type(name: &syn::Ident) -> Error {
+    at(name, format!("`{name}` must return `f32` or `f64`; add `-> f64` and return the value to differentiate"))
+}
+
+pub fn unsupported_return_type(ty: &syn::Type) -> Error {
+    let text = ty.to_token_stream();
+    at(
+        ty,
+        format!(
+            "the result must be `f32` or `f64`, found `{text}`; return the scalar to differentiate"
+        ),
+    )
+}
+
+// -------------------- body: syntax (fence) --------------------
+
+pub fn closure(e: impl ToTokens) -> Error {
+    at(e, "closures are not supported in a differentiable function; write the expression inline, or move it into its own #[differentiable] function and call that")
+}
+
+pub fn loop_expr(keyword: impl ToTokens) -> Error {
+    at(keyword, "loops are not supported yet; unroll the loop, or compute the loop outside and pass its result in as a parameter")
+}
+
+pub fn break_continue(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "`break` and `continue` are not supported yet, since loops are not",
+    )
+}
+
+pub fn match_expr(keyword: impl ToTokens) -> Error {
+    at(
+        keyword,
+        "`match` is not supported; write it as an `if` / `else if` / `else` chain",
+    )
+}
+
+pub fn macro_call(mac: &syn::Macro) -> Error {
+    let name = mac
+        .path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
+    at(&mac.path, format!("macros are not supported in a differentiable function: the derivative cannot see inside `{name}!`; write out the expression, or move the macro outside"))
+}
+
+pub fn unsafe_block(token: impl ToTokens) -> Error {
+    at(token, "`unsafe` blocks are not supported in a differentiable function; move the unsafe code into a function with a hand-written `_vjp` / `_jvp` rule")
+}
+
+pub fn async_block(token: impl ToTokens) -> Error {
+    at(
+        token,
+        "`async` and `.await` are not supported in a differentiable function",
+    )
+}
+
+pub fn try_operator(e: impl ToTokens) -> Error {
+    at(e, "the `?` operator is not supported; a differentiable function returns its `f32` or `f64` directly")
+}
+
+pub fn if_let(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "`if let` and `let` conditions are not supported; test a `bool` with a plain `if`",
+    )
+}
+
+pub fn index(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "indexing is not supported yet; pass the elements as separate `f64` parameters",
+    )
+}
+
+pub fn tuple(e: impl ToTokens) -> Error {
+    at(e, "tuples are not supported in a differentiable function; bind each component with its own `let`")
+}
+
+pub fn array(e: impl ToTokens) -> Error {
+    at(e, "arrays are not supported yet; use separate variables")
+}
+
+pub fn reference(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "references and dereferences are not supported; pass and use `f64` values directly",
+    )
+}
+
+pub fn struct_literal(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "struct literals are not supported in a differentiable function",
+    )
+}
+
+pub fn range(e: impl ToTokens) -> Error {
+    at(e, "ranges are not supported yet, since loops are not")
+}
+
+pub fn labeled_block(label: impl ToTokens) -> Error {
+    at(
+        label,
+        "labeled blocks are not supported; use `if` / `else` and early `return` instead",
+    )
+}
+
+pub fn unsupported_expr(e: impl ToTokens) -> Error {
+    at(e, "this expression is not supported in a differentiable function; use arithmetic, float methods, `let`, `if` / `else`, `return` and calls")
+}
+
+pub fn unsupported_literal(lit: impl ToTokens) -> Error {
+    at(
+        lit,
+        "only number and `bool` literals are supported in a differentiable function",
+    )
+}
+
+pub fn generic_path(path: impl ToTokens) -> Error {
+    at(
+        path,
+        "paths with generic arguments are not supported here; name the value without `::<..>`",
+    )
+}
+
+pub fn turbofish_method(method: impl ToTokens) -> Error {
+    at(
+        method,
+        "method calls with `::<..>` are not supported in a differentiable function",
+    )
+}
+
+pub fn call_target(func: impl ToTokens) -> Error {
+    at(
+        func,
+        "only calls of functions by path (`g(x)`, `module::g(x)`) are supported",
+    )
+}
+
+pub fn item_in_body(item: impl ToTokens) -> Error {
+    at(item, "items inside a differentiable function are not supported; move it outside the function (mark a helper function #[differentiable] to call it)")
+}
+
+pub fn let_pattern(pat: impl ToTokens) -> Error {
+    at(
+        pat,
+        "only simple bindings are supported: `let x = ..;`, `let mut x = ..;`, `let x: f64 = ..;`",
+    )
+}
+
+pub fn let_without_value(local: impl ToTokens) -> Error {
+    at(
+        local,
+        "declare the variable with its value: `let x = ..;` (assign later with `let mut x = ..;`)",
+    )
+}
+
+pub fn let_else(token: impl ToTokens) -> Error {
+    at(
+        token,
+        "`let .. else` is not supported; use `if` and `return`",
+    )
+}
+
+pub fn assign_target(lhs: impl ToTokens) -> Error {
+    at(
+        lhs,
+        "only local variables can be assigned to (`x = ..`, `x += ..`)",
+    )
+}
+
+// -------------------- body: meaning (lowering) --------------------
+
+pub fn unknown_variable(name: impl ToTokens) -> Error {
+    let text = name.to_token_stream();
+    at(
+        name,
+        format!("cannot assign to `{text}`: it is not a local variable of this function"),
+    )
+}
+
+pub fn unknown_method(method: &syn::Ident) -> Error {
+    at(
+        method,
+        format!("no derivative rule for the method `{method}` on an active value; use a supported float method (sin, cos, exp, ln, sqrt, powi, powf, max, ..) or move the code into a #[differentiable] function (or one with a hand-written `_vjp` / `_jvp` rule) and call it"),
+    )
+}
+
+pub fn wrong_arity(method: &syn::Ident, expected: usize) -> Error {
+    let args = expected.saturating_sub(1);
+    at(
+        method,
+        format!("`{method}` takes {args} argument(s) besides its receiver"),
+    )
+}
+
+pub fn active_field(e: impl ToTokens) -> Error {
+    at(e, "fields of active values are not supported yet")
+}
+
+pub fn needs_value(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "this expression has no value (`()`) but a value is needed here",
+    )
+}
+
+pub fn unsupported_cast(ty: impl ToTokens) -> Error {
+    at(
+        ty,
+        "casts are supported to `f32`, `f64` and the integer types",
+    )
+}
+
+pub fn unknown_arg_type(span: Span) -> Error {
+    Error::new(
+        span,
+        "cannot tell whether this argument is a float, which decides its place in the callee's gradient; bind it with a type first: `let a: f64 = ..;`",
+    )
+}
+
+pub fn internal(span: Span, what: &str) -> Error {
+    Error::new(
+        span,
+        format!(
+            "internal error in #[differentiable] ({what}); please report it with this function"
+        ),
+    )
+}

@@ -1,0 +1,162 @@
+//! The language fence: walks the body once and records every construct outside the
+//! supported subset, each with a span on the user's tokens and what to write instead.
+//! Nothing past the fence needs to handle unsupported syntax, except by reporting an
+//! internal error.
+//!
+//! Supported: literals (numbers, `bool`), paths, `let` (plain, `mut`, annotated), `=` and
+//! compound assignment to locals, unary and binary operators, `as` casts, blocks, `if` /
+//! `else`, `return`, calls by path, method calls, fields.
+
+use crate::{ast::DiffFn, ctxt::Ctxt, diag};
+use syn::visit::{self, Visit};
+use syn::{Expr, Lit, Local, Pat, Stmt};
+
+pub fn check(cx: &Ctxt, f: &DiffFn) {
+    Fence { cx }.visit_block(&f.original.block);
+}
+
+struct Fence<'a> {
+    cx: &'a Ctxt,
+}
+
+impl<'ast> Visit<'ast> for Fence<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match self.reject(e) {
+            Some(err) => self.cx.push(err),
+            None => visit::visit_expr(self, e),
+        }
+    }
+
+    fn visit_stmt(&mut self, s: &'ast Stmt) {
+        match s {
+            Stmt::Item(item) => self.cx.push(diag::item_in_body(item)),
+            Stmt::Macro(m) => self.cx.push(diag::macro_call(&m.mac)),
+            Stmt::Local(local) => self.check_local(local),
+            Stmt::Expr(..) => visit::visit_stmt(self, s),
+        }
+    }
+}
+
+impl Fence<'_> {
+    /// The error for an unsupported expression, or `None` to keep walking into it.
+    fn reject(&self, e: &Expr) -> Option<syn::Error> {
+        Some(match e {
+            Expr::Lit(l) => return supported_literal(&l.lit),
+            Expr::Path(p) => {
+                return (p.qself.is_some() || has_generics(&p.path)).then(|| diag::generic_path(p))
+            }
+            Expr::If(i) => return self.check_condition(&i.cond),
+            Expr::Block(b) => return b.label.as_ref().map(diag::labeled_block),
+            Expr::Assign(a) => return assign_target(&a.left),
+            Expr::Binary(b) if is_compound_assign(&b.op) => return assign_target(&b.left),
+            Expr::MethodCall(m) => {
+                return m
+                    .turbofish
+                    .as_ref()
+                    .map(|_| diag::turbofish_method(&m.method))
+            }
+            Expr::Call(c) => {
+                return (!matches!(&*c.func, Expr::Path(_))).then(|| diag::call_target(&c.func))
+            }
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => diag::reference(e),
+            Expr::Binary(_)
+            | Expr::Unary(_)
+            | Expr::Paren(_)
+            | Expr::Group(_)
+            | Expr::Cast(_)
+            | Expr::Return(_)
+            | Expr::Field(_) => return None,
+            Expr::Closure(_) => diag::closure(e),
+            Expr::ForLoop(f) => diag::loop_expr(f.for_token),
+            Expr::While(w) => diag::loop_expr(w.while_token),
+            Expr::Loop(l) => diag::loop_expr(l.loop_token),
+            Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
+            Expr::Match(m) => diag::match_expr(m.match_token),
+            Expr::Macro(m) => diag::macro_call(&m.mac),
+            Expr::Unsafe(u) => diag::unsafe_block(u.unsafe_token),
+            Expr::Async(_) | Expr::Await(_) => diag::async_block(e),
+            Expr::Try(_) | Expr::TryBlock(_) => diag::try_operator(e),
+            Expr::Let(_) => diag::if_let(e),
+            Expr::Index(_) => diag::index(e),
+            Expr::Tuple(_) => diag::tuple(e),
+            Expr::Array(_) | Expr::Repeat(_) => diag::array(e),
+            Expr::Reference(_) | Expr::RawAddr(_) => diag::reference(e),
+            Expr::Struct(_) => diag::struct_literal(e),
+            Expr::Range(_) => diag::range(e),
+            _ => diag::unsupported_expr(e),
+        })
+    }
+
+    fn check_condition(&self, cond: &Expr) -> Option<syn::Error> {
+        contains_let(cond).then(|| diag::if_let(cond))
+    }
+
+    fn check_local(&mut self, local: &Local) {
+        if !simple_binding(&local.pat) {
+            self.cx.push(diag::let_pattern(&local.pat));
+        }
+        match &local.init {
+            None => self.cx.push(diag::let_without_value(local)),
+            Some(init) => {
+                if let Some((_, diverge)) = &init.diverge {
+                    self.cx.push(diag::let_else(diverge));
+                }
+                self.visit_expr(&init.expr);
+            }
+        }
+    }
+}
+
+fn supported_literal(lit: &Lit) -> Option<syn::Error> {
+    match lit {
+        Lit::Int(_) | Lit::Float(_) | Lit::Bool(_) => None,
+        _ => Some(diag::unsupported_literal(lit)),
+    }
+}
+
+fn has_generics(path: &syn::Path) -> bool {
+    path.segments.iter().any(|s| !s.arguments.is_none())
+}
+
+fn contains_let(e: &Expr) -> bool {
+    match e {
+        Expr::Let(_) => true,
+        Expr::Binary(b) => contains_let(&b.left) || contains_let(&b.right),
+        Expr::Paren(p) => contains_let(&p.expr),
+        Expr::Group(g) => contains_let(&g.expr),
+        _ => false,
+    }
+}
+
+fn assign_target(lhs: &Expr) -> Option<syn::Error> {
+    match lhs {
+        Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => None,
+        _ => Some(diag::assign_target(lhs)),
+    }
+}
+
+pub fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | BitXorAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+/// `x`, `mut x` or `x: T`.
+pub fn simple_binding(pat: &Pat) -> bool {
+    match pat {
+        Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
+        Pat::Type(pt) => simple_binding(&pt.pat),
+        _ => false,
+    }
+}

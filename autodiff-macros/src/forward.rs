@@ -1,0 +1,224 @@
+//! Forward mode: the primal, interleaved with one tangent per active value.
+//!
+//! Input: `fn f(x, n) -> y` (optimised IR) and its activity. Output: `fn f_jvp(x, n, d_x)
+//! -> (y, d_y)` in the same IR, where after each active instruction
+//! `y = op(a, b)` comes `d_y = Σᵢ jvp_i(a, b, y, d_aᵢ)` over the active operands. An `if`
+//! carries the tangents of its active results as extra results; a branch that yields an
+//! inactive value yields a zero tangent. An active call `g(a, b)` becomes
+//! `(y, d_y) = g_jvp(a, b, d_a, d_b)`, with a zero tangent for float arguments that are
+//! inactive. No storage: every tangent is computed next to its primal.
+
+use crate::activity::Activity;
+use crate::ir::{Block, Func, Inst, InstKind, Op, Value};
+use crate::rules::{self, Partial};
+use proc_macro2::Span;
+use std::collections::HashMap;
+
+pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
+    let mut out = Func {
+        name: format!("{}_jvp", func.name),
+        body: Block::default(),
+        results: Vec::new(),
+        ..func.clone()
+    };
+    let mut fwd = Forward {
+        func: &mut out,
+        act,
+        tangent: HashMap::new(),
+    };
+    for &p in active_params {
+        let t = fwd.tangent_value(p);
+        fwd.func.params.push(t);
+    }
+    let mut body = fwd.block(&func.body);
+    let result = func.results[0];
+    let d_result = fwd.tangent_or_zero(result, &mut body.insts);
+    out.body = body;
+    out.results = vec![result, d_result];
+    out
+}
+
+struct Forward<'a> {
+    func: &'a mut Func,
+    act: &'a Activity,
+    tangent: HashMap<Value, Value>,
+}
+
+impl Forward<'_> {
+    /// A new value to hold the tangent of `v`.
+    fn tangent_value(&mut self, v: Value) -> Value {
+        let info = self.func.info(v).clone();
+        let t = self.func.new_value(
+            Some(crate::names::tangent_of(info.name.as_deref(), v)),
+            info.span,
+            info.ty,
+        );
+        self.tangent.insert(v, t);
+        t
+    }
+
+    fn tangent_or_zero(&mut self, v: Value, insts: &mut Vec<Inst>) -> Value {
+        match self.tangent.get(&v) {
+            Some(&t) => t,
+            None => self.zero(v, insts),
+        }
+    }
+
+    fn zero(&mut self, like: Value, insts: &mut Vec<Inst>) -> Value {
+        let info = self.func.info(like).clone();
+        let z = self.func.new_value(None, info.span, info.ty);
+        insts.push(Inst::new(vec![z], InstKind::Zero, info.span));
+        z
+    }
+
+    fn block(&mut self, block: &Block) -> Block {
+        let mut insts = Vec::new();
+        for inst in &block.insts {
+            self.inst(inst, &mut insts);
+        }
+        Block {
+            insts,
+            yields: block.yields.clone(),
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst, out: &mut Vec<Inst>) {
+        match &inst.kind {
+            InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
+                if let Op::Call { path } = op {
+                    self.call(path, args, inst, out);
+                } else {
+                    out.push(inst.clone());
+                    self.op(op, args, inst.outs[0], inst.span, out);
+                }
+            }
+            InstKind::If { cond, then, els } => self.branch(inst, *cond, then, els, out),
+            _ => out.push(inst.clone()),
+        }
+    }
+
+    /// `d_y = Σᵢ jvp_i(args, y, d_argᵢ)` over the active operands.
+    fn op(&mut self, op: &Op, args: &[Value], y: Value, span: Span, out: &mut Vec<Inst>) {
+        let rule = rules::rule(op);
+        let mut terms = Vec::new();
+        for (i, &a) in args.iter().enumerate() {
+            let Some(&t) = self.tangent.get(&a) else {
+                continue;
+            };
+            let term = match rule.partial(i) {
+                Partial::Zero => continue,
+                Partial::Identity => t,
+                Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
+                Partial::Runtime { op, slot } => {
+                    let mut rule_args = args.to_vec();
+                    rule_args.extend([y, t]);
+                    let name = Partial::runtime_name(op, slot, "jvp");
+                    let v = self.fresh(y, false);
+                    out.push(Inst::new(
+                        vec![v],
+                        InstKind::Rule {
+                            name,
+                            args: rule_args,
+                        },
+                        span,
+                    ));
+                    v
+                }
+            };
+            terms.push(term);
+        }
+        let d_y = self.sum(terms, y, span, out);
+        if self.func.info(d_y).name.is_none() {
+            self.func.values[d_y.index()].name = Some(crate::names::tangent_of(
+                self.func.info(y).name.as_deref(),
+                y,
+            ));
+        }
+        self.tangent.insert(y, d_y);
+    }
+
+    fn push(
+        &mut self,
+        op: Op,
+        args: Vec<Value>,
+        like: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        let v = self.fresh(like, false);
+        out.push(Inst::new(vec![v], InstKind::Op(op, args), span));
+        v
+    }
+
+    /// A value of `like`'s type; named as its tangent if `named`.
+    fn fresh(&mut self, like: Value, named: bool) -> Value {
+        let info = self.func.info(like).clone();
+        let name = named.then(|| crate::names::tangent_of(info.name.as_deref(), like));
+        self.func.new_value(name, info.span, info.ty)
+    }
+
+    fn sum(&mut self, terms: Vec<Value>, y: Value, span: Span, out: &mut Vec<Inst>) -> Value {
+        match terms.as_slice() {
+            [] => self.zero(y, out),
+            [t] => *t,
+            _ => {
+                let v = self.fresh(y, true);
+                out.push(Inst::new(vec![v], InstKind::Sum(terms), span));
+                v
+            }
+        }
+    }
+
+    /// `(y, d_y) = g_jvp(args.., tangents of the float arguments..)`.
+    fn call(
+        &mut self,
+        path: &proc_macro2::TokenStream,
+        args: &[Value],
+        inst: &Inst,
+        out: &mut Vec<Inst>,
+    ) {
+        let mut all = args.to_vec();
+        for &a in args {
+            if self.func.ty(a).is_float() {
+                let t = self.tangent_or_zero(a, out);
+                all.push(t);
+            }
+        }
+        let y = inst.outs[0];
+        let d_y = self.tangent_value(y);
+        out.push(Inst::new(
+            vec![y, d_y],
+            InstKind::CallJvp {
+                path: path.clone(),
+                args: all,
+            },
+            inst.span,
+        ));
+    }
+
+    /// The `if` with the tangents of its active results appended to its results.
+    fn branch(&mut self, inst: &Inst, cond: Value, then: &Block, els: &Block, out: &mut Vec<Inst>) {
+        let mut then_t = self.block(then);
+        let mut els_t = self.block(els);
+        let mut outs = inst.outs.clone();
+        for (i, &o) in inst.outs.iter().enumerate() {
+            if !self.act.is_active(o) {
+                continue;
+            }
+            let t = self.tangent_or_zero(then.yields[i], &mut then_t.insts);
+            then_t.yields.push(t);
+            let e = self.tangent_or_zero(els.yields[i], &mut els_t.insts);
+            els_t.yields.push(e);
+            outs.push(self.tangent_value(o));
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::If {
+                cond,
+                then: then_t,
+                els: els_t,
+            },
+            inst.span,
+        ));
+    }
+}

@@ -1,0 +1,122 @@
+//! A text dump of the IR, one instruction per line, used by golden tests and for debugging:
+//!
+//! ```text
+//! fn f(%0 x: f64, %1 y: f64) {
+//!   %2 = mul %0, %1
+//!   %3 = sin %2
+//!   return %3
+//! }
+//! ```
+
+use super::{op::compact, Block, Func, Inst, InstKind, Ty, Value};
+use std::fmt::{self, Display, Formatter, Write};
+
+impl Display for Value {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "%{}", self.0)
+    }
+}
+
+impl Display for Ty {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ty::F32 => "f32",
+            Ty::F64 => "f64",
+            Ty::Float => "float",
+            Ty::Int => "int",
+            Ty::Bool => "bool",
+            Ty::Unknown => "?",
+        })
+    }
+}
+
+impl Display for Func {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|&p| {
+                format!(
+                    "{p} {}: {}",
+                    self.info(p).name.as_deref().unwrap_or("_"),
+                    self.ty(p)
+                )
+            })
+            .collect();
+        writeln!(f, "fn {}({}) {{", self.name, params.join(", "))?;
+        write_block(f, &self.body, 1)?;
+        writeln!(f, "  return {}", list(&self.results))?;
+        f.write_str("}")
+    }
+}
+
+fn write_block(f: &mut Formatter<'_>, block: &Block, depth: usize) -> fmt::Result {
+    for inst in &block.insts {
+        write_inst(f, inst, depth)?;
+    }
+    Ok(())
+}
+
+fn write_inst(f: &mut Formatter<'_>, inst: &Inst, depth: usize) -> fmt::Result {
+    let pad = "  ".repeat(depth);
+    let lhs = if inst.outs.is_empty() {
+        String::new()
+    } else {
+        format!("{} = ", list(&inst.outs))
+    };
+    match &inst.kind {
+        InstKind::If { cond, then, els } => {
+            writeln!(f, "{pad}{lhs}if {cond} {{")?;
+            write_branch(f, then, depth + 1)?;
+            writeln!(f, "{pad}}} else {{")?;
+            write_branch(f, els, depth + 1)?;
+            writeln!(f, "{pad}}}")
+        }
+        InstKind::Closure { params, body } => {
+            writeln!(f, "{pad}{lhs}closure |{}| {{", list(params))?;
+            write_branch(f, body, depth + 1)?;
+            writeln!(f, "{pad}}}")
+        }
+        kind => writeln!(f, "{pad}{lhs}{}", simple(kind)),
+    }
+}
+
+fn write_branch(f: &mut Formatter<'_>, block: &Block, depth: usize) -> fmt::Result {
+    write_block(f, block, depth)?;
+    writeln!(f, "{}yield {}", "  ".repeat(depth), list(&block.yields))
+}
+
+fn simple(kind: &InstKind) -> String {
+    let mut s = String::new();
+    let _ = match kind {
+        InstKind::Op(op, args) => write!(s, "{}{}", op.mnemonic(), operands(args)),
+        InstKind::Rule { name, args } => write!(s, "rule {name}{}", operands(args)),
+        InstKind::Sum(args) => write!(s, "sum{}", operands(args)),
+        InstKind::Zero => write!(s, "zero"),
+        InstKind::CallJvp { path, args } => {
+            write!(s, "call_jvp {}{}", compact(path), operands(args))
+        }
+        InstKind::CallVjp { path, args } => {
+            write!(s, "call_vjp {}{}", compact(path), operands(args))
+        }
+        InstKind::Pullback { pullback, seed } => write!(s, "pullback {pullback}, {seed}"),
+        InstKind::If { .. } | InstKind::Closure { .. } => Ok(()),
+    };
+    s
+}
+
+fn operands(args: &[Value]) -> String {
+    if args.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", list(args))
+    }
+}
+
+fn list(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

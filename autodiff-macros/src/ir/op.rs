@@ -1,0 +1,203 @@
+//! The closed set of primal operations. Adding a variant does not compile until
+//! `rules::partials` gives it a derivative rule.
+
+use proc_macro2::{Ident, Literal, TokenStream};
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Const(Const),
+    /// A path to a constant outside the function, e.g. `std::f64::consts::PI`.
+    Extern(TokenStream),
+    /// A placeholder for a value on a path that has already returned; never observed.
+    Undef,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Neg,
+    /// A float method, `args[0]` being the receiver.
+    Fun(Fun),
+    /// `args[0] as <ty>`; `ty` is the user's type tokens and `to` what they name.
+    Cast {
+        ty: TokenStream,
+        to: super::Ty,
+    },
+    Cmp(CmpOp),
+    Not,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    /// A call of a function at `path`; differentiated through `<path>_jvp` / `<path>_vjp`
+    /// when an argument is active.
+    Call {
+        path: TokenStream,
+    },
+    /// A method the macro has no rule for, on inactive values only.
+    Method {
+        name: Ident,
+    },
+    /// A field of an inactive value.
+    Field {
+        member: TokenStream,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum Const {
+    /// A float literal: its value, and the tokens to emit.
+    Float {
+        value: f64,
+        lit: Literal,
+    },
+    Int(Literal),
+    Bool(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// Declares the float methods with a derivative rule: variant, method name, and the
+/// number of operands including the receiver.
+macro_rules! funs {
+    ($($variant:ident = $name:literal / $arity:literal,)*) => {
+        /// The float methods with derivative rules (`x.sin()`, `x.powf(y)`, `x.clamp(lo, hi)`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Fun {
+            $($variant,)*
+        }
+
+        impl Fun {
+            pub const ALL: &'static [Fun] = &[$(Fun::$variant,)*];
+
+            pub fn from_name(name: &str) -> Option<Fun> {
+                match name {
+                    $($name => Some(Fun::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Fun::$variant => $name,)*
+                }
+            }
+
+            /// Operands, the receiver included.
+            pub fn arity(self) -> usize {
+                match self {
+                    $(Fun::$variant => $arity,)*
+                }
+            }
+        }
+    };
+}
+
+funs! {
+    Sin = "sin" / 1,
+    Cos = "cos" / 1,
+    Tan = "tan" / 1,
+    Asin = "asin" / 1,
+    Acos = "acos" / 1,
+    Atan = "atan" / 1,
+    Sinh = "sinh" / 1,
+    Cosh = "cosh" / 1,
+    Tanh = "tanh" / 1,
+    Asinh = "asinh" / 1,
+    Acosh = "acosh" / 1,
+    Atanh = "atanh" / 1,
+    Exp = "exp" / 1,
+    Exp2 = "exp2" / 1,
+    ExpM1 = "exp_m1" / 1,
+    Ln = "ln" / 1,
+    Ln1p = "ln_1p" / 1,
+    Log2 = "log2" / 1,
+    Log10 = "log10" / 1,
+    Sqrt = "sqrt" / 1,
+    Cbrt = "cbrt" / 1,
+    Abs = "abs" / 1,
+    Signum = "signum" / 1,
+    Recip = "recip" / 1,
+    Floor = "floor" / 1,
+    Ceil = "ceil" / 1,
+    Round = "round" / 1,
+    Trunc = "trunc" / 1,
+    Fract = "fract" / 1,
+    ToDegrees = "to_degrees" / 1,
+    ToRadians = "to_radians" / 1,
+    Powi = "powi" / 2,
+    Powf = "powf" / 2,
+    Log = "log" / 2,
+    Atan2 = "atan2" / 2,
+    Hypot = "hypot" / 2,
+    Max = "max" / 2,
+    Min = "min" / 2,
+    Clamp = "clamp" / 3,
+    MulAdd = "mul_add" / 3,
+}
+
+impl Op {
+    /// Whether evaluating the op twice is the same as evaluating it once, so common
+    /// subexpressions may be merged. Calls and unknown methods may have effects.
+    pub fn is_pure(&self) -> bool {
+        !matches!(self, Op::Call { .. } | Op::Method { .. } | Op::Undef)
+    }
+
+    /// The mnemonic used in IR dumps.
+    pub fn mnemonic(&self) -> String {
+        match self {
+            Op::Const(Const::Float { lit, .. } | Const::Int(lit)) => format!("const {lit}"),
+            Op::Const(Const::Bool(b)) => format!("const {b}"),
+            Op::Extern(path) => format!("extern {}", compact(path)),
+            Op::Undef => "undef".into(),
+            Op::Add => "add".into(),
+            Op::Sub => "sub".into(),
+            Op::Mul => "mul".into(),
+            Op::Div => "div".into(),
+            Op::Rem => "rem".into(),
+            Op::Neg => "neg".into(),
+            Op::Fun(f) => f.name().into(),
+            Op::Cast { ty, .. } => format!("cast {}", compact(ty)),
+            Op::Cmp(c) => format!("cmp {}", c.symbol()),
+            Op::Not => "not".into(),
+            Op::BitAnd => "bitand".into(),
+            Op::BitOr => "bitor".into(),
+            Op::BitXor => "bitxor".into(),
+            Op::Shl => "shl".into(),
+            Op::Shr => "shr".into(),
+            Op::Call { path } => format!("call {}", compact(path)),
+            Op::Method { name } => format!("method {name}"),
+            Op::Field { member } => format!("field {}", compact(member)),
+        }
+    }
+}
+
+/// Token text without the spaces `TokenStream`'s display puts around `::`.
+pub fn compact(tokens: &TokenStream) -> String {
+    tokens
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+}

@@ -1,0 +1,46 @@
+//! The `#[differentiable]` attribute of the `autodiff` crate. Use it through `autodiff`,
+//! which also provides the runtime the generated code calls.
+//!
+//! Pipeline (one stage per module): `args` + `ast` (front end) → `fence` (unsupported
+//! syntax, all reported at once) → `lower` (SSA IR, `types` inference) → `opt` (folding,
+//! CSE, DCE) → `activity` → `forward` / `reverse` (with `rules`) → `emit`.
+
+mod activity;
+mod args;
+mod ast;
+mod ctxt;
+mod diag;
+mod emit;
+mod expand;
+mod fence;
+mod forward;
+mod ir;
+mod lower;
+mod names;
+mod opt;
+mod reverse;
+mod rules;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Generates `f_grad`, `f_vjp` and `f_jvp` for a numeric function `f`.
+///
+/// ```ignore
+/// #[differentiable]
+/// fn f(x: f64, y: f64) -> f64 { x.sin() * y }
+///
+/// let (value, (dx, dy)) = f_grad(1.0, 2.0);          // value and gradient
+/// let (value, pullback) = f_vjp(1.0, 2.0);           // reverse mode
+/// let (dx, dy) = pullback(1.0);
+/// let (value, dv) = f_jvp(1.0, 2.0, 1.0, 0.0);       // forward mode
+/// ```
+///
+/// `#[differentiable(wrt(x))]` differentiates with respect to `x` only.
+#[proc_macro_attribute]
+pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::differentiable(args.into(), item.into()).into()
+}

@@ -1,0 +1,847 @@
+//! Lowering: the checked function body to SSA IR.
+//!
+//! Every expression becomes one instruction per operation, with the user's span. Local
+//! variables disappear: each `let`, assignment and compound assignment just rebinds a name
+//! to a new value, and an `if` merges the bindings its branches changed into its results.
+//!
+//! Early `return` is lowered with a flag, in structured form: `return e` sets the bindings
+//! `returned = true` and `result = e`; after a statement that may have returned, the rest
+//! of the block runs under `if returned { .. } else { rest }`. The tail of the function
+//! body is a `return` too, so the function's result is `result` at the end.
+//!
+//! `&&` and `||` keep Rust's short-circuit order: `a && b` is `if a { b } else { false }`.
+
+use crate::ast::{class_of_name, classify, DiffFn, FloatTy, TypeClass};
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::ir::{Block, CmpOp, Const, Fun, Func, Inst, InstKind, Op, Ty, Value};
+use crate::rules::{self, Partial, Rule};
+use crate::types::{self, Constraints};
+use proc_macro2::Span;
+use quote::ToTokens;
+use std::collections::{BTreeMap, HashMap};
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, Stmt, UnOp};
+
+/// Methods of floats that return `bool` and so never carry a derivative.
+const PREDICATES: &[&str] = &[
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_subnormal",
+    "is_sign_positive",
+    "is_sign_negative",
+];
+
+pub fn lower(cx: &Ctxt, f: &DiffFn) -> Func {
+    let mut l = Lower::new(cx, f.name().to_string());
+    for p in &f.params {
+        l.add_param(p.ident, p.class, p.active);
+    }
+    let span = f.original.block.span();
+    let no = l.bool_const(false, span);
+    let undef = l.emit(Op::Undef, vec![], span, Ty::Unknown);
+    l.ret_flag = l.bind("<returned>".into(), no);
+    l.ret_val = l.bind("<result>".into(), undef);
+    l.lower_stmts(&f.original.block.stmts, true);
+    let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
+    l.finish(result)
+}
+
+type BindingId = usize;
+
+/// Whether control may have left the function through a `return` at this point.
+#[derive(PartialEq, Eq)]
+enum Returned {
+    No,
+    Maybe,
+    Yes,
+}
+
+struct Lower<'a> {
+    cx: &'a Ctxt,
+    func: Func,
+    /// Instruction lists under construction; the last one is where new instructions go.
+    blocks: Vec<Vec<Inst>>,
+    /// Names in scope, innermost last.
+    scopes: Vec<Vec<(String, BindingId)>>,
+    /// The current value of every binding.
+    env: BTreeMap<BindingId, Value>,
+    binding_names: Vec<String>,
+    /// Whether a value depends on an active parameter through differentiable operations.
+    varied: Vec<bool>,
+    bool_consts: HashMap<Value, bool>,
+    constraints: Constraints,
+    ret_flag: BindingId,
+    ret_val: BindingId,
+}
+
+impl<'a> Lower<'a> {
+    fn new(cx: &'a Ctxt, name: String) -> Self {
+        Lower {
+            cx,
+            func: Func {
+                name,
+                values: Vec::new(),
+                params: Vec::new(),
+                body: Block::default(),
+                results: Vec::new(),
+            },
+            blocks: vec![Vec::new()],
+            scopes: vec![Vec::new()],
+            env: BTreeMap::new(),
+            binding_names: Vec::new(),
+            varied: Vec::new(),
+            bool_consts: HashMap::new(),
+            constraints: Constraints::default(),
+            ret_flag: 0,
+            ret_val: 0,
+        }
+    }
+
+    fn finish(mut self, result: Value) -> Func {
+        self.func.body.insts = self.blocks.pop().unwrap_or_default();
+        self.func.results = vec![result];
+        types::infer(&mut self.func, &self.constraints);
+        self.check_call_args(&self.func.body.clone());
+        self.func
+    }
+
+    // -------------------- values and bindings --------------------
+
+    fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool) {
+        let ty = match class {
+            TypeClass::Float(FloatTy::F32) => Ty::F32,
+            TypeClass::Float(FloatTy::F64) => Ty::F64,
+            TypeClass::Int => Ty::Int,
+            TypeClass::Bool => Ty::Bool,
+            TypeClass::Inert | TypeClass::FloatContainer | TypeClass::Other => Ty::Unknown,
+        };
+        let v = self.new_value(Some(ident.to_string()), ident.span(), ty, active);
+        self.func.params.push(v);
+        self.bind(ident.to_string(), v);
+    }
+
+    fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty, varied: bool) -> Value {
+        self.varied.push(varied);
+        self.func.new_value(name, span, ty)
+    }
+
+    fn bind(&mut self, name: String, v: Value) -> BindingId {
+        let id = self.binding_names.len();
+        self.binding_names.push(name.clone());
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push((name, id));
+        }
+        self.env.insert(id, v);
+        id
+    }
+
+    fn lookup(&self, name: &str) -> Option<BindingId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|&(_, id)| id)
+    }
+
+    /// Rebinds an existing binding (assignment); the new value takes the variable's name.
+    fn assign(&mut self, id: BindingId, v: Value) {
+        self.name_value(v, &self.binding_names[id].clone());
+        self.env.insert(id, v);
+    }
+
+    fn name_value(&mut self, v: Value, name: &str) {
+        let info = &mut self.func.values[v.index()];
+        if info.name.is_none() && !self.func.params.contains(&v) {
+            info.name = Some(name.to_string());
+        }
+    }
+
+    fn is_varied(&self, v: Value) -> bool {
+        self.varied.get(v.index()).copied().unwrap_or(false)
+    }
+
+    // -------------------- instructions --------------------
+
+    /// Appends `op(args)` to the current block; `ty` is what is known of the result's type.
+    fn emit(&mut self, op: Op, args: Vec<Value>, span: Span, ty: Ty) -> Value {
+        let varied = self.result_varied(&op, &args);
+        let out = self.new_value(None, span, ty, varied);
+        self.constrain(&op, &args, out);
+        self.push(Inst::new(vec![out], InstKind::Op(op, args), span));
+        out
+    }
+
+    fn push(&mut self, inst: Inst) {
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(inst);
+        }
+    }
+
+    fn result_varied(&self, op: &Op, args: &[Value]) -> bool {
+        let rule = rules::rule(op);
+        match rule {
+            Rule::Call => args.iter().any(|&a| self.is_varied(a)),
+            Rule::Constant => false,
+            Rule::Partials(_) => args
+                .iter()
+                .enumerate()
+                .any(|(i, &a)| self.is_varied(a) && rule.partial(i) != Partial::Zero),
+        }
+    }
+
+    /// Records which operands share the result's type.
+    fn constrain(&mut self, op: &Op, args: &[Value], out: Value) {
+        let same_as_out: &[Value] = match op {
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Neg | Op::Not => args,
+            Op::BitAnd | Op::BitOr | Op::BitXor => args,
+            Op::Shl | Op::Shr | Op::Fun(Fun::Powi) => &args[..1.min(args.len())],
+            Op::Fun(_) => args,
+            Op::Cmp(_) => {
+                if let [a, b] = args {
+                    self.constraints.same(*a, *b);
+                }
+                &[]
+            }
+            _ => &[],
+        };
+        for &a in same_as_out {
+            self.constraints.same(a, out);
+        }
+    }
+
+    fn bool_const(&mut self, b: bool, span: Span) -> Value {
+        let v = self.emit(Op::Const(Const::Bool(b)), vec![], span, Ty::Bool);
+        self.bool_consts.insert(v, b);
+        v
+    }
+
+    fn undef(&mut self, span: Span) -> Value {
+        self.emit(Op::Undef, vec![], span, Ty::Unknown)
+    }
+
+    fn returned(&self) -> Returned {
+        match self
+            .env
+            .get(&self.ret_flag)
+            .and_then(|v| self.bool_consts.get(v))
+        {
+            Some(false) => Returned::No,
+            Some(true) => Returned::Yes,
+            None => Returned::Maybe,
+        }
+    }
+
+    // -------------------- control flow --------------------
+
+    /// `if cond { then } else { els }`: lowers both arms, then merges every binding either
+    /// arm changed into a result of the `if`. Returns the `if`'s own value if `want_value`.
+    fn branch(
+        &mut self,
+        cond: Value,
+        span: Span,
+        want_value: bool,
+        then: impl FnOnce(&mut Self) -> Option<Value>,
+        els: impl FnOnce(&mut Self) -> Option<Value>,
+    ) -> Option<Value> {
+        let before = self.env.clone();
+        let (mut then_block, then_env) = self.arm(then, want_value, span);
+        self.env = before.clone();
+        let (mut else_block, else_env) = self.arm(els, want_value, span);
+        self.env = before.clone();
+        let changed: Vec<BindingId> = before
+            .iter()
+            .filter(|&(id, v)| then_env.get(id) != Some(v) || else_env.get(id) != Some(v))
+            .map(|(&id, _)| id)
+            .collect();
+        for &id in &changed {
+            then_block
+                .yields
+                .push(then_env.get(&id).copied().unwrap_or(before[&id]));
+            else_block
+                .yields
+                .push(else_env.get(&id).copied().unwrap_or(before[&id]));
+        }
+        let outs = self.merge_outs(&then_block.yields, &else_block.yields, span);
+        self.push(Inst::new(
+            outs.clone(),
+            InstKind::If {
+                cond,
+                then: then_block,
+                els: else_block,
+            },
+            span,
+        ));
+        let offset = usize::from(want_value);
+        for (&id, &out) in changed.iter().zip(&outs[offset..]) {
+            self.assign(id, out);
+        }
+        want_value.then(|| outs[0])
+    }
+
+    fn arm(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Option<Value>,
+        want_value: bool,
+        span: Span,
+    ) -> (Block, BTreeMap<BindingId, Value>) {
+        self.blocks.push(Vec::new());
+        let value = f(self);
+        let value = want_value.then(|| value.unwrap_or_else(|| self.undef(span)));
+        let insts = self.blocks.pop().unwrap_or_default();
+        (
+            Block {
+                insts,
+                yields: value.into_iter().collect(),
+            },
+            self.env.clone(),
+        )
+    }
+
+    /// One result per pair of yields, typed like them and varied if either is.
+    fn merge_outs(&mut self, then: &[Value], els: &[Value], span: Span) -> Vec<Value> {
+        then.iter()
+            .zip(els)
+            .map(|(&t, &e)| {
+                let varied = self.is_varied(t) || self.is_varied(e);
+                let out = self.new_value(None, span, Ty::Unknown, varied);
+                self.constraints.same(t, out);
+                self.constraints.same(e, out);
+                out
+            })
+            .collect()
+    }
+
+    // -------------------- statements --------------------
+
+    /// Lowers statements in order; returns the value of the tail expression. With
+    /// `tail_returns`, the tail is the function's result, lowered as a `return`.
+    fn lower_stmts(&mut self, stmts: &[Stmt], tail_returns: bool) -> Option<Value> {
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            let value = self.lower_stmt(stmt, last, tail_returns);
+            if last {
+                return value;
+            }
+            match self.returned() {
+                Returned::No => {}
+                Returned::Yes => return None,
+                Returned::Maybe => {
+                    let flag = self.env[&self.ret_flag];
+                    let rest = &stmts[i + 1..];
+                    let span = rest[0].span();
+                    return self.branch(
+                        flag,
+                        span,
+                        true,
+                        |_| None,
+                        |l| l.lower_stmts(rest, tail_returns),
+                    );
+                }
+            }
+        }
+        None
+    }
+
+    fn lower_stmt(&mut self, stmt: &Stmt, last: bool, tail_returns: bool) -> Option<Value> {
+        match stmt {
+            Stmt::Local(local) => {
+                self.lower_let(local);
+                None
+            }
+            Stmt::Expr(e, None) if last && tail_returns => {
+                let v = self.lower_expr(e);
+                if let Some(v) = v {
+                    self.set_return(v, e.span());
+                }
+                None
+            }
+            Stmt::Expr(e, None) if last => self.lower_expr(e),
+            Stmt::Expr(e, _) => {
+                self.lower_effect(e);
+                None
+            }
+            Stmt::Item(_) | Stmt::Macro(_) => {
+                self.cx
+                    .push(diag::internal(stmt.span(), "statement passed the fence"));
+                None
+            }
+        }
+    }
+
+    fn lower_let(&mut self, local: &syn::Local) {
+        let (ident, annotation) = binding_of(&local.pat);
+        let Some(init) = &local.init else { return };
+        let v = self.need(&init.expr);
+        if let Some(ty) = annotation {
+            let seed = self.undef_typed(ty);
+            self.constraints.same(v, seed);
+        }
+        if let Some(ident) = ident {
+            let name = ident.to_string();
+            self.name_value(v, &name);
+            self.bind(name, v);
+        }
+    }
+
+    /// A value that only carries the type `ty` into inference; dead code afterwards.
+    fn undef_typed(&mut self, ty: &syn::Type) -> Value {
+        let seed = self.undef(ty.span());
+        self.func.values[seed.index()].ty = ty_of(classify(ty));
+        seed
+    }
+
+    /// An expression evaluated for its effect on bindings (a statement).
+    fn lower_effect(&mut self, e: &Expr) {
+        match e {
+            Expr::If(i) => {
+                self.lower_if(i, false);
+            }
+            _ => {
+                self.lower_expr(e);
+            }
+        }
+    }
+
+    fn set_return(&mut self, v: Value, span: Span) {
+        let yes = self.bool_const(true, span);
+        let (flag, result) = (self.ret_flag, self.ret_val);
+        self.env.insert(result, v);
+        self.env.insert(flag, yes);
+    }
+
+    // -------------------- expressions --------------------
+
+    /// Lowers an expression whose value is required.
+    fn need(&mut self, e: &Expr) -> Value {
+        match self.lower_expr(e) {
+            Some(v) => v,
+            None => {
+                if self.returned() != Returned::Yes {
+                    self.cx.push(diag::needs_value(e));
+                }
+                self.undef(e.span())
+            }
+        }
+    }
+
+    /// Lowers an expression; `None` if it has no value (`()`) or never finishes (`return`).
+    fn lower_expr(&mut self, e: &Expr) -> Option<Value> {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => Some(self.literal(&l.lit)),
+            Expr::Path(p) => Some(self.path(&p.path)),
+            Expr::Paren(p) => self.lower_expr(&p.expr),
+            Expr::Group(g) => self.lower_expr(&g.expr),
+            Expr::Unary(u) => {
+                let a = self.need(&u.expr);
+                let op = if matches!(u.op, UnOp::Not(_)) {
+                    Op::Not
+                } else {
+                    Op::Neg
+                };
+                Some(self.emit(op, vec![a], span, Ty::Unknown))
+            }
+            Expr::Binary(b) => self.binary(b),
+            Expr::Cast(c) => Some(self.cast(c)),
+            Expr::MethodCall(m) => Some(self.method(m)),
+            Expr::Call(c) => Some(self.call(c)),
+            Expr::If(i) => self.lower_if(i, i.else_branch.is_some()),
+            Expr::Block(b) => self.lower_block(&b.block),
+            Expr::Return(r) => {
+                match &r.expr {
+                    Some(value) => {
+                        let v = self.need(value);
+                        self.set_return(v, span);
+                    }
+                    None => self.cx.push(diag::needs_value(r)),
+                }
+                None
+            }
+            Expr::Assign(a) => {
+                let v = self.need(&a.right);
+                self.store(&a.left, v);
+                None
+            }
+            Expr::Field(f) => Some(self.field(f)),
+            _ => {
+                self.cx
+                    .push(diag::internal(span, "expression passed the fence"));
+                Some(self.undef(span))
+            }
+        }
+    }
+
+    fn lower_block(&mut self, block: &syn::Block) -> Option<Value> {
+        self.scopes.push(Vec::new());
+        let v = self.lower_stmts(&block.stmts, false);
+        self.scopes.pop();
+        v
+    }
+
+    fn lower_if(&mut self, i: &syn::ExprIf, want_value: bool) -> Option<Value> {
+        let cond = self.need(&i.cond);
+        let span = i.if_token.span;
+        match &i.else_branch {
+            Some((_, els)) => self.branch(
+                cond,
+                span,
+                want_value,
+                |l| l.lower_block(&i.then_branch),
+                |l| l.lower_expr(els),
+            ),
+            None => self.branch(
+                cond,
+                span,
+                false,
+                |l| l.lower_block(&i.then_branch),
+                |_| None,
+            ),
+        }
+    }
+
+    fn literal(&mut self, lit: &syn::Lit) -> Value {
+        let span = lit.span();
+        let (c, ty) = match lit {
+            syn::Lit::Float(f) => (
+                float_const(f.base10_parse(), f.token()),
+                float_suffix(f.suffix()),
+            ),
+            syn::Lit::Int(i) if matches!(i.suffix(), "f32" | "f64") => (
+                float_const(i.base10_parse::<u64>().map(|n| n as f64), i.token()),
+                float_suffix(i.suffix()),
+            ),
+            syn::Lit::Int(i) => (Const::Int(i.token()), Ty::Int),
+            syn::Lit::Bool(b) => return self.bool_const(b.value, span),
+            _ => {
+                self.cx
+                    .push(diag::internal(span, "literal passed the fence"));
+                return self.undef(span);
+            }
+        };
+        self.emit(Op::Const(c), vec![], span, ty)
+    }
+
+    fn path(&mut self, path: &syn::Path) -> Value {
+        if let Some(id) = path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+            if let Some(&v) = self.env.get(&id) {
+                return v;
+            }
+        }
+        let ty = path_float_ty(path);
+        self.emit(Op::Extern(path.to_token_stream()), vec![], path.span(), ty)
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary) -> Option<Value> {
+        let span = b.op.span();
+        match b.op {
+            BinOp::And(_) | BinOp::Or(_) => return Some(self.short_circuit(b)),
+            _ if crate::fence::is_compound_assign(&b.op) => {
+                let current = self.need(&b.left);
+                let rhs = self.need(&b.right);
+                let v = self.binary_inst(b.op, current, rhs, span);
+                self.store(&b.left, v);
+                return None;
+            }
+            _ => {}
+        }
+        let l = self.need(&b.left);
+        let r = self.need(&b.right);
+        Some(self.binary_inst(b.op, l, r, span))
+    }
+
+    fn binary_inst(&mut self, op: BinOp, l: Value, r: Value, span: Span) -> Value {
+        match binary_op(op) {
+            Some(op) => {
+                let ty = if matches!(op, Op::Cmp(_)) {
+                    Ty::Bool
+                } else {
+                    Ty::Unknown
+                };
+                self.emit(op, vec![l, r], span, ty)
+            }
+            None => {
+                self.cx
+                    .push(diag::internal(span, "unknown binary operator"));
+                self.undef(span)
+            }
+        }
+    }
+
+    /// `a && b` is `if a { b } else { false }`; `a || b` is `if a { true } else { b }`.
+    fn short_circuit(&mut self, b: &syn::ExprBinary) -> Value {
+        let span = b.op.span();
+        let a = self.need(&b.left);
+        let out = if matches!(b.op, BinOp::And(_)) {
+            self.branch(
+                a,
+                span,
+                true,
+                |l| Some(l.need(&b.right)),
+                |l| Some(l.bool_const(false, span)),
+            )
+        } else {
+            self.branch(
+                a,
+                span,
+                true,
+                |l| Some(l.bool_const(true, span)),
+                |l| Some(l.need(&b.right)),
+            )
+        };
+        out.unwrap_or_else(|| self.undef(span))
+    }
+
+    fn store(&mut self, target: &Expr, v: Value) {
+        let id = match target {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        match id {
+            Some(id) => self.assign(id, v),
+            None => self.cx.push(diag::unknown_variable(target)),
+        }
+    }
+
+    fn cast(&mut self, c: &syn::ExprCast) -> Value {
+        let a = self.need(&c.expr);
+        let to = ty_of(classify(&c.ty));
+        if !matches!(to, Ty::F32 | Ty::F64 | Ty::Int) {
+            self.cx.push(diag::unsupported_cast(&c.ty));
+        }
+        self.emit(
+            Op::Cast {
+                ty: c.ty.to_token_stream(),
+                to,
+            },
+            vec![a],
+            c.ty.span(),
+            to,
+        )
+    }
+
+    fn method(&mut self, m: &syn::ExprMethodCall) -> Value {
+        let recv = self.need(&m.receiver);
+        let mut args = vec![recv];
+        args.extend(m.args.iter().map(|a| self.need(a)));
+        let span = m.method.span();
+        let name = m.method.to_string();
+        if let Some(f) = Fun::from_name(&name) {
+            return self.fun(f, args, &m.method);
+        }
+        if PREDICATES.contains(&name.as_str()) {
+            return self.emit(
+                Op::Method {
+                    name: m.method.clone(),
+                },
+                args,
+                span,
+                Ty::Bool,
+            );
+        }
+        if args.iter().any(|&a| self.is_varied(a)) {
+            self.cx.push(diag::unknown_method(&m.method));
+            return self.undef(span);
+        }
+        self.emit(
+            Op::Method {
+                name: m.method.clone(),
+            },
+            args,
+            span,
+            Ty::Unknown,
+        )
+    }
+
+    fn fun(&mut self, f: Fun, args: Vec<Value>, method: &syn::Ident) -> Value {
+        if args.len() != f.arity() {
+            self.cx.push(diag::wrong_arity(method, f.arity()));
+            return self.undef(method.span());
+        }
+        self.emit(Op::Fun(f), args, method.span(), Ty::Unknown)
+    }
+
+    fn call(&mut self, c: &syn::ExprCall) -> Value {
+        let span = c.span();
+        let Expr::Path(p) = &*c.func else {
+            self.cx
+                .push(diag::internal(span, "call target passed the fence"));
+            return self.undef(span);
+        };
+        let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
+        if let Some((float, name)) = float_assoc_fn(&p.path) {
+            return self.float_assoc_call(float, name, args, &p.path);
+        }
+        let varied = args.iter().any(|&a| self.is_varied(a));
+        let ty = if varied { Ty::Float } else { Ty::Unknown };
+        self.emit(
+            Op::Call {
+                path: p.path.to_token_stream(),
+            },
+            args,
+            p.path.span(),
+            ty,
+        )
+    }
+
+    /// `f64::sin(x)`, `f32::max(a, b)`, `f64::from(x)`: the method forms, typed by the path.
+    fn float_assoc_call(
+        &mut self,
+        float: Ty,
+        name: &syn::Ident,
+        args: Vec<Value>,
+        path: &syn::Path,
+    ) -> Value {
+        if let Some(&first) = args.first() {
+            let seed = self.undef(path.span());
+            self.func.values[seed.index()].ty = float;
+            if name != "from" {
+                self.constraints.same(first, seed);
+            }
+        }
+        if name == "from" {
+            let ty = if float == Ty::F32 {
+                quote::quote!(f32)
+            } else {
+                quote::quote!(f64)
+            };
+            let a = args
+                .first()
+                .copied()
+                .unwrap_or_else(|| self.undef(path.span()));
+            return self.emit(Op::Cast { ty, to: float }, vec![a], path.span(), float);
+        }
+        match Fun::from_name(&name.to_string()) {
+            Some(f) => self.fun(f, args, name),
+            None => {
+                self.cx.push(diag::unknown_method(name));
+                self.undef(path.span())
+            }
+        }
+    }
+
+    fn field(&mut self, f: &syn::ExprField) -> Value {
+        let base = self.need(&f.base);
+        if self.is_varied(base) {
+            self.cx.push(diag::active_field(f));
+            return self.undef(f.span());
+        }
+        self.emit(
+            Op::Field {
+                member: f.member.to_token_stream(),
+            },
+            vec![base],
+            f.span(),
+            Ty::Unknown,
+        )
+    }
+
+    // -------------------- checks after inference --------------------
+
+    /// A call with an active argument maps the callee's cotangents to its float
+    /// arguments in order, so every argument's float-ness must be known.
+    fn check_call_args(&self, block: &Block) {
+        for inst in &block.insts {
+            match &inst.kind {
+                InstKind::Op(Op::Call { .. }, args) if args.iter().any(|&a| self.is_varied(a)) => {
+                    for &a in args {
+                        if self.func.ty(a) == Ty::Unknown {
+                            self.cx.push(diag::unknown_arg_type(self.func.info(a).span));
+                        }
+                    }
+                }
+                InstKind::If { then, els, .. } => {
+                    self.check_call_args(then);
+                    self.check_call_args(els);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn binding_of(pat: &syn::Pat) -> (Option<&syn::Ident>, Option<&syn::Type>) {
+    match pat {
+        syn::Pat::Ident(pi) => (Some(&pi.ident), None),
+        syn::Pat::Type(pt) => (binding_of(&pt.pat).0, Some(&pt.ty)),
+        _ => (None, None),
+    }
+}
+
+fn ty_of(class: TypeClass) -> Ty {
+    match class {
+        TypeClass::Float(FloatTy::F32) => Ty::F32,
+        TypeClass::Float(FloatTy::F64) => Ty::F64,
+        TypeClass::Int => Ty::Int,
+        TypeClass::Bool => Ty::Bool,
+        TypeClass::Inert | TypeClass::FloatContainer | TypeClass::Other => Ty::Unknown,
+    }
+}
+
+fn float_const(value: syn::Result<f64>, lit: proc_macro2::Literal) -> Const {
+    Const::Float {
+        value: value.unwrap_or(f64::NAN),
+        lit,
+    }
+}
+
+fn float_suffix(suffix: &str) -> Ty {
+    match suffix {
+        "f32" => Ty::F32,
+        "f64" => Ty::F64,
+        _ => Ty::Float,
+    }
+}
+
+/// `f64` for paths such as `std::f64::consts::PI` or `f64::EPSILON`.
+fn path_float_ty(path: &syn::Path) -> Ty {
+    let mut segments = path.segments.iter().rev().skip(1);
+    if segments.any(|s| s.ident == "f64") {
+        return Ty::F64;
+    }
+    if path.segments.iter().rev().skip(1).any(|s| s.ident == "f32") {
+        return Ty::F32;
+    }
+    Ty::Unknown
+}
+
+/// `f64::name` / `f32::name` (possibly behind `std::` or `core::`): the float and the name.
+fn float_assoc_fn(path: &syn::Path) -> Option<(Ty, &syn::Ident)> {
+    let n = path.segments.len();
+    if n < 2 {
+        return None;
+    }
+    let name = &path.segments[n - 1].ident;
+    let float = match class_of_name(&path.segments[n - 2].ident.to_string()) {
+        TypeClass::Float(FloatTy::F32) => Ty::F32,
+        TypeClass::Float(FloatTy::F64) => Ty::F64,
+        _ => return None,
+    };
+    Some((float, name))
+}
+
+fn binary_op(op: BinOp) -> Option<Op> {
+    Some(match op {
+        BinOp::Add(_) | BinOp::AddAssign(_) => Op::Add,
+        BinOp::Sub(_) | BinOp::SubAssign(_) => Op::Sub,
+        BinOp::Mul(_) | BinOp::MulAssign(_) => Op::Mul,
+        BinOp::Div(_) | BinOp::DivAssign(_) => Op::Div,
+        BinOp::Rem(_) | BinOp::RemAssign(_) => Op::Rem,
+        BinOp::BitAnd(_) | BinOp::BitAndAssign(_) => Op::BitAnd,
+        BinOp::BitOr(_) | BinOp::BitOrAssign(_) => Op::BitOr,
+        BinOp::BitXor(_) | BinOp::BitXorAssign(_) => Op::BitXor,
+        BinOp::Shl(_) | BinOp::ShlAssign(_) => Op::Shl,
+        BinOp::Shr(_) | BinOp::ShrAssign(_) => Op::Shr,
+        BinOp::Eq(_) => Op::Cmp(CmpOp::Eq),
+        BinOp::Ne(_) => Op::Cmp(CmpOp::Ne),
+        BinOp::Lt(_) => Op::Cmp(CmpOp::Lt),
+        BinOp::Le(_) => Op::Cmp(CmpOp::Le),
+        BinOp::Gt(_) => Op::Cmp(CmpOp::Gt),
+        BinOp::Ge(_) => Op::Cmp(CmpOp::Ge),
+        // `&&` and `||` are lowered as branches; `BinOp` is non-exhaustive.
+        _ => return None,
+    })
+}

@@ -1,0 +1,412 @@
+//! Reverse mode: the primal, then a pullback closure that runs the adjoint.
+//!
+//! Input: `fn f(x, n) -> y` (optimised IR) and its activity. Output:
+//!
+//! ```text
+//! fn f_vjp(x, n) -> (y, pullback) {
+//!     <primal; an active call g(a) becomes (v, v_pullback) = g_vjp(a)>
+//!     pullback = move |d_ret| { <adjoint>; (d_x, ..) }
+//! }
+//! ```
+//!
+//! The adjoint visits instructions last to first. Each active value `v` collects
+//! cotangent contributions from its uses; when its definition `v = op(a, b)` is reached,
+//! they are summed into `d_v` and each active operand receives `vjp_i(a, b, v, d_v)`.
+//!
+//! Storage: the closure captures the primal values the adjoint reads and nothing else;
+//! values computed inside an `if` branch are not visible to it, so the adjoint of an `if`
+//! is an `if` on the same (captured) condition that recomputes what it needs of that
+//! branch and then runs the branch's adjoint, yielding its contributions to values defined
+//! outside the branch. A call's pullback is captured and applied to the call's cotangent.
+
+use crate::activity::Activity;
+use crate::ir::{Block, Func, Inst, InstKind, Op, Value};
+use crate::names::tangent_of;
+use crate::rules::{self, Partial};
+use proc_macro2::Span;
+use std::collections::{BTreeMap, HashSet};
+
+pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
+    let mut out = Func {
+        name: format!("{}_vjp", func.name),
+        body: Block::default(),
+        results: Vec::new(),
+        ..func.clone()
+    };
+    let mut rev = Reverse {
+        func: &mut out,
+        act,
+    };
+    let primal = rev.primal_block(&func.body);
+    let result = func.results[0];
+    let d_ret = rev.func.new_value(
+        Some("d_ret".into()),
+        rev.func.info(result).span,
+        rev.func.ty(result),
+    );
+    let mut adj = Adjoints::default();
+    if act.is_active(result) {
+        adj.add(result, d_ret);
+    }
+    let mut adjoint = rev.adjoint(&primal.insts, &mut adj);
+    let grads: Vec<Value> = active_params
+        .iter()
+        .map(|&p| rev.take_or_zero(&mut adj, p, &mut adjoint))
+        .collect();
+    let closure_span = rev.func.info(result).span;
+    let pullback = rev.func.new_value(
+        Some("pullback".into()),
+        closure_span,
+        crate::ir::Ty::Unknown,
+    );
+    let closure = InstKind::Closure {
+        params: vec![d_ret],
+        body: Block {
+            insts: adjoint,
+            yields: grads,
+        },
+    };
+    let mut body = primal;
+    body.insts
+        .push(Inst::new(vec![pullback], closure, closure_span));
+    out.body = body;
+    out.results = vec![result, pullback];
+    out
+}
+
+/// Cotangent contributions collected so far, by value.
+#[derive(Default)]
+struct Adjoints {
+    contributions: BTreeMap<Value, Vec<Value>>,
+}
+
+impl Adjoints {
+    fn add(&mut self, v: Value, contribution: Value) {
+        self.contributions.entry(v).or_default().push(contribution);
+    }
+}
+
+struct Reverse<'a> {
+    func: &'a mut Func,
+    act: &'a Activity,
+}
+
+impl Reverse<'_> {
+    // -------------------- primal sweep --------------------
+
+    /// The primal with every active call made through `_vjp`, keeping its pullback.
+    fn primal_block(&mut self, block: &Block) -> Block {
+        let insts = block
+            .insts
+            .iter()
+            .map(|inst| self.primal_inst(inst))
+            .collect();
+        Block {
+            insts,
+            yields: block.yields.clone(),
+        }
+    }
+
+    fn primal_inst(&mut self, inst: &Inst) -> Inst {
+        match &inst.kind {
+            InstKind::Op(Op::Call { path }, args) if self.act.is_active(inst.outs[0]) => {
+                let y = inst.outs[0];
+                let name = self
+                    .func
+                    .info(y)
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("v{}", y.0));
+                let pb = self.func.new_value(
+                    Some(format!("{name}_pullback")),
+                    inst.span,
+                    crate::ir::Ty::Unknown,
+                );
+                Inst::new(
+                    vec![y, pb],
+                    InstKind::CallVjp {
+                        path: path.clone(),
+                        args: args.clone(),
+                    },
+                    inst.span,
+                )
+            }
+            InstKind::If { cond, then, els } => {
+                let kind = InstKind::If {
+                    cond: *cond,
+                    then: self.primal_block(then),
+                    els: self.primal_block(els),
+                };
+                Inst::new(inst.outs.clone(), kind, inst.span)
+            }
+            _ => inst.clone(),
+        }
+    }
+
+    // -------------------- adjoint sweep --------------------
+
+    /// The adjoint of `insts` (in primal form), last to first; contributions to values
+    /// defined outside `insts` are left in `adj`.
+    fn adjoint(&mut self, insts: &[Inst], adj: &mut Adjoints) -> Vec<Inst> {
+        let mut out = Vec::new();
+        for inst in insts.iter().rev() {
+            match &inst.kind {
+                InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
+                    if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
+                        self.op(op, args, inst.outs[0], d, inst.span, adj, &mut out);
+                    }
+                }
+                InstKind::CallVjp { args, .. } => {
+                    if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
+                        self.call(args, inst.outs[1], d, inst.span, adj, &mut out);
+                    }
+                }
+                InstKind::If { cond, then, els } => {
+                    self.branch(inst, *cond, then, els, adj, &mut out)
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The summed cotangent of `v`, if anything contributed to it.
+    fn take(&mut self, adj: &mut Adjoints, v: Value, out: &mut Vec<Inst>) -> Option<Value> {
+        let parts = adj.contributions.remove(&v)?;
+        match parts.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            _ => {
+                let d = self.cotangent_value(v);
+                out.push(Inst::new(
+                    vec![d],
+                    InstKind::Sum(parts),
+                    self.func.info(v).span,
+                ));
+                Some(d)
+            }
+        }
+    }
+
+    fn take_or_zero(&mut self, adj: &mut Adjoints, v: Value, out: &mut Vec<Inst>) -> Value {
+        match self.take(adj, v, out) {
+            Some(d) => d,
+            None => {
+                let z = self.cotangent_value(v);
+                out.push(Inst::new(vec![z], InstKind::Zero, self.func.info(v).span));
+                z
+            }
+        }
+    }
+
+    fn cotangent_value(&mut self, v: Value) -> Value {
+        let info = self.func.info(v).clone();
+        self.func.new_value(
+            Some(tangent_of(info.name.as_deref(), v)),
+            info.span,
+            info.ty,
+        )
+    }
+
+    /// Each active operand `a` of `y = op(args)` receives `vjp_a(args, y, d_y)`.
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        &mut self,
+        op: &Op,
+        args: &[Value],
+        y: Value,
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let rule = rules::rule(op);
+        for (i, &a) in args.iter().enumerate() {
+            if !self.act.is_active(a) {
+                continue;
+            }
+            let contribution = match rule.partial(i) {
+                Partial::Zero => continue,
+                Partial::Identity => d_y,
+                Partial::Negate => {
+                    let v = self.cotangent_value(a);
+                    out.push(Inst::new(vec![v], InstKind::Op(Op::Neg, vec![d_y]), span));
+                    v
+                }
+                Partial::Runtime { op, slot } => {
+                    let v = self.cotangent_value(a);
+                    let mut rule_args = args.to_vec();
+                    rule_args.extend([y, d_y]);
+                    let name = Partial::runtime_name(op, slot, "vjp");
+                    out.push(Inst::new(
+                        vec![v],
+                        InstKind::Rule {
+                            name,
+                            args: rule_args,
+                        },
+                        span,
+                    ));
+                    v
+                }
+            };
+            adj.add(a, contribution);
+        }
+    }
+
+    /// `(d_a, d_b, ..) = pullback(d_y)`: one cotangent per float argument, in order.
+    fn call(
+        &mut self,
+        args: &[Value],
+        pullback: Value,
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let mut outs = Vec::new();
+        let floats: Vec<Value> = args
+            .iter()
+            .copied()
+            .filter(|&a| self.func.ty(a).is_float())
+            .collect();
+        for a in floats {
+            let d = self.cotangent_value(a);
+            outs.push(d);
+            if self.act.is_active(a) {
+                adj.add(a, d);
+            }
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::Pullback {
+                pullback,
+                seed: d_y,
+            },
+            span,
+        ));
+    }
+
+    /// The adjoint of an `if`: an `if` on the same condition whose branches recompute what
+    /// they need, run the branch's adjoint, and yield contributions to outer values.
+    fn branch(
+        &mut self,
+        inst: &Inst,
+        cond: Value,
+        then: &Block,
+        els: &Block,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let mut seeds = Vec::new();
+        for (i, &o) in inst.outs.iter().enumerate() {
+            if self.act.is_active(o) {
+                if let Some(d) = self.take(adj, o, out) {
+                    seeds.push((i, d));
+                }
+            }
+        }
+        if seeds.is_empty() {
+            return;
+        }
+        let (mut then_adj, then_parts) = self.branch_adjoint(then, &seeds);
+        let (mut els_adj, els_parts) = self.branch_adjoint(els, &seeds);
+        let outer: Vec<Value> = then_parts
+            .keys()
+            .chain(els_parts.keys())
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut outs = Vec::new();
+        for &v in &outer {
+            let t = self.part_or_zero(&then_parts, v, &mut then_adj.insts);
+            then_adj.yields.push(t);
+            let e = self.part_or_zero(&els_parts, v, &mut els_adj.insts);
+            els_adj.yields.push(e);
+            let d = self.cotangent_value(v);
+            outs.push(d);
+            adj.add(v, d);
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::If {
+                cond,
+                then: then_adj,
+                els: els_adj,
+            },
+            inst.span,
+        ));
+    }
+
+    fn part_or_zero(
+        &mut self,
+        parts: &BTreeMap<Value, Value>,
+        v: Value,
+        insts: &mut Vec<Inst>,
+    ) -> Value {
+        match parts.get(&v) {
+            Some(&d) => d,
+            None => {
+                let z = self.cotangent_value(v);
+                insts.push(Inst::new(vec![z], InstKind::Zero, self.func.info(v).span));
+                z
+            }
+        }
+    }
+
+    /// One branch of an `if` adjoint: the recomputed primal it needs, its adjoint seeded
+    /// with the `if`'s result cotangents, and its summed contributions to outer values.
+    fn branch_adjoint(
+        &mut self,
+        block: &Block,
+        seeds: &[(usize, Value)],
+    ) -> (Block, BTreeMap<Value, Value>) {
+        let mut adj = Adjoints::default();
+        for &(i, d) in seeds {
+            if self.act.is_active(block.yields[i]) {
+                adj.add(block.yields[i], d);
+            }
+        }
+        let adjoint = self.adjoint(&block.insts, &mut adj);
+        let mut insts = recompute(&block.insts, &adjoint);
+        insts.extend(adjoint);
+        let mut defined = Vec::new();
+        block.defs(&mut defined);
+        let mut parts = BTreeMap::new();
+        let pending: Vec<Value> = adj.contributions.keys().copied().collect();
+        for v in pending {
+            if defined.contains(&v) {
+                continue;
+            }
+            if let Some(d) = self.take(&mut adj, v, &mut insts) {
+                parts.insert(v, d);
+            }
+        }
+        (
+            Block {
+                insts,
+                yields: Vec::new(),
+            },
+            parts,
+        )
+    }
+}
+
+/// The instructions of `primal` that `adjoint` reads, directly or through each other, in
+/// their original order.
+fn recompute(primal: &[Inst], adjoint: &[Inst]) -> Vec<Inst> {
+    let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let mut keep = vec![false; primal.len()];
+    for (i, inst) in primal.iter().enumerate().rev() {
+        if inst.outs.iter().any(|o| needed.contains(o)) {
+            keep[i] = true;
+            needed.extend(inst.uses());
+        }
+    }
+    primal
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(inst, _)| inst.clone())
+        .collect()
+}

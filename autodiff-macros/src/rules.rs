@@ -1,0 +1,135 @@
+//! Derivative rules as data: for every primal operation, how each operand's tangent
+//! reaches the result. One exhaustive `match`, no catch-all arm, so a new operation does
+//! not compile until it has a rule here.
+//!
+//! A `Runtime` partial names a pair of functions in the runtime, `<op>_jvp[_<slot>]` and
+//! `<op>_vjp[_<slot>]` (see `autodiff_runtime::rules`); the linear cases are emitted inline.
+
+use crate::ir::{Fun, Op};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partial {
+    /// The derivative with respect to this operand is zero (or the operand is not a float).
+    Zero,
+    /// `∂y/∂a = 1`: the tangent passes through unchanged, and so does the cotangent.
+    Identity,
+    /// `∂y/∂a = -1`.
+    Negate,
+    /// A runtime rule pair.
+    Runtime {
+        op: &'static str,
+        slot: Option<&'static str>,
+    },
+}
+
+pub enum Rule {
+    /// One partial per operand.
+    Partials(Vec<Partial>),
+    /// Every operand's derivative is zero: comparisons, bit operations, opaque methods.
+    Constant,
+    /// A call, differentiated through the callee's own `_jvp` / `_vjp`.
+    Call,
+}
+
+impl Rule {
+    /// The partial for operand `i`.
+    pub fn partial(&self, i: usize) -> Partial {
+        match self {
+            Rule::Partials(ps) => ps.get(i).copied().unwrap_or(Partial::Zero),
+            Rule::Constant | Rule::Call => Partial::Zero,
+        }
+    }
+}
+
+impl Partial {
+    /// The runtime function implementing this partial in `mode` ("jvp" or "vjp").
+    pub fn runtime_name(op: &str, slot: Option<&str>, mode: &str) -> String {
+        match slot {
+            Some(slot) => format!("{op}_{mode}_{slot}"),
+            None => format!("{op}_{mode}"),
+        }
+    }
+}
+
+pub fn rule(op: &Op) -> Rule {
+    use Partial::{Identity, Negate};
+    match op {
+        Op::Const(_) | Op::Extern(_) | Op::Undef => Rule::Partials(Vec::new()),
+        Op::Add => Rule::Partials(vec![Identity, Identity]),
+        Op::Sub => Rule::Partials(vec![Identity, Negate]),
+        Op::Mul => slots("mul", &["lhs", "rhs"]),
+        Op::Div => slots("div", &["lhs", "rhs"]),
+        Op::Rem => Rule::Partials(vec![Identity, rt("rem", Some("rhs"))]),
+        Op::Neg => Rule::Partials(vec![Negate]),
+        Op::Fun(f) => Rule::Partials(fun(*f)),
+        Op::Cast { to, .. } if to.is_float() => Rule::Partials(vec![rt("cast", None)]),
+        Op::Cast { .. }
+        | Op::Cmp(_)
+        | Op::Not
+        | Op::BitAnd
+        | Op::BitOr
+        | Op::BitXor
+        | Op::Shl
+        | Op::Shr
+        | Op::Method { .. }
+        | Op::Field { .. } => Rule::Constant,
+        Op::Call { .. } => Rule::Call,
+    }
+}
+
+fn fun(f: Fun) -> Vec<Partial> {
+    use Partial::{Identity, Zero};
+    match f {
+        Fun::Sin
+        | Fun::Cos
+        | Fun::Tan
+        | Fun::Asin
+        | Fun::Acos
+        | Fun::Atan
+        | Fun::Sinh
+        | Fun::Cosh
+        | Fun::Tanh
+        | Fun::Asinh
+        | Fun::Acosh
+        | Fun::Atanh
+        | Fun::Exp
+        | Fun::Exp2
+        | Fun::ExpM1
+        | Fun::Ln
+        | Fun::Ln1p
+        | Fun::Log2
+        | Fun::Log10
+        | Fun::Sqrt
+        | Fun::Cbrt
+        | Fun::Abs
+        | Fun::Recip
+        | Fun::ToDegrees
+        | Fun::ToRadians => vec![rt(f.name(), None)],
+        // Piecewise constant: the derivative is zero wherever it exists.
+        Fun::Signum | Fun::Floor | Fun::Ceil | Fun::Round | Fun::Trunc => vec![Zero],
+        // fract(x) = x - trunc(x)
+        Fun::Fract => vec![Identity],
+        Fun::Powi => vec![rt("powi", None), Zero],
+        Fun::Powf => slot_list("powf", &["base", "exp"]),
+        Fun::Log => slot_list("log", &["x", "base"]),
+        Fun::Atan2 => slot_list("atan2", &["y", "x"]),
+        Fun::Hypot => slot_list("hypot", &["lhs", "rhs"]),
+        Fun::Max => slot_list("max", &["lhs", "rhs"]),
+        Fun::Min => slot_list("min", &["lhs", "rhs"]),
+        Fun::Clamp => slot_list("clamp", &["x", "lo", "hi"]),
+        // x.mul_add(a, b) = x·a + b
+        Fun::MulAdd => vec![rt("mul_add", Some("x")), rt("mul_add", Some("a")), Identity],
+    }
+}
+
+fn rt(op: &'static str, slot: Option<&'static str>) -> Partial {
+    Partial::Runtime { op, slot }
+}
+
+fn slot_list(op: &'static str, names: &[&'static str]) -> Vec<Partial> {
+    names.iter().map(|&s| rt(op, Some(s))).collect()
+}
+
+fn slots(op: &'static str, names: &[&'static str]) -> Rule {
+    Rule::Partials(slot_list(op, names))
+}

@@ -1,0 +1,70 @@
+//! Type inference, as far as the macro needs it: which values are floats (and of which
+//! width), integers or `bool`s. Rust has no implicit numeric conversions, so the operands
+//! and result of arithmetic, the branches of an `if` and a `let` with its annotation all
+//! share one type; unifying those classes (union-find) and merging what is known of each
+//! member recovers the type of nearly every value. rustc remains the judge: a value the
+//! macro cannot type stays `Unknown` and only matters where the macro must decide
+//! something (a call's argument layout).
+
+use crate::ir::{Func, Ty, Value};
+
+/// Pairs of values that must have the same type.
+#[derive(Default)]
+pub struct Constraints {
+    pub same: Vec<(Value, Value)>,
+}
+
+impl Constraints {
+    pub fn same(&mut self, a: Value, b: Value) {
+        self.same.push((a, b));
+    }
+}
+
+/// Replaces each value's seed type by what its class tells.
+pub fn infer(func: &mut Func, constraints: &Constraints) {
+    let mut parent: Vec<usize> = (0..func.values.len()).collect();
+    for &(a, b) in &constraints.same {
+        let (ra, rb) = (find(&mut parent, a.index()), find(&mut parent, b.index()));
+        parent[ra] = rb;
+    }
+    let mut class_ty = vec![Ty::Unknown; func.values.len()];
+    for i in 0..func.values.len() {
+        let root = find(&mut parent, i);
+        class_ty[root] = merge(class_ty[root], func.values[i].ty);
+    }
+    for i in 0..func.values.len() {
+        let root = find(&mut parent, i);
+        func.values[i].ty = class_ty[root];
+    }
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// What two facts about one type say together; a contradiction is left to rustc.
+fn merge(a: Ty, b: Ty) -> Ty {
+    match (a, b) {
+        (x, y) if x == y => x,
+        (Ty::Unknown, x) | (x, Ty::Unknown) => x,
+        (Ty::Float, x @ (Ty::F32 | Ty::F64)) | (x @ (Ty::F32 | Ty::F64), Ty::Float) => x,
+        _ => Ty::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+    use crate::ir::Ty;
+
+    #[test]
+    fn unsuffixed_floats_take_the_width_of_their_class() {
+        assert_eq!(merge(Ty::Float, Ty::F32), Ty::F32);
+        assert_eq!(merge(Ty::Unknown, Ty::Float), Ty::Float);
+        assert_eq!(merge(Ty::F32, Ty::F64), Ty::Unknown);
+    }
+}

@@ -1,0 +1,29 @@
+//! Source-to-source automatic differentiation for stable Rust.
+//!
+//! Put `#[differentiable]` on an ordinary numeric function and it gains three
+//! siblings, generated at compile time as plain Rust:
+//!
+//! ```
+//! use autodiff::differentiable;
+//!
+//! #[differentiable]
+//! fn f(x: f64, y: f64) -> f64 {
+//!     x.sin() * y + y * y
+//! }
+//!
+//! // value and gradient
+//! let (value, (df_dx, df_dy)) = f_grad(1.0, 2.0);
+//! // value and pullback (reverse mode): maps the output cotangent to the inputs' cotangents
+//! let (_, pullback) = f_vjp(1.0, 2.0);
+//! assert_eq!(pullback(1.0), (df_dx, df_dy));
+//! // forward mode: value and directional derivative along (dx, dy)
+//! let (_, dv) = f_jvp(1.0, 2.0, 1.0, 0.0);
+//! assert_eq!(dv, df_dx);
+//! # assert_eq!(value, f(1.0, 2.0));
+//! ```
+//!
+//! See the README for what the body may contain, and [`autodiff_runtime`] (re-exported
+//! here) for the derivative rules, the kink conventions and the gradient checks.
+
+pub use autodiff_macros::differentiable;
+pub use autodiff_runtime::*;
