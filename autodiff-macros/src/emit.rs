@@ -423,6 +423,9 @@ impl<'a> Emitter<'a> {
             return tokens.clone();
         }
         let text = tokens.to_string();
+        if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return tokens.clone();
+        }
         let unsuffixed = text.chars().all(|c| {
             c.is_ascii_digit()
                 || c == '.'
@@ -447,7 +450,7 @@ impl<'a> Emitter<'a> {
 /// The expression of an operation that is written inline at its uses, if it is one.
 fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
     Some(match op {
-        Op::Const(Const::Float { lit, value }) if *value < 0.0 => quote_spanned!(span=> (#lit)),
+        Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => quote_spanned!(span=> -#lit),
         Op::Const(Const::Float { lit, .. } | Const::Int(lit)) => lit.to_token_stream(),
         Op::Const(Const::Bool(b)) => quote_spanned!(span=> #b),
         Op::Extern(path) => path.clone(),

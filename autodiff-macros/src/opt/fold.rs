@@ -124,16 +124,17 @@ impl Folder {
 
     /// The value of a float constant as its type rounds it, when the width is known.
     fn float(&self, v: Value) -> Option<f64> {
-        let Some(Const::Float { lit, .. }) = self.consts.get(&v) else {
+        let Some(Const::Float { lit, value }) = self.consts.get(&v) else {
             return None;
         };
         let text = lit.to_string().replace('_', "");
         let digits = text.trim_end_matches("f32").trim_end_matches("f64");
-        match self.tys[v.index()] {
+        let magnitude = match self.tys[v.index()] {
             Ty::F64 => digits.parse::<f64>().ok(),
             Ty::F32 => digits.parse::<f32>().ok().map(f64::from),
             _ => None,
-        }
+        }?;
+        Some(if value.is_sign_negative() { -magnitude } else { magnitude })
     }
 
     fn simplify(&self, op: &Op, args: &[Value], ty: Ty) -> Option<Simplified> {
@@ -142,7 +143,11 @@ impl Folder {
                 Some(Const::Bool(b)) => Some(Simplified::Const(Const::Bool(!b))),
                 _ => None,
             },
-            (Op::Neg, &[a]) => self.float(a).and_then(|x| float_const(-x, ty)),
+            (Op::Neg, &[a]) => match self.consts.get(&a) {
+                // Exact in every width: keep the literal, flip the sign.
+                Some(Const::Float { value, lit }) => Some(Simplified::Const(Const::Float { value: -value, lit: lit.clone() })),
+                _ => None,
+            },
             (Op::Mul, &[a, b]) if self.float(b) == Some(1.0) => Some(Simplified::Alias(a)),
             (Op::Mul, &[a, b]) if self.float(a) == Some(1.0) => Some(Simplified::Alias(b)),
             (Op::Div, &[a, b]) if self.float(b) == Some(1.0) => Some(Simplified::Alias(a)),
@@ -184,8 +189,8 @@ fn float_const(value: f64, ty: Ty) -> Option<Simplified> {
         return None;
     }
     let lit = match ty {
-        Ty::F32 => Literal::f32_unsuffixed(value as f32),
-        _ => Literal::f64_unsuffixed(value),
+        Ty::F32 => Literal::f32_unsuffixed((value as f32).abs()),
+        _ => Literal::f64_unsuffixed(value.abs()),
     };
     Some(Simplified::Const(Const::Float { value, lit }))
 }

@@ -1,0 +1,121 @@
+//! Shared harness: a differentiable function seen through flat `&[f64]` views, and the
+//! checks every function in the test corpus goes through.
+#![allow(dead_code)]
+
+use autodiff::gradcheck::{check_gradient, dot_product_test, Tolerance};
+
+/// Flattens a gradient (a float or a tuple of floats) into `f64`s.
+pub trait Flat {
+    fn flat(self) -> Vec<f64>;
+}
+
+impl Flat for f64 {
+    fn flat(self) -> Vec<f64> {
+        vec![self]
+    }
+}
+
+impl Flat for f32 {
+    fn flat(self) -> Vec<f64> {
+        vec![f64::from(self)]
+    }
+}
+
+macro_rules! flat_tuple {
+    ($($t:ident),+) => {
+        impl<$($t: Flat),+> Flat for ($($t,)+) {
+            #[allow(non_snake_case)]
+            fn flat(self) -> Vec<f64> {
+                let ($($t,)+) = self;
+                let mut out = Vec::new();
+                $(out.extend($t.flat());)+
+                out
+            }
+        }
+    };
+}
+flat_tuple!(A, B);
+flat_tuple!(A, B, C);
+flat_tuple!(A, B, C, D);
+
+/// A differentiable function's three generated forms, over `f64` slices.
+pub struct Case {
+    pub name: &'static str,
+    pub f: fn(&[f64]) -> f64,
+    pub grad: fn(&[f64]) -> (f64, Vec<f64>),
+    pub vjp: fn(&[f64], f64) -> (f64, Vec<f64>),
+    pub jvp: fn(&[f64], &[f64]) -> (f64, f64),
+    pub tol: Tolerance,
+}
+
+/// Builds a [`Case`] from a module holding `f`, `f_grad`, `f_vjp` and `f_jvp`.
+/// `m(a, b | da, db)` names the active parameters (in order, first) and their tangents;
+/// `+ expr` appends inactive trailing arguments.
+#[macro_export]
+macro_rules! case {
+    ($m:ident ($($x:ident),+ | $($dx:ident),+) $(+ $extra:expr)* ; $tol:expr) => {
+        $crate::common::Case {
+            name: stringify!($m),
+            f: |v: &[f64]| {
+                let &[$($x),+] = v else { unreachable!() };
+                f64::from($m::f($($x as _),+ $(, $extra)*))
+            },
+            grad: |v: &[f64]| {
+                let &[$($x),+] = v else { unreachable!() };
+                let (y, g) = $m::f_grad($($x as _),+ $(, $extra)*);
+                (f64::from(y), $crate::common::Flat::flat(g))
+            },
+            vjp: |v: &[f64], ybar: f64| {
+                let &[$($x),+] = v else { unreachable!() };
+                let (y, pullback) = $m::f_vjp($($x as _),+ $(, $extra)*);
+                (f64::from(y), $crate::common::Flat::flat(pullback(ybar as _)))
+            },
+            jvp: |v: &[f64], dv: &[f64]| {
+                let &[$($x),+] = v else { unreachable!() };
+                let &[$($dx),+] = dv else { unreachable!() };
+                let (y, t) = $m::f_jvp($($x as _),+ $(, $extra)*, $($dx as _),+);
+                (f64::from(y), f64::from(t))
+            },
+            tol: $tol,
+        }
+    };
+    ($m:ident ($($x:ident),+ | $($dx:ident),+) $(+ $extra:expr)*) => {
+        $crate::case!($m ($($x),+ | $($dx),+) $(+ $extra)* ; autodiff::gradcheck::Tolerance::F64)
+    };
+}
+
+/// All checks of one function at one point `x`:
+/// the three forms agree on the value; the gradient matches central differences;
+/// the pullback of 1 is the gradient; forward mode along each axis gives the gradient's
+/// component; and the dot-product test holds for a tangent and cotangent made from `x`.
+pub fn check_case(case: &Case, x: &[f64]) {
+    let ctx = |what: &str| format!("{} at {x:?}: {what}", case.name);
+    let value = (case.f)(x);
+    let (v_grad, grad) = (case.grad)(x);
+    let (v_vjp, pulled) = (case.vjp)(x, 1.0);
+    assert_eq!(value.to_bits(), v_grad.to_bits(), "{}", ctx("f_grad value differs from f"));
+    assert_eq!(value.to_bits(), v_vjp.to_bits(), "{}", ctx("f_vjp value differs from f"));
+    assert_eq!(grad, pulled, "{}", ctx("pullback(1) differs from the gradient"));
+    if let Err(e) = check_gradient(case.f, &grad, x, case.tol) {
+        panic!("{}", ctx(&e.to_string()));
+    }
+    for i in 0..x.len() {
+        let mut e = vec![0.0; x.len()];
+        e[i] = 1.0;
+        let (v_jvp, t) = (case.jvp)(x, &e);
+        assert_eq!(value.to_bits(), v_jvp.to_bits(), "{}", ctx("f_jvp value differs from f"));
+        assert!(case.tol.agrees(t, grad[i]), "{}", ctx(&format!("forward mode gives {t} for component {i}, reverse {}", grad[i])));
+    }
+    let dx: Vec<f64> = x.iter().enumerate().map(|(i, v)| 0.3 + 0.7 * (i as f64) - 0.2 * v).collect();
+    let ybar = [1.7];
+    if let Err(e) = dot_product_test(|t| vec![(case.jvp)(x, t).1], |d| (case.vjp)(x, d[0]).1, &dx, &ybar, case.tol) {
+        panic!("{}", ctx(&e.to_string()));
+    }
+}
+
+/// Runs [`check_case`] at every point.
+pub fn check_at(case: &Case, points: &[&[f64]]) {
+    for p in points {
+        check_case(case, p);
+    }
+}
