@@ -24,9 +24,10 @@
 //! | `x.fract()`, `a % b` (w.r.t. `a`) | everywhere | `1` |
 //!
 //! "A zero tangent or cotangent stays zero" means `0 · ∞ = 0` inside the rules of
-//! `sqrt`, `cbrt`, `ln`, `log`, `log2`, `log10`, `recip`, `asin`, `acos`, `acosh`,
-//! `atanh` and `powf`: a value that does not influence the result never injects a NaN
-//! into a gradient.
+//! `sqrt`, `cbrt`, `ln`, `ln_1p`, `log`, `log2`, `log10`, `asin`, `acos`, `acosh`,
+//! `atanh` and `powf`; and in the rules of `a * b` a zero factor wins over an infinite
+//! tangent or cotangent. So a value masked by a zero (`0.0 * x.sqrt()` at `x = 0`) does
+//! not inject a NaN into a derivative, in either mode.
 
 #![forbid(unsafe_code)]
 

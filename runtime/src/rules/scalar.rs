@@ -23,6 +23,16 @@ fn guarded<T: Real>(seed: T, partial: T) -> T {
     }
 }
 
+/// `seed · partial`, except that a zero on either side gives zero, as in `0 · ∞ = 0`.
+#[inline]
+fn checked<T: Real>(seed: T, partial: T) -> T {
+    if seed == T::zero() || partial == T::zero() {
+        T::zero()
+    } else {
+        seed * partial
+    }
+}
+
 /// Defines the jvp/vjp pair of one operand from its partial derivative.
 macro_rules! partial {
     ($(#[$doc:meta])* $jvp:ident, $vjp:ident ($($arg:ident: $ty:ty),*) => $p:expr) => {
@@ -39,28 +49,28 @@ macro_rules! partial {
             d * $p
         }
     };
-    ($(#[$doc:meta])* guarded $jvp:ident, $vjp:ident ($($arg:ident: $ty:ty),*) => $p:expr) => {
+    ($(#[$doc:meta])* $guard:ident $jvp:ident, $vjp:ident ($($arg:ident: $ty:ty),*) => $p:expr) => {
         $(#[$doc])*
         #[inline]
         #[allow(unused_variables)]
         pub fn $jvp<T: Real>($($arg: $ty,)* t: T) -> T {
-            guarded(t, $p)
+            $guard(t, $p)
         }
         $(#[$doc])*
         #[inline]
         #[allow(unused_variables)]
         pub fn $vjp<T: Real>($($arg: $ty,)* d: T) -> T {
-            guarded(d, $p)
+            $guard(d, $p)
         }
     };
 }
 
 // -------------------- arithmetic --------------------
 
-partial!(/// `∂(a·b)/∂a = b`
-    mul_jvp_lhs, mul_vjp_lhs(a: T, b: T, y: T) => b);
-partial!(/// `∂(a·b)/∂b = a`
-    mul_jvp_rhs, mul_vjp_rhs(a: T, b: T, y: T) => a);
+partial!(/// `∂(a·b)/∂a = b`; a zero factor wins over an infinite seed
+    checked mul_jvp_lhs, mul_vjp_lhs(a: T, b: T, y: T) => b);
+partial!(/// `∂(a·b)/∂b = a`; a zero factor wins over an infinite seed
+    checked mul_jvp_rhs, mul_vjp_rhs(a: T, b: T, y: T) => a);
 partial!(/// `∂(a/b)/∂a = 1/b`
     div_jvp_lhs, div_vjp_lhs(a: T, b: T, y: T) => T::one() / b);
 partial!(/// `∂(a/b)/∂b = -a/b² = -y/b`
