@@ -403,7 +403,13 @@ const F64: Tolerance = Tolerance::F64;
 
 #[test]
 fn straight_line() {
-    let pts: &[&[f64]] = &[&[0.0, 0.7], &[0.0, -0.4], &[0.3, -1.2], &[-0.7, 2.5], &[1.1, 0.4]];
+    let pts: &[&[f64]] = &[
+        &[0.0, 0.7],
+        &[0.0, -0.4],
+        &[0.3, -1.2],
+        &[-0.7, 2.5],
+        &[1.1, 0.4],
+    ];
     for case in [
         case!(polynomial(a, b | da, db)),
         case!(trig(a, b | da, db)),
@@ -429,7 +435,14 @@ fn straight_line() {
 #[test]
 fn branches_and_returns() {
     // Points away from each function's branch thresholds, on both sides of them.
-    let pts: &[&[f64]] = &[&[0.1, 0.5], &[0.3, -1.2], &[-0.7, 2.5], &[1.6, 0.4], &[-1.4, -0.3], &[2.0, 1.5]];
+    let pts: &[&[f64]] = &[
+        &[0.1, 0.5],
+        &[0.3, -1.2],
+        &[-0.7, 2.5],
+        &[1.6, 0.4],
+        &[-1.4, -0.3],
+        &[2.0, 1.5],
+    ];
     for case in [
         case!(if_expression(a, b | da, db)),
         case!(else_if_chain(a, b | da, db)),
@@ -446,7 +459,10 @@ fn branches_and_returns() {
         check_at(&case, pts);
     }
     // sqrt needs a > 0 on its branch; 0 itself is a kink of this function.
-    check_at(&case!(early_return(a, b | da, db)), &[&[0.2, 0.5], &[-0.7, 2.5], &[1.6, -0.4]]);
+    check_at(
+        &case!(early_return(a, b | da, db)),
+        &[&[0.2, 0.5], &[-0.7, 2.5], &[1.6, -0.4]],
+    );
 }
 
 #[test]
@@ -470,18 +486,40 @@ fn inactive_parameters() {
     for k in [2_u32, 3] {
         let case = common::Case {
             name: "inactive_middle",
-            f: if k == 2 { |v| inactive_middle::f(v[0], 2, v[1]) } else { |v| inactive_middle::f(v[0], 3, v[1]) },
-            grad: if k == 2 {
-                |v| { let (y, (a, b)) = inactive_middle::f_grad(v[0], 2, v[1]); (y, vec![a, b]) }
+            f: if k == 2 {
+                |v| inactive_middle::f(v[0], 2, v[1])
             } else {
-                |v| { let (y, (a, b)) = inactive_middle::f_grad(v[0], 3, v[1]); (y, vec![a, b]) }
+                |v| inactive_middle::f(v[0], 3, v[1])
+            },
+            grad: if k == 2 {
+                |v| {
+                    let (y, (a, b)) = inactive_middle::f_grad(v[0], 2, v[1]);
+                    (y, vec![a, b])
+                }
+            } else {
+                |v| {
+                    let (y, (a, b)) = inactive_middle::f_grad(v[0], 3, v[1]);
+                    (y, vec![a, b])
+                }
             },
             vjp: if k == 2 {
-                |v, d| { let (y, pb) = inactive_middle::f_vjp(v[0], 2, v[1]); let (a, b) = pb(d); (y, vec![a, b]) }
+                |v, d| {
+                    let (y, pb) = inactive_middle::f_vjp(v[0], 2, v[1]);
+                    let (a, b) = pb(d);
+                    (y, vec![a, b])
+                }
             } else {
-                |v, d| { let (y, pb) = inactive_middle::f_vjp(v[0], 3, v[1]); let (a, b) = pb(d); (y, vec![a, b]) }
+                |v, d| {
+                    let (y, pb) = inactive_middle::f_vjp(v[0], 3, v[1]);
+                    let (a, b) = pb(d);
+                    (y, vec![a, b])
+                }
             },
-            jvp: if k == 2 { |v, t| inactive_middle::f_jvp(v[0], 2, v[1], t[0], t[1]) } else { |v, t| inactive_middle::f_jvp(v[0], 3, v[1], t[0], t[1]) },
+            jvp: if k == 2 {
+                |v, t| inactive_middle::f_jvp(v[0], 2, v[1], t[0], t[1])
+            } else {
+                |v, t| inactive_middle::f_jvp(v[0], 3, v[1], t[0], t[1])
+            },
             tol: F64,
         };
         check_at(&case, &[&[0.5, -1.0], &[-2.0, 0.0]]);
@@ -493,16 +531,27 @@ fn mixed_and_single_precision() {
     let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.25, -1.5], &[-0.75, 2.0]];
     check_at(&case!(mixed_precision(a, b | da, db); Tolerance::F32), pts);
     check_at(&case!(single_precision(a, b | da, db); Tolerance::F32), pts);
-    check_at(&case!(narrowing_result(a | da); Tolerance::F32), &[&[0.0], &[-1.25], &[0.5]]);
+    check_at(
+        &case!(narrowing_result(a | da); Tolerance::F32),
+        &[&[0.0], &[-1.25], &[0.5]],
+    );
 }
 
 #[test]
 fn calls_and_custom_rules() {
     let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.3, -1.2], &[-0.7, 2.5]];
-    for case in [case!(call_chain(a, b | da, db)), case!(custom_rule(a, b | da, db)), case!(nested_calls(a, b | da, db))] {
+    for case in [
+        case!(call_chain(a, b | da, db)),
+        case!(custom_rule(a, b | da, db)),
+        case!(nested_calls(a, b | da, db)),
+    ] {
         check_at(&case, pts);
     }
-    for case in [case!(call_inactive_int(a | da)), case!(call_constant_float(a | da)), case!(newton_unrolled(a | da))] {
+    for case in [
+        case!(call_inactive_int(a | da)),
+        case!(call_constant_float(a | da)),
+        case!(newton_unrolled(a | da)),
+    ] {
         check_at(&case, &[&[0.5], &[1.7], &[3.0]]);
     }
     check_at(&case!(newton_unrolled(a | da)), &[&[-0.5]]);
@@ -520,5 +569,8 @@ fn methods_away_from_kinks() {
     ] {
         check_at(&case, pts);
     }
-    check_at(&case!(three_params(a, b, c | da, db, dc)), &[&[0.0, 0.0, 0.5], &[0.3, -1.2, 0.4], &[-0.1, 0.2, -0.3]]);
+    check_at(
+        &case!(three_params(a, b, c | da, db, dc)),
+        &[&[0.0, 0.0, 0.5], &[0.3, -1.2, 0.4], &[-0.1, 0.2, -0.3]],
+    );
 }

@@ -104,27 +104,49 @@ mod kinks {
     use super::*;
 
     #[differentiable]
-    pub fn abs(a: f64) -> f64 { a.abs() }
+    pub fn abs(a: f64) -> f64 {
+        a.abs()
+    }
     #[differentiable]
-    pub fn max(a: f64, b: f64) -> f64 { a.max(b) }
+    pub fn max(a: f64, b: f64) -> f64 {
+        a.max(b)
+    }
     #[differentiable]
-    pub fn min(a: f64, b: f64) -> f64 { a.min(b) }
+    pub fn min(a: f64, b: f64) -> f64 {
+        a.min(b)
+    }
     #[differentiable]
-    pub fn clamp(a: f64, lo: f64, hi: f64) -> f64 { a.clamp(lo, hi) }
+    pub fn clamp(a: f64, lo: f64, hi: f64) -> f64 {
+        a.clamp(lo, hi)
+    }
     #[differentiable]
-    pub fn sqrt(a: f64) -> f64 { a.sqrt() }
+    pub fn sqrt(a: f64) -> f64 {
+        a.sqrt()
+    }
     #[differentiable]
-    pub fn scaled_sqrt(a: f64, b: f64) -> f64 { b * a.sqrt() }
+    pub fn scaled_sqrt(a: f64, b: f64) -> f64 {
+        b * a.sqrt()
+    }
     #[differentiable]
-    pub fn powf(a: f64, b: f64) -> f64 { a.powf(b) }
+    pub fn powf(a: f64, b: f64) -> f64 {
+        a.powf(b)
+    }
     #[differentiable]
-    pub fn signum(a: f64) -> f64 { a.signum() }
+    pub fn signum(a: f64) -> f64 {
+        a.signum()
+    }
     #[differentiable]
-    pub fn hypot(a: f64, b: f64) -> f64 { a.hypot(b) }
+    pub fn hypot(a: f64, b: f64) -> f64 {
+        a.hypot(b)
+    }
     #[differentiable]
-    pub fn atan2(a: f64, b: f64) -> f64 { a.atan2(b) }
+    pub fn atan2(a: f64, b: f64) -> f64 {
+        a.atan2(b)
+    }
     #[differentiable]
-    pub fn floor(a: f64) -> f64 { a.floor() }
+    pub fn floor(a: f64) -> f64 {
+        a.floor()
+    }
 }
 
 #[test]

@@ -71,16 +71,23 @@ impl<'a> DiffFn<'a> {
             Some(names) => self.activity_from_wrt(cx, names),
             None => self.default_activity(cx),
         }
-        if !self.params.iter().any(|p| p.active) {
+        let reported = self
+            .params
+            .iter()
+            .any(|p| matches!(p.class, TypeClass::FloatContainer | TypeClass::Other));
+        if !reported && !self.params.iter().any(|p| p.active) {
             cx.push(diag::no_active_param(self.name()));
         }
     }
 
     fn default_activity(&mut self, cx: &Ctxt) {
+        let generics = &self.original.sig.generics;
         for p in &mut self.params {
             match p.class {
                 TypeClass::Float(_) => p.active = true,
                 TypeClass::FloatContainer => cx.push(diag::float_container_param(p.ty)),
+                // A generic parameter's type has been reported with the generic parameter.
+                TypeClass::Other if names_generic(p.ty, generics) => {}
                 TypeClass::Other => cx.push(diag::unsupported_param_type(p.ty)),
                 TypeClass::Int | TypeClass::Bool | TypeClass::Inert => {}
             }
@@ -104,6 +111,11 @@ impl<'a> DiffFn<'a> {
             }
         }
     }
+}
+
+fn names_generic(ty: &Type, generics: &syn::Generics) -> bool {
+    let Type::Path(p) = ty else { return false };
+    generics.type_params().any(|g| p.path.is_ident(&g.ident))
 }
 
 fn check_signature(cx: &Ctxt, item: &ItemFn) {

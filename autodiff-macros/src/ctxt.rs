@@ -17,6 +17,10 @@ impl Ctxt {
         self.errors.borrow_mut().push(error);
     }
 
+    pub fn has_errors(&self) -> bool {
+        !self.errors.borrow().is_empty()
+    }
+
     /// All errors recorded so far, combined into one, or `Ok` if there were none.
     pub fn check(&self) -> syn::Result<()> {
         let mut errors = self

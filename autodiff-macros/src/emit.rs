@@ -41,10 +41,16 @@ pub fn emit(f: &DiffFn, jvp: &Func, vjp: &Func) -> TokenStream {
 /// "cannot find `f_grad`".
 pub fn stubs(f: &DiffFn) -> TokenStream {
     let sig = Signature::new(f);
-    let body =
-        quote!({ ::core::unreachable!("#[differentiable] reported an error for this function") });
+    let msg = "#[differentiable] reported an error for this function";
+    let body = quote!({ ::core::unreachable!(#msg) });
+    let (ret, gradient) = (f.ret_ty, sig.gradient_type());
+    // Not diverging, so that the `impl FnOnce` result has a concrete closure type.
+    let vjp_body = quote!({
+        let pullback = move |_: #ret| -> #gradient { ::core::unreachable!(#msg) };
+        (::core::default::Default::default(), pullback)
+    });
     let (grad, vjp, jvp) = (sig.grad_head(), sig.vjp_head(), sig.jvp_head());
-    quote! { #grad #body #vjp #body #jvp #body }
+    quote! { #grad #body #vjp #vjp_body #jvp #body }
 }
 
 /// The parts of the user's signature the generated functions repeat.
@@ -450,7 +456,9 @@ impl<'a> Emitter<'a> {
 /// The expression of an operation that is written inline at its uses, if it is one.
 fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
     Some(match op {
-        Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => quote_spanned!(span=> -#lit),
+        Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => {
+            quote_spanned!(span=> -#lit)
+        }
         Op::Const(Const::Float { lit, .. } | Const::Int(lit)) => lit.to_token_stream(),
         Op::Const(Const::Bool(b)) => quote_spanned!(span=> #b),
         Op::Extern(path) => path.clone(),

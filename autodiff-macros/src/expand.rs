@@ -53,25 +53,18 @@ fn fallback(item: &ItemFn, failure: Failure) -> TokenStream {
 fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> {
     let cx = Ctxt::new();
     let args = args::parse(&cx, args);
-    let f = DiffFn::from_syn(&cx, &args, item);
-    if let Some(f) = &f {
-        fence::check(&cx, f);
-    }
-    let stubs = || f.as_ref().map(emit::stubs);
-    cx.check().map_err(|error| Failure {
-        error,
-        stubs: stubs(),
-    })?;
-    let Some(f) = &f else {
-        return Err(Failure {
-            error: diag::internal(item.span(), "no signature"),
-            stubs: None,
-        });
+    let Some(f) = DiffFn::from_syn(&cx, &args, item) else {
+        let error = cx.check().err();
+        let error = error.unwrap_or_else(|| diag::internal(item.span(), "no signature"));
+        return Err(Failure { error, stubs: None });
     };
-    let mut func = lower::lower(&cx, f);
+    fence::check(&cx, &f);
+    // Lowering finds the mistakes that depend on activity (an unknown method on an active
+    // value); it runs even past fence errors, so that every mistake is reported at once.
+    let mut func = lower::lower(&cx, &f, cx.has_errors());
     cx.check().map_err(|error| Failure {
         error,
-        stubs: stubs(),
+        stubs: Some(emit::stubs(&f)),
     })?;
     opt::optimize(&mut func);
     let active: Vec<_> = func
@@ -84,5 +77,5 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
     let activity = activity::analyze(&func, &active);
     let jvp = forward::jvp(&func, &activity, &active);
     let vjp = reverse::vjp(&func, &activity, &active);
-    Ok(emit::emit(f, &jvp, &vjp))
+    Ok(emit::emit(&f, &jvp, &vjp))
 }

@@ -34,8 +34,10 @@ const PREDICATES: &[&str] = &[
     "is_sign_negative",
 ];
 
-pub fn lower(cx: &Ctxt, f: &DiffFn) -> Func {
+/// `fenced`: the fence has reported unsupported syntax, which lowering then skips quietly.
+pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     let mut l = Lower::new(cx, f.name().to_string());
+    l.fenced = fenced;
     for p in &f.params {
         l.add_param(p.ident, p.class, p.active);
     }
@@ -75,6 +77,7 @@ struct Lower<'a> {
     constraints: Constraints,
     ret_flag: BindingId,
     ret_val: BindingId,
+    fenced: bool,
 }
 
 impl<'a> Lower<'a> {
@@ -97,6 +100,7 @@ impl<'a> Lower<'a> {
             constraints: Constraints::default(),
             ret_flag: 0,
             ret_val: 0,
+            fenced: false,
         }
     }
 
@@ -157,6 +161,13 @@ impl<'a> Lower<'a> {
         let info = &mut self.func.values[v.index()];
         if info.name.is_none() && !self.func.params.contains(&v) {
             info.name = Some(name.to_string());
+        }
+    }
+
+    /// Reports syntax the fence should have rejected, unless the fence already reported.
+    fn unsupported(&self, error: syn::Error) {
+        if !self.fenced {
+            self.cx.push(error);
         }
     }
 
@@ -365,8 +376,7 @@ impl<'a> Lower<'a> {
                 None
             }
             Stmt::Item(_) | Stmt::Macro(_) => {
-                self.cx
-                    .push(diag::internal(stmt.span(), "statement passed the fence"));
+                self.unsupported(diag::internal(stmt.span(), "statement passed the fence"));
                 None
             }
         }
@@ -468,8 +478,7 @@ impl<'a> Lower<'a> {
             }
             Expr::Field(f) => Some(self.field(f)),
             _ => {
-                self.cx
-                    .push(diag::internal(span, "expression passed the fence"));
+                self.unsupported(diag::internal(span, "expression passed the fence"));
                 Some(self.undef(span))
             }
         }
@@ -517,8 +526,7 @@ impl<'a> Lower<'a> {
             syn::Lit::Int(i) => (Const::Int(i.token()), Ty::Int),
             syn::Lit::Bool(b) => return self.bool_const(b.value, span),
             _ => {
-                self.cx
-                    .push(diag::internal(span, "literal passed the fence"));
+                self.unsupported(diag::internal(span, "literal passed the fence"));
                 return self.undef(span);
             }
         };
@@ -564,8 +572,7 @@ impl<'a> Lower<'a> {
                 self.emit(op, vec![l, r], span, ty)
             }
             None => {
-                self.cx
-                    .push(diag::internal(span, "unknown binary operator"));
+                self.unsupported(diag::internal(span, "unknown binary operator"));
                 self.undef(span)
             }
         }
@@ -667,8 +674,7 @@ impl<'a> Lower<'a> {
     fn call(&mut self, c: &syn::ExprCall) -> Value {
         let span = c.span();
         let Expr::Path(p) = &*c.func else {
-            self.cx
-                .push(diag::internal(span, "call target passed the fence"));
+            self.unsupported(diag::internal(span, "call target passed the fence"));
             return self.undef(span);
         };
         let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();

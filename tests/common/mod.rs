@@ -93,9 +93,24 @@ pub fn check_case(case: &Case, x: &[f64]) {
     let value = (case.f)(x);
     let (v_grad, grad) = (case.grad)(x);
     let (v_vjp, pulled) = (case.vjp)(x, 1.0);
-    assert_eq!(value.to_bits(), v_grad.to_bits(), "{}", ctx("f_grad value differs from f"));
-    assert_eq!(value.to_bits(), v_vjp.to_bits(), "{}", ctx("f_vjp value differs from f"));
-    assert_eq!(grad, pulled, "{}", ctx("pullback(1) differs from the gradient"));
+    assert_eq!(
+        value.to_bits(),
+        v_grad.to_bits(),
+        "{}",
+        ctx("f_grad value differs from f")
+    );
+    assert_eq!(
+        value.to_bits(),
+        v_vjp.to_bits(),
+        "{}",
+        ctx("f_vjp value differs from f")
+    );
+    assert_eq!(
+        grad,
+        pulled,
+        "{}",
+        ctx("pullback(1) differs from the gradient")
+    );
     if let Err(e) = check_gradient(case.f, &grad, x, case.tol) {
         panic!("{}", ctx(&e.to_string()));
     }
@@ -103,12 +118,34 @@ pub fn check_case(case: &Case, x: &[f64]) {
         let mut e = vec![0.0; x.len()];
         e[i] = 1.0;
         let (v_jvp, t) = (case.jvp)(x, &e);
-        assert_eq!(value.to_bits(), v_jvp.to_bits(), "{}", ctx("f_jvp value differs from f"));
-        assert!(case.tol.agrees(t, grad[i]), "{}", ctx(&format!("forward mode gives {t} for component {i}, reverse {}", grad[i])));
+        assert_eq!(
+            value.to_bits(),
+            v_jvp.to_bits(),
+            "{}",
+            ctx("f_jvp value differs from f")
+        );
+        assert!(
+            case.tol.agrees(t, grad[i]),
+            "{}",
+            ctx(&format!(
+                "forward mode gives {t} for component {i}, reverse {}",
+                grad[i]
+            ))
+        );
     }
-    let dx: Vec<f64> = x.iter().enumerate().map(|(i, v)| 0.3 + 0.7 * (i as f64) - 0.2 * v).collect();
+    let dx: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 0.3 + 0.7 * (i as f64) - 0.2 * v)
+        .collect();
     let ybar = [1.7];
-    if let Err(e) = dot_product_test(|t| vec![(case.jvp)(x, t).1], |d| (case.vjp)(x, d[0]).1, &dx, &ybar, case.tol) {
+    if let Err(e) = dot_product_test(
+        |t| vec![(case.jvp)(x, t).1],
+        |d| (case.vjp)(x, d[0]).1,
+        &dx,
+        &ybar,
+        case.tol,
+    ) {
         panic!("{}", ctx(&e.to_string()));
     }
 }

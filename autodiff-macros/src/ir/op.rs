@@ -168,7 +168,9 @@ impl Op {
     /// The mnemonic used in IR dumps.
     pub fn mnemonic(&self) -> String {
         match self {
-            Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => format!("const -{lit}"),
+            Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => {
+                format!("const -{lit}")
+            }
             Op::Const(Const::Float { lit, .. } | Const::Int(lit)) => format!("const {lit}"),
             Op::Const(Const::Bool(b)) => format!("const {b}"),
             Op::Extern(path) => format!("extern {}", compact(path)),

@@ -134,7 +134,11 @@ impl Folder {
             Ty::F32 => digits.parse::<f32>().ok().map(f64::from),
             _ => None,
         }?;
-        Some(if value.is_sign_negative() { -magnitude } else { magnitude })
+        Some(if value.is_sign_negative() {
+            -magnitude
+        } else {
+            magnitude
+        })
     }
 
     fn simplify(&self, op: &Op, args: &[Value], ty: Ty) -> Option<Simplified> {
@@ -145,7 +149,10 @@ impl Folder {
             },
             (Op::Neg, &[a]) => match self.consts.get(&a) {
                 // Exact in every width: keep the literal, flip the sign.
-                Some(Const::Float { value, lit }) => Some(Simplified::Const(Const::Float { value: -value, lit: lit.clone() })),
+                Some(Const::Float { value, lit }) => Some(Simplified::Const(Const::Float {
+                    value: -value,
+                    lit: lit.clone(),
+                })),
                 _ => None,
             },
             (Op::Mul, &[a, b]) if self.float(b) == Some(1.0) => Some(Simplified::Alias(a)),

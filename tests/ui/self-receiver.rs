@@ -1,0 +1,14 @@
+use autodiff::differentiable;
+
+struct Model {
+    w: f64,
+}
+
+impl Model {
+    #[differentiable]
+    fn predict(&self, x: f64) -> f64 {
+        x * 2.0
+    }
+}
+
+fn main() {}
