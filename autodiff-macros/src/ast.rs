@@ -32,7 +32,6 @@ pub enum TypeClass {
 pub struct DiffFn<'a> {
     pub original: &'a ItemFn,
     pub params: Vec<Param<'a>>,
-    pub ret: FloatTy,
     pub ret_ty: &'a Type,
 }
 
@@ -47,11 +46,10 @@ impl<'a> DiffFn<'a> {
     pub fn from_syn(cx: &Ctxt, args: &Args, item: &'a ItemFn) -> Option<DiffFn<'a>> {
         check_signature(cx, item);
         let params = params(cx, item);
-        let (ret, ret_ty) = result_type(cx, item)?;
+        let ret_ty = result_type(cx, item)?;
         let mut f = DiffFn {
             original: item,
             params: params?,
-            ret,
             ret_ty,
         };
         f.set_activity(cx, args);
@@ -164,14 +162,14 @@ fn params<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<Vec<Param<'a>>> {
     ok.then_some(out)
 }
 
-fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<(FloatTy, &'a Type)> {
+fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<&'a Type> {
     match &item.sig.output {
         ReturnType::Default => {
             cx.push(diag::missing_return_type(&item.sig.ident));
             None
         }
         ReturnType::Type(_, ty) => match classify(ty) {
-            TypeClass::Float(f) => Some((f, ty)),
+            TypeClass::Float(_) => Some(ty),
             _ => {
                 cx.push(diag::unsupported_return_type(ty));
                 None

@@ -145,7 +145,7 @@ impl<'a> Signature<'a> {
         let tangents = self.f.active_params().map(|p| {
             let (name, ty) = (
                 names::local(
-                    &names::tangent_of(Some(&names::sanitize(&p.ident.to_string())), Value(0)),
+                    &format!("d_{}", names::sanitize(&p.ident.to_string())),
                     p.ident.span(),
                 ),
                 p.ty,

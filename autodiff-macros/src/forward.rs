@@ -9,7 +9,7 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Op, Value};
+use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -47,12 +47,7 @@ struct Forward<'a> {
 impl Forward<'_> {
     /// A new value to hold the tangent of `v`.
     fn tangent_value(&mut self, v: Value) -> Value {
-        let info = self.func.info(v).clone();
-        let t = self.func.new_value(
-            Some(crate::names::tangent_of(info.name.as_deref(), v)),
-            info.span,
-            info.ty,
-        );
+        let t = self.func.new_derived(Role::Derivative(v), v);
         self.tangent.insert(v, t);
         t
     }
@@ -128,11 +123,9 @@ impl Forward<'_> {
             terms.push(term);
         }
         let d_y = self.sum(terms, y, span, out);
-        if self.func.info(d_y).name.is_none() {
-            self.func.values[d_y.index()].name = Some(crate::names::tangent_of(
-                self.func.info(y).name.as_deref(),
-                y,
-            ));
+        let info = &mut self.func.values[d_y.index()];
+        if info.name.is_none() && info.role == Role::Primal {
+            info.role = Role::Derivative(y);
         }
         self.tangent.insert(y, d_y);
     }
@@ -152,9 +145,12 @@ impl Forward<'_> {
 
     /// A value of `like`'s type; named as its tangent if `named`.
     fn fresh(&mut self, like: Value, named: bool) -> Value {
-        let info = self.func.info(like).clone();
-        let name = named.then(|| crate::names::tangent_of(info.name.as_deref(), like));
-        self.func.new_value(name, info.span, info.ty)
+        let role = if named {
+            Role::Derivative(like)
+        } else {
+            Role::Primal
+        };
+        self.func.new_derived(role, like)
     }
 
     fn sum(&mut self, terms: Vec<Value>, y: Value, span: Span, out: &mut Vec<Inst>) -> Value {

@@ -5,17 +5,9 @@
 //! Parameters keep the user's identifiers, spans included. Every other identifier gets a
 //! mixed-site span, so it can neither capture nor shadow a user's name.
 
-use crate::ir::{Func, Value};
+use crate::ir::{Func, Role, Value};
 use proc_macro2::{Ident, Span};
 use std::collections::HashSet;
-
-/// The name of the tangent (or cotangent) of a value called `name`.
-pub fn tangent_of(name: Option<&str>, v: Value) -> String {
-    match name {
-        Some(n) => format!("d_{n}"),
-        None => format!("d_v{}", v.0),
-    }
-}
 
 /// The generated function names.
 pub fn jvp_fn(name: &Ident) -> Ident {
@@ -41,23 +33,37 @@ pub struct Names {
 }
 
 impl Names {
-    /// `params` are the user's parameter identifiers, by parameter value.
+    /// `params` are the user's parameter identifiers, by parameter value. Other values are
+    /// named in the order they are defined, so temporaries read `v1`, `v2`, ..
     pub fn assign(func: &Func, params: &[(Value, Ident)]) -> Names {
         let mut taken: HashSet<String> = params.iter().map(|(_, i)| i.to_string()).collect();
         let mut idents = vec![None; func.values.len()];
         for (v, ident) in params {
             idents[v.index()] = Some(ident.clone());
         }
-        for (i, info) in func.values.iter().enumerate() {
-            if idents[i].is_some() {
+        let mut order = func.params.clone();
+        func.body.defs(&mut order);
+        let mut temporaries = 0;
+        for v in order {
+            if idents[v.index()].is_some() {
                 continue;
             }
-            let base = match info.name.as_deref() {
-                Some(n) => sanitize(n),
-                None => format!("v{i}"),
+            let info = func.info(v);
+            let assigned = |p: Value, idents: &[Option<Ident>]| {
+                idents[p.index()]
+                    .as_ref()
+                    .map_or_else(|| format!("v{}", p.0), ToString::to_string)
             };
-            let name = unique(&base, &mut taken);
-            idents[i] = Some(local(&name, info.span));
+            let base = match (info.role, info.name.as_deref()) {
+                (Role::Derivative(p), _) => format!("d_{}", assigned(p, &idents)),
+                (Role::Pullback(p), _) => format!("{}_pullback", assigned(p, &idents)),
+                (Role::Primal, Some(n)) => sanitize(n),
+                (Role::Primal, None) => {
+                    temporaries += 1;
+                    format!("v{temporaries}")
+                }
+            };
+            idents[v.index()] = Some(local(&unique(&base, &mut taken), info.span));
         }
         Names { idents }
     }

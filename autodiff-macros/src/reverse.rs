@@ -20,8 +20,7 @@
 //! outside the branch. A call's pullback is captured and applied to the call's cotangent.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Op, Value};
-use crate::names::tangent_of;
+use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashSet};
@@ -111,17 +110,7 @@ impl Reverse<'_> {
         match &inst.kind {
             InstKind::Op(Op::Call { path }, args) if self.act.is_active(inst.outs[0]) => {
                 let y = inst.outs[0];
-                let name = self
-                    .func
-                    .info(y)
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("v{}", y.0));
-                let pb = self.func.new_value(
-                    Some(format!("{name}_pullback")),
-                    inst.span,
-                    crate::ir::Ty::Unknown,
-                );
+                let pb = self.func.new_derived(Role::Pullback(y), y);
                 Inst::new(
                     vec![y, pb],
                     InstKind::CallVjp {
@@ -200,12 +189,7 @@ impl Reverse<'_> {
     }
 
     fn cotangent_value(&mut self, v: Value) -> Value {
-        let info = self.func.info(v).clone();
-        self.func.new_value(
-            Some(tangent_of(info.name.as_deref(), v)),
-            info.span,
-            info.ty,
-        )
+        self.func.new_derived(Role::Derivative(v), v)
     }
 
     /// Each active operand `a` of `y = op(args)` receives `vjp_a(args, y, d_y)`.

@@ -38,7 +38,7 @@ impl Display for Func {
             .map(|&p| {
                 format!(
                     "{p} {}: {}",
-                    self.info(p).name.as_deref().unwrap_or("_"),
+                    self.display_name(p).unwrap_or_else(|| "_".into()),
                     self.ty(p)
                 )
             })

@@ -51,6 +51,17 @@ pub struct ValueInfo {
     pub name: Option<String>,
     pub span: Span,
     pub ty: Ty,
+    pub role: Role,
+}
+
+/// What a value is to the derivative, which decides its generated name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Primal,
+    /// The tangent or cotangent of a value (`d_y`).
+    Derivative(Value),
+    /// The pullback of a call's result (`y_pullback`).
+    Pullback(Value),
 }
 
 /// A function: parameters, a body, and the values it returns.
@@ -109,8 +120,38 @@ impl Func {
     /// Adds a value and returns it.
     pub fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty) -> Value {
         let index = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
-        self.values.push(ValueInfo { name, span, ty });
+        self.values.push(ValueInfo {
+            name,
+            span,
+            ty,
+            role: Role::Primal,
+        });
         Value(index)
+    }
+
+    /// A new value with the span and type of `of`, in the given role.
+    pub fn new_derived(&mut self, role: Role, of: Value) -> Value {
+        let info = self.info(of);
+        let (span, ty) = (info.span, info.ty);
+        let v = self.new_value(None, span, ty);
+        self.values[v.index()].role = role;
+        v
+    }
+
+    /// The name a value is shown with: its own, or derived from the value it belongs to.
+    pub fn display_name(&self, v: Value) -> Option<String> {
+        let info = self.info(v);
+        match info.role {
+            Role::Primal => info.name.clone(),
+            Role::Derivative(p) => Some(format!(
+                "d_{}",
+                self.display_name(p).unwrap_or_else(|| format!("v{}", p.0))
+            )),
+            Role::Pullback(p) => Some(format!(
+                "{}_pullback",
+                self.display_name(p).unwrap_or_else(|| format!("v{}", p.0))
+            )),
+        }
     }
 
     pub fn info(&self, v: Value) -> &ValueInfo {

@@ -90,8 +90,6 @@ macro_rules! funs {
         }
 
         impl Fun {
-            pub const ALL: &'static [Fun] = &[$(Fun::$variant,)*];
-
             pub fn from_name(name: &str) -> Option<Fun> {
                 match name {
                     $($name => Some(Fun::$variant),)*

@@ -4,16 +4,20 @@
 mod cse;
 mod dce;
 mod fold;
+mod fuse;
 
 use crate::ir::Func;
 
 pub use cse::cse;
 pub use dce::dce;
 pub use fold::fold;
+pub use fuse::fuse;
 
 pub fn optimize(func: &mut Func) {
     fold(func);
     cse(func);
+    dce(func);
+    fuse(func);
     dce(func);
 }
 

@@ -1,17 +1,60 @@
+//! Expansion snapshots: the code `#[differentiable]` generates, formatted, for review.
+
 use super::expand_pretty;
 use quote::quote;
 
 #[test]
-fn debug_print() {
-    println!(
-        "{}",
-        expand_pretty(
-            quote!(),
-            quote! {
-                pub fn f(x: f64, y: f64) -> f64 {
-                    match x { _ => y }
-                }
+fn straight_line() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            pub fn rosenbrock(x: f64, y: f64) -> f64 {
+                let a = 1.0 - x;
+                let b = y - x * x;
+                a * a + 100.0 * b * b
             }
-        )
-    );
+        }
+    ));
+}
+
+#[test]
+fn branches_and_early_return() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn huber(r: f64, delta: f64) -> f64 {
+                let a = r.abs();
+                if a <= delta {
+                    return 0.5 * r * r;
+                }
+                delta * (a - 0.5 * delta)
+            }
+        }
+    ));
+}
+
+#[test]
+fn calls_and_inactive_parameters() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(wrt(x)),
+        quote! {
+            pub(crate) fn model(x: f32, w: f64, n: i32) -> f64 {
+                let z = x as f64 * w;
+                softplus(z).powi(n) + w
+            }
+        }
+    ));
+}
+
+#[test]
+fn error_keeps_the_function_and_adds_stubs() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> f64 {
+                for _ in 0..3 {}
+                x
+            }
+        }
+    ));
 }

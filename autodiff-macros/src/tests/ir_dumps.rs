@@ -1,1 +1,109 @@
+//! Golden IR dumps of each stage on small functions.
 
+use crate::activity;
+use crate::args::Args;
+use crate::ast::DiffFn;
+use crate::ctxt::Ctxt;
+use crate::ir::Func;
+use crate::{forward, lower, opt, reverse};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The IR of `item` after lowering, after optimisation, and its jvp and vjp.
+struct Stages {
+    lowered: Func,
+    optimized: Func,
+    jvp: Func,
+    vjp: Func,
+}
+
+fn stages(item: TokenStream) -> Stages {
+    let item: syn::ItemFn = syn::parse2(item).expect("test input is a function");
+    let cx = Ctxt::new();
+    let f = DiffFn::from_syn(&cx, &Args::default(), &item).expect("valid signature");
+    let lowered = lower::lower(&cx, &f, false);
+    assert!(cx.check().is_ok(), "lowering reported an error");
+    let mut optimized = lowered.clone();
+    opt::optimize(&mut optimized);
+    let active: Vec<_> = optimized
+        .params
+        .iter()
+        .zip(&f.params)
+        .filter(|(_, p)| p.active)
+        .map(|(&v, _)| v)
+        .collect();
+    let act = activity::analyze(&optimized, &active);
+    let jvp = forward::jvp(&optimized, &act, &active);
+    let vjp = reverse::vjp(&optimized, &act, &active);
+    Stages {
+        lowered,
+        optimized,
+        jvp,
+        vjp,
+    }
+}
+
+#[test]
+fn straight_line() {
+    let s = stages(quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let a = x * y;
+            a.sin() + a * 1.0
+        }
+    });
+    insta::assert_snapshot!("straight_line_optimized", s.optimized.to_string());
+    insta::assert_snapshot!("straight_line_jvp", s.jvp.to_string());
+    insta::assert_snapshot!("straight_line_vjp", s.vjp.to_string());
+}
+
+#[test]
+fn constant_folding_respects_width() {
+    let s = stages(quote! {
+        fn f(x: f32) -> f32 {
+            let k = 0.1 * 3.0;
+            let u = 2.0_f64 * 0.5;
+            x * k - (-x) * 1.0 + u as f32
+        }
+    });
+    insta::assert_snapshot!("folding_lowered", s.lowered.to_string());
+    insta::assert_snapshot!("folding_optimized", s.optimized.to_string());
+}
+
+#[test]
+fn early_return_is_one_branch() {
+    let s = stages(quote! {
+        fn f(x: f64) -> f64 {
+            if x < 0.0 {
+                return -x;
+            }
+            x.sqrt()
+        }
+    });
+    insta::assert_snapshot!("early_return_lowered", s.lowered.to_string());
+    insta::assert_snapshot!("early_return_optimized", s.optimized.to_string());
+    insta::assert_snapshot!("early_return_vjp", s.vjp.to_string());
+}
+
+#[test]
+fn inactive_values_get_no_derivative_work() {
+    let s = stages(quote! {
+        fn f(x: f64, n: i32, scale: f64) -> f64 {
+            let m = n * 2;
+            let unused = x.exp();
+            if m > 3 { x * (m as f64) } else { x }
+        }
+    });
+    insta::assert_snapshot!("activity_jvp", s.jvp.to_string());
+}
+
+#[test]
+fn common_subexpressions_are_shared() {
+    let s = stages(quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let a = (x * y).sin();
+            let b = (x * y).sin();
+            if x > y { a * b + (x * y) } else { a }
+        }
+    });
+    insta::assert_snapshot!("cse_optimized", s.optimized.to_string());
+}
