@@ -2,6 +2,14 @@
 //! modes against central finite differences and against each other (see
 //! `common::check_case`), at fixed points that include zero and negative values.
 
+// The corpus spells constructs out on purpose (`s = s * b`, `let x = ..; x`).
+#![allow(
+    clippy::let_and_return,
+    clippy::assign_op_pattern,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::manual_is_multiple_of
+)]
+
 mod common;
 
 use autodiff::differentiable;

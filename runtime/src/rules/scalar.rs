@@ -202,7 +202,7 @@ partial!(/// `∂min(a, b)/∂a`: `1` when `min` returned `a` (ties go to `a`)
 partial!(/// `∂min(a, b)/∂b`: `1` when `min` returned `b`
     min_jvp_rhs, min_vjp_rhs(a: T, b: T, y: T) => select(!min_takes_lhs(a, b)));
 partial!(/// `∂clamp(x, lo, hi)/∂x`: `1` for `lo ≤ x ≤ hi`, bounds included
-    clamp_jvp_x, clamp_vjp_x(x: T, lo: T, hi: T, y: T) => select(!(x < lo) && !(x > hi)));
+    clamp_jvp_x, clamp_vjp_x(x: T, lo: T, hi: T, y: T) => select(!(x < lo || x > hi)));
 partial!(/// `∂clamp(x, lo, hi)/∂lo`: `1` for `x < lo`
     clamp_jvp_lo, clamp_vjp_lo(x: T, lo: T, hi: T, y: T) => select(x < lo));
 partial!(/// `∂clamp(x, lo, hi)/∂hi`: `1` for `x > hi`
