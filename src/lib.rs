@@ -27,3 +27,8 @@
 
 pub use autodiff_macros::differentiable;
 pub use autodiff_runtime::*;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
