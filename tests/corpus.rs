@@ -582,3 +582,44 @@ fn methods_away_from_kinks() {
         &[&[0.0, 0.0, 0.5], &[0.3, -1.2, 0.4], &[-0.1, 0.2, -0.3]],
     );
 }
+
+pub struct Config {
+    pub scale: f64,
+    pub threshold: f64,
+}
+
+mod borrowed_constant {
+    use super::*;
+
+    /// A borrowed, inactive parameter that the pullback has to capture (it recomputes
+    /// `cfg.scale` inside the branch).
+    #[differentiable(wrt(x, y))]
+    pub fn f(x: f64, cfg: &Config, y: f64) -> f64 {
+        if x > cfg.threshold {
+            let s = cfg.scale;
+            return x * s * y;
+        }
+        x + y
+    }
+}
+
+#[test]
+fn borrowed_inactive_parameters() {
+    let cfg = Config {
+        scale: 2.0,
+        threshold: 0.0,
+    };
+    for (x, y) in [(1.5, -0.5), (-1.0, 2.0)] {
+        let (value, (dx, dy)) = borrowed_constant::f_grad(x, &cfg, y);
+        assert_eq!(value, borrowed_constant::f(x, &cfg, y));
+        let (_, pullback) = borrowed_constant::f_vjp(x, &cfg, y);
+        assert_eq!(pullback(1.0), (dx, dy));
+        let expected = if x > 0.0 {
+            (2.0 * y, 2.0 * x)
+        } else {
+            (1.0, 1.0)
+        };
+        assert_eq!((dx, dy), expected);
+        assert_eq!(borrowed_constant::f_jvp(x, &cfg, y, 1.0, 0.0).1, dx);
+    }
+}
