@@ -2,6 +2,7 @@
 
 mod expand_snapshots;
 mod ir_dumps;
+mod random_programs;
 
 use proc_macro2::TokenStream;
 
