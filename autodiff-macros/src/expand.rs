@@ -1,5 +1,6 @@
 //! The pipeline, from the attribute's tokens to the emitted items, and its error path.
 
+use crate::ir::Func;
 use crate::{
     activity, args, ast::DiffFn, ctxt::Ctxt, diag, emit, fence, forward, lower, opt, reverse,
 };
@@ -66,7 +67,20 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
         error,
         stubs: Some(emit::stubs(&f)),
     })?;
-    opt::optimize(&mut func);
+    let d = differentiate(&f, &mut func);
+    Ok(emit::emit(&f, &d.jvp, &d.vjp))
+}
+
+/// The forward and reverse derivatives of a function.
+pub struct Derivatives {
+    pub jvp: Func,
+    pub vjp: Func,
+}
+
+/// Optimises the lowered IR of `f` (in place), analyses activity, and differentiates in
+/// both modes.
+pub fn differentiate(f: &DiffFn, func: &mut Func) -> Derivatives {
+    opt::optimize(func);
     let active: Vec<_> = func
         .params
         .iter()
@@ -74,8 +88,8 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
         .filter(|(_, p)| p.active)
         .map(|(&v, _)| v)
         .collect();
-    let activity = activity::analyze(&func, &active);
-    let jvp = forward::jvp(&func, &activity, &active);
-    let vjp = reverse::vjp(&func, &activity, &active);
-    Ok(emit::emit(&f, &jvp, &vjp))
+    let activity = activity::analyze(func, &active);
+    let jvp = forward::jvp(func, &activity, &active);
+    let vjp = reverse::vjp(func, &activity, &active);
+    Derivatives { jvp, vjp }
 }

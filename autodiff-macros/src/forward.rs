@@ -15,12 +15,7 @@ use proc_macro2::Span;
 use std::collections::HashMap;
 
 pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
-    let mut out = Func {
-        name: format!("{}_jvp", func.name),
-        body: Block::default(),
-        results: Vec::new(),
-        ..func.clone()
-    };
+    let mut out = func.derived("_jvp");
     let mut fwd = Forward {
         func: &mut out,
         act,
@@ -105,16 +100,10 @@ impl Forward<'_> {
                 Partial::Identity => t,
                 Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
                 Partial::Runtime { op, slot } => {
-                    let mut rule_args = args.to_vec();
-                    rule_args.extend([y, t]);
-                    let name = Partial::runtime_name(op, slot, "jvp");
                     let v = self.fresh(y, false);
                     out.push(Inst::new(
                         vec![v],
-                        InstKind::Rule {
-                            name,
-                            args: rule_args,
-                        },
+                        rules::runtime_call(op, slot, "jvp", args, y, t),
                         span,
                     ));
                     v

@@ -55,8 +55,8 @@ impl Names {
                     .map_or_else(|| format!("v{}", p.0), ToString::to_string)
             };
             let base = match (info.role, info.name.as_deref()) {
-                (Role::Derivative(p), _) => format!("d_{}", assigned(p, &idents)),
-                (Role::Pullback(p), _) => format!("{}_pullback", assigned(p, &idents)),
+                (Role::Derivative(p), _) => format!("d_{}", sanitize(&assigned(p, &idents))),
+                (Role::Pullback(p), _) => format!("{}_pullback", sanitize(&assigned(p, &idents))),
                 (Role::Primal, Some(n)) => sanitize(n),
                 (Role::Primal, None) => {
                     temporaries += 1;

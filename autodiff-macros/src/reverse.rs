@@ -26,12 +26,7 @@ use proc_macro2::Span;
 use std::collections::{BTreeMap, HashSet};
 
 pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
-    let mut out = Func {
-        name: format!("{}_vjp", func.name),
-        body: Block::default(),
-        results: Vec::new(),
-        ..func.clone()
-    };
+    let mut out = func.derived("_vjp");
     let mut rev = Reverse {
         func: &mut out,
         act,
@@ -219,15 +214,9 @@ impl Reverse<'_> {
                 }
                 Partial::Runtime { op, slot } => {
                     let v = self.cotangent_value(a);
-                    let mut rule_args = args.to_vec();
-                    rule_args.extend([y, d_y]);
-                    let name = Partial::runtime_name(op, slot, "vjp");
                     out.push(Inst::new(
                         vec![v],
-                        InstKind::Rule {
-                            name,
-                            args: rule_args,
-                        },
+                        rules::runtime_call(op, slot, "vjp", args, y, d_y),
                         span,
                     ));
                     v

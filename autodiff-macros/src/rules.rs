@@ -5,7 +5,7 @@
 //! A `Runtime` partial names a pair of functions in the runtime, `<op>_jvp[_<slot>]` and
 //! `<op>_vjp[_<slot>]` (see `autodiff_runtime::rules`); the linear cases are emitted inline.
 
-use crate::ir::{Fun, Op};
+use crate::ir::{Fun, InstKind, Op, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partial {
@@ -48,6 +48,23 @@ impl Partial {
             Some(slot) => format!("{op}_{mode}_{slot}"),
             None => format!("{op}_{mode}"),
         }
+    }
+}
+
+/// The instruction `<op>_<mode>[_<slot>](args.., y, seed)`, mode being "jvp" or "vjp".
+pub fn runtime_call(
+    op: &str,
+    slot: Option<&str>,
+    mode: &str,
+    args: &[Value],
+    y: Value,
+    seed: Value,
+) -> InstKind {
+    let mut all = args.to_vec();
+    all.extend([y, seed]);
+    InstKind::Rule {
+        name: Partial::runtime_name(op, slot, mode),
+        args: all,
     }
 }
 

@@ -117,6 +117,18 @@ pub enum InstKind {
 }
 
 impl Func {
+    /// An empty function `<name><suffix>` sharing this one's values and parameters: the
+    /// starting point of a derivative.
+    pub fn derived(&self, suffix: &str) -> Func {
+        Func {
+            name: format!("{}{suffix}", self.name),
+            values: self.values.clone(),
+            params: self.params.clone(),
+            body: Block::default(),
+            results: Vec::new(),
+        }
+    }
+
     /// Adds a value and returns it.
     pub fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty) -> Value {
         let index = u32::try_from(self.values.len()).unwrap_or(u32::MAX);

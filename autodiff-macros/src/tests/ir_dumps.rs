@@ -1,11 +1,11 @@
 //! Golden IR dumps of each stage on small functions.
 
-use crate::activity;
 use crate::args::Args;
 use crate::ast::DiffFn;
 use crate::ctxt::Ctxt;
+use crate::expand::differentiate;
 use crate::ir::Func;
-use crate::{forward, lower, opt, reverse};
+use crate::lower;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -24,22 +24,12 @@ fn stages(item: TokenStream) -> Stages {
     let lowered = lower::lower(&cx, &f, false);
     assert!(cx.check().is_ok(), "lowering reported an error");
     let mut optimized = lowered.clone();
-    opt::optimize(&mut optimized);
-    let active: Vec<_> = optimized
-        .params
-        .iter()
-        .zip(&f.params)
-        .filter(|(_, p)| p.active)
-        .map(|(&v, _)| v)
-        .collect();
-    let act = activity::analyze(&optimized, &active);
-    let jvp = forward::jvp(&optimized, &act, &active);
-    let vjp = reverse::vjp(&optimized, &act, &active);
+    let d = differentiate(&f, &mut optimized);
     Stages {
         lowered,
         optimized,
-        jvp,
-        vjp,
+        jvp: d.jvp,
+        vjp: d.vjp,
     }
 }
 
