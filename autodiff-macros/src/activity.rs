@@ -3,7 +3,7 @@
 //! result through such operations). Only active values get tangents and cotangents; the
 //! rest of the primal is emitted as it is.
 
-use crate::ir::{Block, Func, InstKind, Op, Value};
+use crate::ir::{Block, Func, InstKind, Loop, LoopKind, Op, Value};
 use crate::rules::{self, Partial, Rule};
 
 pub struct Activity {
@@ -15,6 +15,11 @@ impl Activity {
     pub fn is_active(&self, v: Value) -> bool {
         self.varied.get(v.index()).copied().unwrap_or(false)
             && self.useful.get(v.index()).copied().unwrap_or(false)
+    }
+
+    /// Whether carried slot `i` of a loop with results `outs` needs a tangent or cotangent.
+    pub fn slot_active(&self, lp: &Loop, outs: &[Value], i: usize) -> bool {
+        self.is_active(outs[i]) || self.is_active(lp.params[i])
     }
 }
 
@@ -32,6 +37,13 @@ pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
     }
     a.backward(&func.body);
     a
+}
+
+fn loop_blocks(lp: &Loop) -> Vec<&Block> {
+    match &lp.kind {
+        LoopKind::While { cond } => vec![cond, &lp.body],
+        _ => vec![&lp.body],
+    }
 }
 
 /// Whether the result of `op` has a non-zero derivative with respect to operand `i`.
@@ -57,6 +69,7 @@ impl Activity {
                         self.varied[o.index()] = varied;
                     }
                 }
+                InstKind::Loop(lp) => self.forward_loop(lp, &inst.outs),
                 InstKind::If { then, els, .. } => {
                     self.forward(then);
                     self.forward(els);
@@ -76,6 +89,7 @@ impl Activity {
                 InstKind::Op(op, args) if self.useful[inst.outs[0].index()] => {
                     self.mark_operands(op, args)
                 }
+                InstKind::Loop(lp) => self.backward_loop(lp, &inst.outs),
                 InstKind::If { then, els, .. } => {
                     for (i, o) in inst.outs.iter().enumerate() {
                         if self.useful[o.index()] {
@@ -87,6 +101,60 @@ impl Activity {
                     self.backward(els);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// A param is varied if its init is, or its yield (the next iteration's param) is:
+    /// iterate the body until no param changes.
+    fn forward_loop(&mut self, lp: &Loop, outs: &[Value]) {
+        loop {
+            for (p, init) in lp.params.iter().zip(&lp.inits) {
+                self.varied[p.index()] |= self.varied[init.index()];
+            }
+            for b in loop_blocks(lp) {
+                self.forward(b);
+            }
+            let mut changed = false;
+            for (p, y) in lp.params.iter().zip(&lp.body.yields) {
+                if self.varied[y.index()] && !self.varied[p.index()] {
+                    self.varied[p.index()] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (o, p) in outs.iter().zip(&lp.params) {
+            self.varied[o.index()] = self.varied[p.index()];
+        }
+    }
+
+    /// A yield is useful if the loop's result is, or if its param is (it becomes the next
+    /// iteration's param): iterate until no yield changes.
+    fn backward_loop(&mut self, lp: &Loop, outs: &[Value]) {
+        for (o, y) in outs.iter().zip(&lp.body.yields) {
+            if self.useful[o.index()] {
+                self.useful[y.index()] = true;
+            }
+        }
+        loop {
+            self.backward(&lp.body);
+            let mut changed = false;
+            for (p, y) in lp.params.iter().zip(&lp.body.yields) {
+                if self.useful[p.index()] && !self.useful[y.index()] {
+                    self.useful[y.index()] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (i, init) in lp.inits.iter().enumerate() {
+            if self.useful[outs[i].index()] || self.useful[lp.params[i].index()] {
+                self.useful[init.index()] = true;
             }
         }
     }

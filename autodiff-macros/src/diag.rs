@@ -132,14 +132,29 @@ pub fn closure(e: impl ToTokens) -> Error {
     at(e, "closures are not supported in a differentiable function; write the expression inline, or move it into its own #[differentiable] function and call that")
 }
 
-pub fn loop_expr(keyword: impl ToTokens) -> Error {
-    at(keyword, "loops are not supported yet; unroll the loop, or compute the loop outside and pass its result in as a parameter")
+pub fn loop_range(e: impl ToTokens) -> Error {
+    at(e, "a `for` loop must run over an integer range: `a..b`, `a..=b`, optionally with `.rev()` or `.step_by(k)`")
+}
+
+pub fn plain_loop(keyword: impl ToTokens) -> Error {
+    at(
+        keyword,
+        "`loop` is not supported yet; write it as a `while` loop whose condition says when to stop",
+    )
+}
+
+pub fn return_in_loop(e: impl ToTokens) -> Error {
+    at(e, "`return` inside a loop is not supported yet; keep a flag in a variable, test it in the `while` condition, and return after the loop")
+}
+
+pub fn loop_pattern(pat: impl ToTokens) -> Error {
+    at(pat, "the loop variable must be a plain name or `_`")
 }
 
 pub fn break_continue(e: impl ToTokens) -> Error {
     at(
         e,
-        "`break` and `continue` are not supported yet, since loops are not",
+        "`break` and `continue` are not supported yet; move the stopping test into a `while` condition, or put the rest of the iteration under an `if`",
     )
 }
 
@@ -212,7 +227,10 @@ pub fn struct_literal(e: impl ToTokens) -> Error {
 }
 
 pub fn range(e: impl ToTokens) -> Error {
-    at(e, "ranges are not supported yet, since loops are not")
+    at(
+        e,
+        "ranges are only supported as the iterator of a `for` loop",
+    )
 }
 
 pub fn labeled_block(label: impl ToTokens) -> Error {

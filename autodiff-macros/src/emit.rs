@@ -20,7 +20,9 @@
 //! carry the user's span, so a type error in generated code points at the user's code.
 
 use crate::ast::DiffFn;
-use crate::ir::{Block, Const, Func, Inst, InstKind, Op, Ty, Value};
+use crate::ir::{
+    Adapter, Block, Const, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Ty, Value,
+};
 use crate::names::{self, Names};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -72,7 +74,7 @@ struct Signature<'a> {
 impl<'a> Signature<'a> {
     fn new(f: &'a DiffFn<'a>) -> Self {
         let attrs = quote! {
-            #[allow(unused_variables, clippy::all, clippy::pedantic, clippy::nursery)]
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::all, clippy::pedantic, clippy::nursery)]
         };
         Signature { f, attrs }
     }
@@ -329,12 +331,11 @@ impl<'a> Emitter<'a> {
                         quote_spanned!(inst.span=> ::autodiff::__private::zero()),
                     );
                 }
-                InstKind::If { then, els, .. } => {
-                    self.scan(then);
-                    self.scan(els);
+                _ => {
+                    for b in inst.blocks() {
+                        self.scan(b);
+                    }
                 }
-                InstKind::Closure { body, .. } => self.scan(body),
-                _ => {}
             }
         }
     }
@@ -418,6 +419,10 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #(#parts)+*)
             }
             InstKind::Zero => quote_spanned!(span=> ::autodiff::__private::zero()),
+            InstKind::ZeroLike(v) => {
+                let v = self.operand(*v);
+                quote_spanned!(span=> ::autodiff::__private::zero_like(&#v))
+            }
             InstKind::CallJvp { path, args } => self.call(path, "jvp", args, span),
             InstKind::CallVjp { path, args } => self.call(path, "vjp", args, span),
             InstKind::Pullback { pullback, seed } => {
@@ -425,8 +430,122 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #pb(#seed))
             }
             InstKind::Closure { params, body } => self.closure(params, body, span),
+            InstKind::Loop(lp) => return self.loop_stmt(&inst.outs, lp, span),
         };
         quote!(let #pat = #rhs;)
+    }
+
+    /// A loop, with its carried values in `mut` variables named after its results:
+    ///
+    /// ```text
+    /// let (s, tape) = {
+    ///     let mut tape = Vec::new();
+    ///     let mut s = s_0;
+    ///     for i in 0..n {
+    ///         let s_1 = s;
+    ///         tape.push((i, s_1));
+    ///         ..;
+    ///         s = v3;
+    ///     }
+    ///     (s, tape)
+    /// };
+    /// ```
+    fn loop_stmt(&self, outs: &[Value], lp: &Loop, span: Span) -> TokenStream {
+        let vars: Vec<_> = outs[..lp.params.len()]
+            .iter()
+            .map(|&o| self.names.ident(o))
+            .collect();
+        let carried: Vec<_> = lp
+            .params
+            .iter()
+            .zip(&vars)
+            .filter(|(p, _)| self.used.contains(*p))
+            .collect();
+        let bind: Vec<_> = carried
+            .iter()
+            .map(|(&p, var)| {
+                let p = self.names.ident(p);
+                quote!(let #p = #var;)
+            })
+            .collect();
+        let updates: Vec<_> = lp
+            .params
+            .iter()
+            .zip(&lp.body.yields)
+            .zip(&vars)
+            .filter(|((p, y), _)| p != y)
+            .map(|((_, &y), var)| {
+                let y = self.operand(y);
+                quote!(#var = #y;)
+            })
+            .collect();
+        // Annotated where the type is known: a later `x.sin()` on a carried `0.0` needs it.
+        let decls = outs
+            .iter()
+            .zip(&vars)
+            .zip(&lp.inits)
+            .map(|((&o, var), &init)| {
+                let init = self.operand(init);
+                match self.func.ty(o) {
+                    Ty::F64 => quote!(let mut #var: f64 = #init;),
+                    Ty::F32 => quote!(let mut #var: f32 = #init;),
+                    Ty::Bool => quote!(let mut #var: bool = #init;),
+                    _ => quote!(let mut #var = #init;),
+                }
+            });
+        let push = lp.record.as_ref().map(|r| {
+            let tape = self.names.ident(r.tape);
+            let items = self.tuple(&r.items);
+            quote!(#tape.push(#items);)
+        });
+        let tape_decl = lp.record.as_ref().map(|r| {
+            let tape = self.names.ident(r.tape);
+            quote!(let mut #tape = ::std::vec::Vec::new();)
+        });
+        let body = self.block(&lp.body);
+        let iteration = quote!(#(#bind)* #push #body #(#updates)*);
+        let looped = match &lp.kind {
+            LoopKind::For { index, range } => {
+                let index = self.pattern(&[*index]);
+                let range = self.range(range);
+                quote_spanned!(span=> for #index in #range { #iteration })
+            }
+            LoopKind::While { cond } => {
+                let stmts = self.block(cond);
+                let c = self.tuple(&cond.yields);
+                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { break; } #push #body #(#updates)* })
+            }
+            LoopKind::Tape { tape, items } => {
+                let (tape, items) = (self.operand(*tape), self.pattern(items));
+
+                quote_spanned!(span=> for #items in #tape.into_iter().rev() { #iteration })
+            }
+        };
+        let results = self.tuple(outs);
+        let pat = self.pattern(outs);
+        if outs.is_empty() {
+            return quote!({ #tape_decl #(#decls)* #looped });
+        }
+        quote!(let #pat = { #tape_decl #(#decls)* #looped #results };)
+    }
+
+    fn range(&self, range: &Range) -> TokenStream {
+        let (lo, hi) = (self.operand(range.lo), self.operand(range.hi));
+        let mut tokens = if range.inclusive {
+            quote!(#lo..=#hi)
+        } else {
+            quote!(#lo..#hi)
+        };
+        for adapter in &range.adapters {
+            tokens = match adapter {
+                Adapter::Rev => quote!((#tokens).rev()),
+                Adapter::StepBy(k) => {
+                    let k = self.operand(*k);
+                    quote!((#tokens).step_by(#k))
+                }
+            };
+        }
+        tokens
     }
 
     fn closure(&self, params: &[Value], body: &Block, span: Span) -> TokenStream {

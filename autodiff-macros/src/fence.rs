@@ -12,18 +12,27 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Local, Pat, Stmt};
 
 pub fn check(cx: &Ctxt, f: &DiffFn) {
-    Fence { cx }.visit_block(&f.original.block);
+    Fence { cx, loops: 0 }.visit_block(&f.original.block);
 }
 
 struct Fence<'a> {
     cx: &'a Ctxt,
+    /// How many loops enclose the expression being visited.
+    loops: usize,
 }
 
 impl<'ast> Visit<'ast> for Fence<'_> {
     fn visit_expr(&mut self, e: &'ast Expr) {
-        match self.reject(e) {
-            Some(err) => self.cx.push(err),
-            None => visit::visit_expr(self, e),
+        match (e, self.reject(e)) {
+            (_, Some(err)) => self.cx.push(err),
+            (Expr::ForLoop(f), None) => self.visit_for(f),
+            (Expr::While(w), None) => {
+                self.visit_expr(&w.cond);
+                self.loops += 1;
+                self.visit_block(&w.body);
+                self.loops -= 1;
+            }
+            (_, None) => visit::visit_expr(self, e),
         }
     }
 
@@ -59,6 +68,7 @@ impl Fence<'_> {
                 return (!matches!(&*c.func, Expr::Path(_))).then(|| diag::call_target(&c.func))
             }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => diag::reference(e),
+            Expr::Return(_) if self.loops > 0 => diag::return_in_loop(e),
             Expr::Binary(_)
             | Expr::Unary(_)
             | Expr::Paren(_)
@@ -67,9 +77,15 @@ impl Fence<'_> {
             | Expr::Return(_)
             | Expr::Field(_) => return None,
             Expr::Closure(_) => diag::closure(e),
-            Expr::ForLoop(f) => diag::loop_expr(f.for_token),
-            Expr::While(w) => diag::loop_expr(w.while_token),
-            Expr::Loop(l) => diag::loop_expr(l.loop_token),
+            Expr::ForLoop(f) => return f.label.as_ref().map(diag::labeled_block),
+            Expr::While(w) => {
+                return w
+                    .label
+                    .as_ref()
+                    .map(diag::labeled_block)
+                    .or_else(|| self.check_condition(&w.cond));
+            }
+            Expr::Loop(l) => diag::plain_loop(l.loop_token),
             Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
             Expr::Match(m) => diag::match_expr(m.match_token),
             Expr::Macro(m) => diag::macro_call(&m.mac),
@@ -85,6 +101,38 @@ impl Fence<'_> {
             Expr::Range(_) => diag::range(e),
             _ => diag::unsupported_expr(e),
         })
+    }
+
+    /// `for i in range { body }`: the pattern, the range's bounds and step, the body.
+    fn visit_for(&mut self, f: &syn::ExprForLoop) {
+        if !matches!(&*f.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none())
+            && !matches!(&*f.pat, Pat::Wild(_))
+        {
+            self.cx.push(diag::loop_pattern(&f.pat));
+        }
+        self.visit_range(&f.expr);
+        self.loops += 1;
+        self.visit_block(&f.body);
+        self.loops -= 1;
+    }
+
+    fn visit_range(&mut self, e: &Expr) {
+        match e {
+            Expr::Paren(p) => self.visit_range(&p.expr),
+            Expr::Group(g) => self.visit_range(&g.expr),
+            Expr::MethodCall(m) if m.method == "rev" || m.method == "step_by" => {
+                self.visit_range(&m.receiver);
+                for a in &m.args {
+                    self.visit_expr(a);
+                }
+            }
+            Expr::Range(r) => {
+                for bound in r.start.iter().chain(&r.end) {
+                    self.visit_expr(bound);
+                }
+            }
+            _ => self.cx.push(diag::loop_range(e)),
+        }
     }
 
     fn check_condition(&self, cond: &Expr) -> Option<syn::Error> {

@@ -9,7 +9,7 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
+use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -83,6 +83,7 @@ impl Forward<'_> {
                 }
             }
             InstKind::If { cond, then, els } => self.branch(inst, *cond, then, els, out),
+            InstKind::Loop(lp) => self.loop_inst(inst, lp, out),
             _ => out.push(inst.clone()),
         }
     }
@@ -179,6 +180,45 @@ impl Forward<'_> {
             },
             inst.span,
         ));
+    }
+
+    /// The loop with a tangent carried next to each active carried value.
+    fn loop_inst(&mut self, inst: &Inst, lp: &Loop, out: &mut Vec<Inst>) {
+        let slots: Vec<usize> = (0..lp.params.len())
+            .filter(|&i| self.act.slot_active(lp, &inst.outs, i))
+            .collect();
+        let mut t = lp.clone();
+        for &i in &slots {
+            let tp = self.tangent_value(lp.params[i]);
+            t.params.push(tp);
+            let init = self.tangent_or_zero_like(lp.inits[i], out);
+            t.inits.push(init);
+        }
+        if let LoopKind::While { cond } = &mut t.kind {
+            *cond = self.block(cond);
+        }
+        t.body = self.block(&lp.body);
+        for &i in &slots {
+            let y = self.tangent_or_zero_like(lp.body.yields[i], &mut t.body.insts);
+            t.body.yields.push(y);
+        }
+        let mut outs = inst.outs.clone();
+        for &i in &slots {
+            outs.push(self.tangent_value(inst.outs[i]));
+        }
+        out.push(Inst::new(outs, InstKind::Loop(Box::new(t)), inst.span));
+    }
+
+    /// The tangent of `v`, or a zero of `v`'s type (a carried tangent needs its type known
+    /// where it is declared).
+    fn tangent_or_zero_like(&mut self, v: Value, insts: &mut Vec<Inst>) -> Value {
+        if let Some(&t) = self.tangent.get(&v) {
+            return t;
+        }
+        let span = self.func.info(v).span;
+        let z = self.func.new_derived(Role::Derivative(v), v);
+        insts.push(Inst::new(vec![z], InstKind::ZeroLike(v), span));
+        z
     }
 
     /// The `if` with the tangents of its active results appended to its results.

@@ -14,7 +14,9 @@
 use crate::ast::{class_of_name, classify, DiffFn, FloatTy, TypeClass};
 use crate::ctxt::Ctxt;
 use crate::diag;
-use crate::ir::{Block, CmpOp, Const, Fun, Func, Inst, InstKind, Op, Ty, Value};
+use crate::ir::{
+    Adapter, Block, CmpOp, Const, Fun, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Ty, Value,
+};
 use crate::rules::{self, Partial, Rule};
 use crate::types::{self, Constraints};
 use proc_macro2::Span;
@@ -461,6 +463,14 @@ impl<'a> Lower<'a> {
             Expr::Call(c) => Some(self.call(c)),
             Expr::If(i) => self.lower_if(i, i.else_branch.is_some()),
             Expr::Block(b) => self.lower_block(&b.block),
+            Expr::ForLoop(f) => {
+                self.lower_for(f);
+                None
+            }
+            Expr::While(w) => {
+                self.lower_while(w);
+                None
+            }
             Expr::Return(r) => {
                 match &r.expr {
                     Some(value) => {
@@ -850,4 +860,257 @@ fn binary_op(op: BinOp) -> Option<Op> {
         // `&&` and `||` are lowered as branches; `BinOp` is non-exhaustive.
         _ => return None,
     })
+}
+
+// -------------------- loops --------------------
+
+/// What a loop needs besides its carried values: how it iterates.
+enum LoopHead<'s> {
+    For {
+        index: Option<&'s syn::Ident>,
+        range: Range,
+        span: Span,
+    },
+    While {
+        cond: &'s Expr,
+    },
+}
+
+/// The lowering state a loop body may have to be lowered again from.
+struct Snapshot {
+    values: usize,
+    errors: usize,
+    constraints: usize,
+    bindings: usize,
+    env: BTreeMap<BindingId, Value>,
+    scopes: Vec<Vec<(String, BindingId)>>,
+}
+
+impl Lower<'_> {
+    /// `for i in range { body }`: the bindings the body assigns are carried through the loop.
+    fn lower_for(&mut self, f: &syn::ExprForLoop) {
+        let Some(range) = self.range(&f.expr) else {
+            return;
+        };
+        let index = match &*f.pat {
+            syn::Pat::Ident(pi) => Some(&pi.ident),
+            _ => None,
+        };
+        let head = LoopHead::For {
+            index,
+            range,
+            span: f.for_token.span,
+        };
+        self.lower_loop(head, &f.body, f.for_token.span);
+    }
+
+    fn lower_while(&mut self, w: &syn::ExprWhile) {
+        self.lower_loop(
+            LoopHead::While { cond: &w.cond },
+            &w.body,
+            w.while_token.span,
+        );
+    }
+
+    /// `lo..hi`, `lo..=hi`, then `.rev()` and `.step_by(k)` in any order.
+    fn range(&mut self, e: &Expr) -> Option<Range> {
+        match e {
+            Expr::Paren(p) => self.range(&p.expr),
+            Expr::Group(g) => self.range(&g.expr),
+            Expr::Range(r) => {
+                let (Some(start), Some(end)) = (&r.start, &r.end) else {
+                    self.cx.push(diag::loop_range(e));
+                    return None;
+                };
+                let lo = self.need(start);
+                let hi = self.need(end);
+                self.constraints.same(lo, hi);
+                let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+                Some(Range {
+                    lo,
+                    hi,
+                    inclusive,
+                    adapters: Vec::new(),
+                })
+            }
+            Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+                let mut range = self.range(&m.receiver)?;
+                range.adapters.push(Adapter::Rev);
+                Some(range)
+            }
+            Expr::MethodCall(m) if m.method == "step_by" && m.args.len() == 1 => {
+                let mut range = self.range(&m.receiver)?;
+                let step = self.need(&m.args[0]);
+                range.adapters.push(Adapter::StepBy(step));
+                Some(range)
+            }
+            _ => {
+                self.cx.push(diag::loop_range(e));
+                None
+            }
+        }
+    }
+
+    /// Lowers a loop. The carried bindings become the loop's params (at the start of an
+    /// iteration), inits (before the loop), yields (at the end of an iteration) and outs
+    /// (after the loop). Whether a param is varied depends on the body, so the body is
+    /// lowered again when a yield turns out varied but its param was not (a fixpoint; at
+    /// most one more pass per carried binding).
+    fn lower_loop(&mut self, head: LoopHead, body: &syn::Block, span: Span) {
+        let carried = self.carried_bindings(body, &head);
+        let inits: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
+        let mut varied: Vec<bool> = inits.iter().map(|&v| self.is_varied(v)).collect();
+        let snapshot = self.snapshot();
+        loop {
+            let (lp, yields_varied) = self.loop_pass(&head, body, &carried, &inits, &varied, span);
+            let more: Vec<bool> = varied
+                .iter()
+                .zip(&yields_varied)
+                .map(|(&p, &y)| p || y)
+                .collect();
+            if more == varied {
+                self.finish_loop(lp, &carried, &varied, span);
+                return;
+            }
+            varied = more;
+            self.rollback(&snapshot);
+        }
+    }
+
+    fn loop_pass(
+        &mut self,
+        head: &LoopHead,
+        body: &syn::Block,
+        carried: &[BindingId],
+        inits: &[Value],
+        varied: &[bool],
+        span: Span,
+    ) -> (Loop, Vec<bool>) {
+        let params: Vec<Value> = carried
+            .iter()
+            .zip(inits)
+            .zip(varied)
+            .map(|((&id, &init), &v)| {
+                let p = self.new_value(Some(self.binding_names[id].clone()), span, Ty::Unknown, v);
+                self.constraints.same(p, init);
+                p
+            })
+            .collect();
+        for (&id, &p) in carried.iter().zip(&params) {
+            self.env.insert(id, p);
+        }
+        self.scopes.push(Vec::new());
+        let kind = match head {
+            LoopHead::For { index, range, span } => {
+                let i = self.new_value(index.map(ToString::to_string), *span, Ty::Unknown, false);
+                self.constraints.same(i, range.lo);
+                if let Some(name) = index {
+                    self.bind(name.to_string(), i);
+                }
+                LoopKind::For {
+                    index: i,
+                    range: range.clone(),
+                }
+            }
+            LoopHead::While { cond } => {
+                self.blocks.push(Vec::new());
+                let c = self.need(cond);
+                let insts = self.blocks.pop().unwrap_or_default();
+                LoopKind::While {
+                    cond: Block {
+                        insts,
+                        yields: vec![c],
+                    },
+                }
+            }
+        };
+        self.blocks.push(Vec::new());
+        self.lower_block(body);
+        let insts = self.blocks.pop().unwrap_or_default();
+        self.scopes.pop();
+        let yields: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
+        let yields_varied = yields.iter().map(|&y| self.is_varied(y)).collect();
+        for (&p, &y) in params.iter().zip(&yields) {
+            self.constraints.same(p, y);
+        }
+        let lp = Loop {
+            kind,
+            params,
+            inits: inits.to_vec(),
+            body: Block { insts, yields },
+            record: None,
+        };
+        (lp, yields_varied)
+    }
+
+    fn finish_loop(&mut self, lp: Loop, carried: &[BindingId], varied: &[bool], span: Span) {
+        let outs: Vec<Value> = lp
+            .params
+            .iter()
+            .zip(varied)
+            .map(|(&p, &v)| {
+                let out = self.new_value(None, span, Ty::Unknown, v);
+                self.constraints.same(p, out);
+                out
+            })
+            .collect();
+        self.push(Inst::new(outs.clone(), InstKind::Loop(Box::new(lp)), span));
+        for (&id, &out) in carried.iter().zip(&outs) {
+            self.assign(id, out);
+        }
+    }
+
+    /// The bindings in scope that the loop assigns (`x = ..`, `x += ..`), in binding order.
+    fn carried_bindings(&self, body: &syn::Block, head: &LoopHead) -> Vec<BindingId> {
+        let mut names = AssignedNames(Vec::new());
+        syn::visit::Visit::visit_block(&mut names, body);
+        if let LoopHead::While { cond } = head {
+            syn::visit::Visit::visit_expr(&mut names, cond);
+        }
+        let mut ids: Vec<BindingId> = names.0.iter().filter_map(|n| self.lookup(n)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            values: self.func.values.len(),
+            errors: self.cx.len(),
+            constraints: self.constraints.same.len(),
+            bindings: self.binding_names.len(),
+            env: self.env.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+
+    fn rollback(&mut self, s: &Snapshot) {
+        self.func.values.truncate(s.values);
+        self.varied.truncate(s.values);
+        self.bool_consts.retain(|v, _| v.index() < s.values);
+        self.cx.truncate(s.errors);
+        self.constraints.same.truncate(s.constraints);
+        self.binding_names.truncate(s.bindings);
+        self.env.clone_from(&s.env);
+        self.scopes.clone_from(&s.scopes);
+    }
+}
+
+/// Collects the names assigned to in a loop body.
+struct AssignedNames(Vec<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        let target = match e {
+            Expr::Assign(a) => Some(&*a.left),
+            Expr::Binary(b) if crate::fence::is_compound_assign(&b.op) => Some(&*b.left),
+            _ => None,
+        };
+        if let Some(Expr::Path(p)) = target {
+            if let Some(ident) = p.path.get_ident() {
+                self.0.push(ident.to_string());
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
 }

@@ -20,16 +20,17 @@
 //! outside the branch. A call's pullback is captured and applied to the call's cotangent.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
+use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     let mut out = func.derived("_vjp");
     let mut rev = Reverse {
         func: &mut out,
         act,
+        records: HashMap::new(),
     };
     let primal = rev.primal_block(&func.body);
     let result = func.results[0];
@@ -60,9 +61,11 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
             yields: grads,
         },
     };
+    let records = std::mem::take(&mut rev.records);
     let mut body = primal;
     body.insts
         .push(Inst::new(vec![pullback], closure, closure_span));
+    fill_records(&mut body, &records);
     out.body = body;
     out.results = vec![result, pullback];
     out
@@ -83,6 +86,8 @@ impl Adjoints {
 struct Reverse<'a> {
     func: &'a mut Func,
     act: &'a Activity,
+    /// What each loop's adjoint reads of an iteration, by the loop's tape.
+    records: HashMap<Value, Vec<Value>>,
 }
 
 impl Reverse<'_> {
@@ -123,8 +128,28 @@ impl Reverse<'_> {
                 };
                 Inst::new(inst.outs.clone(), kind, inst.span)
             }
+            InstKind::Loop(lp) => self.primal_loop(inst, lp),
             _ => inst.clone(),
         }
+    }
+
+    /// A loop whose adjoint will run: it records each iteration on a tape (its last out).
+    /// What it records is known once the adjoint is built; `fill_records` fills it in.
+    fn primal_loop(&mut self, inst: &Inst, lp: &Loop) -> Inst {
+        let mut lp = lp.clone();
+        lp.body = self.primal_block(&lp.body);
+        let mut outs = inst.outs.clone();
+        if (0..lp.params.len()).any(|i| self.act.slot_active(&lp, &inst.outs, i)) {
+            let tape = self
+                .func
+                .new_value(Some("tape".into()), inst.span, crate::ir::Ty::Unknown);
+            lp.record = Some(Record {
+                tape,
+                items: Vec::new(),
+            });
+            outs.push(tape);
+        }
+        Inst::new(outs, InstKind::Loop(Box::new(lp)), inst.span)
     }
 
     // -------------------- adjoint sweep --------------------
@@ -148,6 +173,7 @@ impl Reverse<'_> {
                 InstKind::If { cond, then, els } => {
                     self.branch(inst, *cond, then, els, adj, &mut out)
                 }
+                InstKind::Loop(lp) => self.loop_adjoint(inst, lp, adj, &mut out),
                 _ => {}
             }
         }
@@ -327,6 +353,122 @@ impl Reverse<'_> {
         }
     }
 
+    /// The adjoint of a loop: a loop over its tape, last iteration first. Each iteration
+    /// restores what it recorded, recomputes what it needs of the body, and runs the body's
+    /// adjoint with the carried cotangents as seeds of the yields; contributions to the
+    /// params become the next carried cotangents, contributions to values from outside the
+    /// loop are summed in accumulators.
+    fn loop_adjoint(&mut self, inst: &Inst, lp: &Loop, adj: &mut Adjoints, out: &mut Vec<Inst>) {
+        let Some(record) = &lp.record else { return };
+        let slots: Vec<usize> = (0..lp.params.len())
+            .filter(|&i| self.act.slot_active(lp, &inst.outs, i))
+            .collect();
+        let seeds: Vec<Option<Value>> = slots
+            .iter()
+            .map(|&i| self.take(adj, inst.outs[i], out))
+            .collect();
+        if seeds.iter().all(Option::is_none) {
+            return;
+        }
+        let mut inits: Vec<Value> = slots
+            .iter()
+            .zip(seeds)
+            .map(|(&i, d)| d.unwrap_or_else(|| self.zero_like(inst.outs[i], out)))
+            .collect();
+        let mut params: Vec<Value> = slots
+            .iter()
+            .map(|&i| self.cotangent_value(lp.params[i]))
+            .collect();
+        let mut body_adj = Adjoints::default();
+        for (&i, &dp) in slots.iter().zip(&params) {
+            if self.act.is_active(lp.body.yields[i]) {
+                body_adj.add(lp.body.yields[i], dp);
+            }
+        }
+        let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
+        let mut insts = recompute(&lp.body.insts, &adjoint);
+        insts.extend(adjoint);
+        let mut yields: Vec<Value> = slots
+            .iter()
+            .map(|&i| self.take_or_zero_like(&mut body_adj, lp.params[i], &mut insts))
+            .collect();
+        let mut defined = lp.body_defs();
+        lp.body.defs(&mut defined);
+        let outer: Vec<Value> = body_adj
+            .contributions
+            .keys()
+            .copied()
+            .filter(|v| !defined.contains(v))
+            .collect();
+        for &o in &outer {
+            let acc = self.cotangent_value(o);
+            params.push(acc);
+            let zero = self.zero_like(o, out);
+            inits.push(zero);
+            let next = match self.take(&mut body_adj, o, &mut insts) {
+                Some(part) => {
+                    let next = self.cotangent_value(o);
+                    insts.push(Inst::new(
+                        vec![next],
+                        InstKind::Sum(vec![acc, part]),
+                        inst.span,
+                    ));
+                    next
+                }
+                None => acc,
+            };
+            yields.push(next);
+        }
+        let items = recorded_items(lp, &insts);
+        self.records.insert(record.tape, items.clone());
+        let kind = LoopKind::Tape {
+            tape: record.tape,
+            items,
+        };
+        let tape_loop = Loop {
+            kind,
+            params,
+            inits,
+            body: Block { insts, yields },
+            record: None,
+        };
+        let mut outs = Vec::new();
+        for &i in &slots {
+            let d = self.cotangent_value(lp.inits[i]);
+            outs.push(d);
+            if self.act.is_active(lp.inits[i]) {
+                adj.add(lp.inits[i], d);
+            }
+        }
+        for &o in &outer {
+            let d = self.cotangent_value(o);
+            outs.push(d);
+            adj.add(o, d);
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::Loop(Box::new(tape_loop)),
+            inst.span,
+        ));
+    }
+
+    fn zero_like(&mut self, like: Value, out: &mut Vec<Inst>) -> Value {
+        let z = self.cotangent_value(like);
+        out.push(Inst::new(
+            vec![z],
+            InstKind::ZeroLike(like),
+            self.func.info(like).span,
+        ));
+        z
+    }
+
+    fn take_or_zero_like(&mut self, adj: &mut Adjoints, v: Value, out: &mut Vec<Inst>) -> Value {
+        match self.take(adj, v, out) {
+            Some(d) => d,
+            None => self.zero_like(v, out),
+        }
+    }
+
     /// One branch of an `if` adjoint: the recomputed primal it needs, its adjoint seeded
     /// with the `if`'s result cotangents, and its summed contributions to outer values.
     fn branch_adjoint(
@@ -382,4 +524,35 @@ fn recompute(primal: &[Inst], adjoint: &[Inst]) -> Vec<Inst> {
         .filter(|(_, k)| *k)
         .map(|(inst, _)| inst.clone())
         .collect()
+}
+
+/// The values of an iteration (index, params) that its adjoint reads.
+fn recorded_items(lp: &Loop, adjoint: &[Inst]) -> Vec<Value> {
+    let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    lp.body_defs()
+        .into_iter()
+        .filter(|v| used.contains(v))
+        .collect()
+}
+
+/// Sets what each recording loop pushes per iteration, now that its adjoint is known;
+/// a loop whose adjoint never ran records nothing (and loses its tape).
+fn fill_records(block: &mut Block, records: &HashMap<Value, Vec<Value>>) {
+    for inst in &mut block.insts {
+        if let InstKind::Loop(lp) = &mut inst.kind {
+            if let Some(r) = &mut lp.record {
+                match records.get(&r.tape) {
+                    Some(items) => r.items.clone_from(items),
+                    None => {
+                        let tape = r.tape;
+                        lp.record = None;
+                        inst.outs.retain(|&o| o != tape);
+                    }
+                }
+            }
+        }
+        for b in inst.blocks_mut() {
+            fill_records(b, records);
+        }
+    }
 }

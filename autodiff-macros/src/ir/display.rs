@@ -8,7 +8,7 @@
 //! }
 //! ```
 
-use super::{op::compact, Block, Func, Inst, InstKind, Ty, Value};
+use super::{op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Ty, Value};
 use std::fmt::{self, Display, Formatter, Write};
 
 impl Display for Value {
@@ -72,6 +72,7 @@ fn write_inst(f: &mut Formatter<'_>, inst: &Inst, depth: usize) -> fmt::Result {
             write_branch(f, els, depth + 1)?;
             writeln!(f, "{pad}}}")
         }
+        InstKind::Loop(lp) => write_loop(f, &lhs, lp, depth),
         InstKind::Closure { params, body } => {
             writeln!(f, "{pad}{lhs}closure |{}| {{", list(params))?;
             write_branch(f, body, depth + 1)?;
@@ -79,6 +80,48 @@ fn write_inst(f: &mut Formatter<'_>, inst: &Inst, depth: usize) -> fmt::Result {
         }
         kind => writeln!(f, "{pad}{lhs}{}", simple(kind)),
     }
+}
+
+fn write_loop(f: &mut Formatter<'_>, lhs: &str, lp: &Loop, depth: usize) -> fmt::Result {
+    let pad = "  ".repeat(depth);
+    let carry: Vec<String> = lp
+        .params
+        .iter()
+        .zip(&lp.inits)
+        .map(|(p, i)| format!("{p} = {i}"))
+        .collect();
+    let carry = format!("carry({})", carry.join(", "));
+    let record = match &lp.record {
+        Some(r) => format!(" record({}) into {}", list(&r.items), r.tape),
+        None => String::new(),
+    };
+    match &lp.kind {
+        LoopKind::For { index, range } => {
+            let dots = if range.inclusive { "..=" } else { ".." };
+            let mut head = format!("for {index} in {}{dots}{}", range.lo, range.hi);
+            for a in &range.adapters {
+                match a {
+                    Adapter::Rev => head.push_str(".rev()"),
+                    Adapter::StepBy(k) => head.push_str(&format!(".step_by({k})")),
+                }
+            }
+            writeln!(f, "{pad}{lhs}{head} {carry}{record} {{")?;
+        }
+        LoopKind::While { cond } => {
+            writeln!(f, "{pad}{lhs}while {carry}{record} {{")?;
+            write_branch(f, cond, depth + 1)?;
+            writeln!(f, "{pad}}} do {{")?;
+        }
+        LoopKind::Tape { tape, items } => {
+            writeln!(
+                f,
+                "{pad}{lhs}for ({}) in rev {tape} {carry} {{",
+                list(items)
+            )?;
+        }
+    }
+    write_branch(f, &lp.body, depth + 1)?;
+    writeln!(f, "{pad}}}")
 }
 
 fn write_branch(f: &mut Formatter<'_>, block: &Block, depth: usize) -> fmt::Result {
@@ -93,6 +136,7 @@ fn simple(kind: &InstKind) -> String {
         InstKind::Rule { name, args } => write!(s, "rule {name}{}", operands(args)),
         InstKind::Sum(args) => write!(s, "sum{}", operands(args)),
         InstKind::Zero => write!(s, "zero"),
+        InstKind::ZeroLike(v) => write!(s, "zero_like {v}"),
         InstKind::CallJvp { path, args } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }
@@ -100,7 +144,7 @@ fn simple(kind: &InstKind) -> String {
             write!(s, "call_vjp {}{}", compact(path), operands(args))
         }
         InstKind::Pullback { pullback, seed } => write!(s, "pullback {pullback}, {seed}"),
-        InstKind::If { .. } | InstKind::Closure { .. } => Ok(()),
+        InstKind::If { .. } | InstKind::Closure { .. } | InstKind::Loop(_) => Ok(()),
     };
     s
 }

@@ -106,6 +106,8 @@ pub enum InstKind {
     Sum(Vec<Value>),
     /// The zero tangent or cotangent, of whatever type its use asks for.
     Zero,
+    /// The zero tangent or cotangent of the type of a value.
+    ZeroLike(Value),
     /// `(y, dy) = <path>_jvp(args.., tangents..)`.
     CallJvp { path: TokenStream, args: Vec<Value> },
     /// `(y, pullback) = <path>_vjp(args..)`.
@@ -114,6 +116,85 @@ pub enum InstKind {
     Pullback { pullback: Value, seed: Value },
     /// `out = move |params| { body }`: the body's yields are the closure's result.
     Closure { params: Vec<Value>, body: Block },
+    /// A loop; its outs are the carried values after the last iteration (and the filled
+    /// tape, when the loop records one).
+    Loop(Box<Loop>),
+}
+
+/// `outs = loop (params = inits) { body; params = body.yields }`.
+#[derive(Clone, Debug)]
+pub struct Loop {
+    pub kind: LoopKind,
+    /// The carried values at the start of an iteration, defined by the loop.
+    pub params: Vec<Value>,
+    /// Their values before the first iteration.
+    pub inits: Vec<Value>,
+    /// One iteration; its yields are the carried values of the next.
+    pub body: Block,
+    /// In the primal of a reverse-mode function: the tape the loop fills (its last out)
+    /// and what it pushes at the start of each iteration.
+    pub record: Option<Record>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub tape: Value,
+    pub items: Vec<Value>,
+}
+
+#[derive(Clone, Debug)]
+pub enum LoopKind {
+    /// `for index in range { .. }`.
+    For { index: Value, range: Range },
+    /// `while cond { .. }`: `cond` computes the condition from the params and yields it.
+    While { cond: Block },
+    /// The adjoint of a loop: walks a tape backwards, binding `items` each iteration.
+    Tape { tape: Value, items: Vec<Value> },
+}
+
+/// `lo..hi` or `lo..=hi`, then iterator adapters in order.
+#[derive(Clone, Debug)]
+pub struct Range {
+    pub lo: Value,
+    pub hi: Value,
+    pub inclusive: bool,
+    pub adapters: Vec<Adapter>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Adapter {
+    Rev,
+    StepBy(Value),
+}
+
+impl Loop {
+    /// Values the loop reads from outside its body: inits, range bounds, the tape.
+    pub fn header_uses(&self) -> Vec<Value> {
+        let mut out = self.inits.clone();
+        match &self.kind {
+            LoopKind::For { range, .. } => {
+                out.extend([range.lo, range.hi]);
+                out.extend(range.adapters.iter().filter_map(|a| match a {
+                    Adapter::StepBy(k) => Some(*k),
+                    Adapter::Rev => None,
+                }));
+            }
+            LoopKind::While { .. } => {}
+            LoopKind::Tape { tape, .. } => out.push(*tape),
+        }
+        out
+    }
+
+    /// Values defined by the loop for its body: params, the index or tape items.
+    pub fn body_defs(&self) -> Vec<Value> {
+        let mut out = self.params.clone();
+        match &self.kind {
+            LoopKind::For { index, .. } => out.push(*index),
+            LoopKind::While { .. } => {}
+            LoopKind::Tape { items, .. } => out.extend(items),
+        }
+        out
+    }
 }
 
 impl Func {
@@ -180,6 +261,80 @@ impl Inst {
         Inst { outs, kind, span }
     }
 
+    /// The blocks nested directly in this instruction.
+    pub fn blocks(&self) -> Vec<&Block> {
+        match &self.kind {
+            InstKind::If { then, els, .. } => vec![then, els],
+            InstKind::Closure { body, .. } => vec![body],
+            InstKind::Loop(lp) => match &lp.kind {
+                LoopKind::While { cond } => vec![cond, &lp.body],
+                _ => vec![&lp.body],
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// The blocks nested directly in this instruction, mutably.
+    pub fn blocks_mut(&mut self) -> Vec<&mut Block> {
+        match &mut self.kind {
+            InstKind::If { then, els, .. } => vec![then, els],
+            InstKind::Closure { body, .. } => vec![body],
+            InstKind::Loop(lp) => match &mut lp.kind {
+                LoopKind::While { cond } => vec![cond, &mut lp.body],
+                _ => vec![&mut lp.body],
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Rewrites the values this instruction reads itself (not those read in its blocks).
+    pub fn map_header_uses(&mut self, f: &mut impl FnMut(Value) -> Value) {
+        let map = |vs: &mut Vec<Value>, f: &mut dyn FnMut(Value) -> Value| {
+            vs.iter_mut().for_each(|v| *v = f(*v))
+        };
+        match &mut self.kind {
+            InstKind::Op(_, args)
+            | InstKind::Rule { args, .. }
+            | InstKind::Sum(args)
+            | InstKind::CallJvp { args, .. }
+            | InstKind::CallVjp { args, .. } => map(args, f),
+            InstKind::Zero | InstKind::Closure { .. } => {}
+            InstKind::ZeroLike(v) => *v = f(*v),
+            InstKind::Pullback { pullback, seed } => {
+                *pullback = f(*pullback);
+                *seed = f(*seed);
+            }
+            InstKind::If { cond, .. } => *cond = f(*cond),
+            InstKind::Loop(lp) => {
+                map(&mut lp.inits, f);
+                if let Some(r) = &mut lp.record {
+                    map(&mut r.items, f);
+                }
+                match &mut lp.kind {
+                    LoopKind::For { range, .. } => {
+                        range.lo = f(range.lo);
+                        range.hi = f(range.hi);
+                        for a in &mut range.adapters {
+                            if let Adapter::StepBy(k) = a {
+                                *k = f(*k);
+                            }
+                        }
+                    }
+                    LoopKind::While { .. } => {}
+                    LoopKind::Tape { tape, .. } => *tape = f(*tape),
+                }
+            }
+        }
+    }
+
+    /// Rewrites every value this instruction reads, inside its blocks too.
+    pub fn map_uses(&mut self, f: &mut impl FnMut(Value) -> Value) {
+        self.map_header_uses(f);
+        for b in self.blocks_mut() {
+            b.map_uses(f);
+        }
+    }
+
     /// Every value this instruction reads, including those read inside its blocks.
     pub fn uses(&self) -> Vec<Value> {
         let mut out = Vec::new();
@@ -195,6 +350,7 @@ impl Inst {
             | InstKind::CallJvp { args, .. }
             | InstKind::CallVjp { args, .. } => out.extend(args),
             InstKind::Zero => {}
+            InstKind::ZeroLike(v) => out.push(*v),
             InstKind::Pullback { pullback, seed } => out.extend([*pullback, *seed]),
             InstKind::If { cond, then, els } => {
                 out.push(*cond);
@@ -202,6 +358,16 @@ impl Inst {
                 els.collect_uses(out);
             }
             InstKind::Closure { body, .. } => body.collect_uses(out),
+            InstKind::Loop(lp) => {
+                out.extend(lp.header_uses());
+                if let LoopKind::While { cond } = &lp.kind {
+                    cond.collect_uses(out);
+                }
+                if let Some(r) = &lp.record {
+                    out.extend(&r.items);
+                }
+                lp.body.collect_uses(out);
+            }
         }
     }
 }
@@ -212,6 +378,15 @@ impl Block {
             inst.collect_uses(out);
         }
         out.extend(&self.yields);
+    }
+
+    pub fn map_uses(&mut self, f: &mut impl FnMut(Value) -> Value) {
+        for inst in &mut self.insts {
+            inst.map_uses(f);
+        }
+        for y in &mut self.yields {
+            *y = f(*y);
+        }
     }
 
     /// Every value defined in this block or in blocks nested in it.
@@ -226,6 +401,13 @@ impl Block {
                 InstKind::Closure { params, body } => {
                     out.extend(params);
                     body.defs(out);
+                }
+                InstKind::Loop(lp) => {
+                    out.extend(lp.body_defs());
+                    if let LoopKind::While { cond } = &lp.kind {
+                        cond.defs(out);
+                    }
+                    lp.body.defs(out);
                 }
                 _ => {}
             }

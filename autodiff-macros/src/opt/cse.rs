@@ -64,7 +64,14 @@ impl Cse {
                 let els = self.scoped(els);
                 Some(Inst::new(outs, InstKind::If { cond, then, els }, span))
             }
-            kind => Some(Inst::new(outs, kind, span)),
+            kind => {
+                let mut inst = Inst::new(outs, kind, span);
+                inst.map_header_uses(&mut |v| resolve(&self.subst, v));
+                for b in inst.blocks_mut() {
+                    *b = self.scoped(std::mem::take(b));
+                }
+                Some(inst)
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //! one uses (with their yields), and `if`s left with nothing to do. Calls and unknown
 //! methods are kept, as they may have effects.
 
-use crate::ir::{Block, Func, Inst, InstKind, Op, Value};
+use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Value};
+use proc_macro2::Span;
 use std::collections::HashSet;
 
 pub fn dce(func: &mut Func) {
@@ -55,10 +56,72 @@ fn inst(inst: Inst, live: &mut HashSet<Value>) -> Option<Inst> {
             live.insert(cond);
             Some(Inst::new(outs, InstKind::If { cond, then, els }, span))
         }
+        InstKind::Loop(lp) => loop_inst(outs, *lp, span, live),
         kind => {
             live.extend(Inst::new(outs.clone(), kind.clone(), span).uses());
             Some(Inst::new(outs, kind, span))
         }
+    }
+}
+
+/// A carried slot is live when its result is used after the loop, or when its param is
+/// used by a live computation in the body (which makes its yield live for the next
+/// iteration): a fixpoint over the slots.
+fn loop_inst(
+    outs: Vec<Value>,
+    mut lp: Loop,
+    span: Span,
+    live: &mut HashSet<Value>,
+) -> Option<Inst> {
+    let n = lp.params.len();
+    let mut slots: Vec<bool> = outs.iter().take(n).map(|o| live.contains(o)).collect();
+    loop {
+        let mut probe = live.clone();
+        let body = with_yields(&lp.body, &slots);
+        block(body, &mut probe);
+        if let LoopKind::While { cond } = &lp.kind {
+            block(cond.clone(), &mut probe);
+        }
+        let next: Vec<bool> = (0..n)
+            .map(|i| slots[i] || probe.contains(&lp.params[i]))
+            .collect();
+        if next == slots {
+            break;
+        }
+        slots = next;
+    }
+    let keep = |vs: &[Value]| {
+        vs.iter()
+            .zip(&slots)
+            .filter(|(_, &k)| k)
+            .map(|(&v, _)| v)
+            .collect::<Vec<_>>()
+    };
+    lp.params = keep(&lp.params);
+    lp.inits = keep(&lp.inits);
+    let outs = keep(&outs);
+    lp.body = block(with_yields(&lp.body, &slots), live);
+    if let LoopKind::While { cond } = &mut lp.kind {
+        *cond = block(std::mem::take(cond), live);
+    }
+    if outs.is_empty() && lp.body.insts.is_empty() && matches!(lp.kind, LoopKind::For { .. }) {
+        return None;
+    }
+    live.extend(lp.header_uses());
+    Some(Inst::new(outs, InstKind::Loop(Box::new(lp)), span))
+}
+
+fn with_yields(body: &Block, slots: &[bool]) -> Block {
+    let yields = body
+        .yields
+        .iter()
+        .zip(slots)
+        .filter(|(_, &k)| k)
+        .map(|(&v, _)| v)
+        .collect();
+    Block {
+        insts: body.insts.clone(),
+        yields,
     }
 }
 

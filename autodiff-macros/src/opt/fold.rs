@@ -76,7 +76,14 @@ impl Folder {
             InstKind::If { cond, then, els } => {
                 self.fold_if(outs, resolve(&self.subst, cond), then, els, span, out)
             }
-            kind => out.push(Inst::new(outs, kind, span)),
+            kind => {
+                let mut inst = Inst::new(outs, kind, span);
+                inst.map_header_uses(&mut |v| resolve(&self.subst, v));
+                for b in inst.blocks_mut() {
+                    *b = self.block(std::mem::take(b));
+                }
+                out.push(inst);
+            }
         }
     }
 

@@ -42,19 +42,11 @@ fn block(b: Block) -> Block {
     }
 }
 
-fn nested(inst: Inst) -> Inst {
-    match inst.kind {
-        InstKind::If { cond, then, els } => Inst::new(
-            inst.outs,
-            InstKind::If {
-                cond,
-                then: block(then),
-                els: block(els),
-            },
-            inst.span,
-        ),
-        kind => Inst::new(inst.outs, kind, inst.span),
+fn nested(mut inst: Inst) -> Inst {
+    for b in inst.blocks_mut() {
+        *b = block(std::mem::take(b));
     }
+    inst
 }
 
 fn same_cond(prev: &Inst, cond: Value) -> bool {
@@ -96,47 +88,7 @@ fn append(into: &mut Block, more: Block) {
     into.yields.extend(more.yields);
 }
 
-fn substitute(b: Block, map: &HashMap<Value, Value>) -> Block {
-    let insts = b
-        .insts
-        .into_iter()
-        .map(|i| substitute_inst(i, map))
-        .collect();
-    let yields = b.yields.iter().map(|&v| resolve(map, v)).collect();
-    Block { insts, yields }
-}
-
-fn substitute_inst(inst: Inst, map: &HashMap<Value, Value>) -> Inst {
-    let sub = |vs: Vec<Value>| vs.into_iter().map(|v| resolve(map, v)).collect::<Vec<_>>();
-    let kind = match inst.kind {
-        InstKind::Op(op, args) => InstKind::Op(op, sub(args)),
-        InstKind::If { cond, then, els } => InstKind::If {
-            cond: resolve(map, cond),
-            then: substitute(then, map),
-            els: substitute(els, map),
-        },
-        InstKind::Rule { name, args } => InstKind::Rule {
-            name,
-            args: sub(args),
-        },
-        InstKind::Sum(args) => InstKind::Sum(sub(args)),
-        InstKind::CallJvp { path, args } => InstKind::CallJvp {
-            path,
-            args: sub(args),
-        },
-        InstKind::CallVjp { path, args } => InstKind::CallVjp {
-            path,
-            args: sub(args),
-        },
-        InstKind::Pullback { pullback, seed } => InstKind::Pullback {
-            pullback: resolve(map, pullback),
-            seed: resolve(map, seed),
-        },
-        InstKind::Closure { params, body } => InstKind::Closure {
-            params,
-            body: substitute(body, map),
-        },
-        InstKind::Zero => InstKind::Zero,
-    };
-    Inst::new(inst.outs, kind, inst.span)
+fn substitute(mut b: Block, map: &HashMap<Value, Value>) -> Block {
+    b.map_uses(&mut |v| resolve(map, v));
+    b
 }

@@ -58,3 +58,19 @@ fn error_keeps_the_function_and_adds_stubs() {
         }
     ));
 }
+
+#[test]
+fn loop_with_carried_values() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn horner(x: f64, n: usize) -> f64 {
+                let mut s = 0.0;
+                for i in 0..n {
+                    s = s * x + (i as f64 + 1.0).sin();
+                }
+                s
+            }
+        }
+    ));
+}

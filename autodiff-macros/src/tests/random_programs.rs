@@ -123,7 +123,28 @@ fn paren(e: String) -> String {
 }
 
 fn stmt(rng: &mut Rng, depth: usize) -> String {
-    match rng.below(7) {
+    match rng.below(9) {
+        7 => {
+            let range = rng.pick(&[
+                "0..n",
+                "(0..3).rev()",
+                "(1..=4).step_by(2)",
+                "0..",
+                "x..y",
+                "0..3",
+            ]);
+            format!(
+                "for {} in {range} {{ {} {} }}",
+                rng.pick(&["i", "_", "(a, b)"]),
+                stmt(rng, depth.saturating_sub(1)),
+                stmt(rng, depth.saturating_sub(1))
+            )
+        }
+        8 => format!(
+            "while {} {{ {} }}",
+            expr(rng, depth.saturating_sub(1)),
+            stmt(rng, depth.saturating_sub(1))
+        ),
         0 | 1 => format!(
             "let {}{} = {};",
             rng.pick(&["", "mut "]),
@@ -204,7 +225,7 @@ fn random_functions_expand_without_internal_errors() {
 /// expand to derivatives, which exercises lowering, the optimiser and both transforms.
 #[test]
 fn random_supported_functions_expand_to_derivatives() {
-    expand_random(0x2545_F491_4F6C_DD1D, true, 600);
+    expand_random(0x2545_F491_4F6C_DD1D, true, 400);
 }
 
 fn expand_random(seed: u64, supported_only: bool, min_clean: usize) {

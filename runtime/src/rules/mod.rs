@@ -15,6 +15,13 @@ pub mod scalar;
 
 use crate::Zero;
 
+/// The zero tangent or cotangent of the same type as `like`.
+#[inline]
+#[must_use]
+pub fn zero_like<T: Zero>(_like: &T) -> T {
+    T::zero()
+}
+
 /// The zero tangent or cotangent, with its type inferred from where it is used.
 #[inline]
 #[must_use]

@@ -1,10 +1,10 @@
 use autodiff::differentiable;
 
 #[differentiable]
-fn f(x: f64) -> f64 {
+fn f(x: f64, weights: &[u32]) -> f64 {
     let mut y = x;
-    while y < 10.0 {
-        y = y * 2.0;
+    for _ in weights.iter() {
+        y = y * x;
     }
     y
 }
