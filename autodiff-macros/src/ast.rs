@@ -22,10 +22,12 @@ pub enum TypeClass {
     Float(FloatTy),
     Int,
     Bool,
-    /// `char`, `str`, and references, slices, arrays and `Vec`s of non-floats.
+    /// `char`, `str`, and references, slices, arrays and `Vec`s of `bool`s and such.
     Inert,
-    /// References, slices, arrays and `Vec`s of floats: not differentiable yet.
-    FloatContainer,
+    /// Slices, arrays and `Vec`s of integers (possibly borrowed): index arrays.
+    IntContainer,
+    /// Slices, arrays and `Vec`s of floats, possibly borrowed: active arrays.
+    FloatContainer(FloatTy),
     Other,
 }
 
@@ -69,10 +71,7 @@ impl<'a> DiffFn<'a> {
             Some(names) => self.activity_from_wrt(cx, names),
             None => self.default_activity(cx),
         }
-        let reported = self
-            .params
-            .iter()
-            .any(|p| matches!(p.class, TypeClass::FloatContainer | TypeClass::Other));
+        let reported = self.params.iter().any(|p| p.class == TypeClass::Other);
         if !reported && !self.params.iter().any(|p| p.active) {
             cx.push(diag::no_active_param(self.name()));
         }
@@ -82,12 +81,11 @@ impl<'a> DiffFn<'a> {
         let generics = &self.original.sig.generics;
         for p in &mut self.params {
             match p.class {
-                TypeClass::Float(_) => p.active = true,
-                TypeClass::FloatContainer => cx.push(diag::float_container_param(p.ty)),
+                TypeClass::Float(_) | TypeClass::FloatContainer(_) => p.active = true,
                 // A generic parameter's type has been reported with the generic parameter.
                 TypeClass::Other if names_generic(p.ty, generics) => {}
                 TypeClass::Other => cx.push(diag::unsupported_param_type(p.ty)),
-                TypeClass::Int | TypeClass::Bool | TypeClass::Inert => {}
+                TypeClass::Int | TypeClass::Bool | TypeClass::Inert | TypeClass::IntContainer => {}
             }
         }
     }
@@ -101,9 +99,10 @@ impl<'a> DiffFn<'a> {
             }
             match self.params.iter_mut().find(|p| p.ident == name) {
                 None => cx.push(diag::wrt_not_a_param(name, func)),
-                Some(p) if matches!(p.class, TypeClass::Float(_)) => p.active = true,
-                Some(p) if p.class == TypeClass::FloatContainer => {
-                    cx.push(diag::float_container_param(p.ty))
+                Some(p)
+                    if matches!(p.class, TypeClass::Float(_) | TypeClass::FloatContainer(_)) =>
+                {
+                    p.active = true
                 }
                 Some(p) => cx.push(diag::wrt_not_float(name, p.ty)),
             }
@@ -184,7 +183,7 @@ pub fn classify(ty: &Type) -> TypeClass {
     match ty {
         Type::Paren(p) => classify(&p.elem),
         Type::Group(g) => classify(&g.elem),
-        Type::Reference(r) => container_of(classify(&r.elem)),
+        Type::Reference(r) => borrowed(classify(&r.elem)),
         Type::Slice(s) => container_of(classify(&s.elem)),
         Type::Array(a) => container_of(classify(&a.elem)),
         Type::Path(p) if p.qself.is_none() => classify_path(&p.path),
@@ -223,10 +222,22 @@ pub fn class_of_name(name: &str) -> TypeClass {
     }
 }
 
+/// A slice, array or `Vec` of `elem`.
 fn container_of(elem: TypeClass) -> TypeClass {
     match elem {
-        TypeClass::Float(_) | TypeClass::FloatContainer => TypeClass::FloatContainer,
+        TypeClass::Float(f) => TypeClass::FloatContainer(f),
+        TypeClass::Int => TypeClass::IntContainer,
+        TypeClass::Bool | TypeClass::Inert | TypeClass::IntContainer => TypeClass::Inert,
+        // Nested float containers are not differentiable (yet).
+        TypeClass::FloatContainer(_) | TypeClass::Other => TypeClass::Other,
+    }
+}
+
+/// A reference to `elem`: containers stay containers, `&f64` is not supported.
+fn borrowed(elem: TypeClass) -> TypeClass {
+    match elem {
+        TypeClass::Float(_) | TypeClass::Other => TypeClass::Other,
         TypeClass::Int | TypeClass::Bool | TypeClass::Inert => TypeClass::Inert,
-        TypeClass::Other => TypeClass::Other,
+        c @ (TypeClass::IntContainer | TypeClass::FloatContainer(_)) => c,
     }
 }

@@ -92,16 +92,11 @@ pub fn param_pattern(pat: impl ToTokens) -> Error {
     )
 }
 
-pub fn float_container_param(ty: &syn::Type) -> Error {
-    let text = ty.to_token_stream();
-    at(ty, format!("parameters of type `{text}` cannot be differentiated yet; pass each `f64` or `f32` as its own parameter"))
-}
-
 pub fn unsupported_param_type(ty: &syn::Type) -> Error {
     let text = ty.to_token_stream();
     at(
         ty,
-        format!("cannot differentiate with respect to a parameter of type `{text}`: active parameters must be `f32` or `f64`; to pass it as a constant, list the active parameters with `#[differentiable(wrt(..))]`"),
+        format!("cannot differentiate with respect to a parameter of type `{text}`: active parameters are `f32`, `f64`, or slices, arrays and `Vec`s of them (`&[f64]`, `&[f64; 3]`, `Vec<f64>`); to pass it as a constant, list the active parameters with `#[differentiable(wrt(..))]`"),
     )
 }
 
@@ -133,7 +128,7 @@ pub fn closure(e: impl ToTokens) -> Error {
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
-    at(e, "a `for` loop must run over an integer range: `a..b`, `a..=b`, optionally with `.rev()` or `.step_by(k)`")
+    at(e, "a `for` loop runs over an integer range (`a..b`, `a..=b`, with `.rev()` or `.step_by(k)`), `xs.iter()` or `xs.iter().enumerate()`; write other iterator chains as a loop over indices: `for i in 1..xs.len() { let v = xs[i]; .. }`")
 }
 
 pub fn plain_loop(keyword: impl ToTokens) -> Error {
@@ -194,13 +189,6 @@ pub fn if_let(e: impl ToTokens) -> Error {
     at(
         e,
         "`if let` and `let` conditions are not supported; test a `bool` with a plain `if`",
-    )
-}
-
-pub fn index(e: impl ToTokens) -> Error {
-    at(
-        e,
-        "indexing is not supported yet; pass the elements as separate `f64` parameters",
     )
 }
 
@@ -295,6 +283,10 @@ pub fn let_else(token: impl ToTokens) -> Error {
         token,
         "`let .. else` is not supported; use `if` and `return`",
     )
+}
+
+pub fn array_write(lhs: impl ToTokens) -> Error {
+    at(lhs, "writes into arrays are not supported yet; accumulate into a local `f64` instead, or compute the array outside and pass it in")
 }
 
 pub fn assign_target(lhs: impl ToTokens) -> Error {

@@ -97,7 +97,11 @@ impl<'a> Signature<'a> {
 
     /// `f64` for one active parameter, `(f64, f32)` for several.
     fn gradient_type(&self) -> TokenStream {
-        let tys: Vec<_> = self.f.active_params().map(|p| p.ty).collect();
+        let tys: Vec<_> = self
+            .f
+            .active_params()
+            .map(|p| cotangent_type(p.ty))
+            .collect();
         match tys.as_slice() {
             [one] => quote!(#one),
             _ => quote!((#(#tys),*)),
@@ -251,6 +255,21 @@ impl<'a> Signature<'a> {
         let name = self.f.name();
         // Using the derivative counts as using the function (no `dead_code` warning).
         quote! { #head { let _ = #name; #body #results } }
+    }
+}
+
+/// The owned type of a parameter's cotangent: `&[f64]` and `Vec<f64>` give `Vec<f64>`,
+/// `&[f64; 3]` gives `[f64; 3]`, a float gives itself.
+fn cotangent_type(ty: &syn::Type) -> TokenStream {
+    match ty {
+        syn::Type::Reference(r) => cotangent_type(&r.elem),
+        syn::Type::Paren(p) => cotangent_type(&p.elem),
+        syn::Type::Group(g) => cotangent_type(&g.elem),
+        syn::Type::Slice(s) => {
+            let elem = &s.elem;
+            quote!(::std::vec::Vec<#elem>)
+        }
+        _ => ty.to_token_stream(),
     }
 }
 
@@ -420,8 +439,24 @@ impl<'a> Emitter<'a> {
             }
             InstKind::Zero => quote_spanned!(span=> ::autodiff::__private::zero()),
             InstKind::ZeroLike(v) => {
-                let v = self.operand(*v);
+                let v = self.typed_operand(*v);
                 quote_spanned!(span=> ::autodiff::__private::zero_like(&#v))
+            }
+            InstKind::Buffer { like } => {
+                let (buffer, like) = (self.names.ident(inst.outs[0]), self.operand(*like));
+                return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(&#like););
+            }
+            InstKind::AddAt {
+                buffer,
+                index,
+                value,
+            } => {
+                let (b, i, v) = (
+                    self.operand(*buffer),
+                    self.operand(*index),
+                    self.operand(*value),
+                );
+                return quote_spanned!(span=> #b[#i] += #v;);
             }
             InstKind::CallJvp { path, args } => self.call(path, "jvp", args, span),
             InstKind::CallVjp { path, args } => self.call(path, "vjp", args, span),
@@ -593,9 +628,29 @@ impl<'a> Emitter<'a> {
             }
             (Op::Method { name }, [recv, rest @ ..]) => quote_spanned!(span=> #recv.#name(#(#rest),*)),
             (Op::Field { member }, [recv]) => quote_spanned!(span=> #recv.#member),
+            (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
+            (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
             (Op::Call { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
             (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
         }
+    }
+
+    /// An operand whose type must be known where it stands: an unsuffixed float literal
+    /// of known width gets its suffix (`0.0_f32`).
+    fn typed_operand(&self, v: Value) -> TokenStream {
+        let tokens = self.operand(v);
+        let text = tokens.to_string();
+        let suffix = match self.func.ty(v) {
+            Ty::F64 => "_f64",
+            Ty::F32 => "_f32",
+            _ => return tokens,
+        };
+        let literal = text.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+        let suffixed = text.contains("f32") || text.contains("f64");
+        if !literal || suffixed {
+            return tokens;
+        }
+        format!("{text}{suffix}").parse().unwrap_or(tokens)
     }
 
     /// A method receiver: an unsuffixed float literal gets its type's suffix, since

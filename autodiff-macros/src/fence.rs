@@ -67,7 +67,6 @@ impl Fence<'_> {
             Expr::Call(c) => {
                 return (!matches!(&*c.func, Expr::Path(_))).then(|| diag::call_target(&c.func))
             }
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => diag::reference(e),
             Expr::Return(_) if self.loops > 0 => diag::return_in_loop(e),
             Expr::Binary(_)
             | Expr::Unary(_)
@@ -75,6 +74,7 @@ impl Fence<'_> {
             | Expr::Group(_)
             | Expr::Cast(_)
             | Expr::Return(_)
+            | Expr::Index(_)
             | Expr::Field(_) => return None,
             Expr::Closure(_) => diag::closure(e),
             Expr::ForLoop(f) => return f.label.as_ref().map(diag::labeled_block),
@@ -93,7 +93,6 @@ impl Fence<'_> {
             Expr::Async(_) | Expr::Await(_) => diag::async_block(e),
             Expr::Try(_) | Expr::TryBlock(_) => diag::try_operator(e),
             Expr::Let(_) => diag::if_let(e),
-            Expr::Index(_) => diag::index(e),
             Expr::Tuple(_) => diag::tuple(e),
             Expr::Array(_) | Expr::Repeat(_) => diag::array(e),
             Expr::Reference(_) | Expr::RawAddr(_) => diag::reference(e),
@@ -105,9 +104,10 @@ impl Fence<'_> {
 
     /// `for i in range { body }`: the pattern, the range's bounds and step, the body.
     fn visit_for(&mut self, f: &syn::ExprForLoop) {
-        if !matches!(&*f.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none())
-            && !matches!(&*f.pat, Pat::Wild(_))
-        {
+        // Iterator loops check their (richer) patterns when they are lowered.
+        let iterates = matches!(&*f.expr, Expr::MethodCall(m) if m.method == "iter" || m.method == "enumerate");
+        let plain = matches!(&*f.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none());
+        if !iterates && !plain && !matches!(&*f.pat, Pat::Wild(_)) {
             self.cx.push(diag::loop_pattern(&f.pat));
         }
         self.visit_range(&f.expr);
@@ -120,6 +120,8 @@ impl Fence<'_> {
         match e {
             Expr::Paren(p) => self.visit_range(&p.expr),
             Expr::Group(g) => self.visit_range(&g.expr),
+            Expr::MethodCall(m) if m.method == "iter" => self.visit_expr(&m.receiver),
+            Expr::MethodCall(m) if m.method == "enumerate" => self.visit_range(&m.receiver),
             Expr::MethodCall(m) if m.method == "rev" || m.method == "step_by" => {
                 self.visit_range(&m.receiver);
                 for a in &m.args {
@@ -178,6 +180,7 @@ fn contains_let(e: &Expr) -> bool {
 
 fn assign_target(lhs: &Expr) -> Option<syn::Error> {
     match lhs {
+        Expr::Index(_) => Some(diag::array_write(lhs)),
         Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => None,
         _ => Some(diag::assign_target(lhs)),
     }

@@ -100,6 +100,7 @@ impl Forward<'_> {
                 Partial::Zero => continue,
                 Partial::Identity => t,
                 Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
+                Partial::Indexed => self.push(Op::Index, vec![t, args[1]], y, span, out),
                 Partial::Runtime { op, slot } => {
                     let v = self.fresh(y, false);
                     out.push(Inst::new(

@@ -80,6 +80,8 @@ struct Lower<'a> {
     ret_flag: BindingId,
     ret_val: BindingId,
     fenced: bool,
+    /// Bindings of iterator elements, on which `*v` is allowed.
+    deref_ok: std::collections::HashSet<BindingId>,
 }
 
 impl<'a> Lower<'a> {
@@ -103,6 +105,7 @@ impl<'a> Lower<'a> {
             ret_flag: 0,
             ret_val: 0,
             fenced: false,
+            deref_ok: std::collections::HashSet::new(),
         }
     }
 
@@ -117,13 +120,7 @@ impl<'a> Lower<'a> {
     // -------------------- values and bindings --------------------
 
     fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool) {
-        let ty = match class {
-            TypeClass::Float(FloatTy::F32) => Ty::F32,
-            TypeClass::Float(FloatTy::F64) => Ty::F64,
-            TypeClass::Int => Ty::Int,
-            TypeClass::Bool => Ty::Bool,
-            TypeClass::Inert | TypeClass::FloatContainer | TypeClass::Other => Ty::Unknown,
-        };
+        let ty = ty_of(class);
         let v = self.new_value(Some(ident.to_string()), ident.span(), ty, active);
         self.func.params.push(v);
         self.bind(ident.to_string(), v);
@@ -448,6 +445,7 @@ impl<'a> Lower<'a> {
             Expr::Path(p) => Some(self.path(&p.path)),
             Expr::Paren(p) => self.lower_expr(&p.expr),
             Expr::Group(g) => self.lower_expr(&g.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => Some(self.deref(u)),
             Expr::Unary(u) => {
                 let a = self.need(&u.expr);
                 let op = if matches!(u.op, UnOp::Not(_)) {
@@ -487,11 +485,31 @@ impl<'a> Lower<'a> {
                 None
             }
             Expr::Field(f) => Some(self.field(f)),
+            Expr::Index(ix) => {
+                let base = self.need(&ix.expr);
+                let index = self.need(&ix.index);
+                let ty = self.func.ty(base).elem();
+                Some(self.emit(Op::Index, vec![base, index], span, ty))
+            }
             _ => {
                 self.unsupported(diag::internal(span, "expression passed the fence"));
                 Some(self.undef(span))
             }
         }
+    }
+
+    /// `*v` is only meaningful for the element `v` of `for v in xs.iter()` (a reference in
+    /// Rust, a value here); anything else behind a reference is not supported.
+    fn deref(&mut self, u: &syn::ExprUnary) -> Value {
+        let id = match &*u.expr {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        if id.is_some_and(|id| self.deref_ok.contains(&id)) {
+            return self.need(&u.expr);
+        }
+        self.cx.push(diag::reference(u));
+        self.undef(u.span())
     }
 
     fn lower_block(&mut self, block: &syn::Block) -> Option<Value> {
@@ -619,7 +637,7 @@ impl<'a> Lower<'a> {
         };
         match id {
             Some(id) => self.assign(id, v),
-            None => self.cx.push(diag::unknown_variable(target)),
+            None => self.unsupported(diag::unknown_variable(target)),
         }
     }
 
@@ -646,6 +664,9 @@ impl<'a> Lower<'a> {
         args.extend(m.args.iter().map(|a| self.need(a)));
         let span = m.method.span();
         let name = m.method.to_string();
+        if name == "len" && args.len() == 1 {
+            return self.emit(Op::Len, args, span, Ty::Int);
+        }
         if let Some(f) = Fun::from_name(&name) {
             return self.fun(f, args, &m.method);
         }
@@ -793,7 +814,10 @@ fn ty_of(class: TypeClass) -> Ty {
         TypeClass::Float(FloatTy::F64) => Ty::F64,
         TypeClass::Int => Ty::Int,
         TypeClass::Bool => Ty::Bool,
-        TypeClass::Inert | TypeClass::FloatContainer | TypeClass::Other => Ty::Unknown,
+        TypeClass::FloatContainer(FloatTy::F32) => Ty::ArrayF32,
+        TypeClass::FloatContainer(FloatTy::F64) => Ty::ArrayF64,
+        TypeClass::IntContainer => Ty::ArrayInt,
+        TypeClass::Inert | TypeClass::Other => Ty::Unknown,
     }
 }
 
@@ -870,10 +894,62 @@ enum LoopHead<'s> {
         index: Option<&'s syn::Ident>,
         range: Range,
         span: Span,
+        elem: Option<Elem<'s>>,
     },
     While {
         cond: &'s Expr,
     },
+}
+
+/// The element bound in `for v in xs.iter()`: `v` is `&xs[i]` (`by_ref`) or, with the
+/// pattern `&v`, `xs[i]`.
+struct Elem<'s> {
+    array: Value,
+    pat: Option<(&'s syn::Ident, bool)>,
+}
+
+/// `xs.iter()` or `xs.iter().enumerate()`: the array and whether it is enumerated.
+fn iterated_array(e: &Expr) -> Option<(&Expr, bool)> {
+    match e {
+        Expr::Paren(p) => iterated_array(&p.expr),
+        Expr::Group(g) => iterated_array(&g.expr),
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            Some((&m.receiver, false))
+        }
+        Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+            let (array, enumerated) = iterated_array(&m.receiver)?;
+            (!enumerated).then_some((array, true))
+        }
+        _ => None,
+    }
+}
+
+/// The index name and element binding of the pattern of an iterator loop.
+fn split_pattern(
+    pat: &syn::Pat,
+    enumerated: bool,
+) -> (Option<&syn::Ident>, Option<(&syn::Ident, bool)>) {
+    fn elem(p: &syn::Pat) -> Option<(&syn::Ident, bool)> {
+        match p {
+            syn::Pat::Ident(pi) => Some((&pi.ident, true)),
+            syn::Pat::Reference(r) => match &*r.pat {
+                syn::Pat::Ident(pi) => Some((&pi.ident, false)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    match (pat, enumerated) {
+        (syn::Pat::Tuple(t), true) if t.elems.len() == 2 => {
+            let index = match &t.elems[0] {
+                syn::Pat::Ident(pi) => Some(&pi.ident),
+                _ => None,
+            };
+            (index, elem(&t.elems[1]))
+        }
+        (p, false) => (None, elem(p)),
+        _ => (None, None),
+    }
 }
 
 /// The lowering state a loop body may have to be lowered again from.
@@ -888,20 +964,55 @@ struct Snapshot {
 
 impl Lower<'_> {
     /// `for i in range { body }`: the bindings the body assigns are carried through the loop.
+    /// `for i in range { body }`, or `for v in xs.iter()` / `for (i, v) in
+    /// xs.iter().enumerate()`, which run over `0..xs.len()` reading `xs[i]`. The bindings
+    /// the body assigns are carried through the loop.
     fn lower_for(&mut self, f: &syn::ExprForLoop) {
-        let Some(range) = self.range(&f.expr) else {
-            return;
+        let span = f.for_token.span;
+        let head = match iterated_array(&f.expr) {
+            Some((array, enumerated)) => {
+                let array = self.need(array);
+                let (index, elem) = split_pattern(&f.pat, enumerated);
+                if elem.is_none() && !matches!(&*f.pat, syn::Pat::Wild(_)) {
+                    self.cx.push(diag::loop_pattern(&f.pat));
+                }
+                let zero = self.emit(
+                    Op::Const(Const::Int(proc_macro2::Literal::usize_unsuffixed(0))),
+                    vec![],
+                    span,
+                    Ty::Int,
+                );
+                let len = self.emit(Op::Len, vec![array], span, Ty::Int);
+                let range = Range {
+                    lo: zero,
+                    hi: len,
+                    inclusive: false,
+                    adapters: Vec::new(),
+                };
+                LoopHead::For {
+                    index,
+                    range,
+                    span,
+                    elem: Some(Elem { array, pat: elem }),
+                }
+            }
+            None => {
+                let Some(range) = self.range(&f.expr) else {
+                    return;
+                };
+                let index = match &*f.pat {
+                    syn::Pat::Ident(pi) => Some(&pi.ident),
+                    _ => None,
+                };
+                LoopHead::For {
+                    index,
+                    range,
+                    span,
+                    elem: None,
+                }
+            }
         };
-        let index = match &*f.pat {
-            syn::Pat::Ident(pi) => Some(&pi.ident),
-            _ => None,
-        };
-        let head = LoopHead::For {
-            index,
-            range,
-            span: f.for_token.span,
-        };
-        self.lower_loop(head, &f.body, f.for_token.span);
+        self.lower_loop(head, &f.body, span);
     }
 
     fn lower_while(&mut self, w: &syn::ExprWhile) {
@@ -1000,12 +1111,32 @@ impl Lower<'_> {
             self.env.insert(id, p);
         }
         self.scopes.push(Vec::new());
+        let mut elem_insts = Vec::new();
         let kind = match head {
-            LoopHead::For { index, range, span } => {
+            LoopHead::For {
+                index,
+                range,
+                span,
+                elem,
+            } => {
                 let i = self.new_value(index.map(ToString::to_string), *span, Ty::Unknown, false);
                 self.constraints.same(i, range.lo);
                 if let Some(name) = index {
                     self.bind(name.to_string(), i);
+                }
+                if let Some(Elem {
+                    array,
+                    pat: Some((name, by_ref)),
+                }) = elem
+                {
+                    self.blocks.push(Vec::new());
+                    let ty = self.func.ty(*array).elem();
+                    let v = self.emit(Op::Index, vec![*array, i], name.span(), ty);
+                    elem_insts = self.blocks.pop().unwrap_or_default();
+                    let id = self.bind(name.to_string(), v);
+                    if *by_ref {
+                        self.deref_ok.insert(id);
+                    }
                 }
                 LoopKind::For {
                     index: i,
@@ -1024,7 +1155,7 @@ impl Lower<'_> {
                 }
             }
         };
-        self.blocks.push(Vec::new());
+        self.blocks.push(elem_insts);
         self.lower_block(body);
         let insts = self.blocks.pop().unwrap_or_default();
         self.scopes.pop();

@@ -20,7 +20,7 @@
 //! outside the branch. A call's pullback is captured and applied to the call's cotangent.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Value};
+use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Ty, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,6 +31,7 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         func: &mut out,
         act,
         records: HashMap::new(),
+        buffers: HashMap::new(),
     };
     let primal = rev.primal_block(&func.body);
     let result = func.results[0];
@@ -43,10 +44,29 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     if act.is_active(result) {
         adj.add(result, d_ret);
     }
-    let mut adjoint = rev.adjoint(&primal.insts, &mut adj);
+    // Arrays get mutable cotangent buffers, declared first; elements are added in place.
+    let mut adjoint = Vec::new();
+    let arrays: Vec<Value> = active_params
+        .iter()
+        .copied()
+        .filter(|&p| rev.func.ty(p).elem() != Ty::Unknown)
+        .collect();
+    for p in arrays {
+        let buffer = rev.func.new_derived(Role::Derivative(p), p);
+        adjoint.push(Inst::new(
+            vec![buffer],
+            InstKind::Buffer { like: p },
+            rev.func.info(p).span,
+        ));
+        rev.buffers.insert(p, buffer);
+    }
+    adjoint.extend(rev.adjoint(&primal.insts, &mut adj));
     let grads: Vec<Value> = active_params
         .iter()
-        .map(|&p| rev.take_or_zero(&mut adj, p, &mut adjoint))
+        .map(|&p| match rev.buffers.get(&p) {
+            Some(&buffer) => buffer,
+            None => rev.take_or_zero(&mut adj, p, &mut adjoint),
+        })
         .collect();
     let closure_span = rev.func.info(result).span;
     let pullback = rev.func.new_value(
@@ -88,6 +108,8 @@ struct Reverse<'a> {
     act: &'a Activity,
     /// What each loop's adjoint reads of an iteration, by the loop's tape.
     records: HashMap<Value, Vec<Value>>,
+    /// The cotangent buffer of each active array.
+    buffers: HashMap<Value, Value>,
 }
 
 impl Reverse<'_> {
@@ -237,6 +259,17 @@ impl Reverse<'_> {
                     let v = self.cotangent_value(a);
                     out.push(Inst::new(vec![v], InstKind::Op(Op::Neg, vec![d_y]), span));
                     v
+                }
+                Partial::Indexed => {
+                    if let Some(&buffer) = self.buffers.get(&a) {
+                        let kind = InstKind::AddAt {
+                            buffer,
+                            index: args[1],
+                            value: d_y,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                    }
+                    continue;
                 }
                 Partial::Runtime { op, slot } => {
                     let v = self.cotangent_value(a);

@@ -20,6 +20,10 @@ pub enum Partial {
         op: &'static str,
         slot: Option<&'static str>,
     },
+    /// The operand is an array read at an index (the other operand): the tangent is the
+    /// tangent array read at that index, and the cotangent is added into the array's
+    /// cotangent at that index.
+    Indexed,
 }
 
 pub enum Rule {
@@ -91,6 +95,8 @@ pub fn rule(op: &Op) -> Rule {
         | Op::Method { .. }
         | Op::Field { .. } => Rule::Constant,
         Op::Call { .. } => Rule::Call,
+        Op::Index => Rule::Partials(vec![Partial::Indexed, Partial::Zero]),
+        Op::Len => Rule::Constant,
     }
 }
 

@@ -25,6 +25,9 @@ impl Display for Ty {
             Ty::Float => "float",
             Ty::Int => "int",
             Ty::Bool => "bool",
+            Ty::ArrayF32 => "[f32]",
+            Ty::ArrayF64 => "[f64]",
+            Ty::ArrayInt => "[int]",
             Ty::Unknown => "?",
         })
     }
@@ -137,6 +140,12 @@ fn simple(kind: &InstKind) -> String {
         InstKind::Sum(args) => write!(s, "sum{}", operands(args)),
         InstKind::Zero => write!(s, "zero"),
         InstKind::ZeroLike(v) => write!(s, "zero_like {v}"),
+        InstKind::Buffer { like } => write!(s, "buffer zero_like {like}"),
+        InstKind::AddAt {
+            buffer,
+            index,
+            value,
+        } => write!(s, "add_at {buffer}[{index}], {value}"),
         InstKind::CallJvp { path, args } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }

@@ -35,12 +35,26 @@ pub enum Ty {
     Float,
     Int,
     Bool,
+    /// A slice, array or `Vec` of `f32`, `f64` or integers.
+    ArrayF32,
+    ArrayF64,
+    ArrayInt,
     Unknown,
 }
 
 impl Ty {
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64 | Ty::Float)
+    }
+
+    /// The type of an element, for an array type.
+    pub fn elem(self) -> Ty {
+        match self {
+            Ty::ArrayF32 => Ty::F32,
+            Ty::ArrayF64 => Ty::F64,
+            Ty::ArrayInt => Ty::Int,
+            _ => Ty::Unknown,
+        }
     }
 }
 
@@ -108,6 +122,14 @@ pub enum InstKind {
     Zero,
     /// The zero tangent or cotangent of the type of a value.
     ZeroLike(Value),
+    /// A mutable cotangent for an array, zero to start with: `let mut d_x = zeros of x`.
+    Buffer { like: Value },
+    /// `buffer[index] += value`, an effect on a cotangent buffer (no result).
+    AddAt {
+        buffer: Value,
+        index: Value,
+        value: Value,
+    },
     /// `(y, dy) = <path>_jvp(args.., tangents..)`.
     CallJvp { path: TokenStream, args: Vec<Value> },
     /// `(y, pullback) = <path>_vjp(args..)`.
@@ -299,7 +321,16 @@ impl Inst {
             | InstKind::CallJvp { args, .. }
             | InstKind::CallVjp { args, .. } => map(args, f),
             InstKind::Zero | InstKind::Closure { .. } => {}
-            InstKind::ZeroLike(v) => *v = f(*v),
+            InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
+            InstKind::AddAt {
+                buffer,
+                index,
+                value,
+            } => {
+                *buffer = f(*buffer);
+                *index = f(*index);
+                *value = f(*value);
+            }
             InstKind::Pullback { pullback, seed } => {
                 *pullback = f(*pullback);
                 *seed = f(*seed);
@@ -350,7 +381,12 @@ impl Inst {
             | InstKind::CallJvp { args, .. }
             | InstKind::CallVjp { args, .. } => out.extend(args),
             InstKind::Zero => {}
-            InstKind::ZeroLike(v) => out.push(*v),
+            InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
+            InstKind::AddAt {
+                buffer,
+                index,
+                value,
+            } => out.extend([*buffer, *index, *value]),
             InstKind::Pullback { pullback, seed } => out.extend([*pullback, *seed]),
             InstKind::If { cond, then, els } => {
                 out.push(*cond);

@@ -43,6 +43,10 @@ pub enum Op {
     Field {
         member: TokenStream,
     },
+    /// `args[0][args[1]]`: an element of a slice, array or `Vec`.
+    Index,
+    /// `args[0].len()`.
+    Len,
 }
 
 #[derive(Clone, Debug)]
@@ -191,6 +195,8 @@ impl Op {
             Op::Call { path } => format!("call {}", compact(path)),
             Op::Method { name } => format!("method {name}"),
             Op::Field { member } => format!("field {}", compact(member)),
+            Op::Index => "index".into(),
+            Op::Len => "len".into(),
         }
     }
 }

@@ -14,12 +14,65 @@
 pub mod scalar;
 
 use crate::Zero;
+use std::vec::Vec;
 
-/// The zero tangent or cotangent of the same type as `like`.
+/// A value whose tangents and cotangents have a zero of a known shape.
+pub trait ZeroLike {
+    /// The (owned) type of the tangent or cotangent.
+    type Output;
+    /// The zero tangent or cotangent of the same shape as `self`.
+    fn zero_like(&self) -> Self::Output;
+}
+
+impl ZeroLike for f32 {
+    type Output = f32;
+    fn zero_like(&self) -> f32 {
+        0.0
+    }
+}
+
+impl ZeroLike for f64 {
+    type Output = f64;
+    fn zero_like(&self) -> f64 {
+        0.0
+    }
+}
+
+/// The cotangent of a slice is a `Vec` of the same length.
+impl<T: Zero + Clone> ZeroLike for [T] {
+    type Output = Vec<T>;
+    fn zero_like(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<T: Zero + Clone> ZeroLike for Vec<T> {
+    type Output = Vec<T>;
+    fn zero_like(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<T: Zero, const N: usize> ZeroLike for [T; N] {
+    type Output = [T; N];
+    fn zero_like(&self) -> [T; N] {
+        core::array::from_fn(|_| T::zero())
+    }
+}
+
+/// A borrowed value's cotangent is owned: `&[f64]` gives `Vec<f64>`.
+impl<A: ZeroLike + ?Sized> ZeroLike for &A {
+    type Output = A::Output;
+    fn zero_like(&self) -> A::Output {
+        (**self).zero_like()
+    }
+}
+
+/// The zero tangent or cotangent of the same type (and length) as `like`.
 #[inline]
 #[must_use]
-pub fn zero_like<T: Zero>(_like: &T) -> T {
-    T::zero()
+pub fn zero_like<A: ZeroLike + ?Sized>(like: &A) -> A::Output {
+    like.zero_like()
 }
 
 /// The zero tangent or cotangent, with its type inferred from where it is used.

@@ -1,8 +1,8 @@
 use autodiff::differentiable;
 
 #[differentiable]
-fn f(x: f64, table: &[usize]) -> f64 {
-    x * table[0] as f64
+fn f(rows: &[Vec<f64>]) -> f64 {
+    rows.len() as f64
 }
 
 fn main() {}
