@@ -1,0 +1,216 @@
+//! ADBench's Gaussian mixture model objective, written as plain loops over the flat
+//! parameter arrays and differentiated by `#[differentiable]`; validated against the
+//! ADBench references in `../shared/adbench/gmm` at ADBench's tolerance (ρ ≤ 1e-8).
+
+mod adbench;
+
+use autodiff::differentiable;
+
+/// ADBench's literal π (not `std::f64::consts::PI`), kept for identical objectives.
+const PI: f64 = 3.14159265359;
+
+/// The negative log-likelihood-like GMM objective of ADBench (`gmm.h`), with the Wishart
+/// prior term. `alphas` (k), `means` (k·d) and `icf` (k·d(d+1)/2: per component the d
+/// log-diagonal entries of Q, then its strictly lower triangle column-major) are
+/// differentiated; the points `x` (n·d) are data. `constant` is the part that does not
+/// depend on the parameters (see `constant_terms`).
+#[allow(clippy::too_many_arguments)]
+#[differentiable(wrt(alphas, means, icf))]
+pub fn gmm_objective(
+    alphas: &[f64],
+    means: &[f64],
+    icf: &[f64],
+    x: &[f64],
+    d: usize,
+    k: usize,
+    n: usize,
+    gamma: f64,
+    m: f64,
+    constant: f64,
+) -> f64 {
+    let icf_size = d * (d + 1) / 2;
+    let mut total = 0.0;
+    for ix in 0..n {
+        // logsumexp over components, one pass with a running maximum.
+        let mut mx = f64::NEG_INFINITY;
+        let mut sum = 0.0;
+        for ik in 0..k {
+            let q = ik * icf_size;
+            let mut sum_q = 0.0;
+            let mut sqnorm = 0.0;
+            for j in 0..d {
+                sum_q += icf[q + j];
+                // Row j of Q·(x − μ): exp(q_j)·(x_j − μ_j) + Σ_{c<j} L[j, c]·(x_c − μ_c).
+                let mut row = icf[q + j].exp() * (x[ix * d + j] - means[ik * d + j]);
+                for c in 0..j {
+                    let l = q + d + c * d - c * (c + 1) / 2 + (j - c - 1);
+                    row += icf[l] * (x[ix * d + c] - means[ik * d + c]);
+                }
+                sqnorm += row * row;
+            }
+            let term = alphas[ik] + sum_q - 0.5 * sqnorm;
+            if term > mx {
+                sum = sum * (mx - term).exp() + 1.0;
+                mx = term;
+            } else {
+                sum += (term - mx).exp();
+            }
+        }
+        total += sum.ln() + mx;
+    }
+    // − n · logsumexp(α)
+    let mut amax = alphas[0];
+    for ik in 1..k {
+        amax = amax.max(alphas[ik]);
+    }
+    let mut asum = 0.0;
+    for ik in 0..k {
+        asum += (alphas[ik] - amax).exp();
+    }
+    let lse_alphas = asum.ln() + amax;
+    // Wishart prior: Σ_k ½γ²(‖exp(q_k)‖² + ‖l_k‖²) − m Σ_j q_kj
+    let mut prior = 0.0;
+    for ik in 0..k {
+        let q = ik * icf_size;
+        let mut frobenius = 0.0;
+        let mut sum_q = 0.0;
+        for j in 0..d {
+            let e = icf[q + j].exp();
+            frobenius += e * e;
+            sum_q += icf[q + j];
+        }
+        for j in d..icf_size {
+            frobenius += icf[q + j] * icf[q + j];
+        }
+        prior += 0.5 * gamma * gamma * frobenius - m * sum_q;
+    }
+    constant + total - n as f64 * lse_alphas + prior
+}
+
+/// The terms that do not depend on the parameters: −(n d/2) log(2 PI) − K·C(d, m, γ).
+fn constant_terms(d: usize, k: usize, n: usize, gamma: f64, m: f64) -> f64 {
+    let df = d as f64;
+    let nw = df + m + 1.0;
+    let mut log_gamma_d = 0.25 * df * (df - 1.0) * PI.ln();
+    for j in 1..=d {
+        log_gamma_d += adbench::ln_gamma(0.5 * nw + 0.5 * (1.0 - j as f64));
+    }
+    let c = nw * df * (gamma.ln() - 0.5 * 2.0_f64.ln()) - log_gamma_d;
+    -(n as f64) * df * 0.5 * (2.0 * PI).ln() - k as f64 * c
+}
+
+/// One GMM instance as read from an ADBench file.
+struct Gmm {
+    d: usize,
+    k: usize,
+    n: usize,
+    alphas: Vec<f64>,
+    means: Vec<f64>,
+    icf: Vec<f64>,
+    x: Vec<f64>,
+    gamma: f64,
+    m: f64,
+}
+
+fn read_gmm(name: &str) -> Gmm {
+    let v = adbench::numbers(&adbench::dir().join(format!("gmm/{name}.txt")));
+    let (d, k, n) = (v[0] as usize, v[1] as usize, v[2] as usize);
+    let icf_size = d * (d + 1) / 2;
+    let mut at = 3;
+    let mut take = |len: usize| {
+        let part = v[at..at + len].to_vec();
+        at += len;
+        part
+    };
+    let (alphas, means, icf, x) = (take(k), take(k * d), take(k * icf_size), take(n * d));
+    let wishart = take(2);
+    Gmm {
+        d,
+        k,
+        n,
+        alphas,
+        means,
+        icf,
+        x,
+        gamma: wishart[0],
+        m: wishart[1],
+    }
+}
+
+fn check(name: &str) {
+    let g = read_gmm(name);
+    let constant = constant_terms(g.d, g.k, g.n, g.gamma, g.m);
+    let (value, (ga, gm, gi)) = gmm_objective_grad(
+        &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, constant,
+    );
+    let dir = adbench::dir().join("gmm");
+    let ref_f = adbench::numbers(&dir.join(format!("{name}.ref_F.txt")))[0];
+    let ref_j = adbench::numbers(&dir.join(format!("{name}.ref_J.txt")));
+    let rho_f = adbench::rho(value, ref_f);
+    eprintln!("{name}: F = {value} (reference {ref_f})");
+    assert!(
+        rho_f <= 1e-8,
+        "{name}: objective {value} vs reference {ref_f} (rho {rho_f:e})"
+    );
+    let ours = [ga, gm, gi].concat();
+    let (rho_j, at) = adbench::max_rho(&ours, &ref_j);
+    eprintln!("{name}: gradient max rho {rho_j:e}, objective rho {rho_f:e}");
+    assert!(
+        rho_j <= 1e-8,
+        "{name}: gradient entry {at} is {} vs reference {} (rho {rho_j:e})",
+        ours[at],
+        ref_j[at]
+    );
+    // Forward mode agrees with reverse mode along a direction.
+    let dir_a: Vec<f64> = (0..g.alphas.len())
+        .map(|i| (i as f64 * 0.37).sin())
+        .collect();
+    let dir_m: Vec<f64> = (0..g.means.len())
+        .map(|i| (i as f64 * 0.71).cos())
+        .collect();
+    let dir_i: Vec<f64> = (0..g.icf.len()).map(|i| (i as f64 * 0.13).sin()).collect();
+    let (_, t) = gmm_objective_jvp(
+        &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, constant, &dir_a, &dir_m,
+        &dir_i,
+    );
+    let expected: f64 = [dir_a, dir_m, dir_i]
+        .concat()
+        .iter()
+        .zip(&ours)
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(
+        adbench::rho(t, expected) <= 1e-10,
+        "{name}: forward {t} vs reverse {expected}"
+    );
+}
+
+#[test]
+fn adbench_unit_test_instance() {
+    check("test");
+}
+
+#[test]
+fn one_thousand_points_d2() {
+    check("1k/gmm_d2_K5");
+    check("1k/gmm_d2_K10");
+}
+
+#[test]
+fn one_thousand_points_d10() {
+    check("1k/gmm_d10_K5");
+}
+
+#[test]
+fn one_thousand_points_larger() {
+    check("1k/gmm_d10_K25");
+    check("1k/gmm_d20_K5");
+}
+
+#[test]
+fn sixty_four_dimensions_and_ten_thousand_points() {
+    check("1k/gmm_d64_K5");
+    check("10k/gmm_d2_K5");
+    check("10k/gmm_d10_K5");
+    check("10k/gmm_d10_K25");
+}
