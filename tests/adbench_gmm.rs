@@ -7,6 +7,7 @@ mod adbench;
 use autodiff::differentiable;
 
 /// ADBench's literal π (not `std::f64::consts::PI`), kept for identical objectives.
+#[allow(clippy::approx_constant)]
 const PI: f64 = 3.14159265359;
 
 /// The negative log-likelihood-like GMM objective of ADBench (`gmm.h`), with the Wishart
@@ -60,12 +61,12 @@ pub fn gmm_objective(
     }
     // − n · logsumexp(α)
     let mut amax = alphas[0];
-    for ik in 1..k {
-        amax = amax.max(alphas[ik]);
+    for &a in alphas.iter() {
+        amax = amax.max(a);
     }
     let mut asum = 0.0;
-    for ik in 0..k {
-        asum += (alphas[ik] - amax).exp();
+    for &a in alphas.iter() {
+        asum += (a - amax).exp();
     }
     let lse_alphas = asum.ln() + amax;
     // Wishart prior: Σ_k ½γ²(‖exp(q_k)‖² + ‖l_k‖²) − m Σ_j q_kj
