@@ -142,6 +142,12 @@ impl Fence<'_> {
     }
 
     fn check_local(&mut self, local: &Local) {
+        if let Some(parts) = tuple_let(local) {
+            for (_, e) in parts {
+                self.visit_expr(e);
+            }
+            return;
+        }
         if !simple_binding(&local.pat) {
             self.cx.push(diag::let_pattern(&local.pat));
         }
@@ -155,6 +161,21 @@ impl Fence<'_> {
             }
         }
     }
+}
+
+/// `let (a, b) = (e1, e2);`: simple bindings and a tuple of as many expressions, which
+/// is just several `let`s. The pairs of pattern and expression, if the local is one.
+pub fn tuple_let(local: &Local) -> Option<Vec<(&Pat, &Expr)>> {
+    let (Pat::Tuple(pats), Some(init)) = (&local.pat, &local.init) else {
+        return None;
+    };
+    let Expr::Tuple(exprs) = &*init.expr else {
+        return None;
+    };
+    let ok = init.diverge.is_none()
+        && pats.elems.len() == exprs.elems.len()
+        && pats.elems.iter().all(simple_binding);
+    ok.then(|| pats.elems.iter().zip(&exprs.elems).collect())
 }
 
 fn supported_literal(lit: &Lit) -> Option<syn::Error> {

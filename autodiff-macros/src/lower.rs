@@ -382,9 +382,22 @@ impl<'a> Lower<'a> {
     }
 
     fn lower_let(&mut self, local: &syn::Local) {
-        let (ident, annotation) = binding_of(&local.pat);
+        if let Some(parts) = crate::fence::tuple_let(local) {
+            // All right-hand sides first, then the bindings, as Rust evaluates them.
+            let values: Vec<Value> = parts.iter().map(|(_, e)| self.need(e)).collect();
+            for ((pat, _), v) in parts.into_iter().zip(values) {
+                self.bind_pattern(pat, v);
+            }
+            return;
+        }
         let Some(init) = &local.init else { return };
         let v = self.need(&init.expr);
+        self.bind_pattern(&local.pat, v);
+    }
+
+    /// Binds a simple pattern (`x`, `mut x`, `x: T`) to a value.
+    fn bind_pattern(&mut self, pat: &syn::Pat, v: Value) {
+        let (ident, annotation) = binding_of(pat);
         if let Some(ty) = annotation {
             let seed = self.undef_typed(ty);
             self.constraints.same(v, seed);

@@ -1,0 +1,186 @@
+//! ADBench's bundle adjustment residuals, written as plain Rust and differentiated by
+//! `#[differentiable]`: the 2×15 Jacobian block of each reprojection residual comes from
+//! the generated gradients of its two components. Validated against the references in
+//! `../shared/adbench/ba` at ADBench's tolerance (ρ ≤ 1e-8).
+
+mod adbench;
+
+use autodiff::differentiable;
+
+/// Reprojection residual component `which` (0: x, 1: y) of one observation:
+/// `w · (project(cam, point) − feature)`. The camera is
+/// `[r (Rodrigues, 3), C (centre, 3), f, x0 (2), κ (2)]`.
+#[differentiable(wrt(cam, point, w))]
+pub fn reprojection(
+    cam: &[f64; 11],
+    point: &[f64; 3],
+    w: f64,
+    feature: &[f64; 2],
+    which: usize,
+) -> f64 {
+    // Y = X − C, rotated by the Rodrigues vector r.
+    let y0 = point[0] - cam[3];
+    let y1 = point[1] - cam[4];
+    let y2 = point[2] - cam[5];
+    let (r0, r1, r2) = (cam[0], cam[1], cam[2]);
+    let sqtheta = r0 * r0 + r1 * r1 + r2 * r2;
+    let mut xc0 = y0 + (r1 * y2 - r2 * y1);
+    let mut xc1 = y1 + (r2 * y0 - r0 * y2);
+    let mut xc2 = y2 + (r0 * y1 - r1 * y0);
+    if sqtheta != 0.0 {
+        let theta = sqtheta.sqrt();
+        let (c, s) = (theta.cos(), theta.sin());
+        let (w0, w1, w2) = (r0 / theta, r1 / theta, r2 / theta);
+        let tmp = (w0 * y0 + w1 * y1 + w2 * y2) * (1.0 - c);
+        xc0 = y0 * c + (w1 * y2 - w2 * y1) * s + w0 * tmp;
+        xc1 = y1 * c + (w2 * y0 - w0 * y2) * s + w1 * tmp;
+        xc2 = y2 * c + (w0 * y1 - w1 * y0) * s + w2 * tmp;
+    }
+    // Perspective division, radial distortion, focal length and principal point.
+    let px = xc0 / xc2;
+    let py = xc1 / xc2;
+    let rsq = px * px + py * py;
+    let distortion = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq;
+    if which == 0 {
+        w * (px * distortion * cam[6] + cam[7] - feature[0])
+    } else {
+        w * (py * distortion * cam[6] + cam[8] - feature[1])
+    }
+}
+
+/// The weight residual `1 − w²`.
+#[differentiable]
+pub fn weight_residual(w: f64) -> f64 {
+    1.0 - w * w
+}
+
+/// One BA file: its sizes and the single camera, point, weight and feature every
+/// observation repeats (observation i links camera i % n and point i % m).
+struct Ba {
+    n: usize,
+    m: usize,
+    p: usize,
+    cam: [f64; 11],
+    point: [f64; 3],
+    w: f64,
+    feature: [f64; 2],
+}
+
+fn read_ba(name: &str) -> Ba {
+    let v = adbench::numbers(&adbench::dir().join(format!("ba/{name}.txt")));
+    let mut cam = [0.0; 11];
+    cam.copy_from_slice(&v[3..14]);
+    Ba {
+        n: v[0] as usize,
+        m: v[1] as usize,
+        p: v[2] as usize,
+        cam,
+        point: [v[14], v[15], v[16]],
+        w: v[17],
+        feature: [v[18], v[19]],
+    }
+}
+
+/// Residual `row` and its Jacobian entries `(column, value)`, in ADBench's layout:
+/// rows 0..2p are reprojection residuals (x, y per observation), rows 2p..3p weights;
+/// columns are 11n camera parameters, 3m point coordinates, p weights.
+fn row(ba: &Ba, row: usize) -> (f64, Vec<(usize, f64)>) {
+    let (n, m, p) = (ba.n, ba.m, ba.p);
+    if row >= 2 * p {
+        let i = row - 2 * p;
+        let (r, d) = weight_residual_grad(ba.w);
+        return (r, vec![(11 * n + 3 * m + i, d)]);
+    }
+    let (i, which) = (row / 2, row % 2);
+    let (r, (dcam, dpoint, dw)) = reprojection_grad(&ba.cam, &ba.point, ba.w, &ba.feature, which);
+    let (cam_col, point_col) = (11 * (i % n), 11 * n + 3 * (i % m));
+    let mut entries: Vec<(usize, f64)> = dcam
+        .iter()
+        .enumerate()
+        .map(|(c, &v)| (cam_col + c, v))
+        .collect();
+    entries.extend(dpoint.iter().enumerate().map(|(c, &v)| (point_col + c, v)));
+    entries.push((11 * n + 3 * m + i, dw));
+    (r, entries)
+}
+
+fn compare(name: &str, what: &str, ours: f64, reference: f64) {
+    let rho = adbench::rho(ours, reference);
+    assert!(
+        rho <= 1e-8,
+        "{name}: {what} is {ours}, reference {reference} (rho {rho:e})"
+    );
+}
+
+#[test]
+fn unit_test_instance_all_residuals_and_jacobian() {
+    let ba = read_ba("test");
+    let ref_f = adbench::numbers(&adbench::dir().join("ba/test.ref_F.txt"));
+    let ref_j = adbench::numbers(&adbench::dir().join("ba/test.ref_J.txt"));
+    assert_eq!(ref_f.len(), 3 * ba.p);
+    let mut entries = Vec::new();
+    for (r, &reference) in ref_f.iter().enumerate() {
+        let (value, jac) = row(&ba, r);
+        compare("test", &format!("residual {r}"), value, reference);
+        entries.extend(jac.into_iter().map(|(c, v)| (r, c, v)));
+    }
+    assert_eq!(entries.len() * 3, ref_j.len(), "number of Jacobian entries");
+    for ((r, c, v), reference) in entries.iter().zip(ref_j.chunks(3)) {
+        assert_eq!(
+            (*r as f64, *c as f64),
+            (reference[0], reference[1]),
+            "entry position"
+        );
+        compare("test", &format!("J[{r}, {c}]"), *v, reference[2]);
+    }
+    // Forward mode gives the same Jacobian column by column.
+    let mut dcam = [0.0; 11];
+    dcam[6] = 1.0;
+    let (_, t) = reprojection_jvp(
+        &ba.cam,
+        &ba.point,
+        ba.w,
+        &ba.feature,
+        0,
+        &dcam,
+        &[0.0; 3],
+        0.0,
+    );
+    compare(
+        "test",
+        "forward-mode d/df",
+        t,
+        reprojection_grad(&ba.cam, &ba.point, ba.w, &ba.feature, 0)
+            .1
+             .0[6],
+    );
+}
+
+#[test]
+fn benchmark_instances_reference_rows() {
+    for name in [
+        "ba1_n49_m7776_p31843",
+        "ba2_n21_m11315_p36455",
+        "ba3_n161_m48126_p182072",
+    ] {
+        let ba = read_ba(name);
+        let dir = adbench::dir().join("ba");
+        let ref_f = adbench::numbers(&dir.join(format!("{name}.ref_F_rows.txt")));
+        for pair in ref_f.chunks(2) {
+            compare(
+                name,
+                &format!("residual {}", pair[0]),
+                row(&ba, pair[0] as usize).0,
+                pair[1],
+            );
+        }
+        let ref_j = adbench::numbers(&dir.join(format!("{name}.ref_J_rows.txt")));
+        for entry in ref_j.chunks(3) {
+            let (r, c) = (entry[0] as usize, entry[1] as usize);
+            let jac = row(&ba, r).1;
+            let value = jac.iter().find(|(col, _)| *col == c).map(|&(_, v)| v);
+            let value = value.unwrap_or_else(|| panic!("{name}: no entry J[{r}, {c}]"));
+            compare(name, &format!("J[{r}, {c}]"), value, entry[2]);
+        }
+    }
+}
