@@ -533,22 +533,35 @@ impl<'a> Emitter<'a> {
             let items = self.tuple(&r.items);
             quote!(#tape.push(#items);)
         });
+        // A counted loop knows its trip count: the tape is allocated once.
+        let iter = names::local("iteration_range", span);
         let tape_decl = lp.record.as_ref().map(|r| {
             let tape = self.names.ident(r.tape);
-            quote!(let mut #tape = ::std::vec::Vec::new();)
+            match &lp.kind {
+                LoopKind::For { range, .. } => {
+                    let range = self.range(range);
+                    quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
+                }
+                _ => quote!(let mut #tape = ::std::vec::Vec::new();),
+            }
         });
         let body = self.block(&lp.body);
-        let iteration = quote!(#(#bind)* #push #body #(#updates)*);
+        // Recorded at the end of the iteration: results computed in it may be recorded.
+        let iteration = quote!(#(#bind)* #body #push #(#updates)*);
         let looped = match &lp.kind {
             LoopKind::For { index, range } => {
                 let index = self.pattern(&[*index]);
-                let range = self.range(range);
+                let range = if lp.record.is_some() {
+                    iter.to_token_stream()
+                } else {
+                    self.range(range)
+                };
                 quote_spanned!(span=> for #index in #range { #iteration })
             }
             LoopKind::While { cond } => {
                 let stmts = self.block(cond);
                 let c = self.tuple(&cond.yields);
-                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { break; } #push #body #(#updates)* })
+                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { break; } #body #push #(#updates)* })
             }
             LoopKind::Tape { tape, items } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));

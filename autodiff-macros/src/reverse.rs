@@ -20,7 +20,9 @@
 //! outside the branch. A call's pullback is captured and applied to the call's cotangent.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Ty, Value};
+use crate::ir::{
+    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Ty, Value,
+};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -419,7 +421,10 @@ impl Reverse<'_> {
             }
         }
         let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
-        let mut insts = recompute(&lp.body.insts, &adjoint);
+        // Results of nested loops (their tapes included) are recorded, not recomputed:
+        // recomputing them would rerun the inner loop once per enclosing level.
+        let stored = nested_loop_results(&lp.body.insts, &adjoint);
+        let mut insts = recompute(&lp.body.insts, &adjoint, &stored);
         insts.extend(adjoint);
         let mut yields: Vec<Value> = slots
             .iter()
@@ -452,11 +457,29 @@ impl Reverse<'_> {
             };
             yields.push(next);
         }
-        let items = recorded_items(lp, &insts);
-        self.records.insert(record.tape, items.clone());
-        let kind = LoopKind::Tape {
-            tape: record.tape,
-            items,
+        let mut items = recorded_items(lp, &insts);
+        items.extend(stored);
+        let kind = match &lp.kind {
+            // Nothing to record but the index: run the same range backwards, no tape.
+            // (`step_by` is reversible only over some integer types, so it keeps its tape.)
+            LoopKind::For { index, range }
+                if items.iter().all(|v| v == index)
+                    && range.adapters.iter().all(|a| matches!(a, Adapter::Rev)) =>
+            {
+                let mut range = range.clone();
+                range.adapters.push(Adapter::Rev);
+                LoopKind::For {
+                    index: *index,
+                    range,
+                }
+            }
+            _ => {
+                self.records.insert(record.tape, items.clone());
+                LoopKind::Tape {
+                    tape: record.tape,
+                    items,
+                }
+            }
         };
         let tape_loop = Loop {
             kind,
@@ -516,7 +539,7 @@ impl Reverse<'_> {
             }
         }
         let adjoint = self.adjoint(&block.insts, &mut adj);
-        let mut insts = recompute(&block.insts, &adjoint);
+        let mut insts = recompute(&block.insts, &adjoint, &[]);
         insts.extend(adjoint);
         let mut defined = Vec::new();
         block.defs(&mut defined);
@@ -542,11 +565,15 @@ impl Reverse<'_> {
 
 /// The instructions of `primal` that `adjoint` reads, directly or through each other, in
 /// their original order.
-fn recompute(primal: &[Inst], adjoint: &[Inst]) -> Vec<Inst> {
+fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst> {
     let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
     let mut keep = vec![false; primal.len()];
     for (i, inst) in primal.iter().enumerate().rev() {
-        if inst.outs.iter().any(|o| needed.contains(o)) {
+        if inst
+            .outs
+            .iter()
+            .any(|o| needed.contains(o) && !available.contains(o))
+        {
             keep[i] = true;
             needed.extend(inst.uses());
         }
@@ -560,6 +587,17 @@ fn recompute(primal: &[Inst], adjoint: &[Inst]) -> Vec<Inst> {
 }
 
 /// The values of an iteration (index, params) that its adjoint reads.
+/// The results of loops at the top of `body` that `adjoint` reads (their tapes included),
+/// in body order.
+fn nested_loop_results(body: &[Inst], adjoint: &[Inst]) -> Vec<Value> {
+    let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    body.iter()
+        .filter(|inst| matches!(inst.kind, InstKind::Loop(_)))
+        .flat_map(|inst| inst.outs.iter().copied())
+        .filter(|o| used.contains(o))
+        .collect()
+}
+
 fn recorded_items(lp: &Loop, adjoint: &[Inst]) -> Vec<Value> {
     let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
     lp.body_defs()

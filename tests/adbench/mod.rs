@@ -2,6 +2,8 @@
 //! closeness measure.
 #![allow(dead_code)]
 
+pub mod gmm;
+
 use std::path::{Path, PathBuf};
 
 /// `../shared/adbench`, beside the project root.

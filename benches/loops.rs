@@ -1,0 +1,223 @@
+//! Loops and arrays: objective time, gradient time and their ratio for ADBench's GMM (the
+//! sizes of the issue) and BA (one 2×15 Jacobian block), a 1,000-step explicit Euler
+//! integration and Horner's rule with 1,000 coefficients.
+//!
+//! `cargo bench --bench loops` prints the table (best of repeated batches), then runs the
+//! criterion benchmarks of the small cases. Needs `../shared/adbench` (the ADBench data).
+
+#[path = "../tests/adbench/mod.rs"]
+#[allow(dead_code)]
+mod adbench;
+
+use adbench::gmm::{constant_terms, gmm_objective, gmm_objective_grad, read_gmm};
+use autodiff::differentiable;
+use criterion::Criterion;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[differentiable(wrt(y0, k))]
+pub fn euler(y0: f64, k: f64, h: f64, steps: usize) -> f64 {
+    let mut y = y0;
+    let mut t: f64 = 0.0;
+    for _ in 0..steps {
+        y += h * (-k * y + t.sin());
+        t += h;
+    }
+    y
+}
+
+#[differentiable]
+pub fn horner(coeffs: &[f64], x: f64) -> f64 {
+    let mut s = 0.0;
+    for i in (0..coeffs.len()).rev() {
+        s = s * x + coeffs[i];
+    }
+    s
+}
+
+#[path = "../tests/adbench_ba.rs"]
+#[allow(dead_code)]
+mod ba;
+
+/// Seconds per call: the best of batches, each at least 20 ms, over about `budget`.
+fn time(budget: Duration, mut f: impl FnMut()) -> f64 {
+    let mut iters = 1u32;
+    loop {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        if start.elapsed() > Duration::from_millis(20) {
+            break;
+        }
+        iters *= 2;
+    }
+    let deadline = Instant::now() + budget;
+    let mut best = f64::INFINITY;
+    while Instant::now() < deadline || best.is_infinite() {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        best = best.min(start.elapsed().as_secs_f64() / f64::from(iters));
+    }
+    best
+}
+
+fn row(name: &str, f: f64, grad: f64) {
+    println!(
+        "{name:<28} {:>12.3} {:>12.3} {:>8.2}",
+        f * 1e3,
+        grad * 1e3,
+        grad / f
+    );
+}
+
+fn print_ratios() {
+    let budget = Duration::from_millis(1500);
+    println!("\nbest of repeated batches, single thread");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8}",
+        "case", "f (ms)", "grad (ms)", "grad/f"
+    );
+    for name in [
+        "1k/gmm_d2_K5",
+        "1k/gmm_d10_K5",
+        "1k/gmm_d10_K25",
+        "1k/gmm_d20_K5",
+        "1k/gmm_d64_K5",
+        "10k/gmm_d10_K25",
+    ] {
+        let g = read_gmm(name);
+        let c = constant_terms(g.d, g.k, g.n, g.gamma, g.m);
+        let f = time(budget, || {
+            black_box(gmm_objective(
+                black_box(&g.alphas),
+                &g.means,
+                &g.icf,
+                &g.x,
+                g.d,
+                g.k,
+                g.n,
+                g.gamma,
+                g.m,
+                c,
+            ));
+        });
+        let grad = time(budget, || {
+            black_box(gmm_objective_grad(
+                black_box(&g.alphas),
+                &g.means,
+                &g.icf,
+                &g.x,
+                g.d,
+                g.k,
+                g.n,
+                g.gamma,
+                g.m,
+                c,
+            ));
+        });
+        row(&format!("GMM {name}"), f, grad);
+    }
+    let (cam, point, feature) = (
+        [
+            1.8, 0.59, -0.64, 90.9, 29.4, 28.8, 211.6, -0.28, -14.8, 0.059, 0.07,
+        ],
+        [4.17, 5.59, 1.4],
+        [-525.7, 161.8],
+    );
+    let f = time(budget, || {
+        for which in 0..2 {
+            black_box(ba::reprojection(
+                black_box(&cam),
+                &point,
+                0.417,
+                &feature,
+                which,
+            ));
+        }
+    });
+    let grad = time(budget, || {
+        for which in 0..2 {
+            black_box(ba::reprojection_grad(
+                black_box(&cam),
+                &point,
+                0.417,
+                &feature,
+                which,
+            ));
+        }
+    });
+    row("BA 2x15 block", f, grad);
+    let f = time(budget, || {
+        black_box(euler(black_box(1.0), 0.5, 0.001, 1000));
+    });
+    let grad = time(budget, || {
+        black_box(euler_grad(black_box(1.0), 0.5, 0.001, 1000));
+    });
+    row("Euler, 1,000 steps", f, grad);
+    let coeffs: Vec<f64> = (0..1000).map(|i| (f64::from(i) * 0.3).sin()).collect();
+    let f = time(budget, || {
+        black_box(horner(black_box(&coeffs), 0.99));
+    });
+    let grad = time(budget, || {
+        black_box(horner_grad(black_box(&coeffs), 0.99));
+    });
+    row("Horner, n = 1,000", f, grad);
+    println!();
+}
+
+fn benches(c: &mut Criterion) {
+    let g = read_gmm("1k/gmm_d10_K5");
+    let k = constant_terms(g.d, g.k, g.n, g.gamma, g.m);
+    let mut group = c.benchmark_group("gmm 1k d10 K5");
+    group.bench_function("objective", |b| {
+        b.iter(|| {
+            gmm_objective(
+                black_box(&g.alphas),
+                &g.means,
+                &g.icf,
+                &g.x,
+                g.d,
+                g.k,
+                g.n,
+                g.gamma,
+                g.m,
+                k,
+            )
+        })
+    });
+    group.bench_function("gradient", |b| {
+        b.iter(|| {
+            gmm_objective_grad(
+                black_box(&g.alphas),
+                &g.means,
+                &g.icf,
+                &g.x,
+                g.d,
+                g.k,
+                g.n,
+                g.gamma,
+                g.m,
+                k,
+            )
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("euler 1000 steps");
+    group.bench_function("objective", |b| {
+        b.iter(|| euler(black_box(1.0), 0.5, 0.001, 1000))
+    });
+    group.bench_function("gradient", |b| {
+        b.iter(|| euler_grad(black_box(1.0), 0.5, 0.001, 1000))
+    });
+    group.finish();
+}
+
+fn main() {
+    print_ratios();
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+}
