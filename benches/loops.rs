@@ -6,9 +6,9 @@
 //! criterion benchmarks of the small cases. Needs `../shared/adbench` (the ADBench data).
 
 #[path = "../tests/adbench/mod.rs"]
-#[allow(dead_code)]
 mod adbench;
 
+use adbench::ba;
 use adbench::gmm::{constant_terms, gmm_objective, gmm_objective_grad, read_gmm};
 use autodiff::differentiable;
 use criterion::Criterion;
@@ -34,10 +34,6 @@ pub fn horner(coeffs: &[f64], x: f64) -> f64 {
     }
     s
 }
-
-#[path = "../tests/adbench_ba.rs"]
-#[allow(dead_code)]
-mod ba;
 
 /// Seconds per call: the best of batches, each at least 20 ms, over about `budget`.
 fn time(budget: Duration, mut f: impl FnMut()) -> f64 {

@@ -2,6 +2,7 @@
 //! closeness measure.
 #![allow(dead_code)]
 
+pub mod ba;
 pub mod gmm;
 
 use std::path::{Path, PathBuf};
