@@ -217,6 +217,90 @@ corpus! {
             s
         }
     }
+    break_out {
+        // Accumulates until the running sum passes a threshold.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..50 {
+                s += (x * i as f64).sin().abs() * y;
+                if s > 3.0 {
+                    break;
+                }
+            }
+            s * x
+        }
+    }
+    continue_some {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut s = y;
+            for i in 0..12 {
+                if i % 3 == 1 {
+                    continue;
+                }
+                s = s * x + (i as f64).cos();
+                if s.abs() > 100.0 {
+                    continue;
+                }
+                s += 0.5 * y;
+            }
+            s
+        }
+    }
+    return_from_loop {
+        #[differentiable]
+        pub fn f(x: f64, c: f64) -> f64 {
+            let mut s = 1.0;
+            for _ in 0..20 {
+                s = s * x + c;
+                if s > 10.0 {
+                    return s.ln() * c;
+                }
+            }
+            s
+        }
+    }
+    while_break_return {
+        // Newton for a root of x³ − a, with an iteration cap and a non-convergence value.
+        #[differentiable]
+        pub fn f(a: f64, start: f64) -> f64 {
+            let mut x = start;
+            let mut it = 0;
+            while it < 100 {
+                let step = (x * x * x - a) / (3.0 * x * x);
+                x -= step;
+                if step.abs() < 1e-14 * x.abs() {
+                    break;
+                }
+                if x.abs() > 1e6 {
+                    return -1.0;
+                }
+                it += 1;
+            }
+            x
+        }
+    }
+    nested_exits {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut total = 0.0;
+            for i in 1..6 {
+                let mut inner = 0.0;
+                for j in 0..10 {
+                    if j > i {
+                        break;
+                    }
+                    inner += (x * j as f64 + y).tanh();
+                }
+                total += inner * i as f64;
+                if total > 40.0 {
+                    return total;
+                }
+            }
+            total
+        }
+    }
     inactive_loop {
         // The loop only computes an integer: no derivative work for it.
         #[differentiable]
@@ -275,6 +359,35 @@ fn branches_in_loops() {
     check_at(
         &case!(branch_in_loop(x, y | dx, dy)),
         &[&[0.5, 0.9], &[2.0, 0.3], &[-0.5, 1.7]],
+    );
+}
+
+#[test]
+fn early_exits() {
+    check_at(
+        &case!(break_out(x, y | dx, dy)),
+        &[&[0.3, 0.7], &[1.1, 0.2], &[-0.6, 1.4]],
+    );
+    check_at(
+        &case!(continue_some(x, y | dx, dy)),
+        &[&[0.3, 0.7], &[1.5, 0.2], &[-0.6, 1.4]],
+    );
+    check_at(
+        &case!(return_from_loop(x, c | dx, dc)),
+        &[&[0.5, 0.7], &[1.5, 1.2], &[-0.6, 0.4]],
+    );
+    check_at(
+        &case!(while_break_return(a, s | da, ds)),
+        &[&[2.0, 1.0], &[27.0, 2.0], &[0.5, 1.5]],
+    );
+    let (x, (da, _)) = while_break_return::f_grad(8.0, 1.5);
+    assert!(
+        (x - 2.0).abs() < 1e-12 && (da - 1.0 / 12.0).abs() < 1e-9,
+        "{x} {da}"
+    );
+    check_at(
+        &case!(nested_exits(x, y | dx, dy)),
+        &[&[0.3, 0.7], &[1.1, 0.2], &[-0.6, 1.4]],
     );
 }
 

@@ -138,8 +138,8 @@ pub fn plain_loop(keyword: impl ToTokens) -> Error {
     )
 }
 
-pub fn return_in_loop(e: impl ToTokens) -> Error {
-    at(e, "`return` inside a loop is not supported yet; keep a flag in a variable, test it in the `while` condition, and return after the loop")
+pub fn loop_label(label: impl ToTokens) -> Error {
+    at(label, "loop labels are not supported; `break` and `continue` leave the innermost loop, so keep a flag in a variable to leave an outer one")
 }
 
 pub fn loop_pattern(pat: impl ToTokens) -> Error {
@@ -149,7 +149,7 @@ pub fn loop_pattern(pat: impl ToTokens) -> Error {
 pub fn break_continue(e: impl ToTokens) -> Error {
     at(
         e,
-        "`break` and `continue` are not supported yet; move the stopping test into a `while` condition, or put the rest of the iteration under an `if`",
+        "labeled `break` and `continue`, and `break` with a value, are not supported; keep a flag in a variable and test it in the loop condition",
     )
 }
 

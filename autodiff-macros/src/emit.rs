@@ -438,10 +438,14 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #(#parts)+*)
             }
             InstKind::Zero => quote_spanned!(span=> ::autodiff::__private::zero()),
-            InstKind::ZeroLike(v) => {
-                let v = self.typed_operand(*v);
-                quote_spanned!(span=> ::autodiff::__private::zero_like(&#v))
-            }
+            InstKind::ZeroLike(v) => match self.func.ty(*v) {
+                Ty::F64 => quote_spanned!(span=> 0.0_f64),
+                Ty::F32 => quote_spanned!(span=> 0.0_f32),
+                _ => {
+                    let v = self.typed_operand(*v);
+                    quote_spanned!(span=> ::autodiff::__private::zero_like(&#v))
+                }
+            },
             InstKind::Buffer { like } => {
                 let (buffer, like) = (self.names.ident(inst.outs[0]), self.operand(*like));
                 return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(&#like););

@@ -67,7 +67,6 @@ impl Fence<'_> {
             Expr::Call(c) => {
                 return (!matches!(&*c.func, Expr::Path(_))).then(|| diag::call_target(&c.func))
             }
-            Expr::Return(_) if self.loops > 0 => diag::return_in_loop(e),
             Expr::Binary(_)
             | Expr::Unary(_)
             | Expr::Paren(_)
@@ -77,15 +76,19 @@ impl Fence<'_> {
             | Expr::Index(_)
             | Expr::Field(_) => return None,
             Expr::Closure(_) => diag::closure(e),
-            Expr::ForLoop(f) => return f.label.as_ref().map(diag::labeled_block),
+            Expr::ForLoop(f) => return f.label.as_ref().map(diag::loop_label),
             Expr::While(w) => {
                 return w
                     .label
                     .as_ref()
-                    .map(diag::labeled_block)
+                    .map(diag::loop_label)
                     .or_else(|| self.check_condition(&w.cond));
             }
             Expr::Loop(l) => diag::plain_loop(l.loop_token),
+            Expr::Break(b) if self.loops > 0 && b.label.is_none() && b.expr.is_none() => {
+                return None
+            }
+            Expr::Continue(c) if self.loops > 0 && c.label.is_none() => return None,
             Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
             Expr::Match(m) => diag::match_expr(m.match_token),
             Expr::Macro(m) => diag::macro_call(&m.mac),

@@ -45,7 +45,8 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     }
     let span = f.original.block.span();
     let no = l.bool_const(false, span);
-    let undef = l.emit(Op::Undef, vec![], span, Ty::Unknown);
+    // The result before any `return`: never observed, but typed like the result.
+    let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(f.ret_ty)));
     l.ret_flag = l.bind("<returned>".into(), no);
     l.ret_val = l.bind("<result>".into(), undef);
     l.lower_stmts(&f.original.block.stmts, true);
@@ -55,12 +56,18 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
 
 type BindingId = usize;
 
-/// Whether control may have left the function through a `return` at this point.
-#[derive(PartialEq, Eq)]
-enum Returned {
+/// Whether control may have left the statement list being lowered.
+enum Diverted {
     No,
-    Maybe,
+    Maybe(Value),
     Yes,
+}
+
+/// The flags of a loop being lowered: set by `break` (carried, ends the loop) and by
+/// `continue` (reset each iteration, ends the iteration).
+struct LoopFrame {
+    brk: Option<BindingId>,
+    cont: Option<BindingId>,
 }
 
 struct Lower<'a> {
@@ -80,6 +87,8 @@ struct Lower<'a> {
     ret_flag: BindingId,
     ret_val: BindingId,
     fenced: bool,
+    /// The loops being lowered, innermost last.
+    loop_frames: Vec<LoopFrame>,
     /// Bindings of iterator elements, on which `*v` is allowed.
     deref_ok: std::collections::HashSet<BindingId>,
 }
@@ -105,6 +114,7 @@ impl<'a> Lower<'a> {
             ret_flag: 0,
             ret_val: 0,
             fenced: false,
+            loop_frames: Vec::new(),
             deref_ok: std::collections::HashSet::new(),
         }
     }
@@ -233,16 +243,41 @@ impl<'a> Lower<'a> {
         self.emit(Op::Undef, vec![], span, Ty::Unknown)
     }
 
-    fn returned(&self) -> Returned {
-        match self
-            .env
-            .get(&self.ret_flag)
-            .and_then(|v| self.bool_consts.get(v))
-        {
-            Some(false) => Returned::No,
-            Some(true) => Returned::Yes,
-            None => Returned::Maybe,
+    /// The flags that divert control at this point: `return`, and the innermost loop's
+    /// `break` and `continue`.
+    fn exit_flags(&self) -> Vec<BindingId> {
+        let mut flags = vec![self.ret_flag];
+        if let Some(frame) = self.loop_frames.last() {
+            flags.extend(frame.brk);
+            flags.extend(frame.cont);
         }
+        flags
+    }
+
+    fn definitely_diverted(&self) -> bool {
+        self.exit_flags()
+            .iter()
+            .any(|id| self.env.get(id).and_then(|v| self.bool_consts.get(v)) == Some(&true))
+    }
+
+    /// Whether control may have left the current statement list (by `return`, `break` or
+    /// `continue`), with the condition when it depends on the path taken.
+    fn diverted(&mut self, span: Span) -> Diverted {
+        if self.definitely_diverted() {
+            return Diverted::Yes;
+        }
+        let maybe: Vec<Value> = self
+            .exit_flags()
+            .iter()
+            .filter_map(|id| self.env.get(id).copied())
+            .filter(|v| self.bool_consts.get(v) != Some(&false))
+            .collect();
+        let Some((&first, rest)) = maybe.split_first() else {
+            return Diverted::No;
+        };
+        Diverted::Maybe(rest.iter().fold(first, |acc, &v| {
+            self.emit(Op::BitOr, vec![acc, v], span, Ty::Bool)
+        }))
     }
 
     // -------------------- control flow --------------------
@@ -336,13 +371,12 @@ impl<'a> Lower<'a> {
             if last {
                 return value;
             }
-            match self.returned() {
-                Returned::No => {}
-                Returned::Yes => return None,
-                Returned::Maybe => {
-                    let flag = self.env[&self.ret_flag];
-                    let rest = &stmts[i + 1..];
-                    let span = rest[0].span();
+            let rest = &stmts[i + 1..];
+            let span = rest[0].span();
+            match self.diverted(span) {
+                Diverted::No => {}
+                Diverted::Yes => return None,
+                Diverted::Maybe(flag) => {
                     return self.branch(
                         flag,
                         span,
@@ -442,7 +476,7 @@ impl<'a> Lower<'a> {
         match self.lower_expr(e) {
             Some(v) => v,
             None => {
-                if self.returned() != Returned::Yes {
+                if !self.definitely_diverted() {
                     self.cx.push(diag::needs_value(e));
                 }
                 self.undef(e.span())
@@ -476,6 +510,22 @@ impl<'a> Lower<'a> {
             Expr::Block(b) => self.lower_block(&b.block),
             Expr::ForLoop(f) => {
                 self.lower_for(f);
+                None
+            }
+            Expr::Break(_) | Expr::Continue(_) => {
+                let frame = self.loop_frames.last();
+                let flag = if matches!(e, Expr::Break(_)) {
+                    frame.and_then(|f| f.brk)
+                } else {
+                    frame.and_then(|f| f.cont)
+                };
+                match flag {
+                    Some(id) => {
+                        let yes = self.bool_const(true, span);
+                        self.env.insert(id, yes);
+                    }
+                    None => self.unsupported(diag::internal(span, "`break` outside a loop")),
+                }
                 None
             }
             Expr::While(w) => {
@@ -1081,12 +1131,29 @@ impl Lower<'_> {
     /// lowered again when a yield turns out varied but its param was not (a fixpoint; at
     /// most one more pass per carried binding).
     fn lower_loop(&mut self, head: LoopHead, body: &syn::Block, span: Span) {
-        let carried = self.carried_bindings(body, &head);
+        let exits = ExitScan::of(body);
+        let brk = exits.brk.then(|| {
+            let no = self.bool_const(false, span);
+            self.bind("<broken>".into(), no)
+        });
+        let mut carried = self.carried_bindings(body, &head);
+        carried.extend(brk);
+        if exits.ret {
+            carried.extend([self.ret_flag, self.ret_val]);
+        }
+        carried.sort_unstable();
+        carried.dedup();
+        let exits = LoopExits {
+            brk,
+            cont: exits.cont,
+            ret: exits.ret,
+        };
         let inits: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
         let mut varied: Vec<bool> = inits.iter().map(|&v| self.is_varied(v)).collect();
         let snapshot = self.snapshot();
         loop {
-            let (lp, yields_varied) = self.loop_pass(&head, body, &carried, &inits, &varied, span);
+            let (lp, yields_varied) =
+                self.loop_pass(&head, body, &carried, &inits, &varied, &exits, span);
             let more: Vec<bool> = varied
                 .iter()
                 .zip(&yields_varied)
@@ -1101,6 +1168,7 @@ impl Lower<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn loop_pass(
         &mut self,
         head: &LoopHead,
@@ -1108,6 +1176,7 @@ impl Lower<'_> {
         carried: &[BindingId],
         inits: &[Value],
         varied: &[bool],
+        exits: &LoopExits,
         span: Span,
     ) -> (Loop, Vec<bool>) {
         let params: Vec<Value> = carried
@@ -1158,7 +1227,15 @@ impl Lower<'_> {
             }
             LoopHead::While { cond } => {
                 self.blocks.push(Vec::new());
-                let c = self.need(cond);
+                // After a `break` or `return`, the condition is not evaluated again.
+                let c = match self.exit_value(exits, span) {
+                    Some(exit) => {
+                        let no = |l: &mut Self| Some(l.bool_const(false, span));
+                        let c = self.branch(exit, span, true, no, |l| Some(l.need(cond)));
+                        c.unwrap_or_else(|| self.undef(span))
+                    }
+                    None => self.need(cond),
+                };
                 let insts = self.blocks.pop().unwrap_or_default();
                 LoopKind::While {
                     cond: Block {
@@ -1169,7 +1246,30 @@ impl Lower<'_> {
             }
         };
         self.blocks.push(elem_insts);
-        self.lower_block(body);
+        let cont = exits.cont.then(|| {
+            let no = self.bool_const(false, span);
+            self.bind("<continued>".into(), no)
+        });
+        self.loop_frames.push(LoopFrame {
+            brk: exits.brk,
+            cont,
+        });
+        // A `for` loop after a `break` or `return` runs its remaining iterations empty.
+        match (&kind, self.exit_value(exits, span)) {
+            (LoopKind::For { .. }, Some(exit)) => {
+                self.branch(
+                    exit,
+                    span,
+                    false,
+                    |_| None,
+                    |l| l.lower_block(body).and(None),
+                );
+            }
+            _ => {
+                self.lower_block(body);
+            }
+        }
+        self.loop_frames.pop();
         let insts = self.blocks.pop().unwrap_or_default();
         self.scopes.pop();
         let yields: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
@@ -1217,6 +1317,18 @@ impl Lower<'_> {
         ids
     }
 
+    /// `broken || returned` at the start of an iteration, if the loop can be left early.
+    fn exit_value(&mut self, exits: &LoopExits, span: Span) -> Option<Value> {
+        let mut flags: Vec<Value> = exits.brk.iter().map(|id| self.env[id]).collect();
+        if exits.ret {
+            flags.push(self.env[&self.ret_flag]);
+        }
+        let (&first, rest) = flags.split_first()?;
+        Some(rest.iter().fold(first, |acc, &v| {
+            self.emit(Op::BitOr, vec![acc, v], span, Ty::Bool)
+        }))
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             values: self.func.values.len(),
@@ -1237,6 +1349,49 @@ impl Lower<'_> {
         self.binding_names.truncate(s.bindings);
         self.env.clone_from(&s.env);
         self.scopes.clone_from(&s.scopes);
+    }
+}
+
+/// How a loop body can leave early.
+struct LoopExits {
+    /// The binding `break` sets (carried through the loop).
+    brk: Option<BindingId>,
+    cont: bool,
+    ret: bool,
+}
+
+/// Finds `break` and `continue` of this loop (not of loops nested in it) and `return`.
+#[derive(Default)]
+struct ExitScan {
+    brk: bool,
+    cont: bool,
+    ret: bool,
+    depth: usize,
+}
+
+impl ExitScan {
+    fn of(body: &syn::Block) -> ExitScan {
+        let mut scan = ExitScan::default();
+        syn::visit::Visit::visit_block(&mut scan, body);
+        scan
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for ExitScan {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match e {
+            Expr::Break(_) if self.depth == 0 => self.brk = true,
+            Expr::Continue(_) if self.depth == 0 => self.cont = true,
+            Expr::Return(_) => self.ret = true,
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.depth += 1;
+                syn::visit::visit_expr(self, e);
+                self.depth -= 1;
+                return;
+            }
+            _ => {}
+        }
+        syn::visit::visit_expr(self, e);
     }
 }
 
