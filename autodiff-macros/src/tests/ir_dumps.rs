@@ -97,3 +97,20 @@ fn common_subexpressions_are_shared() {
     });
     insta::assert_snapshot!("cse_optimized", s.optimized.to_string());
 }
+
+#[test]
+fn loop_records_only_what_its_adjoint_reads() {
+    let s = stages(quote! {
+        fn f(x: f64, c: &[f64]) -> f64 {
+            let mut s = 0.0;
+            let mut d = 0.0;
+            for i in 0..c.len() {
+                s = s * x + c[i];
+                d += c[i] * x;
+            }
+            s + d
+        }
+    });
+    insta::assert_snapshot!("loop_optimized", s.optimized.to_string());
+    insta::assert_snapshot!("loop_vjp", s.vjp.to_string());
+}

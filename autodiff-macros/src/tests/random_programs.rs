@@ -91,6 +91,14 @@ fn expr(rng: &mut Rng, depth: usize) -> String {
             block(rng, d)
         ),
         7 => format!("{{ {} }}", block(rng, d)),
+        9 => rng
+            .pick(&[
+                "break;",
+                "continue;",
+                "if x > 1.0 { break; }",
+                "if y < 0.0 { continue; }",
+            ])
+            .to_string(),
         8 => format!(
             "({} as {})",
             expr(rng, d),
@@ -123,7 +131,7 @@ fn paren(e: String) -> String {
 }
 
 fn stmt(rng: &mut Rng, depth: usize) -> String {
-    match rng.below(9) {
+    match rng.below(10) {
         7 => {
             let range = rng.pick(&[
                 "0..n",
