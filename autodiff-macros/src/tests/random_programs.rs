@@ -91,14 +91,6 @@ fn expr(rng: &mut Rng, depth: usize) -> String {
             block(rng, d)
         ),
         7 => format!("{{ {} }}", block(rng, d)),
-        9 => rng
-            .pick(&[
-                "break;",
-                "continue;",
-                "if x > 1.0 { break; }",
-                "if y < 0.0 { continue; }",
-            ])
-            .to_string(),
         8 => format!(
             "({} as {})",
             expr(rng, d),
@@ -148,6 +140,14 @@ fn stmt(rng: &mut Rng, depth: usize) -> String {
                 stmt(rng, depth.saturating_sub(1))
             )
         }
+        9 => rng
+            .pick(&[
+                "break;",
+                "continue;",
+                "if x > 1.0 { break; }",
+                "if y < 0.0 { continue; }",
+            ])
+            .to_string(),
         8 => format!(
             "while {} {{ {} }}",
             expr(rng, depth.saturating_sub(1)),
