@@ -160,7 +160,14 @@ pub fn match_expr(keyword: impl ToTokens) -> Error {
     )
 }
 
+pub fn local_array(e: impl ToTokens) -> Error {
+    at(e, "local arrays are not supported yet (arrays can be read-only parameters: `x: &[f64]`); accumulate into scalar variables, or build the array outside and pass it in")
+}
+
 pub fn macro_call(mac: &syn::Macro) -> Error {
+    if mac.path.is_ident("vec") {
+        return local_array(mac);
+    }
     let name = mac
         .path
         .segments
@@ -197,7 +204,7 @@ pub fn tuple(e: impl ToTokens) -> Error {
 }
 
 pub fn array(e: impl ToTokens) -> Error {
-    at(e, "arrays are not supported yet; use separate variables")
+    local_array(e)
 }
 
 pub fn reference(e: impl ToTokens) -> Error {
