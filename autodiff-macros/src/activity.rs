@@ -49,6 +49,8 @@ fn loop_blocks(lp: &Loop) -> Vec<&Block> {
 /// Whether the result of `op` has a non-zero derivative with respect to operand `i`.
 fn carries(rule: &Rule, i: usize) -> bool {
     match rule {
+        // The index of a write carries nothing; the array and the value do.
+        Rule::Store => i != 1,
         Rule::Call => true,
         Rule::Constant => false,
         Rule::Partials(_) => rule.partial(i) != Partial::Zero,

@@ -183,6 +183,8 @@ pub fn classify(ty: &Type) -> TypeClass {
     match ty {
         Type::Paren(p) => classify(&p.elem),
         Type::Group(g) => classify(&g.elem),
+        // Writing through a `&mut` would change the caller's data in every derivative call.
+        Type::Reference(r) if r.mutability.is_some() => TypeClass::Other,
         Type::Reference(r) => borrowed(classify(&r.elem)),
         Type::Slice(s) => container_of(classify(&s.elem)),
         Type::Array(a) => container_of(classify(&a.elem)),

@@ -160,13 +160,12 @@ pub fn match_expr(keyword: impl ToTokens) -> Error {
     )
 }
 
-pub fn local_array(e: impl ToTokens) -> Error {
-    at(e, "local arrays are not supported yet (arrays can be read-only parameters: `x: &[f64]`); accumulate into scalar variables, or build the array outside and pass it in")
-}
-
 pub fn macro_call(mac: &syn::Macro) -> Error {
     if mac.path.is_ident("vec") {
-        return local_array(mac);
+        return at(
+            mac,
+            "only `vec![value; length]` is supported; write the elements in a loop",
+        );
     }
     let name = mac
         .path
@@ -204,7 +203,7 @@ pub fn tuple(e: impl ToTokens) -> Error {
 }
 
 pub fn array(e: impl ToTokens) -> Error {
-    local_array(e)
+    at(e, "array literals `[a, b, c]` are not supported; create the array with `[0.0; 3]` (or `vec![0.0; n]`) and write the elements")
 }
 
 pub fn reference(e: impl ToTokens) -> Error {
@@ -292,8 +291,15 @@ pub fn let_else(token: impl ToTokens) -> Error {
     )
 }
 
+pub fn active_fill(fill: impl ToTokens) -> Error {
+    at(fill, "a new array must be filled with a constant; fill it with `0.0` and write the active values into it")
+}
+
 pub fn array_write(lhs: impl ToTokens) -> Error {
-    at(lhs, "writes into arrays are not supported yet; accumulate into a local `f64` instead, or compute the array outside and pass it in")
+    at(
+        lhs,
+        "only elements of array variables can be written (`buf[i] = ..`)",
+    )
 }
 
 pub fn assign_target(lhs: impl ToTokens) -> Error {

@@ -413,6 +413,9 @@ impl<'a> Emitter<'a> {
             return TokenStream::new();
         }
         let span = inst.span;
+        if let Some(stmt) = self.array_stmt(inst) {
+            return stmt;
+        }
         let pat = self.pattern(&inst.outs);
         let rhs = match &inst.kind {
             InstKind::Op(op, args) => self.op(op, args, span),
@@ -450,6 +453,10 @@ impl<'a> Emitter<'a> {
                 let (buffer, like) = (self.names.ident(inst.outs[0]), self.operand(*like));
                 return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(&#like););
             }
+            InstKind::TakeAt { buffer, index } => {
+                let (b, i) = (self.operand(*buffer), self.operand(*index));
+                quote_spanned!(span=> ::core::mem::take(&mut #b[#i]))
+            }
             InstKind::AddAt {
                 buffer,
                 index,
@@ -472,6 +479,28 @@ impl<'a> Emitter<'a> {
             InstKind::Loop(lp) => return self.loop_stmt(&inst.outs, lp, span),
         };
         quote!(let #pat = #rhs;)
+    }
+
+    /// Arrays are written in place: a new array is a `mut` variable, and a write
+    /// `store(a, i, v)` moves the old version into the new one and sets the element:
+    /// `let mut a_2 = a_1; a_2[i] = v;`.
+    fn array_stmt(&self, inst: &Inst) -> Option<TokenStream> {
+        let span = inst.span;
+        let InstKind::Op(op, args) = &inst.kind else {
+            return None;
+        };
+        let out = self.names.ident(inst.outs[0]);
+        match (op, args.as_slice()) {
+            (Op::NewArray { .. }, _) => {
+                let value = self.op(op, args, span);
+                Some(quote_spanned!(span=> let mut #out = #value;))
+            }
+            (Op::Store, [a, i, v]) => {
+                let (a, i, v) = (self.operand(*a), self.operand(*i), self.operand(*v));
+                Some(quote_spanned!(span=> let mut #out = #a; #out[#i] = #v;))
+            }
+            _ => None,
+        }
     }
 
     /// A loop, with its carried values in `mut` variables named after its results:
@@ -646,6 +675,8 @@ impl<'a> Emitter<'a> {
             (Op::Method { name }, [recv, rest @ ..]) => quote_spanned!(span=> #recv.#name(#(#rest),*)),
             (Op::Field { member }, [recv]) => quote_spanned!(span=> #recv.#member),
             (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
+            (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
+            (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
             (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
             (Op::Call { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
             (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),

@@ -26,6 +26,12 @@ impl<'ast> Visit<'ast> for Fence<'_> {
         match (e, self.reject(e)) {
             (_, Some(err)) => self.cx.push(err),
             (Expr::ForLoop(f), None) => self.visit_for(f),
+            (Expr::Macro(m), None) => {
+                if let Some((fill, len)) = vec_repeat(&m.mac) {
+                    self.visit_expr(&fill);
+                    self.visit_expr(&len);
+                }
+            }
             (Expr::While(w), None) => {
                 self.visit_expr(&w.cond);
                 self.loops += 1;
@@ -91,13 +97,15 @@ impl Fence<'_> {
             Expr::Continue(c) if self.loops > 0 && c.label.is_none() => return None,
             Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
             Expr::Match(m) => diag::match_expr(m.match_token),
+            Expr::Macro(m) if vec_repeat(&m.mac).is_some() => return None,
             Expr::Macro(m) => diag::macro_call(&m.mac),
             Expr::Unsafe(u) => diag::unsafe_block(u.unsafe_token),
             Expr::Async(_) | Expr::Await(_) => diag::async_block(e),
             Expr::Try(_) | Expr::TryBlock(_) => diag::try_operator(e),
             Expr::Let(_) => diag::if_let(e),
             Expr::Tuple(_) => diag::tuple(e),
-            Expr::Array(_) | Expr::Repeat(_) => diag::array(e),
+            Expr::Repeat(_) => return None,
+            Expr::Array(_) => diag::array(e),
             Expr::Reference(_) | Expr::RawAddr(_) => diag::reference(e),
             Expr::Struct(_) => diag::struct_literal(e),
             Expr::Range(_) => diag::range(e),
@@ -181,6 +189,20 @@ pub fn tuple_let(local: &Local) -> Option<Vec<(&Pat, &Expr)>> {
     ok.then(|| pats.elems.iter().zip(&exprs.elems).collect())
 }
 
+/// The fill and length of `vec![fill; len]`.
+pub fn vec_repeat(mac: &syn::Macro) -> Option<(Expr, Expr)> {
+    if !mac.path.is_ident("vec") {
+        return None;
+    }
+    let parse = |input: syn::parse::ParseStream| -> syn::Result<(Expr, Expr)> {
+        let fill: Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let len: Expr = input.parse()?;
+        Ok((fill, len))
+    };
+    syn::parse::Parser::parse2(parse, mac.tokens.clone()).ok()
+}
+
 fn supported_literal(lit: &Lit) -> Option<syn::Error> {
     match lit {
         Lit::Int(_) | Lit::Float(_) | Lit::Bool(_) => None,
@@ -204,6 +226,9 @@ fn contains_let(e: &Expr) -> bool {
 
 fn assign_target(lhs: &Expr) -> Option<syn::Error> {
     match lhs {
+        Expr::Index(ix) if matches!(&*ix.expr, Expr::Path(p) if p.path.get_ident().is_some()) => {
+            None
+        }
         Expr::Index(_) => Some(diag::array_write(lhs)),
         Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => None,
         _ => Some(diag::assign_target(lhs)),

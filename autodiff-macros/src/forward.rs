@@ -77,6 +77,8 @@ impl Forward<'_> {
             InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                 if let Op::Call { path } = op {
                     self.call(path, args, inst, out);
+                } else if let (Op::Store, [a, i, v]) = (op, args.as_slice()) {
+                    self.store(*a, *i, *v, inst, out);
                 } else {
                     out.push(inst.clone());
                     self.op(op, args, inst.outs[0], inst.span, out);
@@ -154,6 +156,28 @@ impl Forward<'_> {
                 v
             }
         }
+    }
+
+    /// `a' = store(a, i, v)`: the tangent array gets `v`'s tangent at `i`. A zero tangent
+    /// array is made first if `a` has none (before the primal write moves `a`).
+    fn store(&mut self, a: Value, i: Value, v: Value, inst: &Inst, out: &mut Vec<Inst>) {
+        let t_a = match self.tangent.get(&a) {
+            Some(&t) => t,
+            None => {
+                let z = self.func.new_derived(Role::Derivative(a), a);
+                out.push(Inst::new(vec![z], InstKind::ZeroLike(a), inst.span));
+                z
+            }
+        };
+        out.push(inst.clone());
+        let t_v = self.tangent_or_zero_like(v, out);
+        let y = inst.outs[0];
+        let t_y = self.tangent_value(y);
+        out.push(Inst::new(
+            vec![t_y],
+            InstKind::Op(Op::Store, vec![t_a, i, t_v]),
+            inst.span,
+        ));
     }
 
     /// `(y, d_y) = g_jvp(args.., tangents of the float arguments..)`.

@@ -205,6 +205,10 @@ impl<'a> Lower<'a> {
         let rule = rules::rule(op);
         match rule {
             Rule::Call => args.iter().any(|&a| self.is_varied(a)),
+            Rule::Store => args
+                .iter()
+                .enumerate()
+                .any(|(i, &a)| i != 1 && self.is_varied(a)),
             Rule::Constant => false,
             Rule::Partials(_) => args
                 .iter()
@@ -548,6 +552,14 @@ impl<'a> Lower<'a> {
                 None
             }
             Expr::Field(f) => Some(self.field(f)),
+            Expr::Repeat(r) => Some(self.new_array(&r.expr, &r.len, true, span)),
+            Expr::Macro(m) => match crate::fence::vec_repeat(&m.mac) {
+                Some((fill, len)) => Some(self.new_array(&fill, &len, false, span)),
+                None => {
+                    self.unsupported(diag::internal(span, "macro passed the fence"));
+                    Some(self.undef(span))
+                }
+            },
             Expr::Index(ix) => {
                 let base = self.need(&ix.expr);
                 let index = self.need(&ix.index);
@@ -694,6 +706,9 @@ impl<'a> Lower<'a> {
     }
 
     fn store(&mut self, target: &Expr, v: Value) {
+        if let Expr::Index(ix) = target {
+            return self.store_element(ix, v);
+        }
         let id = match target {
             Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
             _ => None,
@@ -702,6 +717,40 @@ impl<'a> Lower<'a> {
             Some(id) => self.assign(id, v),
             None => self.unsupported(diag::unknown_variable(target)),
         }
+    }
+
+    /// `a[i] = v`: the array variable `a` is rebound to a new version with the element set.
+    fn store_element(&mut self, ix: &syn::ExprIndex, v: Value) {
+        let id = match &*ix.expr {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        let Some(id) = id else {
+            self.unsupported(diag::array_write(ix));
+            return;
+        };
+        let array = self.env[&id];
+        let index = self.need(&ix.index);
+        let ty = self.func.ty(array);
+        let out = self.emit(Op::Store, vec![array, index, v], ix.span(), ty);
+        self.constraints.same(out, array);
+        self.assign(id, out);
+    }
+
+    /// `vec![fill; len]` or `[fill; len]`: a new local array filled with a constant.
+    fn new_array(&mut self, fill: &Expr, len: &Expr, fixed: bool, span: Span) -> Value {
+        let fill_v = self.need(fill);
+        let len_v = self.need(len);
+        if self.is_varied(fill_v) {
+            self.cx.push(diag::active_fill(fill));
+        }
+        let ty = match self.func.ty(fill_v) {
+            Ty::F64 => Ty::ArrayF64,
+            Ty::F32 => Ty::ArrayF32,
+            Ty::Int => Ty::ArrayInt,
+            _ => Ty::Unknown,
+        };
+        self.emit(Op::NewArray { fixed }, vec![fill_v, len_v], span, ty)
     }
 
     fn cast(&mut self, c: &syn::ExprCast) -> Value {
@@ -1404,6 +1453,11 @@ impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
             Expr::Assign(a) => Some(&*a.left),
             Expr::Binary(b) if crate::fence::is_compound_assign(&b.op) => Some(&*b.left),
             _ => None,
+        };
+        // A write `buf[i] = ..` assigns (a new version of) `buf`.
+        let target = match target {
+            Some(Expr::Index(ix)) => Some(&*ix.expr),
+            t => t,
         };
         if let Some(Expr::Path(p)) = target {
             if let Some(ident) = p.path.get_ident() {

@@ -34,6 +34,8 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         act,
         records: HashMap::new(),
         buffers: HashMap::new(),
+        families: Families::of(func, active_params),
+        exports: HashMap::new(),
     };
     let primal = rev.primal_block(&func.body);
     let result = func.results[0];
@@ -60,12 +62,12 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
             InstKind::Buffer { like: p },
             rev.func.info(p).span,
         ));
-        rev.buffers.insert(p, buffer);
+        rev.buffers.insert(rev.families.root(p), buffer);
     }
     adjoint.extend(rev.adjoint(&primal.insts, &mut adj));
     let grads: Vec<Value> = active_params
         .iter()
-        .map(|&p| match rev.buffers.get(&p) {
+        .map(|&p| match rev.buffers.get(&rev.families.root(p)) {
             Some(&buffer) => buffer,
             None => rev.take_or_zero(&mut adj, p, &mut adjoint),
         })
@@ -110,8 +112,97 @@ struct Reverse<'a> {
     act: &'a Activity,
     /// What each loop's adjoint reads of an iteration, by the loop's tape.
     records: HashMap<Value, Vec<Value>>,
-    /// The cotangent buffer of each active array.
+    /// The cotangent buffer of each active array, by the root of its family.
     buffers: HashMap<Value, Value>,
+    /// Which values are versions of the same array.
+    families: Families,
+    /// Values computed in an `if` branch and exported as results of the `if`, so that the
+    /// adjoint does not recompute them (in functions that write arrays).
+    exports: HashMap<Value, Value>,
+}
+
+/// Array values that are versions of one array (a write makes a new version; loops and
+/// `if`s merge them) share one cotangent buffer. Union-find over values.
+struct Families {
+    parent: HashMap<Value, Value>,
+    /// Roots of families that hold arrays (parameters, new arrays).
+    arrays: HashSet<Value>,
+    /// Whether any array is written: then nothing that reads an array is recomputed.
+    written: bool,
+}
+
+impl Families {
+    fn of(func: &Func, active_params: &[Value]) -> Families {
+        let mut f = Families {
+            parent: HashMap::new(),
+            arrays: HashSet::new(),
+            written: false,
+        };
+        let arrays: Vec<Value> = active_params
+            .iter()
+            .copied()
+            .filter(|&p| func.ty(p).elem() != Ty::Unknown)
+            .collect();
+        f.block(&func.body);
+        for p in arrays {
+            let r = f.root(p);
+            f.arrays.insert(r);
+        }
+        f
+    }
+
+    fn root(&self, mut v: Value) -> Value {
+        while let Some(&p) = self.parent.get(&v) {
+            v = p;
+        }
+        v
+    }
+
+    fn union(&mut self, a: Value, b: Value) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            self.parent.insert(ra, rb);
+            if self.arrays.remove(&ra) {
+                self.arrays.insert(rb);
+            }
+        }
+    }
+
+    fn is_array(&self, v: Value) -> bool {
+        self.arrays.contains(&self.root(v))
+    }
+
+    fn block(&mut self, block: &Block) {
+        for inst in &block.insts {
+            match &inst.kind {
+                InstKind::Op(Op::NewArray { .. }, _) => {
+                    let r = self.root(inst.outs[0]);
+                    self.arrays.insert(r);
+                }
+                InstKind::Op(Op::Store, args) => {
+                    self.written = true;
+                    self.union(inst.outs[0], args[0]);
+                }
+                InstKind::If { then, els, .. } => {
+                    for (i, &o) in inst.outs.iter().enumerate() {
+                        self.union(o, then.yields[i]);
+                        self.union(o, els.yields[i]);
+                    }
+                }
+                InstKind::Loop(lp) => {
+                    for (i, &p) in lp.params.iter().enumerate() {
+                        self.union(p, lp.inits[i]);
+                        self.union(p, lp.body.yields[i]);
+                        self.union(p, inst.outs[i]);
+                    }
+                }
+                _ => {}
+            }
+            for b in inst.blocks() {
+                self.block(b);
+            }
+        }
+    }
 }
 
 impl Reverse<'_> {
@@ -145,16 +236,74 @@ impl Reverse<'_> {
                 )
             }
             InstKind::If { cond, then, els } => {
-                let kind = InstKind::If {
-                    cond: *cond,
-                    then: self.primal_block(then),
-                    els: self.primal_block(els),
-                };
-                Inst::new(inst.outs.clone(), kind, inst.span)
+                let (mut then, mut els) = (self.primal_block(then), self.primal_block(els));
+                let mut outs = inst.outs.clone();
+                if self.families.written {
+                    let (from_then, from_els) = (self.exportable(&then), self.exportable(&els));
+                    self.export(&from_then, &mut then, &mut els, &mut outs, inst.span);
+                    self.export(&from_els, &mut els, &mut then, &mut outs, inst.span);
+                }
+                Inst::new(
+                    outs,
+                    InstKind::If {
+                        cond: *cond,
+                        then,
+                        els,
+                    },
+                    inst.span,
+                )
             }
             InstKind::Loop(lp) => self.primal_loop(inst, lp),
             _ => inst.clone(),
         }
+    }
+
+    /// Makes every value computed at the top of `from` (a branch) a result of the `if` too,
+    /// `other` yielding a placeholder, so that the adjoint reads it instead of recomputing
+    /// it after arrays changed. Arrays and call pullbacks stay inside.
+    fn export(
+        &mut self,
+        values: &[Value],
+        from: &mut Block,
+        other: &mut Block,
+        outs: &mut Vec<Value>,
+        span: Span,
+    ) {
+        for &v in values {
+            let out = self
+                .func
+                .new_value(self.func.info(v).name.clone(), span, self.func.ty(v));
+            let placeholder = self.func.new_value(None, span, self.func.ty(v));
+            other.insts.push(Inst::new(
+                vec![placeholder],
+                InstKind::Op(Op::Undef, Vec::new()),
+                span,
+            ));
+            from.yields.push(v);
+            other.yields.push(placeholder);
+            outs.push(out);
+            self.exports.insert(v, out);
+        }
+    }
+
+    fn exportable(&self, block: &Block) -> Vec<Value> {
+        block
+            .insts
+            .iter()
+            .flat_map(|i| i.outs.iter().copied())
+            .filter(|&v| {
+                !self.families.is_array(v) && !matches!(self.func.info(v).role, Role::Pullback(_))
+            })
+            .collect()
+    }
+
+    /// The results of instructions at the top of `body` that `adjoint` reads, except arrays.
+    fn needed_results(&self, body: &[Inst], adjoint: &[Inst]) -> Vec<Value> {
+        let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+        body.iter()
+            .flat_map(|inst| inst.outs.iter().copied())
+            .filter(|o| used.contains(o) && !self.families.is_array(*o))
+            .collect()
     }
 
     /// A loop whose adjoint will run: it records each iteration on a tape (its last out).
@@ -181,9 +330,12 @@ impl Reverse<'_> {
     /// The adjoint of `insts` (in primal form), last to first; contributions to values
     /// defined outside `insts` are left in `adj`.
     fn adjoint(&mut self, insts: &[Inst], adj: &mut Adjoints) -> Vec<Inst> {
-        let mut out = Vec::new();
+        let mut out = self.new_buffers(insts);
         for inst in insts.iter().rev() {
             match &inst.kind {
+                InstKind::Op(Op::Store, args) if self.act.is_active(inst.outs[0]) => {
+                    self.store_adjoint(args, inst.span, adj, &mut out);
+                }
                 InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                     if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
                         self.op(op, args, inst.outs[0], d, inst.span, adj, &mut out);
@@ -202,6 +354,68 @@ impl Reverse<'_> {
             }
         }
         out
+    }
+
+    /// Cotangent buffers for the active arrays created in `insts`, zero to start with.
+    fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
+        let mut out = Vec::new();
+        for inst in insts {
+            let InstKind::Op(Op::NewArray { fixed }, args) = &inst.kind else {
+                continue;
+            };
+            let root = self.families.root(inst.outs[0]);
+            if self.buffers.contains_key(&root) || !self.family_active(root) {
+                continue;
+            }
+            let zero = self.cotangent_value(args[0]);
+            out.push(Inst::new(
+                vec![zero],
+                InstKind::ZeroLike(args[0]),
+                inst.span,
+            ));
+            let buffer = self.cotangent_value(inst.outs[0]);
+            out.push(Inst::new(
+                vec![buffer],
+                InstKind::Op(Op::NewArray { fixed: *fixed }, vec![zero, args[1]]),
+                inst.span,
+            ));
+            self.buffers.insert(root, buffer);
+        }
+        out
+    }
+
+    fn family_active(&self, root: Value) -> bool {
+        self.families
+            .parent
+            .iter()
+            .any(|(&v, _)| self.families.root(v) == root && self.act.is_active(v))
+            || self.act.is_active(root)
+    }
+
+    /// `a' = store(a, i, v)`: `v` takes the cotangent of element `i`, which then becomes
+    /// zero (the element before the write did not reach the result).
+    fn store_adjoint(
+        &mut self,
+        args: &[Value],
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let Some(&buffer) = self.buffers.get(&self.families.root(args[0])) else {
+            return;
+        };
+        let d_v = self.cotangent_value(args[2]);
+        out.push(Inst::new(
+            vec![d_v],
+            InstKind::TakeAt {
+                buffer,
+                index: args[1],
+            },
+            span,
+        ));
+        if self.act.is_active(args[2]) {
+            adj.add(args[2], d_v);
+        }
     }
 
     /// The summed cotangent of `v`, if anything contributed to it.
@@ -263,7 +477,7 @@ impl Reverse<'_> {
                     v
                 }
                 Partial::Indexed => {
-                    if let Some(&buffer) = self.buffers.get(&a) {
+                    if let Some(&buffer) = self.buffers.get(&self.families.root(a)) {
                         let kind = InstKind::AddAt {
                             buffer,
                             index: args[1],
@@ -339,7 +553,11 @@ impl Reverse<'_> {
                 }
             }
         }
-        if seeds.is_empty() {
+        let writes = inst
+            .outs
+            .iter()
+            .any(|&o| self.act.is_active(o) && self.families.is_array(o));
+        if seeds.is_empty() && !writes {
             return;
         }
         let (mut then_adj, then_parts) = self.branch_adjoint(then, &seeds);
@@ -395,14 +613,20 @@ impl Reverse<'_> {
     /// loop are summed in accumulators.
     fn loop_adjoint(&mut self, inst: &Inst, lp: &Loop, adj: &mut Adjoints, out: &mut Vec<Inst>) {
         let Some(record) = &lp.record else { return };
+        let active = |i: &usize| self.act.slot_active(lp, &inst.outs, *i);
+        // Arrays carry no cotangent through the loop: their buffers are updated in place.
+        let arrays = (0..lp.params.len())
+            .filter(active)
+            .any(|i| self.families.is_array(lp.params[i]));
         let slots: Vec<usize> = (0..lp.params.len())
-            .filter(|&i| self.act.slot_active(lp, &inst.outs, i))
+            .filter(active)
+            .filter(|&i| !self.families.is_array(lp.params[i]))
             .collect();
         let seeds: Vec<Option<Value>> = slots
             .iter()
             .map(|&i| self.take(adj, inst.outs[i], out))
             .collect();
-        if seeds.iter().all(Option::is_none) {
+        if seeds.iter().all(Option::is_none) && !arrays {
             return;
         }
         let mut inits: Vec<Value> = slots
@@ -423,7 +647,12 @@ impl Reverse<'_> {
         let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
         // Results of nested loops (their tapes included) are recorded, not recomputed:
         // recomputing them would rerun the inner loop once per enclosing level.
-        let stored = nested_loop_results(&lp.body.insts, &adjoint);
+        let stored = if self.families.written {
+            // Arrays change, so what was read from them cannot be recomputed: record it all.
+            self.needed_results(&lp.body.insts, &adjoint)
+        } else {
+            nested_loop_results(&lp.body.insts, &adjoint)
+        };
         let mut insts = recompute(&lp.body.insts, &adjoint, &stored);
         insts.extend(adjoint);
         let mut yields: Vec<Value> = slots
@@ -539,8 +768,18 @@ impl Reverse<'_> {
             }
         }
         let adjoint = self.adjoint(&block.insts, &mut adj);
-        let mut insts = recompute(&block.insts, &adjoint, &[]);
+        let exported: Vec<Value> = block
+            .insts
+            .iter()
+            .flat_map(|i| i.outs.iter().copied())
+            .filter(|v| self.exports.contains_key(v))
+            .collect();
+        let mut insts = recompute(&block.insts, &adjoint, &exported);
         insts.extend(adjoint);
+        // Exported values are read from the `if`'s results, not recomputed.
+        for inst in &mut insts {
+            inst.map_uses(&mut |v| self.exports.get(&v).copied().unwrap_or(v));
+        }
         let mut defined = Vec::new();
         block.defs(&mut defined);
         let mut parts = BTreeMap::new();

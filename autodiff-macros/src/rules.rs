@@ -33,6 +33,9 @@ pub enum Rule {
     Constant,
     /// A call, differentiated through the callee's own `_jvp` / `_vjp`.
     Call,
+    /// An array write `store(a, i, v)`: the tangent is the tangent array with `t_v` written
+    /// at `i`; in reverse, `v` takes the cotangent at `i`, which then becomes zero.
+    Store,
 }
 
 impl Rule {
@@ -40,7 +43,7 @@ impl Rule {
     pub fn partial(&self, i: usize) -> Partial {
         match self {
             Rule::Partials(ps) => ps.get(i).copied().unwrap_or(Partial::Zero),
-            Rule::Constant | Rule::Call => Partial::Zero,
+            Rule::Constant | Rule::Call | Rule::Store => Partial::Zero,
         }
     }
 }
@@ -96,6 +99,9 @@ pub fn rule(op: &Op) -> Rule {
         | Op::Field { .. } => Rule::Constant,
         Op::Call { .. } => Rule::Call,
         Op::Index => Rule::Partials(vec![Partial::Indexed, Partial::Zero]),
+        // A new array is filled with a constant (lowering rejects an active fill).
+        Op::NewArray { .. } => Rule::Constant,
+        Op::Store => Rule::Store,
         Op::Len => Rule::Constant,
     }
 }

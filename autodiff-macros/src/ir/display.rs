@@ -146,6 +146,7 @@ fn simple(kind: &InstKind) -> String {
             index,
             value,
         } => write!(s, "add_at {buffer}[{index}], {value}"),
+        InstKind::TakeAt { buffer, index } => write!(s, "take_at {buffer}[{index}]"),
         InstKind::CallJvp { path, args } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }

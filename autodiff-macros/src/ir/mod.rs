@@ -124,6 +124,8 @@ pub enum InstKind {
     ZeroLike(Value),
     /// A mutable cotangent for an array, zero to start with: `let mut d_x = zeros of x`.
     Buffer { like: Value },
+    /// `out = buffer[index]; buffer[index] = 0`: the cotangent of an overwritten element.
+    TakeAt { buffer: Value, index: Value },
     /// `buffer[index] += value`, an effect on a cotangent buffer (no result).
     AddAt {
         buffer: Value,
@@ -322,6 +324,10 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => map(args, f),
             InstKind::Zero | InstKind::Closure { .. } => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
+            InstKind::TakeAt { buffer, index } => {
+                *buffer = f(*buffer);
+                *index = f(*index);
+            }
             InstKind::AddAt {
                 buffer,
                 index,
@@ -382,6 +388,7 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => out.extend(args),
             InstKind::Zero => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
+            InstKind::TakeAt { buffer, index } => out.extend([*buffer, *index]),
             InstKind::AddAt {
                 buffer,
                 index,

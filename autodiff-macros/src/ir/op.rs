@@ -45,6 +45,13 @@ pub enum Op {
     },
     /// `args[0][args[1]]`: an element of a slice, array or `Vec`.
     Index,
+    /// A new local array, `vec![args[0]; args[1]]`, or `[args[0]; args[1]]` if `fixed`.
+    NewArray {
+        fixed: bool,
+    },
+    /// `args[0]` with element `args[1]` set to `args[2]`: a new version of the array (the
+    /// old one is moved, so the emitted code writes in place).
+    Store,
     /// `args[0].len()`.
     Len,
 }
@@ -164,7 +171,11 @@ impl Op {
     /// Whether evaluating the op twice is the same as evaluating it once, so common
     /// subexpressions may be merged. Calls and unknown methods may have effects.
     pub fn is_pure(&self) -> bool {
-        !matches!(self, Op::Call { .. } | Op::Method { .. } | Op::Undef)
+        // Two new arrays are two arrays, even with the same contents.
+        !matches!(
+            self,
+            Op::Call { .. } | Op::Method { .. } | Op::Undef | Op::NewArray { .. } | Op::Store
+        )
     }
 
     /// The mnemonic used in IR dumps.
@@ -196,6 +207,9 @@ impl Op {
             Op::Method { name } => format!("method {name}"),
             Op::Field { member } => format!("field {}", compact(member)),
             Op::Index => "index".into(),
+            Op::NewArray { fixed: true } => "new_array".into(),
+            Op::NewArray { fixed: false } => "new_vec".into(),
+            Op::Store => "store".into(),
             Op::Len => "len".into(),
         }
     }
