@@ -2,7 +2,12 @@
 //! checked in all three modes against finite differences and each other.
 
 // The corpus spells constructs out on purpose.
-#![allow(clippy::needless_range_loop, clippy::manual_memcpy, clippy::manual_swap, clippy::useless_vec)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::manual_memcpy,
+    clippy::manual_swap,
+    clippy::useless_vec
+)]
 
 mod common;
 

@@ -138,6 +138,10 @@ pub fn plain_loop(keyword: impl ToTokens) -> Error {
     )
 }
 
+pub fn return_in_condition(e: impl ToTokens) -> Error {
+    at(e, "`return` inside a `while` condition is not supported; compute the condition first and return from the loop body")
+}
+
 pub fn loop_label(label: impl ToTokens) -> Error {
     at(label, "loop labels are not supported; `break` and `continue` leave the innermost loop, so keep a flag in a variable to leave an outer one")
 }

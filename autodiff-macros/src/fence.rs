@@ -12,13 +12,20 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Local, Pat, Stmt};
 
 pub fn check(cx: &Ctxt, f: &DiffFn) {
-    Fence { cx, loops: 0 }.visit_block(&f.original.block);
+    Fence {
+        cx,
+        loops: 0,
+        conditions: 0,
+    }
+    .visit_block(&f.original.block);
 }
 
 struct Fence<'a> {
     cx: &'a Ctxt,
     /// How many loops enclose the expression being visited.
     loops: usize,
+    /// How many `while` conditions enclose it.
+    conditions: usize,
 }
 
 impl<'ast> Visit<'ast> for Fence<'_> {
@@ -33,7 +40,12 @@ impl<'ast> Visit<'ast> for Fence<'_> {
                 }
             }
             (Expr::While(w), None) => {
+                // `break` in a loop condition is no break of any loop (rustc: E0590).
+                let loops = std::mem::replace(&mut self.loops, 0);
+                self.conditions += 1;
                 self.visit_expr(&w.cond);
+                self.conditions -= 1;
+                self.loops = loops;
                 self.loops += 1;
                 self.visit_block(&w.body);
                 self.loops -= 1;
@@ -73,6 +85,7 @@ impl Fence<'_> {
             Expr::Call(c) => {
                 return (!matches!(&*c.func, Expr::Path(_))).then(|| diag::call_target(&c.func))
             }
+            Expr::Return(_) if self.conditions > 0 => diag::return_in_condition(e),
             Expr::Binary(_)
             | Expr::Unary(_)
             | Expr::Paren(_)

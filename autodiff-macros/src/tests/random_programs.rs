@@ -123,7 +123,7 @@ fn paren(e: String) -> String {
 }
 
 fn stmt(rng: &mut Rng, depth: usize) -> String {
-    match rng.below(10) {
+    match rng.below(11) {
         7 => {
             let range = rng.pick(&[
                 "0..n",
@@ -140,6 +140,11 @@ fn stmt(rng: &mut Rng, depth: usize) -> String {
                 stmt(rng, depth.saturating_sub(1))
             )
         }
+        10 => format!(
+            "let mut v = vec![0.0; 3]; v[{}] = {}; v[0] += v[1];",
+            rng.pick(&["0", "1", "n as usize % 3"]),
+            expr(rng, depth)
+        ),
         9 => rng
             .pick(&[
                 "break;",
