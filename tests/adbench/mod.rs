@@ -4,6 +4,7 @@
 
 pub mod ba;
 pub mod gmm;
+pub mod lstm;
 
 use std::path::{Path, PathBuf};
 
