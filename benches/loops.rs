@@ -1,6 +1,6 @@
 //! Loops and arrays: objective time, gradient time and their ratio for ADBench's GMM (the
-//! sizes of the issue) and BA (one 2×15 Jacobian block), a 1,000-step explicit Euler
-//! integration and Horner's rule with 1,000 coefficients.
+//! sizes of the issue), LSTM (all four sizes) and BA (one 2×15 Jacobian block), a
+//! 1,000-step explicit Euler integration and Horner's rule with 1,000 coefficients.
 //!
 //! `cargo bench --bench loops` prints the table (best of repeated batches), then runs the
 //! criterion benchmarks of the small cases. Needs `../shared/adbench` (the ADBench data).
@@ -10,6 +10,7 @@ mod adbench;
 
 use adbench::ba;
 use adbench::gmm::{constant_terms, gmm_objective, gmm_objective_grad, read_gmm};
+use adbench::lstm::{lstm_objective, lstm_objective_grad, read_lstm};
 use autodiff::differentiable;
 use criterion::Criterion;
 use std::hint::black_box;
@@ -115,6 +116,16 @@ fn print_ratios() {
             ));
         });
         row(&format!("GMM {name}"), f, grad);
+    }
+    for name in ["lstm_l2_c1024", "lstm_l2_c4096", "lstm_l4_c1024", "lstm_l4_c4096"] {
+        let m = read_lstm(name);
+        let f = time(budget, || {
+            black_box(lstm_objective(black_box(&m.main), &m.extra, &m.state, &m.seq, m.l, m.c, m.b));
+        });
+        let grad = time(budget, || {
+            black_box(lstm_objective_grad(black_box(&m.main), &m.extra, &m.state, &m.seq, m.l, m.c, m.b));
+        });
+        row(&format!("LSTM {name}"), f, grad);
     }
     let (cam, point, feature) = (
         [
