@@ -117,13 +117,34 @@ fn print_ratios() {
         });
         row(&format!("GMM {name}"), f, grad);
     }
-    for name in ["lstm_l2_c1024", "lstm_l2_c4096", "lstm_l4_c1024", "lstm_l4_c4096"] {
+    for name in [
+        "lstm_l2_c1024",
+        "lstm_l2_c4096",
+        "lstm_l4_c1024",
+        "lstm_l4_c4096",
+    ] {
         let m = read_lstm(name);
         let f = time(budget, || {
-            black_box(lstm_objective(black_box(&m.main), &m.extra, &m.state, &m.seq, m.l, m.c, m.b));
+            black_box(lstm_objective(
+                black_box(&m.main),
+                &m.extra,
+                &m.state,
+                &m.seq,
+                m.l,
+                m.c,
+                m.b,
+            ));
         });
         let grad = time(budget, || {
-            black_box(lstm_objective_grad(black_box(&m.main), &m.extra, &m.state, &m.seq, m.l, m.c, m.b));
+            black_box(lstm_objective_grad(
+                black_box(&m.main),
+                &m.extra,
+                &m.state,
+                &m.seq,
+                m.l,
+                m.c,
+                m.b,
+            ));
         });
         row(&format!("LSTM {name}"), f, grad);
     }

@@ -301,6 +301,24 @@ corpus! {
             total
         }
     }
+    plain_loop_with_break {
+        // Fixed-point iteration x ← cos(a·x) until it settles, written with `loop`.
+        #[differentiable]
+        pub fn f(a: f64) -> f64 {
+            let mut x = 1.0;
+            let mut n = 0;
+            loop {
+                let next = (a * x).cos();
+                let done = (next - x).abs() < 1e-13 || n > 500;
+                x = next;
+                n += 1;
+                if done {
+                    break;
+                }
+            }
+            x
+        }
+    }
     inactive_loop {
         // The loop only computes an integer: no derivative work for it.
         #[differentiable]
@@ -389,6 +407,15 @@ fn early_exits() {
         &case!(nested_exits(x, y | dx, dy)),
         &[&[0.3, 0.7], &[1.1, 0.2], &[-0.6, 1.4]],
     );
+    check_at(
+        &case!(plain_loop_with_break(a | da)),
+        &[&[0.5], &[0.9], &[-0.7]],
+    );
+    // Implicit derivative of the fixed point x = cos(a x): dx/da = -x sin(ax) / (1 + a sin(ax)).
+    let a = 0.5;
+    let (x, dx) = plain_loop_with_break::f_grad(a);
+    let expected = -x * (a * x).sin() / (1.0 + a * (a * x).sin());
+    assert!((dx - expected).abs() < 1e-10, "{dx} vs {expected}");
 }
 
 #[test]

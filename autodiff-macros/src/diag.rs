@@ -131,13 +131,6 @@ pub fn loop_range(e: impl ToTokens) -> Error {
     at(e, "a `for` loop runs over an integer range (`a..b`, `a..=b`, with `.rev()` or `.step_by(k)`), `xs.iter()` or `xs.iter().enumerate()`; write other iterator chains as a loop over indices: `for i in 1..xs.len() { let v = xs[i]; .. }`")
 }
 
-pub fn plain_loop(keyword: impl ToTokens) -> Error {
-    at(
-        keyword,
-        "`loop` is not supported yet; write it as a `while` loop whose condition says when to stop",
-    )
-}
-
 pub fn return_in_condition(e: impl ToTokens) -> Error {
     at(e, "`return` inside a `while` condition is not supported; compute the condition first and return from the loop body")
 }

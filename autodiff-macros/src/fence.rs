@@ -33,6 +33,11 @@ impl<'ast> Visit<'ast> for Fence<'_> {
         match (e, self.reject(e)) {
             (_, Some(err)) => self.cx.push(err),
             (Expr::ForLoop(f), None) => self.visit_for(f),
+            (Expr::Loop(l), None) => {
+                self.loops += 1;
+                self.visit_block(&l.body);
+                self.loops -= 1;
+            }
             (Expr::Macro(m), None) => {
                 if let Some((fill, len)) = vec_repeat(&m.mac) {
                     self.visit_expr(&fill);
@@ -103,7 +108,7 @@ impl Fence<'_> {
                     .map(diag::loop_label)
                     .or_else(|| self.check_condition(&w.cond));
             }
-            Expr::Loop(l) => diag::plain_loop(l.loop_token),
+            Expr::Loop(l) => return l.label.as_ref().map(diag::loop_label),
             Expr::Break(b) if self.loops > 0 && b.label.is_none() && b.expr.is_none() => {
                 return None
             }

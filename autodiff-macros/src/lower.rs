@@ -481,7 +481,7 @@ impl<'a> Lower<'a> {
             Some(v) => v,
             None => {
                 if !self.definitely_diverted() {
-                    self.cx.push(diag::needs_value(e));
+                    self.unsupported(diag::needs_value(e));
                 }
                 self.undef(e.span())
             }
@@ -530,6 +530,16 @@ impl<'a> Lower<'a> {
                     }
                     None => self.unsupported(diag::internal(span, "`break` outside a loop")),
                 }
+                None
+            }
+            Expr::Loop(l) => {
+                // `loop { .. }` is `while true { .. }`: it ends by `break` or `return`.
+                let always: Expr = syn::parse_quote!(true);
+                self.lower_loop(
+                    LoopHead::While { cond: &always },
+                    &l.body,
+                    l.loop_token.span,
+                );
                 None
             }
             Expr::While(w) => {
