@@ -5,6 +5,10 @@
 //! `cargo bench --bench loops` prints the table (best of repeated batches), then runs the
 //! criterion benchmarks of the small cases. Needs `../shared/adbench` (the ADBench data).
 
+// The one `unsafe`: a global allocator that forwards to the system's and counts bytes, to
+// measure what the reverse pass stores.
+#![allow(unsafe_code)]
+
 #[path = "../tests/adbench/mod.rs"]
 mod adbench;
 
@@ -13,8 +17,40 @@ use adbench::gmm::{constant_terms, gmm_objective, gmm_objective_grad, read_gmm};
 use adbench::lstm::{lstm_objective, lstm_objective_grad, read_lstm};
 use autodiff::differentiable;
 use criterion::Criterion;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Peak heap bytes allocated while `f` runs, beyond what was live before.
+fn peak_bytes<T>(f: impl FnOnce() -> T) -> usize {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    black_box(f());
+    PEAK.load(Ordering::Relaxed) - before
+}
 
 #[differentiable(wrt(y0, k))]
 pub fn euler(y0: f64, k: f64, h: f64, steps: usize) -> f64 {
@@ -61,12 +97,13 @@ fn time(budget: Duration, mut f: impl FnMut()) -> f64 {
     best
 }
 
-fn row(name: &str, f: f64, grad: f64) {
+fn row(name: &str, f: f64, grad: f64, bytes: usize) {
     println!(
-        "{name:<28} {:>12.3} {:>12.3} {:>8.2}",
+        "{name:<28} {:>12.3} {:>12.3} {:>8.2} {:>14}",
         f * 1e3,
         grad * 1e3,
-        grad / f
+        grad / f,
+        bytes
     );
 }
 
@@ -74,8 +111,8 @@ fn print_ratios() {
     let budget = Duration::from_millis(1500);
     println!("\nbest of repeated batches, single thread");
     println!(
-        "{:<28} {:>12} {:>12} {:>8}",
-        "case", "f (ms)", "grad (ms)", "grad/f"
+        "{:<28} {:>12} {:>12} {:>8} {:>14}",
+        "case", "f (ms)", "grad (ms)", "grad/f", "grad heap (B)"
     );
     for name in [
         "1k/gmm_d2_K5",
@@ -115,7 +152,12 @@ fn print_ratios() {
                 c,
             ));
         });
-        row(&format!("GMM {name}"), f, grad);
+        let bytes = peak_bytes(|| {
+            gmm_objective_grad(
+                &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, c,
+            )
+        });
+        row(&format!("GMM {name}"), f, grad, bytes);
     }
     for name in [
         "lstm_l2_c1024",
@@ -146,7 +188,9 @@ fn print_ratios() {
                 m.b,
             ));
         });
-        row(&format!("LSTM {name}"), f, grad);
+        let bytes =
+            peak_bytes(|| lstm_objective_grad(&m.main, &m.extra, &m.state, &m.seq, m.l, m.c, m.b));
+        row(&format!("LSTM {name}"), f, grad, bytes);
     }
     let (cam, point, feature) = (
         [
@@ -177,14 +221,20 @@ fn print_ratios() {
             ));
         }
     });
-    row("BA 2x15 block", f, grad);
+    let bytes = peak_bytes(|| ba::reprojection_grad(&cam, &point, 0.417, &feature, 0));
+    row("BA 2x15 block", f, grad, bytes);
     let f = time(budget, || {
         black_box(euler(black_box(1.0), 0.5, 0.001, 1000));
     });
     let grad = time(budget, || {
         black_box(euler_grad(black_box(1.0), 0.5, 0.001, 1000));
     });
-    row("Euler, 1,000 steps", f, grad);
+    row(
+        "Euler, 1,000 steps",
+        f,
+        grad,
+        peak_bytes(|| euler_grad(1.0, 0.5, 0.001, 1000)),
+    );
     let coeffs: Vec<f64> = (0..1000).map(|i| (f64::from(i) * 0.3).sin()).collect();
     let f = time(budget, || {
         black_box(horner(black_box(&coeffs), 0.99));
@@ -192,7 +242,12 @@ fn print_ratios() {
     let grad = time(budget, || {
         black_box(horner_grad(black_box(&coeffs), 0.99));
     });
-    row("Horner, n = 1,000", f, grad);
+    row(
+        "Horner, n = 1,000",
+        f,
+        grad,
+        peak_bytes(|| horner_grad(&coeffs, 0.99)),
+    );
     println!();
 }
 
