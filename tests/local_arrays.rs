@@ -166,3 +166,88 @@ fn local_output_vector() {
     let (_, t) = matrix_vector::f_jvp(&a, &x, m, &vec![0.0; m * n], &dx);
     assert!((t - gx[0]).abs() < 1e-12);
 }
+
+mod returns_vec {
+    use super::*;
+
+    /// The state of a damped oscillator after `steps` explicit Euler steps: a vector result.
+    #[differentiable]
+    pub fn f(x0: f64, v0: f64, k: f64, steps: usize) -> Vec<f64> {
+        let mut s = vec![0.0; 2];
+        s[0] = x0;
+        s[1] = v0;
+        let h = 0.01;
+        for _ in 0..steps {
+            let x = s[0];
+            let v = s[1];
+            s[0] = x + h * v;
+            s[1] = v - h * (k * x + 0.1 * v);
+        }
+        s
+    }
+}
+
+mod returns_array {
+    use super::*;
+
+    /// Spherical to Cartesian coordinates: an array result.
+    #[differentiable]
+    pub fn f(r: f64, theta: f64, phi: f64) -> [f64; 3] {
+        let mut p = [0.0; 3];
+        p[0] = r * theta.sin() * phi.cos();
+        p[1] = r * theta.sin() * phi.sin();
+        p[2] = r * theta.cos();
+        p
+    }
+}
+
+#[test]
+fn vector_results_pullback_and_tangent() {
+    use autodiff::gradcheck::{dot_product_test, finite_difference, Tolerance};
+    // Each Jacobian row from the pullback matches finite differences of that component.
+    let x = [0.8, -0.3, 2.0];
+    let jac_rows: Vec<(f64, f64, f64)> = (0..2)
+        .map(|i| {
+            let mut seed = vec![0.0; 2];
+            seed[i] = 1.0;
+            let (_, pullback) = returns_vec::f_vjp(x[0], x[1], x[2], 50);
+            pullback(seed)
+        })
+        .collect();
+    for (i, row) in jac_rows.iter().enumerate() {
+        let fd = finite_difference(|v| returns_vec::f(v[0], v[1], v[2], 50)[i], &x, 1e-5);
+        let row = [row.0, row.1, row.2];
+        for j in 0..3 {
+            assert!(
+                Tolerance::F64.agrees(row[j], fd[j]),
+                "J[{i}][{j}] = {} vs {}",
+                row[j],
+                fd[j]
+            );
+        }
+    }
+    // Forward and reverse agree (dot-product test), and the value is the function's.
+    let dx = [0.3, -1.1, 0.7];
+    let ybar = [1.5, -0.4];
+    let (value, tangent) = returns_vec::f_jvp(x[0], x[1], x[2], 50, dx[0], dx[1], dx[2]);
+    assert_eq!(value, returns_vec::f(x[0], x[1], x[2], 50));
+    dot_product_test(
+        |_| tangent.clone(),
+        |d| {
+            let (_, pullback) = returns_vec::f_vjp(x[0], x[1], x[2], 50);
+            let (a, b, c) = pullback(d.to_vec());
+            vec![a, b, c]
+        },
+        &dx,
+        &ybar,
+        Tolerance::F64,
+    )
+    .unwrap();
+    // A fixed-size array result: its cotangent is an array too.
+    let (p, pullback) = returns_array::f_vjp(2.0, 0.5, 1.0);
+    assert_eq!(p, returns_array::f(2.0, 0.5, 1.0));
+    let (dr, _, _) = pullback([0.0, 0.0, 1.0]);
+    assert!((dr - 0.5_f64.cos()).abs() < 1e-15);
+    let (_, t) = returns_array::f_jvp(2.0, 0.5, 1.0, 1.0, 0.0, 0.0);
+    assert!((t[2] - 0.5_f64.cos()).abs() < 1e-15);
+}

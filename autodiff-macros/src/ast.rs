@@ -62,6 +62,13 @@ impl<'a> DiffFn<'a> {
         &self.original.sig.ident
     }
 
+    /// Whether the result is an array: then there is no `f_grad` (the derivative is a
+    /// Jacobian), the pullback takes the result's cotangent array, and `f_jvp` returns the
+    /// tangent array.
+    pub fn returns_array(&self) -> bool {
+        matches!(classify(self.ret_ty), TypeClass::FloatContainer(_))
+    }
+
     pub fn active_params(&self) -> impl Iterator<Item = &Param<'a>> {
         self.params.iter().filter(|p| p.active)
     }
@@ -169,6 +176,8 @@ fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<&'a Type> {
         }
         ReturnType::Type(_, ty) => match classify(ty) {
             TypeClass::Float(_) => Some(ty),
+            // An owned array of floats (`Vec<f64>`, `[f64; 3]`), not a borrowed one.
+            TypeClass::FloatContainer(_) if !matches!(**ty, Type::Reference(_)) => Some(ty),
             _ => {
                 cx.push(diag::unsupported_return_type(ty));
                 None

@@ -115,9 +115,7 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
     let text = ty.to_token_stream();
     at(
         ty,
-        format!(
-            "the result must be `f32` or `f64`, found `{text}`; return the scalar to differentiate"
-        ),
+        format!("the result must be `f32`, `f64`, or a `Vec` or array of them, found `{text}`"),
     )
 }
 

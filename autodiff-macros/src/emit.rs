@@ -33,7 +33,11 @@ use syn::visit_mut::{self, VisitMut};
 pub fn emit(f: &DiffFn, jvp: &Func, vjp: &Func) -> TokenStream {
     let original = f.original;
     let sig = Signature::new(f);
-    let grad = sig.grad_fn();
+    let grad = if f.returns_array() {
+        TokenStream::new()
+    } else {
+        sig.grad_fn()
+    };
     let vjp = sig.vjp_fn(vjp);
     let jvp = sig.jvp_fn(jvp);
     quote! { #original #grad #vjp #jvp }
@@ -62,7 +66,12 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
         })
         .collect();
     let (grad, vjp, jvp) = (sig.grad_head(), sig.vjp_head(), sig.jvp_head(&tangents));
-    quote! { #grad #body #vjp #vjp_body #jvp #body }
+    let grad = if f.returns_array() {
+        TokenStream::new()
+    } else {
+        quote!(#grad #body)
+    };
+    quote! { #grad #vjp #vjp_body #jvp #body }
 }
 
 /// The parts of the user's signature the generated functions repeat.
@@ -249,7 +258,8 @@ impl<'a> Signature<'a> {
     }
 
     fn function(&self, head: TokenStream, func: &Func, closure: Option<ClosureSig>) -> TokenStream {
-        let e = Emitter::new(func, &self.param_values(func), closure);
+        let mut e = Emitter::new(func, &self.param_values(func), closure);
+        e.f_returns_array = self.f.returns_array();
         let body = e.block(&func.body);
         let results = e.tuple(&func.results);
         let name = self.f.name();
@@ -314,6 +324,7 @@ struct Emitter<'a> {
     inline: HashMap<Value, TokenStream>,
     used: HashSet<Value>,
     closure: Option<ClosureSig>,
+    f_returns_array: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -327,6 +338,7 @@ impl<'a> Emitter<'a> {
             names: Names::assign(func, params),
             inline: HashMap::new(),
             used: HashSet::new(),
+            f_returns_array: false,
             closure,
         };
         e.scan(&func.body);
@@ -633,6 +645,10 @@ impl<'a> Emitter<'a> {
         let params: Vec<_> = params.iter().map(|&p| self.names.ident(p)).collect();
         let body = self.block_value(body);
         match &self.closure {
+            // An array cotangent is a buffer the pullback updates in place.
+            Some(ClosureSig { arg, ret }) if self.f_returns_array => {
+                quote_spanned!(span=> move |#(mut #params: #arg),*| -> #ret { #body })
+            }
             Some(ClosureSig { arg, ret }) => {
                 quote_spanned!(span=> move |#(#params: #arg),*| -> #ret { #body })
             }

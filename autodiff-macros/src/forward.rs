@@ -27,7 +27,11 @@ pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     }
     let mut body = fwd.block(&func.body);
     let result = func.results[0];
-    let d_result = fwd.tangent_or_zero(result, &mut body.insts);
+    let d_result = if fwd.func.ty(result).elem() == crate::ir::Ty::Unknown {
+        fwd.tangent_or_zero(result, &mut body.insts)
+    } else {
+        fwd.tangent_or_zero_like(result, &mut body.insts)
+    };
     out.body = body;
     out.results = vec![result, d_result];
     out

@@ -45,7 +45,12 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         rev.func.ty(result),
     );
     let mut adj = Adjoints::default();
-    if act.is_active(result) {
+    // An array result's cotangent is its family's buffer to start with.
+    let result_array = rev.families.is_array(result);
+    if result_array {
+        let root = rev.families.root(result);
+        rev.buffers.insert(root, d_ret);
+    } else if act.is_active(result) {
         adj.add(result, d_ret);
     }
     // Arrays get mutable cotangent buffers, declared first; elements are added in place.
@@ -56,6 +61,9 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         .filter(|&p| rev.func.ty(p).elem() != Ty::Unknown)
         .collect();
     for p in arrays {
+        if rev.buffers.contains_key(&rev.families.root(p)) {
+            continue;
+        }
         let buffer = rev.func.new_derived(Role::Derivative(p), p);
         adjoint.push(Inst::new(
             vec![buffer],
