@@ -286,6 +286,10 @@ pub fn let_else(token: impl ToTokens) -> Error {
     )
 }
 
+pub fn push(method: impl ToTokens) -> Error {
+    at(method, "`push` is not supported yet; create the array with its length, `vec![0.0; n]`, and write `v[i] = ..`")
+}
+
 pub fn active_fill(fill: impl ToTokens) -> Error {
     at(fill, "a new array must be filled with a constant; fill it with `0.0` and write the active values into it")
 }

@@ -786,6 +786,10 @@ impl<'a> Lower<'a> {
         args.extend(m.args.iter().map(|a| self.need(a)));
         let span = m.method.span();
         let name = m.method.to_string();
+        if name == "push" {
+            self.cx.push(diag::push(&m.method));
+            return self.undef(span);
+        }
         if name == "len" && args.len() == 1 {
             return self.emit(Op::Len, args, span, Ty::Int);
         }
