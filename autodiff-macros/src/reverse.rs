@@ -839,10 +839,38 @@ fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst
 fn nested_loop_results(body: &[Inst], adjoint: &[Inst]) -> Vec<Value> {
     let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
     body.iter()
-        .filter(|inst| matches!(inst.kind, InstKind::Loop(_)))
+        .filter(|inst| matches!(&inst.kind, InstKind::Loop(_) | InstKind::Op(Op::Fun(_), _)) && costly(inst))
         .flat_map(|inst| inst.outs.iter().copied())
         .filter(|o| used.contains(o))
         .collect()
+}
+
+/// Loops, and the float functions that cost more than a few multiplications: recording
+/// their result (8 bytes) is cheaper than computing it again.
+fn costly(inst: &Inst) -> bool {
+    use crate::ir::Fun;
+    match &inst.kind {
+        InstKind::Loop(_) => true,
+        InstKind::Op(Op::Fun(f), _) => !matches!(
+            f,
+            Fun::Abs
+                | Fun::Signum
+                | Fun::Recip
+                | Fun::Floor
+                | Fun::Ceil
+                | Fun::Round
+                | Fun::Trunc
+                | Fun::Fract
+                | Fun::ToDegrees
+                | Fun::ToRadians
+                | Fun::Powi
+                | Fun::Max
+                | Fun::Min
+                | Fun::Clamp
+                | Fun::MulAdd
+        ),
+        _ => false,
+    }
 }
 
 fn recorded_items(lp: &Loop, adjoint: &[Inst]) -> Vec<Value> {
