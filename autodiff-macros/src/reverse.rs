@@ -246,7 +246,7 @@ impl Reverse<'_> {
             InstKind::If { cond, then, els } => {
                 let (mut then, mut els) = (self.primal_block(then), self.primal_block(els));
                 let mut outs = inst.outs.clone();
-                if self.families.written {
+                {
                     let (from_then, from_els) = (self.exportable(&then), self.exportable(&els));
                     self.export(&from_then, &mut then, &mut els, &mut outs, inst.span);
                     self.export(&from_els, &mut els, &mut then, &mut outs, inst.span);
@@ -294,10 +294,15 @@ impl Reverse<'_> {
         }
     }
 
+    /// What a branch exports: everything (but arrays and pullbacks) in a function that
+    /// writes arrays; otherwise the results of costly functions, cheaper to keep than to
+    /// compute again in the adjoint.
     fn exportable(&self, block: &Block) -> Vec<Value> {
+        let written = self.families.written;
         block
             .insts
             .iter()
+            .filter(|i| written || (matches!(i.kind, InstKind::Op(Op::Fun(_), _)) && costly(i)))
             .flat_map(|i| i.outs.iter().copied())
             .filter(|&v| {
                 !self.families.is_array(v) && !matches!(self.func.info(v).role, Role::Pullback(_))
@@ -659,7 +664,8 @@ impl Reverse<'_> {
             // Arrays change, so what was read from them cannot be recomputed: record it all.
             self.needed_results(&lp.body.insts, &adjoint)
         } else {
-            nested_loop_results(&lp.body.insts, &adjoint)
+            let exported: HashSet<Value> = self.exports.values().copied().collect();
+            nested_loop_results(&lp.body.insts, &adjoint, &exported)
         };
         let mut insts = recompute(&lp.body.insts, &adjoint, &stored);
         insts.extend(adjoint);
@@ -784,9 +790,10 @@ impl Reverse<'_> {
             .collect();
         let mut insts = recompute(&block.insts, &adjoint, &exported);
         insts.extend(adjoint);
-        // Exported values are read from the `if`'s results, not recomputed.
+        // Values exported from this branch are read from the `if`'s results, not recomputed.
+        let map: HashMap<Value, Value> = exported.iter().map(|v| (*v, self.exports[v])).collect();
         for inst in &mut insts {
-            inst.map_uses(&mut |v| self.exports.get(&v).copied().unwrap_or(v));
+            inst.map_uses(&mut |v| map.get(&v).copied().unwrap_or(v));
         }
         let mut defined = Vec::new();
         block.defs(&mut defined);
@@ -836,11 +843,17 @@ fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst
 /// The values of an iteration (index, params) that its adjoint reads.
 /// The results of loops at the top of `body` that `adjoint` reads (their tapes included),
 /// in body order.
-fn nested_loop_results(body: &[Inst], adjoint: &[Inst]) -> Vec<Value> {
+fn nested_loop_results(body: &[Inst], adjoint: &[Inst], exported: &HashSet<Value>) -> Vec<Value> {
     let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
     body.iter()
-        .filter(|inst| matches!(&inst.kind, InstKind::Loop(_) | InstKind::Op(Op::Fun(_), _)) && costly(inst))
-        .flat_map(|inst| inst.outs.iter().copied())
+        .flat_map(|inst| {
+            let costly = matches!(&inst.kind, InstKind::Loop(_) | InstKind::Op(Op::Fun(_), _))
+                && costly(inst);
+            inst.outs
+                .iter()
+                .copied()
+                .filter(move |o| costly || exported.contains(o))
+        })
         .filter(|o| used.contains(o))
         .collect()
 }
