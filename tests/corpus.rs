@@ -52,16 +52,6 @@ pub fn softplus_jvp(x: f64, dx: f64) -> (f64, f64) {
     (softplus(x), dx / (1.0 + (-x).exp()))
 }
 
-macro_rules! corpus {
-    ($($m:ident { $($item:item)* })*) => {
-        $(mod $m {
-            #[allow(unused_imports)]
-            use super::*;
-            $($item)*
-        })*
-    };
-}
-
 corpus! {
     polynomial {
         #[differentiable]

@@ -14,16 +14,6 @@ mod common;
 use autodiff::differentiable;
 use common::check_at;
 
-macro_rules! corpus {
-    ($($m:ident { $($item:item)* })*) => {
-        $(mod $m {
-            #[allow(unused_imports)]
-            use super::*;
-            $($item)*
-        })*
-    };
-}
-
 corpus! {
     cumulative_sum {
         // Prefix sums in place, then a weighted sum of them.

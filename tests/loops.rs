@@ -10,16 +10,6 @@ use autodiff::differentiable;
 use autodiff::gradcheck::Tolerance;
 use common::check_at;
 
-macro_rules! corpus {
-    ($($m:ident { $($item:item)* })*) => {
-        $(mod $m {
-            #[allow(unused_imports)]
-            use super::*;
-            $($item)*
-        })*
-    };
-}
-
 corpus! {
     horner {
         // Σ cᵢ xⁱ with cᵢ = sin(i + 1), by Horner's rule.

@@ -84,6 +84,19 @@ macro_rules! case {
     };
 }
 
+/// Declares one module per corpus entry, each seeing the test file's items (`use super::*`),
+/// so that every function can be called `f` and found as `<module>::f`, `<module>::f_grad`.
+#[macro_export]
+macro_rules! corpus {
+    ($($m:ident { $($item:item)* })*) => {
+        $(mod $m {
+            #[allow(unused_imports)]
+            use super::*;
+            $($item)*
+        })*
+    };
+}
+
 /// All checks of one function at one point `x`:
 /// the three forms agree on the value; the gradient matches central differences;
 /// the pullback of 1 is the gradient; forward mode along each axis gives the gradient's
