@@ -241,3 +241,33 @@ fn vector_results_pullback_and_tangent() {
     let (_, t) = returns_array::f_jvp(2.0, 0.5, 1.0, 1.0, 0.0, 0.0);
     assert!((t[2] - 0.5_f64.cos()).abs() < 1e-15);
 }
+
+mod pushed {
+    use super::*;
+
+    /// Builds a `Vec` with `push` (the pullback's cotangent grows with it), then reads it.
+    #[differentiable]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let mut v = Vec::with_capacity(5);
+        for i in 0..5 {
+            v.push((x * i as f64).sin() + y);
+        }
+        let mut w = Vec::new();
+        for i in 0..5 {
+            w.push(v[4 - i] * v[i]);
+        }
+        let mut s = 0.0;
+        for i in 0..w.len() {
+            s += w[i] * (i as f64 + 1.0);
+        }
+        s
+    }
+}
+
+#[test]
+fn vectors_built_by_push() {
+    check_at(
+        &case!(pushed(x, y | dx, dy)),
+        &[&[0.3, 0.7], &[1.1, -0.4], &[-0.6, 1.4]],
+    );
+}

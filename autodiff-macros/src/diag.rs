@@ -287,7 +287,10 @@ pub fn let_else(token: impl ToTokens) -> Error {
 }
 
 pub fn push(method: impl ToTokens) -> Error {
-    at(method, "`push` is not supported yet; create the array with its length, `vec![0.0; n]`, and write `v[i] = ..`")
+    at(
+        method,
+        "only `v.push(value)` on an array variable is supported",
+    )
 }
 
 pub fn active_fill(fill: impl ToTokens) -> Error {

@@ -465,14 +465,40 @@ impl<'a> Emitter<'a> {
                 let (buffer, like) = (self.names.ident(inst.outs[0]), self.operand(*like));
                 return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(&#like););
             }
-            InstKind::TakeAt { buffer, index } => {
+            InstKind::TakeAt {
+                buffer,
+                index,
+                grow: false,
+            } => {
                 let (b, i) = (self.operand(*buffer), self.operand(*index));
                 quote_spanned!(span=> ::core::mem::take(&mut #b[#i]))
+            }
+            InstKind::TakeAt {
+                buffer,
+                index,
+                grow: true,
+            } => {
+                let (b, i) = (self.operand(*buffer), self.operand(*index));
+                quote_spanned!(span=> ::autodiff::__private::take_at_grow(&mut #b, #i))
             }
             InstKind::AddAt {
                 buffer,
                 index,
                 value,
+                grow: true,
+            } => {
+                let (b, i, v) = (
+                    self.operand(*buffer),
+                    self.operand(*index),
+                    self.operand(*value),
+                );
+                return quote_spanned!(span=> ::autodiff::__private::add_at_grow(&mut #b, #i, #v););
+            }
+            InstKind::AddAt {
+                buffer,
+                index,
+                value,
+                grow: false,
             } => {
                 let (b, i, v) = (
                     self.operand(*buffer),
@@ -510,6 +536,19 @@ impl<'a> Emitter<'a> {
             (Op::Store, [a, i, v]) => {
                 let (a, i, v) = (self.operand(*a), self.operand(*i), self.operand(*v));
                 Some(quote_spanned!(span=> let mut #out = #a; #out[#i] = #v;))
+            }
+            (Op::Push, [a, _, v]) => {
+                let (a, v) = (self.operand(*a), self.operand(*v));
+                Some(quote_spanned!(span=> let mut #out = #a; #out.push(#v);))
+            }
+            (Op::EmptyVec, []) => {
+                Some(quote_spanned!(span=> let mut #out = ::std::vec::Vec::new();))
+            }
+            (Op::EmptyVec, [capacity]) => {
+                let capacity = self.operand(*capacity);
+                Some(
+                    quote_spanned!(span=> let mut #out = ::std::vec::Vec::with_capacity(#capacity);),
+                )
             }
             _ => None,
         }

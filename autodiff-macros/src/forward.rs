@@ -81,8 +81,8 @@ impl Forward<'_> {
             InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                 if let Op::Call { path } = op {
                     self.call(path, args, inst, out);
-                } else if let (Op::Store, [a, i, v]) = (op, args.as_slice()) {
-                    self.store(*a, *i, *v, inst, out);
+                } else if let (Op::Store | Op::Push, [a, i, v]) = (op, args.as_slice()) {
+                    self.store(op, *a, *i, *v, inst, out);
                 } else {
                     out.push(inst.clone());
                     self.op(op, args, inst.outs[0], inst.span, out);
@@ -162,9 +162,9 @@ impl Forward<'_> {
         }
     }
 
-    /// `a' = store(a, i, v)`: the tangent array gets `v`'s tangent at `i`. A zero tangent
+    /// `a' = store(a, i, v)` (or `push`): the tangent array gets `v`'s tangent at `i`. A zero tangent
     /// array is made first if `a` has none (before the primal write moves `a`).
-    fn store(&mut self, a: Value, i: Value, v: Value, inst: &Inst, out: &mut Vec<Inst>) {
+    fn store(&mut self, op: &Op, a: Value, i: Value, v: Value, inst: &Inst, out: &mut Vec<Inst>) {
         let t_a = match self.tangent.get(&a) {
             Some(&t) => t,
             None => {
@@ -179,7 +179,7 @@ impl Forward<'_> {
         let t_y = self.tangent_value(y);
         out.push(Inst::new(
             vec![t_y],
-            InstKind::Op(Op::Store, vec![t_a, i, t_v]),
+            InstKind::Op(op.clone(), vec![t_a, i, t_v]),
             inst.span,
         ));
     }

@@ -747,6 +747,27 @@ impl<'a> Lower<'a> {
         self.assign(id, out);
     }
 
+    /// `v.push(e)`: `v` is rebound to a new version with `e` at index `v.len()`.
+    fn push_element(&mut self, m: &syn::ExprMethodCall, span: Span) -> Value {
+        let id = match &*m.receiver {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        let args: Vec<&Expr> = m.args.iter().collect();
+        let (Some(id), [arg]) = (id, args.as_slice()) else {
+            self.cx.push(diag::push(&m.method));
+            return self.undef(span);
+        };
+        let value = self.need(arg);
+        let array = self.env[&id];
+        let index = self.emit(Op::Len, vec![array], span, Ty::Int);
+        let ty = self.func.ty(array);
+        let out = self.emit(Op::Push, vec![array, index, value], span, ty);
+        self.constraints.same(out, array);
+        self.assign(id, out);
+        self.undef(span)
+    }
+
     /// `vec![fill; len]` or `[fill; len]`: a new local array filled with a constant.
     fn new_array(&mut self, fill: &Expr, len: &Expr, fixed: bool, span: Span) -> Value {
         let fill_v = self.need(fill);
@@ -787,8 +808,7 @@ impl<'a> Lower<'a> {
         let span = m.method.span();
         let name = m.method.to_string();
         if name == "push" {
-            self.cx.push(diag::push(&m.method));
-            return self.undef(span);
+            return self.push_element(m, span);
         }
         if name == "len" && args.len() == 1 {
             return self.emit(Op::Len, args, span, Ty::Int);
@@ -835,6 +855,9 @@ impl<'a> Lower<'a> {
             return self.undef(span);
         };
         let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
+        if is_vec_constructor(&p.path) && args.len() <= 1 {
+            return self.emit(Op::EmptyVec, args, p.path.span(), Ty::Unknown);
+        }
         if let Some((float, name)) = float_assoc_fn(&p.path) {
             return self.float_assoc_call(float, name, args, &p.path);
         }
@@ -972,6 +995,12 @@ fn path_float_ty(path: &syn::Path) -> Ty {
         return Ty::F32;
     }
     Ty::Unknown
+}
+
+/// `Vec::new` or `Vec::with_capacity`.
+fn is_vec_constructor(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(names.as_slice(), [.., v, f] if v == "Vec" && (f == "new" || f == "with_capacity"))
 }
 
 /// `f64::name` / `f32::name` (possibly behind `std::` or `core::`): the float and the name.
@@ -1468,10 +1497,11 @@ impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
             Expr::Binary(b) if crate::fence::is_compound_assign(&b.op) => Some(&*b.left),
             _ => None,
         };
-        // A write `buf[i] = ..` assigns (a new version of) `buf`.
-        let target = match target {
-            Some(Expr::Index(ix)) => Some(&*ix.expr),
-            t => t,
+        // A write `buf[i] = ..` or `buf.push(..)` assigns (a new version of) `buf`.
+        let target = match (target, e) {
+            (Some(Expr::Index(ix)), _) => Some(&*ix.expr),
+            (None, Expr::MethodCall(m)) if m.method == "push" => Some(&*m.receiver),
+            (t, _) => t,
         };
         if let Some(Expr::Path(p)) = target {
             if let Some(ident) = p.path.get_ident() {

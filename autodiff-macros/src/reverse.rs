@@ -137,6 +137,9 @@ struct Families {
     arrays: HashSet<Value>,
     /// Whether any array is written: then nothing that reads an array is recomputed.
     written: bool,
+    /// Arrays built by `push` (their buffers grow as elements are reached); roots after
+    /// `of` returns.
+    growable: HashSet<Value>,
 }
 
 impl Families {
@@ -145,6 +148,7 @@ impl Families {
             parent: HashMap::new(),
             arrays: HashSet::new(),
             written: false,
+            growable: HashSet::new(),
         };
         let arrays: Vec<Value> = active_params
             .iter()
@@ -152,6 +156,7 @@ impl Families {
             .filter(|&p| func.ty(p).elem() != Ty::Unknown)
             .collect();
         f.block(&func.body);
+        f.growable = f.growable.iter().map(|&v| f.root(v)).collect();
         for p in arrays {
             let r = f.root(p);
             f.arrays.insert(r);
@@ -187,7 +192,12 @@ impl Families {
                     let r = self.root(inst.outs[0]);
                     self.arrays.insert(r);
                 }
-                InstKind::Op(Op::Store, args) => {
+                InstKind::Op(Op::EmptyVec, _) => {
+                    let r = self.root(inst.outs[0]);
+                    self.arrays.insert(r);
+                    self.growable.insert(inst.outs[0]);
+                }
+                InstKind::Op(Op::Store | Op::Push, args) => {
                     self.written = true;
                     self.union(inst.outs[0], args[0]);
                 }
@@ -346,7 +356,7 @@ impl Reverse<'_> {
         let mut out = self.new_buffers(insts);
         for inst in insts.iter().rev() {
             match &inst.kind {
-                InstKind::Op(Op::Store, args) if self.act.is_active(inst.outs[0]) => {
+                InstKind::Op(Op::Store | Op::Push, args) if self.act.is_active(inst.outs[0]) => {
                     self.store_adjoint(args, inst.span, adj, &mut out);
                 }
                 InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
@@ -373,13 +383,26 @@ impl Reverse<'_> {
     fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
         let mut out = Vec::new();
         for inst in insts {
-            let InstKind::Op(Op::NewArray { fixed }, args) = &inst.kind else {
+            let (InstKind::Op(Op::NewArray { .. } | Op::EmptyVec, args), Some(&array)) =
+                (&inst.kind, inst.outs.first())
+            else {
                 continue;
             };
-            let root = self.families.root(inst.outs[0]);
+            let root = self.families.root(array);
             if self.buffers.contains_key(&root) || !self.family_active(root) {
                 continue;
             }
+            let InstKind::Op(Op::NewArray { fixed }, _) = &inst.kind else {
+                // A `Vec` built by `push`: its buffer starts empty and grows.
+                let buffer = self.cotangent_value(array);
+                out.push(Inst::new(
+                    vec![buffer],
+                    InstKind::Op(Op::EmptyVec, Vec::new()),
+                    inst.span,
+                ));
+                self.buffers.insert(root, buffer);
+                continue;
+            };
             let zero = self.cotangent_value(args[0]);
             out.push(Inst::new(
                 vec![zero],
@@ -423,6 +446,10 @@ impl Reverse<'_> {
             InstKind::TakeAt {
                 buffer,
                 index: args[1],
+                grow: self
+                    .families
+                    .growable
+                    .contains(&self.families.root(args[0])),
             },
             span,
         ));
@@ -490,11 +517,14 @@ impl Reverse<'_> {
                     v
                 }
                 Partial::Indexed => {
-                    if let Some(&buffer) = self.buffers.get(&self.families.root(a)) {
+                    let root = self.families.root(a);
+                    if let Some(&buffer) = self.buffers.get(&root) {
+                        let grow = self.families.growable.contains(&root);
                         let kind = InstKind::AddAt {
                             buffer,
                             index: args[1],
                             value: d_y,
+                            grow,
                         };
                         out.push(Inst::new(Vec::new(), kind, span));
                     }

@@ -101,7 +101,8 @@ pub fn rule(op: &Op) -> Rule {
         Op::Index => Rule::Partials(vec![Partial::Indexed, Partial::Zero]),
         // A new array is filled with a constant (lowering rejects an active fill).
         Op::NewArray { .. } => Rule::Constant,
-        Op::Store => Rule::Store,
+        Op::Store | Op::Push => Rule::Store,
+        Op::EmptyVec => Rule::Constant,
         Op::Len => Rule::Constant,
     }
 }

@@ -49,5 +49,5 @@ pub use real::{Real, Zero};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::rules::scalar::*;
-    pub use crate::rules::{zero, zero_like};
+    pub use crate::rules::{add_at_grow, take_at_grow, zero, zero_like};
 }

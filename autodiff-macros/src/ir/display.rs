@@ -145,8 +145,19 @@ fn simple(kind: &InstKind) -> String {
             buffer,
             index,
             value,
-        } => write!(s, "add_at {buffer}[{index}], {value}"),
-        InstKind::TakeAt { buffer, index } => write!(s, "take_at {buffer}[{index}]"),
+            grow,
+        } => {
+            let op = if *grow { "add_at_grow" } else { "add_at" };
+            write!(s, "{op} {buffer}[{index}], {value}")
+        }
+        InstKind::TakeAt {
+            buffer,
+            index,
+            grow,
+        } => {
+            let op = if *grow { "take_at_grow" } else { "take_at" };
+            write!(s, "{op} {buffer}[{index}]")
+        }
         InstKind::CallJvp { path, args } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }

@@ -125,12 +125,19 @@ pub enum InstKind {
     /// A mutable cotangent for an array, zero to start with: `let mut d_x = zeros of x`.
     Buffer { like: Value },
     /// `out = buffer[index]; buffer[index] = 0`: the cotangent of an overwritten element.
-    TakeAt { buffer: Value, index: Value },
+    /// A `grow` buffer (of a `Vec` built by `push`) may be shorter: then it is 0.
+    TakeAt {
+        buffer: Value,
+        index: Value,
+        grow: bool,
+    },
     /// `buffer[index] += value`, an effect on a cotangent buffer (no result).
     AddAt {
         buffer: Value,
         index: Value,
         value: Value,
+        /// The buffer grows to hold `index` (a `Vec` built by `push`).
+        grow: bool,
     },
     /// `(y, dy) = <path>_jvp(args.., tangents..)`.
     CallJvp { path: TokenStream, args: Vec<Value> },
@@ -324,7 +331,7 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => map(args, f),
             InstKind::Zero | InstKind::Closure { .. } => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
-            InstKind::TakeAt { buffer, index } => {
+            InstKind::TakeAt { buffer, index, .. } => {
                 *buffer = f(*buffer);
                 *index = f(*index);
             }
@@ -332,6 +339,7 @@ impl Inst {
                 buffer,
                 index,
                 value,
+                ..
             } => {
                 *buffer = f(*buffer);
                 *index = f(*index);
@@ -388,11 +396,12 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => out.extend(args),
             InstKind::Zero => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
-            InstKind::TakeAt { buffer, index } => out.extend([*buffer, *index]),
+            InstKind::TakeAt { buffer, index, .. } => out.extend([*buffer, *index]),
             InstKind::AddAt {
                 buffer,
                 index,
                 value,
+                ..
             } => out.extend([*buffer, *index, *value]),
             InstKind::Pullback { pullback, seed } => out.extend([*pullback, *seed]),
             InstKind::If { cond, then, els } => {

@@ -49,6 +49,11 @@ pub enum Op {
     NewArray {
         fixed: bool,
     },
+    /// `Vec::with_capacity(args[0])`, or `Vec::new()` without arguments.
+    EmptyVec,
+    /// `args[0]` with `args[2]` pushed; `args[1]` is its length before, the new element's
+    /// index. A new version of the array, like `Store`.
+    Push,
     /// `args[0]` with element `args[1]` set to `args[2]`: a new version of the array (the
     /// old one is moved, so the emitted code writes in place).
     Store,
@@ -210,6 +215,8 @@ impl Op {
             Op::NewArray { fixed: true } => "new_array".into(),
             Op::NewArray { fixed: false } => "new_vec".into(),
             Op::Store => "store".into(),
+            Op::EmptyVec => "empty_vec".into(),
+            Op::Push => "push".into(),
             Op::Len => "len".into(),
         }
     }

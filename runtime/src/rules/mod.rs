@@ -75,6 +75,30 @@ pub fn zero_like<A: ZeroLike + ?Sized>(like: &A) -> A::Output {
     like.zero_like()
 }
 
+/// `buffer[i] += v` on the cotangent of a `Vec` built by `push`, which starts empty in the
+/// pullback and grows to the elements it reaches.
+#[inline]
+pub fn add_at_grow<T: Zero + Copy + core::ops::Add<Output = T>>(
+    buffer: &mut Vec<T>,
+    i: usize,
+    v: T,
+) {
+    if i >= buffer.len() {
+        buffer.resize_with(i + 1, T::zero);
+    }
+    buffer[i] = buffer[i] + v;
+}
+
+/// Takes the cotangent of element `i` of a growing buffer, leaving zero (zero if the
+/// buffer never reached `i`).
+#[inline]
+pub fn take_at_grow<T: Zero>(buffer: &mut [T], i: usize) -> T {
+    match buffer.get_mut(i) {
+        Some(slot) => core::mem::replace(slot, T::zero()),
+        None => T::zero(),
+    }
+}
+
 /// The zero tangent or cotangent, with its type inferred from where it is used.
 #[inline]
 #[must_use]
