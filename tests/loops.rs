@@ -309,6 +309,32 @@ corpus! {
             x
         }
     }
+    loop_in_branch_in_loop {
+        // Inner loops that run in some iterations only, with a nonlinear carried value:
+        // their tape entries must come back off in exactly the right order.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..7 {
+                if i % 2 == 0 {
+                    let mut p = x;
+                    for _ in 0..i {
+                        p = p * y + 0.1 * x;
+                    }
+                    s += p.sin();
+                } else {
+                    let mut q = y;
+                    let mut k = 0;
+                    while k < i {
+                        q = (q * x).tanh() + s;
+                        k += 1;
+                    }
+                    s = s * y + q;
+                }
+            }
+            s
+        }
+    }
     inactive_loop {
         // The loop only computes an integer: no derivative work for it.
         #[differentiable]
@@ -358,6 +384,14 @@ fn counted_loops() {
     check_at(
         &case!(single_precision_loop(x, y | dx, dy); Tolerance::F32),
         &[&[0.0, 1.0], &[0.3, -0.5]],
+    );
+}
+
+#[test]
+fn loops_in_branches_in_loops() {
+    check_at(
+        &case!(loop_in_branch_in_loop(x, y | dx, dy)),
+        &[&[0.3, 0.7], &[1.1, -0.4], &[-0.6, 0.9]],
     );
 }
 
