@@ -12,46 +12,16 @@ fn check(name: &str) {
     let (value, (ga, gm, gi)) = gmm_objective_grad(
         &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, constant,
     );
-    let dir = adbench::dir().join("gmm");
-    let ref_f = adbench::numbers(&dir.join(format!("{name}.ref_F.txt")))[0];
-    let ref_j = adbench::numbers(&dir.join(format!("{name}.ref_J.txt")));
-    let rho_f = adbench::rho(value, ref_f);
-    eprintln!("{name}: F = {value} (reference {ref_f})");
-    assert!(
-        rho_f <= 1e-8,
-        "{name}: objective {value} vs reference {ref_f} (rho {rho_f:e})"
-    );
-    let ours = [ga, gm, gi].concat();
-    let (rho_j, at) = adbench::max_rho(&ours, &ref_j);
-    eprintln!("{name}: gradient max rho {rho_j:e}, objective rho {rho_f:e}");
-    assert!(
-        rho_j <= 1e-8,
-        "{name}: gradient entry {at} is {} vs reference {} (rho {rho_j:e})",
-        ours[at],
-        ref_j[at]
-    );
+    let gradient = [ga, gm, gi].concat();
+    adbench::assert_matches_reference("gmm", name, value, &gradient);
     // Forward mode agrees with reverse mode along a direction.
-    let dir_a: Vec<f64> = (0..g.alphas.len())
-        .map(|i| (i as f64 * 0.37).sin())
-        .collect();
-    let dir_m: Vec<f64> = (0..g.means.len())
-        .map(|i| (i as f64 * 0.71).cos())
-        .collect();
-    let dir_i: Vec<f64> = (0..g.icf.len()).map(|i| (i as f64 * 0.13).sin()).collect();
+    let da = adbench::direction(g.alphas.len(), 0.37, false);
+    let dm = adbench::direction(g.means.len(), 0.71, true);
+    let di = adbench::direction(g.icf.len(), 0.13, false);
     let (_, t) = gmm_objective_jvp(
-        &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, constant, &dir_a, &dir_m,
-        &dir_i,
+        &g.alphas, &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, constant, &da, &dm, &di,
     );
-    let expected: f64 = [dir_a, dir_m, dir_i]
-        .concat()
-        .iter()
-        .zip(&ours)
-        .map(|(a, b)| a * b)
-        .sum();
-    assert!(
-        adbench::rho(t, expected) <= 1e-10,
-        "{name}: forward {t} vs reverse {expected}"
-    );
+    adbench::assert_forward_matches(name, t, &[da, dm, di].concat(), &gradient);
 }
 
 #[test]

@@ -49,6 +49,49 @@ pub fn max_rho(ours: &[f64], reference: &[f64]) -> (f64, usize) {
         .fold((0.0, 0), |m, x| if x.0 > m.0 { x } else { m })
 }
 
+/// Checks an objective and its gradient against `<dir>/<name>.ref_F.txt` and `.ref_J.txt`
+/// at ADBench's tolerance (ρ ≤ 1e-8), reporting the largest ρ.
+pub fn assert_matches_reference(folder: &str, name: &str, value: f64, gradient: &[f64]) {
+    let dir = dir().join(folder);
+    let ref_f = numbers(&dir.join(format!("{name}.ref_F.txt")))[0];
+    let ref_j = numbers(&dir.join(format!("{name}.ref_J.txt")));
+    let rho_f = rho(value, ref_f);
+    let (rho_j, at) = max_rho(gradient, &ref_j);
+    eprintln!("{name}: F = {value} (reference {ref_f}), objective rho {rho_f:e}, gradient max rho {rho_j:e}");
+    assert!(
+        rho_f <= 1e-8,
+        "{name}: objective {value} vs reference {ref_f}"
+    );
+    assert!(
+        rho_j <= 1e-8,
+        "{name}: gradient entry {at} is {} vs reference {}",
+        gradient[at],
+        ref_j[at]
+    );
+}
+
+/// A direction for forward-mode checks: `sin(i·k)` (or `cos`) per coordinate.
+pub fn direction(len: usize, k: f64, cosine: bool) -> Vec<f64> {
+    (0..len)
+        .map(|i| {
+            if cosine {
+                (i as f64 * k).cos()
+            } else {
+                (i as f64 * k).sin()
+            }
+        })
+        .collect()
+}
+
+/// Forward mode's tangent along `direction` equals the gradient's projection on it.
+pub fn assert_forward_matches(name: &str, tangent: f64, direction: &[f64], gradient: &[f64]) {
+    let expected: f64 = direction.iter().zip(gradient).map(|(a, b)| a * b).sum();
+    assert!(
+        rho(tangent, expected) <= 1e-10,
+        "{name}: forward {tangent} vs reverse {expected}"
+    );
+}
+
 /// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms; relative error below 1e-14): std has no
 /// stable `ln_gamma`.
 pub fn ln_gamma(x: f64) -> f64 {
