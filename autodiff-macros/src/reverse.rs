@@ -690,14 +690,14 @@ impl Reverse<'_> {
         let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
         // Results of nested loops (their tapes included) are recorded, not recomputed:
         // recomputing them would rerun the inner loop once per enclosing level.
-        let stored = if self.families.written {
+        let (mut insts, stored) = if self.families.written {
             // Arrays change, so what was read from them cannot be recomputed: record it all.
-            self.needed_results(&lp.body.insts, &adjoint)
+            let stored = self.needed_results(&lp.body.insts, &adjoint);
+            (recompute(&lp.body.insts, &adjoint, &stored), stored)
         } else {
             let exported: HashSet<Value> = self.exports.values().copied().collect();
-            nested_loop_results(&lp.body.insts, &adjoint, &exported)
+            recompute_or_record(&lp.body.insts, &adjoint, &exported)
         };
-        let mut insts = recompute(&lp.body.insts, &adjoint, &stored);
         insts.extend(adjoint);
         let mut yields: Vec<Value> = slots
             .iter()
@@ -870,22 +870,44 @@ fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst
         .collect()
 }
 
-/// The values of an iteration (index, params) that its adjoint reads.
-/// The results of loops at the top of `body` that `adjoint` reads (their tapes included),
-/// in body order.
-fn nested_loop_results(body: &[Inst], adjoint: &[Inst], exported: &HashSet<Value>) -> Vec<Value> {
-    let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
-    body.iter()
-        .flat_map(|inst| {
-            let costly = matches!(&inst.kind, InstKind::Loop(_) | InstKind::Op(Op::Fun(_), _))
-                && costly(inst);
-            inst.outs
-                .iter()
-                .copied()
-                .filter(move |o| costly || exported.contains(o))
-        })
-        .filter(|o| used.contains(o))
-        .collect()
+/// Splits what a loop iteration's `adjoint` needs of `body` into instructions to recompute
+/// (cheap ones, in body order) and values to record (in body order): results of costly
+/// instructions and of nested loops (their tapes included) and values exported from
+/// branches. The need is transitive: a cheap value recomputed from a loop's result makes
+/// that result recorded, so no inner loop ever runs again in the adjoint.
+fn recompute_or_record(
+    body: &[Inst],
+    adjoint: &[Inst],
+    exported: &HashSet<Value>,
+) -> (Vec<Inst>, Vec<Value>) {
+    let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let mut keep = vec![false; body.len()];
+    let mut recorded = Vec::new();
+    for (i, inst) in body.iter().enumerate().rev() {
+        let wanted: Vec<Value> = inst
+            .outs
+            .iter()
+            .copied()
+            .filter(|o| needed.contains(o))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        if costly(inst) || wanted.iter().all(|o| exported.contains(o)) {
+            recorded.extend(wanted.iter().rev());
+        } else {
+            keep[i] = true;
+            needed.extend(inst.uses());
+        }
+    }
+    recorded.reverse();
+    let insts = body
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(inst, _)| inst.clone())
+        .collect();
+    (insts, recorded)
 }
 
 /// Loops, and the float functions that cost more than a few multiplications: recording

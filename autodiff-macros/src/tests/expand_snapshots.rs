@@ -74,3 +74,29 @@ fn loop_with_carried_values() {
         }
     ));
 }
+
+/// An inner loop's result feeds a branch condition: the pullback reads the recorded result
+/// and the inner tape, and never runs the inner loop again.
+#[test]
+fn inner_loop_result_recorded_not_recomputed() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn running_max(x: &[f64], n: usize, d: usize) -> f64 {
+                let mut best = f64::NEG_INFINITY;
+                let mut total = 0.0;
+                for i in 0..n {
+                    let mut s = 0.0;
+                    for j in 0..d {
+                        s += (x[i * d + j] * x[i * d + j]).sin();
+                    }
+                    if s > best {
+                        best = s;
+                    }
+                    total += best * s;
+                }
+                total
+            }
+        }
+    ));
+}
