@@ -135,8 +135,11 @@ struct Families {
     parent: HashMap<Value, Value>,
     /// Roots of families that hold arrays (parameters, new arrays).
     arrays: HashSet<Value>,
-    /// Whether any array is written: then nothing that reads an array is recomputed.
+    /// Whether any array is written.
     written: bool,
+    /// Roots of the families that are written (after `of` returns): what was read from
+    /// them cannot be recomputed in the adjoint, since the array has changed since.
+    written_roots: HashSet<Value>,
     /// Arrays built by `push` (their buffers grow as elements are reached); roots after
     /// `of` returns.
     growable: HashSet<Value>,
@@ -148,6 +151,7 @@ impl Families {
             parent: HashMap::new(),
             arrays: HashSet::new(),
             written: false,
+            written_roots: HashSet::new(),
             growable: HashSet::new(),
         };
         let arrays: Vec<Value> = active_params
@@ -157,6 +161,7 @@ impl Families {
             .collect();
         f.block(&func.body);
         f.growable = f.growable.iter().map(|&v| f.root(v)).collect();
+        f.written_roots = f.written_roots.iter().map(|&v| f.root(v)).collect();
         for p in arrays {
             let r = f.root(p);
             f.arrays.insert(r);
@@ -185,6 +190,11 @@ impl Families {
         self.arrays.contains(&self.root(v))
     }
 
+    /// Whether `v` is a version of an array that is written somewhere.
+    fn is_written(&self, v: Value) -> bool {
+        self.written_roots.contains(&self.root(v))
+    }
+
     fn block(&mut self, block: &Block) {
         for inst in &block.insts {
             match &inst.kind {
@@ -199,6 +209,7 @@ impl Families {
                 }
                 InstKind::Op(Op::Store | Op::Push, args) => {
                     self.written = true;
+                    self.written_roots.insert(args[0]);
                     self.union(inst.outs[0], args[0]);
                 }
                 InstKind::If { then, els, .. } => {
@@ -304,15 +315,21 @@ impl Reverse<'_> {
         }
     }
 
-    /// What a branch exports: everything (but arrays and pullbacks) in a function that
-    /// writes arrays; otherwise the results of costly functions, cheaper to keep than to
-    /// compute again in the adjoint.
+    /// What a branch exports (but arrays and pullbacks): what must be recorded, in a
+    /// function that writes arrays; otherwise the results of costly functions, cheaper to
+    /// keep than to compute again in the adjoint.
     fn exportable(&self, block: &Block) -> Vec<Value> {
         let written = self.families.written;
         block
             .insts
             .iter()
-            .filter(|i| written || (matches!(i.kind, InstKind::Op(Op::Fun(_), _)) && costly(i)))
+            .filter(|i| {
+                if written {
+                    self.must_record(i)
+                } else {
+                    matches!(i.kind, InstKind::Op(Op::Fun(_), _)) && costly(i)
+                }
+            })
             .flat_map(|i| i.outs.iter().copied())
             .filter(|&v| {
                 !self.families.is_array(v) && !matches!(self.func.info(v).role, Role::Pullback(_))
@@ -320,13 +337,14 @@ impl Reverse<'_> {
             .collect()
     }
 
-    /// The results of instructions at the top of `body` that `adjoint` reads, except arrays.
-    fn needed_results(&self, body: &[Inst], adjoint: &[Inst]) -> Vec<Value> {
-        let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
-        body.iter()
-            .flat_map(|inst| inst.outs.iter().copied())
-            .filter(|o| used.contains(o) && !self.families.is_array(*o))
-            .collect()
+    /// Whether the adjoint must read `inst`'s results from a tape rather than compute them
+    /// again: costly instructions, and in a function that writes arrays, anything that
+    /// reads a written array (it may have changed since) or holds a block (it may write).
+    fn must_record(&self, inst: &Inst) -> bool {
+        costly(inst)
+            || (self.families.written
+                && (!inst.blocks().is_empty()
+                    || inst.uses().iter().any(|&v| self.families.is_written(v))))
     }
 
     /// A loop whose adjoint will run: it records each iteration on a tape (its last out).
@@ -690,14 +708,15 @@ impl Reverse<'_> {
         let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
         // Results of nested loops (their tapes included) are recorded, not recomputed:
         // recomputing them would rerun the inner loop once per enclosing level.
-        let (mut insts, stored) = if self.families.written {
-            // Arrays change, so what was read from them cannot be recomputed: record it all.
-            let stored = self.needed_results(&lp.body.insts, &adjoint);
-            (recompute(&lp.body.insts, &adjoint, &stored), stored)
-        } else {
-            let exported: HashSet<Value> = self.exports.values().copied().collect();
-            recompute_or_record(&lp.body.insts, &adjoint, &exported)
-        };
+        let exported: HashSet<Value> = self.exports.values().copied().collect();
+        let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
+            self.must_record(inst) || wanted.iter().all(|o| exported.contains(o))
+        });
+        // Arrays are never recorded: their cotangents live in buffers.
+        let stored: Vec<Value> = stored
+            .into_iter()
+            .filter(|&v| !self.families.is_array(v))
+            .collect();
         insts.extend(adjoint);
         let mut yields: Vec<Value> = slots
             .iter()
@@ -871,14 +890,15 @@ fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst
 }
 
 /// Splits what a loop iteration's `adjoint` needs of `body` into instructions to recompute
-/// (cheap ones, in body order) and values to record (in body order): results of costly
-/// instructions and of nested loops (their tapes included) and values exported from
-/// branches. The need is transitive: a cheap value recomputed from a loop's result makes
-/// that result recorded, so no inner loop ever runs again in the adjoint.
+/// (in body order) and values to record (in body order): the needed results of the
+/// instructions `record` picks (given the results wanted of it), e.g. costly ones, nested
+/// loops with their tapes, reads of written arrays, values exported from branches. The need
+/// is transitive: a cheap value recomputed from a loop's result makes that result recorded,
+/// so no inner loop ever runs again in the adjoint.
 fn recompute_or_record(
     body: &[Inst],
     adjoint: &[Inst],
-    exported: &HashSet<Value>,
+    record: impl Fn(&Inst, &[Value]) -> bool,
 ) -> (Vec<Inst>, Vec<Value>) {
     let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
     let mut keep = vec![false; body.len()];
@@ -893,7 +913,7 @@ fn recompute_or_record(
         if wanted.is_empty() {
             continue;
         }
-        if costly(inst) || wanted.iter().all(|o| exported.contains(o)) {
+        if record(inst, &wanted) {
             recorded.extend(wanted.iter().rev());
         } else {
             keep[i] = true;

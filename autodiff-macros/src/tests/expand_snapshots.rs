@@ -100,3 +100,21 @@ fn inner_loop_result_recorded_not_recomputed() {
         }
     ));
 }
+
+/// A function that writes an array: the tape keeps what was read from the written buffer
+/// (it changes later) and recomputes what was read from the parameter (it never changes).
+#[test]
+fn written_array_reads_recorded_parameter_reads_recomputed() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn decay(x: &[f64], n: usize) -> f64 {
+                let mut buf = vec![0.0; n];
+                for i in 1..n {
+                    buf[i] = (buf[i - 1] * x[i]).sin() + x[i - 1] * x[i];
+                }
+                buf[n - 1]
+            }
+        }
+    ));
+}
