@@ -1,10 +1,12 @@
 //! The front end: the checked view of the user's function that later stages work from.
 //! It borrows the `syn` tree, so any stage can point an error at the user's tokens.
 //!
-//! Accepts: a free, non-async, non-generic (lifetimes aside) function returning `f32` or
-//! `f64`, whose parameters are plain names. Decides each parameter's activity: by default
-//! every `f32` / `f64` parameter is active and integers, `bool`, `char`, `str` and
-//! containers of those are not; `wrt(..)` overrides the default.
+//! Accepts: a non-async, non-generic (lifetimes aside) function or method (`self`,
+//! `&self`) returning a float, an array of floats or a named type (a matrix, a struct),
+//! whose parameters are plain names. Decides each parameter's activity: by default every
+//! float, array of floats and named type (nalgebra matrices, parameter structs, `Self`) is
+//! active and integers, `bool`, `char`, `str` and containers of those are not; `wrt(..)`
+//! overrides the default.
 
 use crate::{args::Args, ctxt::Ctxt, diag};
 use proc_macro2::Ident;
@@ -28,6 +30,10 @@ pub enum TypeClass {
     IntContainer,
     /// Slices, arrays and `Vec`s of floats, possibly borrowed: active arrays.
     FloatContainer(FloatTy),
+    /// A named type that is not a primitive, possibly borrowed: nalgebra matrices and
+    /// vectors, structs with `#[derive(Differentiable)]`, `Self`. Its rules and zero come
+    /// from traits, which rustc checks.
+    Linear,
     Other,
 }
 
@@ -38,10 +44,19 @@ pub struct DiffFn<'a> {
 }
 
 pub struct Param<'a> {
-    pub ident: &'a Ident,
+    pub ident: Ident,
     pub ty: &'a Type,
     pub class: TypeClass,
     pub active: bool,
+    /// The method receiver (`self`, `&self`).
+    pub receiver: bool,
+}
+
+impl Param<'_> {
+    /// Whether the parameter is a reference (`&T`, `&self`).
+    pub fn by_ref(&self) -> bool {
+        matches!(self.ty, Type::Reference(_))
+    }
 }
 
 impl<'a> DiffFn<'a> {
@@ -66,7 +81,15 @@ impl<'a> DiffFn<'a> {
     /// Jacobian), the pullback takes the result's cotangent array, and `f_jvp` returns the
     /// tangent array.
     pub fn returns_array(&self) -> bool {
-        matches!(classify(self.ret_ty), TypeClass::FloatContainer(_))
+        matches!(
+            classify(self.ret_ty),
+            TypeClass::FloatContainer(_) | TypeClass::Linear
+        )
+    }
+
+    /// Whether the function is a method (its first parameter is `self`).
+    pub fn is_method(&self) -> bool {
+        self.params.first().is_some_and(|p| p.receiver)
     }
 
     pub fn active_params(&self) -> impl Iterator<Item = &Param<'a>> {
@@ -88,9 +111,11 @@ impl<'a> DiffFn<'a> {
         let generics = &self.original.sig.generics;
         for p in &mut self.params {
             match p.class {
-                TypeClass::Float(_) | TypeClass::FloatContainer(_) => p.active = true,
                 // A generic parameter's type has been reported with the generic parameter.
-                TypeClass::Other if names_generic(p.ty, generics) => {}
+                TypeClass::Other | TypeClass::Linear if names_generic(p.ty, generics) => {}
+                TypeClass::Float(_) | TypeClass::FloatContainer(_) | TypeClass::Linear => {
+                    p.active = true
+                }
                 TypeClass::Other => cx.push(diag::unsupported_param_type(p.ty)),
                 TypeClass::Int | TypeClass::Bool | TypeClass::Inert | TypeClass::IntContainer => {}
             }
@@ -104,10 +129,13 @@ impl<'a> DiffFn<'a> {
                 cx.push(diag::wrt_duplicate_param(name));
                 continue;
             }
-            match self.params.iter_mut().find(|p| p.ident == name) {
+            match self.params.iter_mut().find(|p| p.ident == *name) {
                 None => cx.push(diag::wrt_not_a_param(name, func)),
                 Some(p)
-                    if matches!(p.class, TypeClass::Float(_) | TypeClass::FloatContainer(_)) =>
+                    if matches!(
+                        p.class,
+                        TypeClass::Float(_) | TypeClass::FloatContainer(_) | TypeClass::Linear
+                    ) =>
                 {
                     p.active = true
                 }
@@ -145,17 +173,28 @@ fn params<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<Vec<Param<'a>>> {
     let mut out = Vec::new();
     for arg in &item.sig.inputs {
         match arg {
-            FnArg::Receiver(r) => {
+            FnArg::Receiver(r) if r.mutability.is_some() || r.colon_token.is_some() => {
                 cx.push(diag::method_receiver(r));
                 ok = false;
             }
+            FnArg::Receiver(r) => out.push(Param {
+                ident: Ident::new("self", r.self_token.span),
+                ty: &r.ty,
+                class: match classify(&r.ty) {
+                    TypeClass::Other => TypeClass::Other,
+                    _ => TypeClass::Linear,
+                },
+                active: false,
+                receiver: true,
+            }),
             FnArg::Typed(pt) => match &*pt.pat {
                 Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                     out.push(Param {
-                        ident: &pi.ident,
+                        ident: pi.ident.clone(),
                         ty: &pt.ty,
                         class: classify(&pt.ty),
                         active: false,
+                        receiver: false,
                     });
                 }
                 pat => {
@@ -177,7 +216,11 @@ fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<&'a Type> {
         ReturnType::Type(_, ty) => match classify(ty) {
             TypeClass::Float(_) => Some(ty),
             // An owned array of floats (`Vec<f64>`, `[f64; 3]`), not a borrowed one.
-            TypeClass::FloatContainer(_) if !matches!(**ty, Type::Reference(_)) => Some(ty),
+            TypeClass::FloatContainer(_) | TypeClass::Linear
+                if !matches!(**ty, Type::Reference(_)) =>
+            {
+                Some(ty)
+            }
             _ => {
                 cx.push(diag::unsupported_return_type(ty));
                 None
@@ -214,11 +257,30 @@ fn classify_path(path: &syn::Path) -> TypeClass {
         }
         return TypeClass::Other;
     }
-    if path.segments.len() != 1 || !last.arguments.is_none() {
+    let name = last.ident.to_string();
+    if path.segments.len() == 1 && last.arguments.is_none() {
+        let class = class_of_name(&name);
+        if class != TypeClass::Other {
+            return class;
+        }
+    }
+    if NOT_LINEAR.contains(&name.as_str()) {
         return TypeClass::Other;
     }
-    class_of_name(&last.ident.to_string())
+    if name == "String" {
+        return TypeClass::Inert;
+    }
+    if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return TypeClass::Linear;
+    }
+    TypeClass::Other
 }
+
+/// Standard containers and wrappers that are not differentiable values themselves.
+const NOT_LINEAR: &[&str] = &[
+    "Option", "Result", "Box", "Rc", "Arc", "Cell", "RefCell", "Mutex", "HashMap", "BTreeMap",
+    "HashSet", "BTreeSet", "VecDeque", "Cow",
+];
 
 /// The class of a primitive type's name.
 pub fn class_of_name(name: &str) -> TypeClass {
@@ -240,7 +302,7 @@ fn container_of(elem: TypeClass) -> TypeClass {
         TypeClass::Int => TypeClass::IntContainer,
         TypeClass::Bool | TypeClass::Inert | TypeClass::IntContainer => TypeClass::Inert,
         // Nested float containers are not differentiable (yet).
-        TypeClass::FloatContainer(_) | TypeClass::Other => TypeClass::Other,
+        TypeClass::FloatContainer(_) | TypeClass::Linear | TypeClass::Other => TypeClass::Other,
     }
 }
 
@@ -249,6 +311,6 @@ fn borrowed(elem: TypeClass) -> TypeClass {
     match elem {
         TypeClass::Float(_) | TypeClass::Other => TypeClass::Other,
         TypeClass::Int | TypeClass::Bool | TypeClass::Inert => TypeClass::Inert,
-        c @ (TypeClass::IntContainer | TypeClass::FloatContainer(_)) => c,
+        c @ (TypeClass::IntContainer | TypeClass::FloatContainer(_) | TypeClass::Linear) => c,
     }
 }

@@ -82,7 +82,7 @@ pub fn variadic(token: impl ToTokens) -> Error {
 }
 
 pub fn method_receiver(token: impl ToTokens) -> Error {
-    at(token, "methods with `self` are not supported yet; write a free function that takes the value as a parameter")
+    at(token, "this receiver is not supported: take `&self` or `self` (a derivative must not change the value it differentiates)")
 }
 
 pub fn param_pattern(pat: impl ToTokens) -> Error {
@@ -337,7 +337,7 @@ pub fn wrong_arity(method: &syn::Ident, expected: usize) -> Error {
 }
 
 pub fn active_field(e: impl ToTokens) -> Error {
-    at(e, "fields of active values are not supported yet")
+    at(e, "fields are read from parameters only: write the whole path from the parameter (`p.layer.w`), not a field of a local value")
 }
 
 pub fn needs_value(e: impl ToTokens) -> Error {

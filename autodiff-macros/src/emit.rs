@@ -21,7 +21,7 @@
 
 use crate::ast::DiffFn;
 use crate::ir::{
-    Adapter, Block, Const, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Ty, Value,
+    Adapter, Block, CallForm, Const, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Ty, Value,
 };
 use crate::names::{self, Names};
 use proc_macro2::{Span, TokenStream};
@@ -90,7 +90,7 @@ impl<'a> Signature<'a> {
 
     fn params(&self) -> TokenStream {
         let params = self.f.params.iter().map(|p| {
-            let (ident, ty) = (p.ident, p.ty);
+            let (ident, ty) = (&p.ident, p.ty);
             quote!(#ident: #ty)
         });
         quote!(#(#params),*)
@@ -114,6 +114,15 @@ impl<'a> Signature<'a> {
         match tys.as_slice() {
             [one] => quote!(#one),
             _ => quote!((#(#tys),*)),
+        }
+    }
+
+    /// `f` for a function, `Self::f` for a method.
+    fn own_path(&self, name: &proc_macro2::Ident) -> TokenStream {
+        if self.f.is_method() {
+            quote!(Self::#name)
+        } else {
+            quote!(#name)
         }
     }
 
@@ -176,7 +185,7 @@ impl<'a> Signature<'a> {
         let params = self.f.params.iter().map(|p| {
             let mut ty = p.ty.clone();
             namer.visit_type_mut(&mut ty);
-            let ident = p.ident;
+            let ident = &p.ident;
             quote!(#ident: #ty)
         });
         let params = quote!(#(#params),*);
@@ -226,8 +235,8 @@ impl<'a> Signature<'a> {
 
     fn grad_fn(&self) -> TokenStream {
         let head = self.grad_head();
-        let vjp = names::vjp_fn(self.f.name());
-        let args = self.f.params.iter().map(|p| p.ident);
+        let vjp = self.own_path(&names::vjp_fn(self.f.name()));
+        let args = self.f.params.iter().map(|p| &p.ident);
         let (value, pullback) = (
             names::local("value", Span::call_site()),
             names::local("pullback", Span::call_site()),
@@ -260,9 +269,10 @@ impl<'a> Signature<'a> {
     fn function(&self, head: TokenStream, func: &Func, closure: Option<ClosureSig>) -> TokenStream {
         let mut e = Emitter::new(func, &self.param_values(func), closure);
         e.f_returns_array = self.f.returns_array();
+        e.alias_results_captured();
         let body = e.block(&func.body);
-        let results = e.tuple(&func.results);
-        let name = self.f.name();
+        let results = e.results_tuple(&func.results);
+        let name = self.own_path(self.f.name());
         // Using the derivative counts as using the function (no `dead_code` warning).
         quote! { #head { let _ = #name; #body #results } }
     }
@@ -323,6 +333,10 @@ struct Emitter<'a> {
     /// Values written inline at their uses (constants, zeros).
     inline: HashMap<Value, TokenStream>,
     used: HashSet<Value>,
+    /// How many times each value may be moved (objects are cloned unless moved once).
+    moves: HashMap<Value, usize>,
+    /// Results the pullback also captures: cloned under this name before the closure.
+    aliases: HashMap<Value, proc_macro2::Ident>,
     closure: Option<ClosureSig>,
     f_returns_array: bool,
 }
@@ -338,12 +352,115 @@ impl<'a> Emitter<'a> {
             names: Names::assign(func, params),
             inline: HashMap::new(),
             used: HashSet::new(),
+            moves: HashMap::new(),
+            aliases: HashMap::new(),
             f_returns_array: false,
             closure,
         };
         e.scan(&func.body);
         e.used.extend(&func.results);
+        e.count_moves(&func.body);
+        for &r in &func.results {
+            *e.moves.entry(r).or_default() += 1;
+        }
         e
+    }
+
+    fn is_obj(&self, v: Value) -> bool {
+        self.func.ty(v) == Ty::Obj
+    }
+
+    fn by_ref(&self, v: Value) -> bool {
+        self.func.info(v).by_ref
+    }
+
+    /// Counts the uses of values that may move them. Uses by reference (operands of
+    /// object arithmetic and rules, buffers, fields) do not count; a closure capturing a
+    /// value counts once, since it moves it.
+    fn count_moves(&mut self, block: &Block) {
+        for &y in &block.yields {
+            *self.moves.entry(y).or_default() += 1;
+        }
+        for inst in &block.insts {
+            if let InstKind::Closure { body, .. } = &inst.kind {
+                let captured: HashSet<Value> = body.uses().into_iter().collect();
+                for v in captured {
+                    *self.moves.entry(v).or_default() += 1;
+                }
+                continue;
+            }
+            for v in self.moving_uses(inst) {
+                *self.moves.entry(v).or_default() += 1;
+            }
+            for b in inst.blocks() {
+                self.count_moves(b);
+            }
+        }
+    }
+
+    /// The values `inst` itself reads in places that may move them.
+    fn moving_uses(&self, inst: &Inst) -> Vec<Value> {
+        let obj_path = |args: &[Value]| args.iter().any(|&a| self.is_obj(a));
+        match &inst.kind {
+            InstKind::Op(Op::Call { form, .. }, args)
+            | InstKind::CallJvp { args, form, .. }
+            | InstKind::CallVjp { args, form, .. } => args
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !form.borrowed(i))
+                .map(|(_, &a)| a)
+                .collect(),
+            InstKind::Op(Op::Field { .. } | Op::Lin(_) | Op::Len | Op::Index, _)
+            | InstKind::ZeroLike(_)
+            | InstKind::Buffer { .. } => Vec::new(),
+            InstKind::Op(_, args) | InstKind::Rule { args, .. } | InstKind::Sum(args)
+                if obj_path(args) =>
+            {
+                Vec::new()
+            }
+            InstKind::AddField { value, .. } => vec![*value],
+            InstKind::Loop(lp) => {
+                let mut out = lp.inits.clone();
+                if let Some(r) = &lp.record {
+                    out.extend(&r.items);
+                }
+                out
+            }
+            InstKind::If { cond, .. } => vec![*cond],
+            _ => {
+                let mut own = inst.clone();
+                for b in own.blocks_mut() {
+                    *b = Block::default();
+                }
+                own.uses()
+            }
+        }
+    }
+
+    /// A result that the pullback also captures is cloned before the closure moves it.
+    fn alias_results_captured(&mut self) {
+        let Some(captured) = self.func.body.insts.iter().find_map(|i| match &i.kind {
+            InstKind::Closure { body, .. } => Some(body.uses()),
+            _ => None,
+        }) else {
+            return;
+        };
+        for &r in &self.func.results {
+            if self.is_obj(r) && !self.by_ref(r) && captured.contains(&r) {
+                let alias = format_ident!("{}_value", self.names.ident(r));
+                self.aliases.insert(r, alias);
+            }
+        }
+    }
+
+    /// `v` where a reference is wanted: `&v`, or `v` if it holds one.
+    fn by_ref_operand(&self, v: Value) -> TokenStream {
+        let t = self.raw_operand(v);
+        if self.by_ref(v) {
+            t
+        } else {
+            quote!(&#t)
+        }
     }
 
     fn scan(&mut self, block: &Block) {
@@ -382,15 +499,45 @@ impl<'a> Emitter<'a> {
         quote!(#stmts #value)
     }
 
-    fn operand(&self, v: Value) -> TokenStream {
+    /// The variable (or inline expression) as it is.
+    fn raw_operand(&self, v: Value) -> TokenStream {
         match self.inline.get(&v) {
             Some(tokens) => tokens.clone(),
             None => self.names.ident(v).into_token_stream(),
         }
     }
 
+    /// `v` where a value is wanted: a float behind a reference is copied out (`*v`); an
+    /// object is moved where this is its only move, cloned otherwise.
+    fn operand(&self, v: Value) -> TokenStream {
+        let t = self.raw_operand(v);
+        match (self.by_ref(v), self.is_obj(v)) {
+            (true, true) => quote!(::core::clone::Clone::clone(#t)),
+            (true, false) => quote!((*#t)),
+            (false, true) if self.moves.get(&v).copied().unwrap_or(0) > 1 => {
+                quote!(::core::clone::Clone::clone(&#t))
+            }
+            _ => t,
+        }
+    }
+
     fn operands(&self, vs: &[Value]) -> Vec<TokenStream> {
         vs.iter().map(|&v| self.operand(v)).collect()
+    }
+
+    /// The function's results, read from their aliases where the pullback captured them.
+    fn results_tuple(&self, vs: &[Value]) -> TokenStream {
+        let items: Vec<TokenStream> = vs
+            .iter()
+            .map(|v| match self.aliases.get(v) {
+                Some(alias) => alias.to_token_stream(),
+                None => self.operand(*v),
+            })
+            .collect();
+        match items.as_slice() {
+            [one] => one.clone(),
+            _ => quote!((#(#items),*)),
+        }
     }
 
     /// `v`, `(a, b)`, or `()` for no values.
@@ -430,7 +577,7 @@ impl<'a> Emitter<'a> {
         }
         let pat = self.pattern(&inst.outs);
         let rhs = match &inst.kind {
-            InstKind::Op(op, args) => self.op(op, args, span),
+            InstKind::Op(op, args) => self.op(op, args, &inst.outs, span),
             InstKind::If { cond, then, els } => {
                 let (cond, then, els) = (
                     self.operand(*cond),
@@ -443,27 +590,54 @@ impl<'a> Emitter<'a> {
                 }
                 expr
             }
+            InstKind::Rule { name, args } if args.iter().any(|&a| self.is_obj(a)) => {
+                // Objects: the rules of `autodiff_runtime::rules::linalg`, by reference.
+                let name = format_ident!("{}", name, span = span);
+                let args: Vec<_> = args.iter().map(|&a| self.by_ref_operand(a)).collect();
+                quote_spanned!(span=> ::autodiff::__private::obj::#name(#(#args),*))
+            }
             InstKind::Rule { name, args } => {
                 let name = format_ident!("{}", name, span = span);
                 let args = self.operands(args);
                 quote_spanned!(span=> ::autodiff::__private::#name(#(#args),*))
             }
+            InstKind::Sum(parts) if parts.iter().any(|&a| self.is_obj(a)) => {
+                let parts: Vec<_> = parts.iter().map(|&a| self.by_ref_operand(a)).collect();
+                quote_spanned!(span=> #(#parts)+*)
+            }
             InstKind::Sum(parts) => {
                 let parts = self.operands(parts);
                 quote_spanned!(span=> #(#parts)+*)
+            }
+            InstKind::AddField {
+                buffer,
+                member,
+                value,
+            } => {
+                let (b, v) = (self.raw_operand(*buffer), self.operand(*value));
+                let place = if member.is_empty() {
+                    quote!(#b)
+                } else {
+                    quote!(#b.#member)
+                };
+                return quote_spanned!(span=> ::autodiff::__private::accumulate(&mut #place, #v););
             }
             InstKind::Zero => quote_spanned!(span=> ::autodiff::__private::zero()),
             InstKind::ZeroLike(v) => match self.func.ty(*v) {
                 Ty::F64 => quote_spanned!(span=> 0.0_f64),
                 Ty::F32 => quote_spanned!(span=> 0.0_f32),
+                _ if self.by_ref(*v) => {
+                    let v = self.raw_operand(*v);
+                    quote_spanned!(span=> ::autodiff::__private::zero_like(#v))
+                }
                 _ => {
                     let v = self.typed_operand(*v);
                     quote_spanned!(span=> ::autodiff::__private::zero_like(&#v))
                 }
             },
             InstKind::Buffer { like } => {
-                let (buffer, like) = (self.names.ident(inst.outs[0]), self.operand(*like));
-                return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(&#like););
+                let (buffer, like) = (self.names.ident(inst.outs[0]), self.by_ref_operand(*like));
+                return quote_spanned!(span=> let mut #buffer = ::autodiff::__private::zero_like(#like););
             }
             InstKind::TakeAt {
                 buffer,
@@ -507,13 +681,20 @@ impl<'a> Emitter<'a> {
                 );
                 return quote_spanned!(span=> #b[#i] += #v;);
             }
-            InstKind::CallJvp { path, args } => self.call(path, "jvp", args, span),
-            InstKind::CallVjp { path, args } => self.call(path, "vjp", args, span),
+            InstKind::CallJvp { path, args, form } => self.call(path, form, "_jvp", args, span),
+            InstKind::CallVjp { path, args, form } => self.call(path, form, "_vjp", args, span),
             InstKind::Pullback { pullback, seed } => {
                 let (pb, seed) = (self.operand(*pullback), self.operand(*seed));
                 quote_spanned!(span=> #pb(#seed))
             }
-            InstKind::Closure { params, body } => self.closure(params, body, span),
+            InstKind::Closure { params, body } => {
+                let closure = self.closure(params, body, span);
+                let aliases = self.aliases.iter().map(|(&v, alias)| {
+                    let v = self.raw_operand(v);
+                    quote!(let #alias = ::core::clone::Clone::clone(&#v);)
+                });
+                return quote!(#(#aliases)* let #pat = #closure;);
+            }
             InstKind::Loop(lp) => return self.loop_stmt(&inst.outs, lp, span),
         };
         quote!(let #pat = #rhs;)
@@ -530,7 +711,7 @@ impl<'a> Emitter<'a> {
         let out = self.names.ident(inst.outs[0]);
         match (op, args.as_slice()) {
             (Op::NewArray { .. }, _) => {
-                let value = self.op(op, args, span);
+                let value = self.op(op, args, &inst.outs, span);
                 Some(quote_spanned!(span=> let mut #out = #value;))
             }
             (Op::Store, [a, i, v]) => {
@@ -695,16 +876,68 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// `g_jvp(..)` / `g_vjp(..)` for a call of `g` (last path segment suffixed).
-    fn call(&self, path: &TokenStream, suffix: &str, args: &[Value], span: Span) -> TokenStream {
+    /// `g<suffix>(..)` for a call of `g` (last path segment suffixed), or
+    /// `recv.g<suffix>(..)` for a method; arguments passed as the user passed them.
+    fn call(
+        &self,
+        path: &TokenStream,
+        form: &CallForm,
+        suffix: &str,
+        args: &[Value],
+        span: Span,
+    ) -> TokenStream {
         let path = suffixed_path(path, suffix);
-        let args = self.operands(args);
-        quote_spanned!(span=> #path(#(#args),*))
+        let passed: Vec<TokenStream> = args
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                if form.borrowed(i) {
+                    self.by_ref_operand(a)
+                } else {
+                    self.operand(a)
+                }
+            })
+            .collect();
+        match (form.method, args.first()) {
+            // The receiver as it is: method calls borrow it themselves.
+            (true, Some(&recv)) => {
+                let (recv, rest) = (self.raw_operand(recv), &passed[1..]);
+                quote_spanned!(span=> #recv.#path(#(#rest),*))
+            }
+            _ => quote_spanned!(span=> #path(#(#passed),*)),
+        }
     }
 
-    fn op(&self, op: &Op, args: &[Value], span: Span) -> TokenStream {
-        let a = self.operands(args);
+    fn op(&self, op: &Op, args: &[Value], outs: &[Value], span: Span) -> TokenStream {
+        // Arithmetic on objects borrows them: `&a * &b` (nalgebra implements both).
+        let objects = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg)
+            && args.iter().any(|&v| self.is_obj(v));
+        let a: Vec<TokenStream> = if objects {
+            args.iter()
+                .map(|&v| {
+                    if self.is_obj(v) {
+                        self.by_ref_operand(v)
+                    } else {
+                        self.operand(v)
+                    }
+                })
+                .collect()
+        } else {
+            self.operands(args)
+        };
         match (op, a.as_slice()) {
+            // A field of a parameter, by reference: `&p.layer.w`.
+            (Op::Field { member }, [_]) if outs.first().is_some_and(|&o| self.by_ref(o)) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> &#recv.#member)
+            }
+            (Op::Lin(l), [_, ..]) => {
+                let name = format_ident!("{}", l.name(), span = span);
+                let recv = self.raw_operand(args[0]);
+                let rest = args[1..].iter().map(|&v| self.by_ref_operand(v));
+                quote_spanned!(span=> #recv.#name(#(#rest),*))
+            }
+            (Op::Call { path, form }, _) => self.call(path, form, "", args, span),
             (Op::Add, [x, y]) => quote_spanned!(span=> #x + #y),
             (Op::Sub, [x, y]) => quote_spanned!(span=> #x - #y),
             (Op::Mul, [x, y]) => quote_spanned!(span=> #x * #y),
@@ -727,13 +960,18 @@ impl<'a> Emitter<'a> {
                 let recv = self.receiver(args[0], recv);
                 quote_spanned!(span=> #recv.#name(#(#rest),*))
             }
-            (Op::Method { name }, [recv, rest @ ..]) => quote_spanned!(span=> #recv.#name(#(#rest),*)),
-            (Op::Field { member }, [recv]) => quote_spanned!(span=> #recv.#member),
+            (Op::Method { name }, [_, rest @ ..]) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> #recv.#name(#(#rest),*))
+            }
+            (Op::Field { member }, [_]) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> #recv.#member)
+            }
             (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
             (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
             (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
             (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
-            (Op::Call { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
             (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
         }
     }
@@ -801,11 +1039,11 @@ fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
     })
 }
 
-/// `a::b::g` with `_vjp` appended to `g`, keeping the spans.
+/// `a::b::g` with `suffix` (`_vjp`, or nothing) appended to `g`, keeping the spans.
 fn suffixed_path(path: &TokenStream, suffix: &str) -> TokenStream {
     let mut tokens: Vec<proc_macro2::TokenTree> = path.clone().into_iter().collect();
     if let Some(proc_macro2::TokenTree::Ident(last)) = tokens.last_mut() {
-        *last = proc_macro2::Ident::new(&format!("{last}_{suffix}"), last.span());
+        *last = proc_macro2::Ident::new(&format!("{last}{suffix}"), last.span());
     }
     tokens.into_iter().collect()
 }

@@ -99,6 +99,7 @@ impl Fence<'_> {
             | Expr::Return(_)
             | Expr::Index(_)
             | Expr::Field(_) => return None,
+            Expr::Reference(r) if r.mutability.is_none() => return None,
             Expr::Closure(_) => diag::closure(e),
             Expr::ForLoop(f) => return f.label.as_ref().map(diag::loop_label),
             Expr::While(w) => {

@@ -9,7 +9,7 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
+use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Ty, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -23,6 +23,8 @@ pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
+        // A borrowed parameter's tangent is borrowed too (`p: &P` takes `d_p: &P`).
+        fwd.func.values[t.index()].by_ref = fwd.func.info(p).by_ref;
         fwd.func.params.push(t);
     }
     let mut body = fwd.block(&func.body);
@@ -61,7 +63,13 @@ impl Forward<'_> {
     fn zero(&mut self, like: Value, insts: &mut Vec<Inst>) -> Value {
         let info = self.func.info(like).clone();
         let z = self.func.new_value(None, info.span, info.ty);
-        insts.push(Inst::new(vec![z], InstKind::Zero, info.span));
+        // An object's zero has its shape.
+        let kind = if info.ty == Ty::Obj {
+            InstKind::ZeroLike(like)
+        } else {
+            InstKind::Zero
+        };
+        insts.push(Inst::new(vec![z], kind, info.span));
         z
     }
 
@@ -79,8 +87,8 @@ impl Forward<'_> {
     fn inst(&mut self, inst: &Inst, out: &mut Vec<Inst>) {
         match &inst.kind {
             InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
-                if let Op::Call { path } = op {
-                    self.call(path, args, inst, out);
+                if let Op::Call { path, form } = op {
+                    self.call(path, form, args, inst, out);
                 } else if let (Op::Store | Op::Push, [a, i, v]) = (op, args.as_slice()) {
                     self.store(op, *a, *i, *v, inst, out);
                 } else {
@@ -107,6 +115,12 @@ impl Forward<'_> {
                 Partial::Identity => t,
                 Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
                 Partial::Indexed => self.push(Op::Index, vec![t, args[1]], y, span, out),
+                // The same field of the parameter's tangent, by reference.
+                Partial::Field => {
+                    let v = self.push(op.clone(), vec![t], y, span, out);
+                    self.func.values[v.index()].by_ref = true;
+                    v
+                }
                 Partial::Runtime { op, slot } => {
                     let v = self.fresh(y, false);
                     out.push(Inst::new(
@@ -185,18 +199,23 @@ impl Forward<'_> {
     }
 
     /// `(y, d_y) = g_jvp(args.., tangents of the float arguments..)`.
+    /// Tangents are passed like their primals: borrowed where the primal is.
     fn call(
         &mut self,
         path: &proc_macro2::TokenStream,
+        form: &CallForm,
         args: &[Value],
         inst: &Inst,
         out: &mut Vec<Inst>,
     ) {
         let mut all = args.to_vec();
-        for &a in args {
-            if self.func.ty(a).is_float() {
+        let mut form = form.clone();
+        form.borrowed.resize(args.len(), false);
+        for (i, &a) in args.iter().enumerate() {
+            if self.func.ty(a).is_differentiable() {
                 let t = self.tangent_or_zero(a, out);
                 all.push(t);
+                form.borrowed.push(form.borrowed[i]);
             }
         }
         let y = inst.outs[0];
@@ -206,6 +225,7 @@ impl Forward<'_> {
             InstKind::CallJvp {
                 path: path.clone(),
                 args: all,
+                form,
             },
             inst.span,
         ));

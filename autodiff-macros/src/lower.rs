@@ -15,7 +15,8 @@ use crate::ast::{class_of_name, classify, DiffFn, FloatTy, TypeClass};
 use crate::ctxt::Ctxt;
 use crate::diag;
 use crate::ir::{
-    Adapter, Block, CmpOp, Const, Fun, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Ty, Value,
+    Adapter, Block, CallForm, CmpOp, Const, Fun, Func, Inst, InstKind, Lin, Loop, LoopKind, Op,
+    Range, Ty, Value,
 };
 use crate::rules::{self, Partial, Rule};
 use crate::types::{self, Constraints};
@@ -41,7 +42,7 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     let mut l = Lower::new(cx, f.name().to_string());
     l.fenced = fenced;
     for p in &f.params {
-        l.add_param(p.ident, p.class, p.active);
+        l.add_param(&p.ident, p.class, p.active, p.by_ref());
     }
     let span = f.original.block.span();
     let no = l.bool_const(false, span);
@@ -91,6 +92,8 @@ struct Lower<'a> {
     loop_frames: Vec<LoopFrame>,
     /// Bindings of iterator elements, on which `*v` is allowed.
     deref_ok: std::collections::HashSet<BindingId>,
+    /// Field reads of active parameters: the parameter and the member path.
+    field_paths: HashMap<Value, (Value, proc_macro2::TokenStream)>,
 }
 
 impl<'a> Lower<'a> {
@@ -116,6 +119,7 @@ impl<'a> Lower<'a> {
             fenced: false,
             loop_frames: Vec::new(),
             deref_ok: std::collections::HashSet::new(),
+            field_paths: HashMap::new(),
         }
     }
 
@@ -129,9 +133,10 @@ impl<'a> Lower<'a> {
 
     // -------------------- values and bindings --------------------
 
-    fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool) {
+    fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool, by_ref: bool) {
         let ty = ty_of(class);
         let v = self.new_value(Some(ident.to_string()), ident.span(), ty, active);
+        self.func.values[v.index()].by_ref = by_ref && ty == Ty::Obj;
         self.func.params.push(v);
         self.bind(ident.to_string(), v);
     }
@@ -189,6 +194,13 @@ impl<'a> Lower<'a> {
     /// Appends `op(args)` to the current block; `ty` is what is known of the result's type.
     fn emit(&mut self, op: Op, args: Vec<Value>, span: Span, ty: Ty) -> Value {
         let varied = self.result_varied(&op, &args);
+        // Arithmetic on an object (a matrix, a field) gives an object.
+        let arithmetic = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg);
+        let ty = if arithmetic && args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
+            Ty::Obj
+        } else {
+            ty
+        };
         let out = self.new_value(None, span, ty, varied);
         self.constrain(&op, &args, out);
         self.push(Inst::new(vec![out], InstKind::Op(op, args), span));
@@ -219,6 +231,11 @@ impl<'a> Lower<'a> {
 
     /// Records which operands share the result's type.
     fn constrain(&mut self, op: &Op, args: &[Value], out: Value) {
+        // A matrix times (or over) a scalar: the operands' types differ.
+        let objects = args.iter().any(|&a| self.func.ty(a) == Ty::Obj);
+        if objects && matches!(op, Op::Mul | Op::Div) {
+            return;
+        }
         let same_as_out: &[Value] = match op {
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Neg | Op::Not => args,
             Op::BitAnd | Op::BitOr | Op::BitXor => args,
@@ -496,6 +513,9 @@ impl<'a> Lower<'a> {
             Expr::Path(p) => Some(self.path(&p.path)),
             Expr::Paren(p) => self.lower_expr(&p.expr),
             Expr::Group(g) => self.lower_expr(&g.expr),
+            // `&a` is `a`: how a value is passed is decided where it is used (calls keep the
+            // borrow, see `borrowed`).
+            Expr::Reference(r) => self.lower_expr(&r.expr),
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => Some(self.deref(u)),
             Expr::Unary(u) => {
                 let a = self.need(&u.expr);
@@ -813,8 +833,27 @@ impl<'a> Lower<'a> {
         if name == "len" && args.len() == 1 {
             return self.emit(Op::Len, args, span, Ty::Int);
         }
+        // A copy is the same value; the emitted code copies where it needs to.
+        if name == "clone" && args.len() == 1 {
+            return recv;
+        }
+        let object = self.func.ty(recv) == Ty::Obj;
+        if let Some(l) = Lin::from_name(&name).filter(|_| object) {
+            return self.lin(l, args, &m.method);
+        }
         if let Some(f) = Fun::from_name(&name) {
             return self.fun(f, args, &m.method);
+        }
+        if object && self.is_varied(recv) {
+            // A method of a differentiable value: through `recv.<name>_vjp(..)` / `_jvp`.
+            let form = CallForm {
+                method: true,
+                borrowed: std::iter::once(true)
+                    .chain(m.args.iter().map(borrowed))
+                    .collect(),
+            };
+            let path = m.method.to_token_stream();
+            return self.emit(Op::Call { path, form }, args, span, Ty::Obj);
         }
         if PREDICATES.contains(&name.as_str()) {
             return self.emit(
@@ -845,7 +884,25 @@ impl<'a> Lower<'a> {
             self.cx.push(diag::wrong_arity(method, f.arity()));
             return self.undef(method.span());
         }
-        self.emit(Op::Fun(f), args, method.span(), Ty::Unknown)
+        // Only floats (and integers) have these methods: an object they are applied to
+        // (a field, a call's result) is a float.
+        let ty = if args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
+            Ty::Float
+        } else {
+            Ty::Unknown
+        };
+        self.emit(Op::Fun(f), args, method.span(), ty)
+    }
+
+    /// A matrix method with a rule: a matrix (`transpose`, `component_mul`, ..) or a
+    /// scalar of the element type (`dot`, `sum`, `norm`, ..).
+    fn lin(&mut self, l: Lin, args: Vec<Value>, method: &syn::Ident) -> Value {
+        if args.len() != l.arity() {
+            self.cx.push(diag::wrong_arity(method, l.arity()));
+            return self.undef(method.span());
+        }
+        let ty = if l.scalar() { Ty::Float } else { Ty::Obj };
+        self.emit(Op::Lin(l), args, method.span(), ty)
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Value {
@@ -855,6 +912,10 @@ impl<'a> Lower<'a> {
             return self.undef(span);
         };
         let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
+        let form = CallForm {
+            method: false,
+            borrowed: c.args.iter().map(borrowed).collect(),
+        };
         if is_vec_constructor(&p.path) && args.len() <= 1 {
             return self.emit(Op::EmptyVec, args, p.path.span(), Ty::Unknown);
         }
@@ -862,10 +923,18 @@ impl<'a> Lower<'a> {
             return self.float_assoc_call(float, name, args, &p.path);
         }
         let varied = args.iter().any(|&a| self.is_varied(a));
-        let ty = if varied { Ty::Float } else { Ty::Unknown };
+        // A call with an object argument may return anything: rustc knows.
+        let ty = if args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
+            Ty::Obj
+        } else if varied {
+            Ty::Float
+        } else {
+            Ty::Unknown
+        };
         self.emit(
             Op::Call {
                 path: p.path.to_token_stream(),
+                form,
             },
             args,
             p.path.span(),
@@ -912,8 +981,7 @@ impl<'a> Lower<'a> {
     fn field(&mut self, f: &syn::ExprField) -> Value {
         let base = self.need(&f.base);
         if self.is_varied(base) {
-            self.cx.push(diag::active_field(f));
-            return self.undef(f.span());
+            return self.active_field(f, base);
         }
         self.emit(
             Op::Field {
@@ -923,6 +991,31 @@ impl<'a> Lower<'a> {
             f.span(),
             Ty::Unknown,
         )
+    }
+
+    /// `p.w` or `p.layer.w` on an active parameter `p`: one field read from the parameter
+    /// (a nested read is one path), held by reference.
+    fn active_field(&mut self, f: &syn::ExprField, base: Value) -> Value {
+        let member = &f.member;
+        let (root, path) = match self.field_paths.get(&base) {
+            Some((root, prefix)) => (*root, quote::quote!(#prefix . #member)),
+            None => (base, member.to_token_stream()),
+        };
+        if !self.func.params.contains(&root) || self.func.ty(root) != Ty::Obj {
+            self.cx.push(diag::active_field(f));
+            return self.undef(f.span());
+        }
+        let v = self.emit(
+            Op::Field {
+                member: path.clone(),
+            },
+            vec![root],
+            f.span(),
+            Ty::Obj,
+        );
+        self.func.values[v.index()].by_ref = true;
+        self.field_paths.insert(v, (root, path));
+        v
     }
 
     // -------------------- checks after inference --------------------
@@ -949,6 +1042,16 @@ impl<'a> Lower<'a> {
     }
 }
 
+/// Whether a call argument is written `&a`.
+fn borrowed(e: &Expr) -> bool {
+    match e {
+        Expr::Reference(_) => true,
+        Expr::Paren(p) => borrowed(&p.expr),
+        Expr::Group(g) => borrowed(&g.expr),
+        _ => false,
+    }
+}
+
 fn binding_of(pat: &syn::Pat) -> (Option<&syn::Ident>, Option<&syn::Type>) {
     match pat {
         syn::Pat::Ident(pi) => (Some(&pi.ident), None),
@@ -966,6 +1069,7 @@ fn ty_of(class: TypeClass) -> Ty {
         TypeClass::FloatContainer(FloatTy::F32) => Ty::ArrayF32,
         TypeClass::FloatContainer(FloatTy::F64) => Ty::ArrayF64,
         TypeClass::IntContainer => Ty::ArrayInt,
+        TypeClass::Linear => Ty::Obj,
         TypeClass::Inert | TypeClass::Other => Ty::Unknown,
     }
 }

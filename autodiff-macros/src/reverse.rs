@@ -72,11 +72,33 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         ));
         rev.buffers.insert(rev.families.root(p), buffer);
     }
+    // Parameters whose fields are read get a cotangent of their type, filled field by field.
+    for p in fields_read(func, active_params) {
+        let buffer = rev.func.new_derived(Role::Derivative(p), p);
+        rev.func.values[buffer.index()].by_ref = false;
+        adjoint.push(Inst::new(
+            vec![buffer],
+            InstKind::Buffer { like: p },
+            rev.func.info(p).span,
+        ));
+        rev.buffers.insert(p, buffer);
+    }
     adjoint.extend(rev.adjoint(&primal.insts, &mut adj));
     let grads: Vec<Value> = active_params
         .iter()
         .map(|&p| match rev.buffers.get(&rev.families.root(p)) {
-            Some(&buffer) => buffer,
+            Some(&buffer) => {
+                // Uses of the whole parameter add to the fields' cotangents.
+                if let Some(whole) = rev.take(&mut adj, p, &mut adjoint) {
+                    let kind = InstKind::AddField {
+                        buffer,
+                        member: proc_macro2::TokenStream::new(),
+                        value: whole,
+                    };
+                    adjoint.push(Inst::new(Vec::new(), kind, rev.func.info(p).span));
+                }
+                buffer
+            }
             None => rev.take_or_zero(&mut adj, p, &mut adjoint),
         })
         .collect();
@@ -101,6 +123,27 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     out.body = body;
     out.results = vec![result, pullback];
     out
+}
+
+/// The active parameters some field of which is read (`p.w`).
+fn fields_read(func: &Func, active_params: &[Value]) -> Vec<Value> {
+    fn scan(block: &Block, found: &mut HashSet<Value>) {
+        for inst in &block.insts {
+            if let InstKind::Op(Op::Field { .. }, args) = &inst.kind {
+                found.extend(args);
+            }
+            for b in inst.blocks() {
+                scan(b, found);
+            }
+        }
+    }
+    let mut found = HashSet::new();
+    scan(&func.body, &mut found);
+    active_params
+        .iter()
+        .copied()
+        .filter(|p| found.contains(p) && func.ty(*p) == Ty::Obj)
+        .collect()
 }
 
 /// Cotangent contributions collected so far, by value.
@@ -252,14 +295,16 @@ impl Reverse<'_> {
 
     fn primal_inst(&mut self, inst: &Inst) -> Inst {
         match &inst.kind {
-            InstKind::Op(Op::Call { path }, args) if self.act.is_active(inst.outs[0]) => {
+            InstKind::Op(Op::Call { path, form }, args) if self.act.is_active(inst.outs[0]) => {
                 let y = inst.outs[0];
                 let pb = self.func.new_derived(Role::Pullback(y), y);
+                self.func.values[pb.index()].ty = Ty::Unknown;
                 Inst::new(
                     vec![y, pb],
                     InstKind::CallVjp {
                         path: path.clone(),
                         args: args.clone(),
+                        form: form.clone(),
                     },
                     inst.span,
                 )
@@ -499,7 +544,13 @@ impl Reverse<'_> {
             Some(d) => d,
             None => {
                 let z = self.cotangent_value(v);
-                out.push(Inst::new(vec![z], InstKind::Zero, self.func.info(v).span));
+                // An object's zero has its shape.
+                let kind = if self.func.ty(v) == Ty::Obj {
+                    InstKind::ZeroLike(v)
+                } else {
+                    InstKind::Zero
+                };
+                out.push(Inst::new(vec![z], kind, self.func.info(v).span));
                 z
             }
         }
@@ -533,6 +584,17 @@ impl Reverse<'_> {
                     let v = self.cotangent_value(a);
                     out.push(Inst::new(vec![v], InstKind::Op(Op::Neg, vec![d_y]), span));
                     v
+                }
+                Partial::Field => {
+                    if let (Some(&buffer), Op::Field { member }) = (self.buffers.get(&a), op) {
+                        let kind = InstKind::AddField {
+                            buffer,
+                            member: member.clone(),
+                            value: d_y,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                    }
+                    continue;
                 }
                 Partial::Indexed => {
                     let root = self.families.root(a);
@@ -576,7 +638,7 @@ impl Reverse<'_> {
         let floats: Vec<Value> = args
             .iter()
             .copied()
-            .filter(|&a| self.func.ty(a).is_float())
+            .filter(|&a| self.func.ty(a).is_differentiable())
             .collect();
         for a in floats {
             let d = self.cotangent_value(a);

@@ -5,7 +5,7 @@
 //! A `Runtime` partial names a pair of functions in the runtime, `<op>_jvp[_<slot>]` and
 //! `<op>_vjp[_<slot>]` (see `autodiff_runtime::rules`); the linear cases are emitted inline.
 
-use crate::ir::{Fun, InstKind, Op, Value};
+use crate::ir::{Fun, InstKind, Lin, Op, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partial {
@@ -24,6 +24,10 @@ pub enum Partial {
     /// tangent array read at that index, and the cotangent is added into the array's
     /// cotangent at that index.
     Indexed,
+    /// The operand is a parameter and the result one of its fields (`p.w`, `p.l1.w`): the
+    /// tangent is that field of the parameter's tangent, and the cotangent is added into
+    /// that field of the parameter's cotangent.
+    Field,
 }
 
 pub enum Rule {
@@ -95,9 +99,10 @@ pub fn rule(op: &Op) -> Rule {
         | Op::BitXor
         | Op::Shl
         | Op::Shr
-        | Op::Method { .. }
-        | Op::Field { .. } => Rule::Constant,
+        | Op::Method { .. } => Rule::Constant,
+        Op::Field { .. } => Rule::Partials(vec![Partial::Field]),
         Op::Call { .. } => Rule::Call,
+        Op::Lin(l) => Rule::Partials(lin(*l)),
         Op::Index => Rule::Partials(vec![Partial::Indexed, Partial::Zero]),
         // A new array is filled with a constant (lowering rejects an active fill).
         Op::NewArray { .. } => Rule::Constant,
@@ -149,6 +154,15 @@ fn fun(f: Fun) -> Vec<Partial> {
         Fun::Clamp => slot_list("clamp", &["x", "lo", "hi"]),
         // x.mul_add(a, b) = x·a + b
         Fun::MulAdd => vec![rt("mul_add", Some("x")), rt("mul_add", Some("a")), Identity],
+    }
+}
+
+fn lin(l: Lin) -> Vec<Partial> {
+    match l {
+        Lin::Transpose | Lin::Sum | Lin::Mean | Lin::Norm | Lin::NormSquared | Lin::Trace => {
+            vec![rt(l.name(), None)]
+        }
+        Lin::ComponentMul | Lin::ComponentDiv | Lin::Dot => slot_list(l.name(), &["lhs", "rhs"]),
     }
 }
 

@@ -52,6 +52,8 @@ fn merge(a: Ty, b: Ty) -> Ty {
         (x, y) if x == y => x,
         (Ty::Unknown, x) | (x, Ty::Unknown) => x,
         (Ty::Float, x @ (Ty::F32 | Ty::F64)) | (x @ (Ty::F32 | Ty::F64), Ty::Float) => x,
+        // An object (a field, a call's result) used as a float is one.
+        (Ty::Obj, x) | (x, Ty::Obj) if x.is_float() => x,
         _ => Ty::Unknown,
     }
 }

@@ -35,19 +35,30 @@
 // resolve inside the runtime too, so its own code can use `#[differentiable]`.
 extern crate self as autodiff;
 
+mod differentiable;
 pub mod gradcheck;
 mod real;
 pub mod rules;
 
 pub use autodiff_macros::differentiable;
+pub use differentiable::{join, Differentiable, Floats, FloatsMut};
 pub use gradcheck::{
     check_gradient, dot_product_test, finite_difference, GradcheckError, Tolerance,
 };
+/// nalgebra, re-exported so that matrix code and derived structs name the same version.
+pub use nalgebra;
 pub use real::{Real, Zero};
 
 /// The items generated code refers to. Not a public API: names may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::differentiable::accumulate;
     pub use crate::rules::scalar::*;
+    pub use crate::rules::ZeroLike;
     pub use crate::rules::{add_at_grow, take_at_grow, zero, zero_like};
+    /// Rules on values passed by reference (matrices, and floats of a type the macro
+    /// cannot see).
+    pub mod obj {
+        pub use crate::rules::linalg::*;
+    }
 }

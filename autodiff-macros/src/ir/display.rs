@@ -28,6 +28,7 @@ impl Display for Ty {
             Ty::ArrayF32 => "[f32]",
             Ty::ArrayF64 => "[f64]",
             Ty::ArrayInt => "[int]",
+            Ty::Obj => "obj",
             Ty::Unknown => "?",
         })
     }
@@ -158,10 +159,15 @@ fn simple(kind: &InstKind) -> String {
             let op = if *grow { "take_at_grow" } else { "take_at" };
             write!(s, "{op} {buffer}[{index}]")
         }
-        InstKind::CallJvp { path, args } => {
+        InstKind::AddField {
+            buffer,
+            member,
+            value,
+        } => write!(s, "add_field {buffer}.{}, {value}", compact(member)),
+        InstKind::CallJvp { path, args, .. } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }
-        InstKind::CallVjp { path, args } => {
+        InstKind::CallVjp { path, args, .. } => {
             write!(s, "call_vjp {}{}", compact(path), operands(args))
         }
         InstKind::Pullback { pullback, seed } => write!(s, "pullback {pullback}, {seed}"),

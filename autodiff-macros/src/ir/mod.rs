@@ -13,7 +13,7 @@
 mod display;
 mod op;
 
-pub use op::{CmpOp, Const, Fun, Op};
+pub use op::{CmpOp, Const, Fun, Lin, Op};
 use proc_macro2::{Span, TokenStream};
 
 /// An SSA value: an index into [`Func::values`].
@@ -39,12 +39,21 @@ pub enum Ty {
     ArrayF32,
     ArrayF64,
     ArrayInt,
+    /// A differentiable value the macro cannot see into: a matrix or vector, a parameter
+    /// struct, or a float behind a field or call. It is handled by reference and its
+    /// rules are dispatched by traits, so rustc decides what it is.
+    Obj,
     Unknown,
 }
 
 impl Ty {
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64 | Ty::Float)
+    }
+
+    /// Whether a value of this type has a tangent and cotangent (floats and objects).
+    pub fn is_differentiable(self) -> bool {
+        self.is_float() || self == Ty::Obj
     }
 
     /// The type of an element, for an array type.
@@ -66,6 +75,8 @@ pub struct ValueInfo {
     pub span: Span,
     pub ty: Ty,
     pub role: Role,
+    /// The variable holds a reference to the value (`&T` parameters, field reads).
+    pub by_ref: bool,
 }
 
 /// What a value is to the derivative, which decides its generated name.
@@ -140,9 +151,24 @@ pub enum InstKind {
         grow: bool,
     },
     /// `(y, dy) = <path>_jvp(args.., tangents..)`.
-    CallJvp { path: TokenStream, args: Vec<Value> },
+    CallJvp {
+        path: TokenStream,
+        args: Vec<Value>,
+        form: CallForm,
+    },
     /// `(y, pullback) = <path>_vjp(args..)`.
-    CallVjp { path: TokenStream, args: Vec<Value> },
+    CallVjp {
+        path: TokenStream,
+        args: Vec<Value>,
+        form: CallForm,
+    },
+    /// `buffer.member += value` (`buffer += value` without a member): a contribution to
+    /// a field of a parameter's cotangent (no result).
+    AddField {
+        buffer: Value,
+        member: TokenStream,
+        value: Value,
+    },
     /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call.
     Pullback { pullback: Value, seed: Value },
     /// `out = move |params| { body }`: the body's yields are the closure's result.
@@ -150,6 +176,20 @@ pub enum InstKind {
     /// A loop; its outs are the carried values after the last iteration (and the filled
     /// tape, when the loop records one).
     Loop(Box<Loop>),
+}
+
+/// How a call is written: `path(args)` or, for a method, `args[0].path(args[1..])`; and
+/// which arguments the user borrowed (`&a`), by position (tangents follow their primal).
+#[derive(Clone, Debug, Default)]
+pub struct CallForm {
+    pub method: bool,
+    pub borrowed: Vec<bool>,
+}
+
+impl CallForm {
+    pub fn borrowed(&self, i: usize) -> bool {
+        self.borrowed.get(i).copied().unwrap_or(false)
+    }
 }
 
 /// `outs = loop (params = inits) { body; params = body.yields }`.
@@ -249,6 +289,7 @@ impl Func {
             span,
             ty,
             role: Role::Primal,
+            by_ref: false,
         });
         Value(index)
     }
@@ -331,6 +372,10 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => map(args, f),
             InstKind::Zero | InstKind::Closure { .. } => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
+            InstKind::AddField { buffer, value, .. } => {
+                *buffer = f(*buffer);
+                *value = f(*value);
+            }
             InstKind::TakeAt { buffer, index, .. } => {
                 *buffer = f(*buffer);
                 *index = f(*index);
@@ -396,6 +441,7 @@ impl Inst {
             | InstKind::CallVjp { args, .. } => out.extend(args),
             InstKind::Zero => {}
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
+            InstKind::AddField { buffer, value, .. } => out.extend([*buffer, *value]),
             InstKind::TakeAt { buffer, index, .. } => out.extend([*buffer, *index]),
             InstKind::AddAt {
                 buffer,
@@ -425,6 +471,13 @@ impl Inst {
 }
 
 impl Block {
+    /// Every value read in the block (its yields included), nested blocks included.
+    pub fn uses(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        self.collect_uses(&mut out);
+        out
+    }
+
     fn collect_uses(&self, out: &mut Vec<Value>) {
         for inst in &self.insts {
             inst.collect_uses(out);

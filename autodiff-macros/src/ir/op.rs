@@ -34,7 +34,10 @@ pub enum Op {
     /// when an argument is active.
     Call {
         path: TokenStream,
+        form: super::CallForm,
     },
+    /// A method of matrices and vectors with a rule (`a.transpose()`, `a.dot(&b)`).
+    Lin(Lin),
     /// A method the macro has no rule for, on inactive values only.
     Method {
         name: Ident,
@@ -172,6 +175,59 @@ funs! {
     MulAdd = "mul_add" / 3,
 }
 
+/// Declares the matrix methods with rules: variant, method name, operands (with the
+/// receiver), and whether the result is a scalar.
+macro_rules! lins {
+    ($($variant:ident = $name:literal / $arity:literal / $scalar:literal,)*) => {
+        /// Methods of nalgebra matrices and vectors with derivative rules.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Lin {
+            $($variant,)*
+        }
+
+        impl Lin {
+            pub fn from_name(name: &str) -> Option<Lin> {
+                match name {
+                    $($name => Some(Lin::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Lin::$variant => $name,)*
+                }
+            }
+
+            /// Operands, the receiver included.
+            pub fn arity(self) -> usize {
+                match self {
+                    $(Lin::$variant => $arity,)*
+                }
+            }
+
+            /// Whether the result is a scalar (a reduction).
+            pub fn scalar(self) -> bool {
+                match self {
+                    $(Lin::$variant => $scalar,)*
+                }
+            }
+        }
+    };
+}
+
+lins! {
+    Transpose = "transpose" / 1 / false,
+    ComponentMul = "component_mul" / 2 / false,
+    ComponentDiv = "component_div" / 2 / false,
+    Dot = "dot" / 2 / true,
+    Sum = "sum" / 1 / true,
+    Mean = "mean" / 1 / true,
+    Norm = "norm" / 1 / true,
+    NormSquared = "norm_squared" / 1 / true,
+    Trace = "trace" / 1 / true,
+}
+
 impl Op {
     /// Whether evaluating the op twice is the same as evaluating it once, so common
     /// subexpressions may be merged. Calls and unknown methods may have effects.
@@ -208,7 +264,9 @@ impl Op {
             Op::BitXor => "bitxor".into(),
             Op::Shl => "shl".into(),
             Op::Shr => "shr".into(),
-            Op::Call { path } => format!("call {}", compact(path)),
+            Op::Call { path, form } if form.method => format!("call_method {}", compact(path)),
+            Op::Call { path, .. } => format!("call {}", compact(path)),
+            Op::Lin(l) => l.name().into(),
             Op::Method { name } => format!("method {name}"),
             Op::Field { member } => format!("field {}", compact(member)),
             Op::Index => "index".into(),

@@ -11,12 +11,18 @@
 //! operand: `mul_jvp_lhs`, `mul_vjp_rhs`, `clamp_vjp_lo`. The primal result is passed so that
 //! rules such as `exp` and `sqrt` reuse it instead of recomputing.
 
+pub mod linalg;
 pub mod scalar;
 
 use crate::Zero;
 use std::vec::Vec;
 
 /// A value whose tangents and cotangents have a zero of a known shape.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a differentiable type",
+    label = "differentiated here",
+    note = "add `#[derive(Differentiable)]` to the struct, or make this parameter a constant by listing the active parameters in `#[differentiable(wrt(..))]`"
+)]
 pub trait ZeroLike {
     /// The (owned) type of the tangent or cotangent.
     type Output;

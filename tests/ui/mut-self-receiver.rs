@@ -6,7 +6,7 @@ struct Model {
 
 impl Model {
     #[differentiable]
-    fn predict(&self, x: f64) -> f64 {
+    fn predict(&mut self, x: f64) -> f64 {
         x * 2.0
     }
 }

@@ -1,0 +1,277 @@
+//! Matrix and vector code through `#[differentiable]`: every matrix rule at several shapes
+//! (1×1, 1×n, n×1, rectangular, square where the operation needs it) against central
+//! finite differences, forward mode against reverse mode (the dot-product test), and
+//! the value of all three generated functions against the primal.
+
+use autodiff::differentiable;
+use autodiff::gradcheck::{check_gradient, Tolerance};
+use autodiff::nalgebra::{DMatrix, DVector, Matrix3, RowDVector, SMatrix, Vector3};
+use autodiff::Differentiable;
+
+/// A reproducible stream of numbers in [-1, 1) (no dependency for a test helper).
+struct Numbers(u64);
+
+impl Numbers {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    fn matrix(&mut self, r: usize, c: usize) -> DMatrix<f64> {
+        DMatrix::from_fn(r, c, |_, _| self.next())
+    }
+
+    /// A value shaped like `like` with fresh numbers.
+    fn like<P: Differentiable + Clone>(&mut self, like: &P) -> P {
+        let mut p = like.clone();
+        let flat: Vec<f64> = (0..p.num_floats()).map(|_| self.next()).collect();
+        p.set_flat(&flat);
+        p
+    }
+}
+
+/// Checks a scalar function of parameters `p` (one value or a tuple) in all three modes.
+fn check<P: Differentiable + Clone>(
+    name: &str,
+    p: &P,
+    f: impl Fn(&P) -> f64,
+    grad: impl Fn(&P) -> (f64, P),
+    jvp: impl Fn(&P, &P) -> (f64, f64),
+    numbers: &mut Numbers,
+) {
+    let tol = Tolerance::F64;
+    let value = f(p);
+    let (v, g) = grad(p);
+    assert_eq!(v.to_bits(), value.to_bits(), "{name}: f_grad's value");
+    let flat = p.to_flat();
+    let at = |x: &[f64]| {
+        let mut q = p.clone();
+        q.set_flat(x);
+        f(&q)
+    };
+    check_gradient(at, &g.to_flat(), &flat, tol).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // ⟨∇f, t⟩ from reverse mode equals the forward-mode derivative along t.
+    let t = numbers.like(p);
+    let (v, dv) = jvp(p, &t);
+    assert_eq!(v.to_bits(), value.to_bits(), "{name}: f_jvp's value");
+    let reverse: f64 = g
+        .to_flat()
+        .iter()
+        .zip(t.to_flat())
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(tol.agrees(dv, reverse), "{name}: jvp {dv} vs vjp {reverse}");
+}
+
+/// The shapes each binary rule is checked at.
+const SHAPES: &[(usize, usize)] = &[(1, 1), (1, 4), (4, 1), (3, 5), (5, 2)];
+
+#[differentiable]
+fn matmul(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    let c = a * b;
+    c.norm_squared()
+}
+
+#[differentiable]
+fn transpose_product(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    (a.transpose() * b).sum() + (b.transpose() * a).mean()
+}
+
+#[differentiable]
+fn elementwise(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    let p = a.component_mul(b);
+    let q = a.component_div(b);
+    p.dot(&q) + (a + b).norm() - (a - b).sum() + (-a).mean()
+}
+
+#[differentiable]
+fn scaling(a: &DMatrix<f64>, s: f64) -> f64 {
+    let left = s * a;
+    let right = a * s;
+    let over = a / s;
+    left.dot(&right) + over.sum() + (&left - a * 2.0).norm_squared()
+}
+
+#[differentiable]
+fn square(m: &DMatrix<f64>) -> f64 {
+    let m2 = m * m;
+    m2.trace() + m.transpose().trace() * m.norm()
+}
+
+#[differentiable]
+fn outer(x: &DVector<f64>, y: &DVector<f64>, w: &DMatrix<f64>) -> f64 {
+    (x * y.transpose()).component_mul(w).sum() + (w * y).dot(x)
+}
+
+#[differentiable]
+fn by_value(a: DMatrix<f64>, b: DMatrix<f64>) -> f64 {
+    let c = a.clone() + b;
+    c.dot(&a)
+}
+
+#[test]
+fn matrix_rules_at_every_shape() {
+    let mut n = Numbers(7);
+    for &(r, c) in SHAPES {
+        let (a, b) = (n.matrix(r, c), n.matrix(c, r + 1));
+        check(
+            "matmul",
+            &(a.clone(), b),
+            |(a, b)| matmul(a, b),
+            |(a, b)| matmul_grad(a, b),
+            |(a, b), (ta, tb)| matmul_jvp(a, b, ta, tb),
+            &mut n,
+        );
+        let b = n.matrix(r, c + 1);
+        check(
+            "transpose_product",
+            &(a.clone(), b),
+            |(a, b)| transpose_product(a, b),
+            |(a, b)| transpose_product_grad(a, b),
+            |(a, b), (ta, tb)| transpose_product_jvp(a, b, ta, tb),
+            &mut n,
+        );
+        // Divisors away from zero.
+        let b = n.matrix(r, c).map(|v| v.signum() * (1.0 + v.abs()));
+        check(
+            "elementwise",
+            &(a.clone(), b.clone()),
+            |(a, b)| elementwise(a, b),
+            |(a, b)| elementwise_grad(a, b),
+            |(a, b), (ta, tb)| elementwise_jvp(a, b, ta, tb),
+            &mut n,
+        );
+        for s in [1.5, -0.75] {
+            check(
+                "scaling",
+                &(a.clone(), s),
+                |(a, s)| scaling(a, *s),
+                |(a, s)| scaling_grad(a, *s),
+                |(a, s), (ta, ts)| scaling_jvp(a, *s, ta, *ts),
+                &mut n,
+            );
+        }
+        check(
+            "by_value",
+            &(a.clone(), b.clone()),
+            |(a, b)| by_value(a.clone(), b.clone()),
+            |(a, b)| by_value_grad(a.clone(), b.clone()),
+            |(a, b), (ta, tb)| by_value_jvp(a.clone(), b.clone(), ta.clone(), tb.clone()),
+            &mut n,
+        );
+    }
+}
+
+#[test]
+fn square_matrix_rules() {
+    let mut n = Numbers(11);
+    for size in [1, 2, 5] {
+        let m = n.matrix(size, size);
+        check("square", &m, square, square_grad, square_jvp, &mut n);
+    }
+}
+
+#[test]
+fn vectors_and_outer_products() {
+    let mut n = Numbers(13);
+    for (p, q) in [(1, 1), (1, 3), (4, 2)] {
+        let x = DVector::from_fn(p, |_, _| n.next());
+        let y = DVector::from_fn(q, |_, _| n.next());
+        let w = n.matrix(p, q);
+        check(
+            "outer",
+            &(x, y, w),
+            |(x, y, w)| outer(x, y, w),
+            |(x, y, w)| outer_grad(x, y, w),
+            |(x, y, w), (tx, ty, tw)| outer_jvp(x, y, w, tx, ty, tw),
+            &mut n,
+        );
+    }
+}
+
+#[differentiable]
+fn fixed_size(v: &Vector3<f64>, m: &Matrix3<f64>) -> f64 {
+    let w = m * v;
+    w.norm()
+        + m.trace()
+        + (m.transpose() * m)
+            .component_mul(&(v * v.transpose()))
+            .sum()
+}
+
+#[test]
+fn fixed_size_matrices() {
+    let mut n = Numbers(17);
+    let v = Vector3::new(0.5, -1.0, 2.0);
+    let m = SMatrix::<f64, 3, 3>::from_fn(|_, _| n.next());
+    check(
+        "fixed_size",
+        &(v, m),
+        |(v, m)| fixed_size(v, m),
+        |(v, m)| fixed_size_grad(v, m),
+        |(v, m), (tv, tm)| fixed_size_jvp(v, m, tv, tm),
+        &mut n,
+    );
+}
+
+/// A vector-valued function: its pullback takes the cotangent vector and its `_jvp`
+/// returns the tangent vector.
+#[differentiable]
+fn affine(a: &DMatrix<f64>, x: &DVector<f64>, b: &DVector<f64>) -> DVector<f64> {
+    a * x + b
+}
+
+#[test]
+fn vector_result() {
+    let mut n = Numbers(19);
+    let (a, x, b) = (
+        n.matrix(3, 4),
+        DVector::from_fn(4, |_, _| n.next()),
+        DVector::from_fn(3, |_, _| n.next()),
+    );
+    let p = (a, x, b);
+    let ybar = DVector::from_fn(3, |_, _| n.next());
+    // ⟨f(p), ȳ⟩ is a scalar function whose gradient is the pullback of ȳ.
+    let (y, pullback) = affine_vjp(&p.0, &p.1, &p.2);
+    assert_eq!(y, affine(&p.0, &p.1, &p.2));
+    let g = pullback(ybar.clone());
+    let at = |x: &[f64]| {
+        let mut q = p.clone();
+        q.set_flat(x);
+        affine(&q.0, &q.1, &q.2).dot(&ybar)
+    };
+    check_gradient(at, &g.to_flat(), &p.to_flat(), Tolerance::F64).unwrap();
+    let t = n.like(&p);
+    let (y2, dy) = affine_jvp(&p.0, &p.1, &p.2, &t.0, &t.1, &t.2);
+    assert_eq!(y2, y);
+    let reverse: f64 = g
+        .to_flat()
+        .iter()
+        .zip(t.to_flat())
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(Tolerance::F64.agrees(dy.dot(&ybar), reverse));
+}
+
+#[differentiable]
+fn row_vectors(r: &RowDVector<f64>, m: &DMatrix<f64>) -> f64 {
+    (r * m).norm_squared()
+}
+
+#[test]
+fn row_vector_times_matrix() {
+    let mut n = Numbers(23);
+    let r = RowDVector::from_fn(3, |_, _| n.next());
+    let m = n.matrix(3, 2);
+    check(
+        "row_vectors",
+        &(r, m),
+        |(r, m)| row_vectors(r, m),
+        |(r, m)| row_vectors_grad(r, m),
+        |(r, m), (tr, tm)| row_vectors_jvp(r, m, tr, tm),
+        &mut n,
+    );
+}
