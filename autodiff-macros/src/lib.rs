@@ -9,6 +9,7 @@ mod activity;
 mod args;
 mod ast;
 mod ctxt;
+mod derive;
 mod diag;
 mod emit;
 mod expand;
@@ -43,4 +44,23 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()
+}
+
+/// Derives `autodiff::Differentiable` for a struct of differentiable fields (floats,
+/// nalgebra matrices and vectors, arrays and `Vec`s of them, other such structs), so that
+/// it can be an active parameter and its gradient a value of the same type. Mark fields
+/// that are not parameters (hyper-parameters, shapes) with `#[inactive]`.
+///
+/// ```ignore
+/// #[derive(Clone, Differentiable)]
+/// struct Layer {
+///     w: DMatrix<f32>,
+///     b: DVector<f32>,
+///     #[inactive]
+///     slope: f32,
+/// }
+/// ```
+#[proc_macro_derive(Differentiable, attributes(inactive))]
+pub fn derive_differentiable(input: TokenStream) -> TokenStream {
+    derive::derive(input.into()).into()
 }

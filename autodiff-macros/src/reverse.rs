@@ -72,11 +72,13 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         ));
         rev.buffers.insert(rev.families.root(p), buffer);
     }
-    // Parameters whose fields are read get a cotangent of their type, filled field by field.
+    // Parameters whose fields are read get a cotangent of their type, filled field by
+    // field. It is made in the primal, so that the pullback need not capture the parameter.
+    let mut hoisted = Vec::new();
     for p in fields_read(func, active_params) {
         let buffer = rev.func.new_derived(Role::Derivative(p), p);
         rev.func.values[buffer.index()].by_ref = false;
-        adjoint.push(Inst::new(
+        hoisted.push(Inst::new(
             vec![buffer],
             InstKind::Buffer { like: p },
             rev.func.info(p).span,
@@ -117,6 +119,7 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     };
     let records = std::mem::take(&mut rev.records);
     let mut body = primal;
+    body.insts.extend(hoisted);
     body.insts
         .push(Inst::new(vec![pullback], closure, closure_span));
     fill_records(&mut body, &records);

@@ -89,7 +89,7 @@ pub trait Differentiable: Sized {
     /// The zero of the same shape (a matrix of zeros of the same size).
     fn zero_like(&self) -> Self;
     /// `self += other`, element by element.
-    fn accumulate(&mut self, other: Self);
+    fn accumulate(&mut self, other: &Self);
     /// `self *= factor`, element by element.
     fn scale(&mut self, factor: f64);
     /// Calls `f` with the name and the numbers of every parameter, in declaration order.
@@ -130,7 +130,7 @@ pub trait Differentiable: Sized {
 
 /// `into += v`: how generated code adds a contribution to a field of a cotangent.
 #[inline]
-pub fn accumulate<T: Differentiable>(into: &mut T, v: T) {
+pub fn accumulate<T: Differentiable>(into: &mut T, v: &T) {
     into.accumulate(v);
 }
 
@@ -149,8 +149,8 @@ macro_rules! float {
             fn zero_like(&self) -> $t {
                 0.0
             }
-            fn accumulate(&mut self, other: $t) {
-                *self += other;
+            fn accumulate(&mut self, other: &$t) {
+                *self += *other;
             }
             fn scale(&mut self, factor: f64) {
                 *self *= factor as $t;
@@ -170,7 +170,7 @@ macro_rules! float {
             fn zero_like(&self) -> Self {
                 ZeroLike::zero_like(self)
             }
-            fn accumulate(&mut self, other: Self) {
+            fn accumulate(&mut self, other: &Self) {
                 *self += other;
             }
             fn scale(&mut self, factor: f64) {
@@ -196,9 +196,9 @@ macro_rules! float_array {
             fn zero_like(&self) -> Self {
                 vec![0.0; self.len()]
             }
-            fn accumulate(&mut self, other: Self) {
+            fn accumulate(&mut self, other: &Self) {
                 assert_eq!(self.len(), other.len(), "accumulate: lengths differ");
-                self.iter_mut().zip(other).for_each(|(a, b)| *a += b);
+                self.iter_mut().zip(other).for_each(|(a, b)| *a += *b);
             }
             fn scale(&mut self, factor: f64) {
                 self.iter_mut().for_each(|a| *a *= factor as $t);
@@ -216,8 +216,8 @@ macro_rules! float_array {
             fn zero_like(&self) -> Self {
                 [0.0; N]
             }
-            fn accumulate(&mut self, other: Self) {
-                self.iter_mut().zip(other).for_each(|(a, b)| *a += b);
+            fn accumulate(&mut self, other: &Self) {
+                self.iter_mut().zip(other).for_each(|(a, b)| *a += *b);
             }
             fn scale(&mut self, factor: f64) {
                 self.iter_mut().for_each(|a| *a *= factor as $t);
@@ -238,7 +238,7 @@ macro_rules! float_array {
             fn zero_like(&self) -> Self {
                 self.iter().map(Differentiable::zero_like).collect()
             }
-            fn accumulate(&mut self, other: Self) {
+            fn accumulate(&mut self, other: &Self) {
                 assert_eq!(self.len(), other.len(), "accumulate: lengths differ");
                 for (a, b) in self.iter_mut().zip(other) {
                     a.accumulate(b);
@@ -272,8 +272,8 @@ macro_rules! tuple {
             fn zero_like(&self) -> Self {
                 ($(self.$i.zero_like(),)+)
             }
-            fn accumulate(&mut self, other: Self) {
-                $(self.$i.accumulate(other.$i);)+
+            fn accumulate(&mut self, other: &Self) {
+                $(self.$i.accumulate(&other.$i);)+
             }
             fn scale(&mut self, factor: f64) {
                 $(self.$i.scale(factor);)+

@@ -40,7 +40,7 @@ pub mod gradcheck;
 mod real;
 pub mod rules;
 
-pub use autodiff_macros::differentiable;
+pub use autodiff_macros::{differentiable, Differentiable};
 pub use differentiable::{join, Differentiable, Floats, FloatsMut};
 pub use gradcheck::{
     check_gradient, dot_product_test, finite_difference, GradcheckError, Tolerance,
