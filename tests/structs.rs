@@ -78,3 +78,38 @@ fn methods() {
     assert_eq!(g.to_flat(), g2.to_flat());
     assert_eq!(gx, gx2);
 }
+
+#[path = "mlp/mod.rs"]
+mod mlp;
+
+/// A reproducible stream of numbers in [-1, 1).
+fn numbers(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+}
+
+#[test]
+fn mlp_loss_gradient() {
+    use autodiff::gradcheck::{check_gradient, Tolerance};
+    use mlp::double::Mlp;
+    let mut next = numbers(3);
+    let model = Mlp::new([5, 4, 3], &mut next);
+    let x = DMatrix::from_fn(5, 6, |_, _| next());
+    let labels = [0, 2, 1, 1, 0, 2];
+    let (loss, grad) = model.loss_grad(&x, &labels);
+    let (by_hand, grad_by_hand) = model.loss_grad_by_hand(&x, &labels);
+    assert!((loss - by_hand).abs() < 1e-12);
+    let (g, h) = (grad.to_flat(), grad_by_hand.to_flat());
+    assert!(g.iter().zip(&h).all(|(a, b)| (a - b).abs() < 1e-12));
+    let at = |flat: &[f64]| {
+        let mut m = model.clone();
+        m.set_flat(flat);
+        m.loss(&x, &labels)
+    };
+    check_gradient(at, &g, &model.to_flat(), Tolerance::F64).unwrap();
+}

@@ -2,6 +2,7 @@
 
 use crate::{ctxt::Ctxt, diag};
 use proc_macro2::{Ident, TokenStream};
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::Token;
@@ -29,7 +30,9 @@ fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()>
         }
         let content;
         syn::parenthesized!(content in input);
-        let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+        // `self` is a keyword, and a name here.
+        let names =
+            Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
         if args.wrt.is_some() {
             cx.push(diag::duplicate_wrt(&key));
         }

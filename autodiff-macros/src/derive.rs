@@ -64,6 +64,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let placeholder = placeholder_impl(input, &data.fields, &fields);
     let zero = construct(&data.fields, &fields, |f| {
         let m = &f.member;
         if f.inactive {
@@ -109,7 +110,42 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 ::autodiff::Differentiable::zero_like(self)
             }
         }
+
+        #placeholder
     })
+}
+
+/// The value a pullback returns for a cotangent its caller does not need: placeholders
+/// for the active fields, `Default` for the inactive ones.
+fn placeholder_impl(input: &DeriveInput, shape: &Fields, fields: &[Field]) -> TokenStream {
+    let name = &input.ident;
+    let mut generics = input.generics.clone();
+    {
+        let clause = generics.make_where_clause();
+        for f in fields {
+            let ty = f.ty;
+            clause.predicates.push(if f.inactive {
+                syn::parse_quote!(#ty: ::core::default::Default)
+            } else {
+                syn::parse_quote!(#ty: ::autodiff::__private::Placeholder)
+            });
+        }
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let value = construct(shape, fields, |f| {
+        if f.inactive {
+            quote!(::core::default::Default::default())
+        } else {
+            quote!(::autodiff::__private::Placeholder::placeholder())
+        }
+    });
+    quote! {
+        impl #impl_generics ::autodiff::__private::Placeholder for #name #ty_generics #where_clause {
+            fn placeholder() -> Self {
+                #value
+            }
+        }
+    }
 }
 
 fn fields(fields: &Fields) -> syn::Result<Vec<Field<'_>>> {

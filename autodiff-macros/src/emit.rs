@@ -272,19 +272,14 @@ impl<'a> Signature<'a> {
             arg: self.f.ret_ty.to_token_stream(),
             ret: self.gradient_type(),
         };
-        // Active borrowed objects other than a captured `self` are cloned into the pullback.
-        let captured = captured(func);
+        // Active borrowed objects are cloned into the pullback, but for `self` (and its
+        // fields), which stays borrowed: the pullback may hold it, directly or through the
+        // pullback of a method called on a field.
         let owned: Vec<bool> = self
             .f
             .params
             .iter()
-            .zip(&func.params)
-            .map(|(p, v)| {
-                p.active
-                    && p.class == TypeClass::Linear
-                    && p.by_ref()
-                    && !(p.receiver && captured.contains(v))
-            })
+            .map(|p| p.active && p.class == TypeClass::Linear && p.by_ref() && !p.receiver)
             .collect();
         self.function(self.vjp_head(&owned), func, Some(closure))
     }
@@ -309,6 +304,15 @@ impl<'a> Signature<'a> {
             .map(|(&v, _)| v)
             .collect();
         e.plan_closure();
+        let name = self.f.name();
+        e.needs_id = Some(if self.f.is_method() {
+            (quote!(::core::any::type_name::<Self>()), name.to_string())
+        } else {
+            (
+                quote!(::autodiff::__private::fn_name(&#name)),
+                String::new(),
+            )
+        });
         let body = e.block(&func.body);
         let results = e.results_tuple(&func.results);
         let name = self.own_path(self.f.name());
@@ -391,6 +395,9 @@ struct Emitter<'a> {
     owned: Vec<(Value, proc_macro2::Ident)>,
     /// Inactive parameters: borrowed by the pullback as they are.
     inactive: HashSet<Value>,
+    /// How this function names itself when it takes the caller's request of needed
+    /// cotangents: the callee expression and the method name (empty for a function).
+    needs_id: Option<(TokenStream, String)>,
     closure: Option<ClosureSig>,
     f_returns_array: bool,
 }
@@ -410,6 +417,7 @@ impl<'a> Emitter<'a> {
             aliases: HashMap::new(),
             owned: Vec::new(),
             inactive: HashSet::new(),
+            needs_id: None,
             f_returns_array: false,
             closure,
         };
@@ -451,7 +459,7 @@ impl<'a> Emitter<'a> {
     /// before the closure moves it; an object it would capture by reference (a borrowed
     /// parameter, a field of one) is cloned into the closure instead, so that the pullback
     /// does not borrow from the caller (who may pass a reference to a local of its own).
-    /// `self` is captured as it is.
+    /// `self` and its fields are captured as they are.
     fn plan_closure(&mut self) {
         let captured = captured(self.func);
         for &r in &self.func.results {
@@ -460,12 +468,13 @@ impl<'a> Emitter<'a> {
                 self.aliases.insert(r, alias);
             }
         }
+        let receiver = self_and_fields(self.func);
         let mut owned: Vec<Value> = captured
             .into_iter()
             .filter(|&v| {
                 self.is_obj(v)
                     && self.by_ref(v)
-                    && self.names.ident(v) != "self"
+                    && !receiver.contains(&v)
                     && !self.inactive.contains(&v)
             })
             .collect();
@@ -705,7 +714,71 @@ impl<'a> Emitter<'a> {
                 return quote_spanned!(span=> #b[#i] += #v;);
             }
             InstKind::CallJvp { path, args, form } => self.call(path, form, "_jvp", args, span),
-            InstKind::CallVjp { path, args, form } => self.call(path, form, "_vjp", args, span),
+            InstKind::CallVjp {
+                path,
+                args,
+                form,
+                request,
+            } => {
+                let call = self.call(path, form, "_vjp", args, span);
+                let Some(mask) = request else {
+                    return quote!(let #pat = #call;);
+                };
+                // Addressed like the callee addresses itself (see `needs_id`).
+                let (callee, method) = match (form.method, args.first()) {
+                    (true, Some(&recv)) => {
+                        let recv = self.by_ref_operand(recv);
+                        let name = path.to_string();
+                        (quote!(::autodiff::__private::type_name_of(#recv)), name)
+                    }
+                    _ => (
+                        quote!(::autodiff::__private::fn_name(&#path)),
+                        String::new(),
+                    ),
+                };
+                return quote_spanned! {span=>
+                    ::autodiff::__private::request_needs(#callee, #method, #mask);
+                    let #pat = #call;
+                };
+            }
+            InstKind::Needs => {
+                let (callee, method) = self.needs_id.clone().unwrap_or_default();
+                quote!(::autodiff::__private::needs(#callee, #method))
+            }
+            InstKind::Guard { needs, mask, inner } => {
+                let (needs, stmt) = (self.raw_operand(*needs), self.inst(inner));
+                let cond = quote!(#needs & #mask != 0);
+                if inst.outs.is_empty() {
+                    return quote!(if #cond { #stmt });
+                }
+                let kept: Vec<TokenStream> = inst
+                    .outs
+                    .iter()
+                    .map(|&o| {
+                        if self.used.contains(&o) {
+                            self.names.ident(o).into_token_stream()
+                        } else {
+                            quote!(())
+                        }
+                    })
+                    .collect();
+                let holders: Vec<TokenStream> = inst
+                    .outs
+                    .iter()
+                    .map(|&o| {
+                        if self.used.contains(&o) {
+                            quote!(::autodiff::__private::placeholder())
+                        } else {
+                            quote!(())
+                        }
+                    })
+                    .collect();
+                if let ([kept], [holder]) = (kept.as_slice(), holders.as_slice()) {
+                    quote!(if #cond { #stmt #kept } else { #holder })
+                } else {
+                    quote!(if #cond { #stmt (#(#kept),*) } else { (#(#holders),*) })
+                }
+            }
             InstKind::Pullback { pullback, seed } => {
                 let (pb, seed) = (self.operand(*pullback), self.operand(*seed));
                 quote_spanned!(span=> #pb(#seed))
@@ -1072,6 +1145,31 @@ fn captured(func: &Func) -> HashSet<Value> {
         .collect()
 }
 
+/// `self` and the fields read from it (`&self.w`): values the pullback may keep borrowed,
+/// since a receiver is normally part of the caller's own parameters.
+fn self_and_fields(func: &Func) -> HashSet<Value> {
+    let mut out: HashSet<Value> = func
+        .params
+        .iter()
+        .copied()
+        .filter(|&p| func.info(p).name.as_deref() == Some("self"))
+        .collect();
+    fn scan(block: &Block, out: &mut HashSet<Value>) {
+        for inst in &block.insts {
+            if let InstKind::Op(Op::Field { .. }, args) = &inst.kind {
+                if args.iter().any(|a| out.contains(a)) {
+                    out.extend(&inst.outs);
+                }
+            }
+            for b in inst.blocks() {
+                scan(b, out);
+            }
+        }
+    }
+    scan(&func.body, &mut out);
+    out
+}
+
 /// The values `inst` reads itself (not in its blocks), but for the buffers it writes.
 fn own_uses(inst: &Inst) -> Vec<Value> {
     match &inst.kind {
@@ -1087,6 +1185,11 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
             out
         }
         InstKind::Closure { .. } => Vec::new(),
+        InstKind::Guard { needs, inner, .. } => {
+            let mut out = own_uses(inner);
+            out.push(*needs);
+            out
+        }
         _ => inst.uses(),
     }
 }

@@ -215,7 +215,9 @@ impl Forward<'_> {
             if self.func.ty(a).is_differentiable() {
                 let t = self.tangent_or_zero(a, out);
                 all.push(t);
-                form.borrowed.push(form.borrowed[i]);
+                // Passed as a reference wherever the primal is one.
+                let by_ref = form.borrowed[i] || self.func.info(a).by_ref;
+                form.borrowed.push(by_ref);
             }
         }
         let y = inst.outs[0];

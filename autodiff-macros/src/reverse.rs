@@ -105,6 +105,21 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         })
         .collect();
     let closure_span = rev.func.info(result).span;
+    // With several active parameters, the caller may need only some cotangents; worth
+    // asking when one is an array or an object (a float's cotangent costs less than the
+    // asking).
+    let costly = active_params.iter().any(|&p| !rev.func.ty(p).is_float());
+    let needs = (costly && (2..=64).contains(&grads.len())).then(|| {
+        rev.func
+            .new_value(Some("needs".into()), closure_span, Ty::Int)
+    });
+    if let Some(needs) = needs {
+        adjoint = guard_by_need(adjoint, &grads, needs);
+    }
+    let guarded = adjoint
+        .iter()
+        .any(|i| matches!(i.kind, InstKind::Guard { .. }));
+    let needs = needs.filter(|_| guarded);
     let pullback = rev.func.new_value(
         Some("pullback".into()),
         closure_span,
@@ -119,6 +134,11 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     };
     let records = std::mem::take(&mut rev.records);
     let mut body = primal;
+    if let Some(needs) = needs {
+        // First: a call made in the primal may address a request to another callee.
+        body.insts
+            .insert(0, Inst::new(vec![needs], InstKind::Needs, closure_span));
+    }
     body.insts.extend(hoisted);
     body.insts
         .push(Inst::new(vec![pullback], closure, closure_span));
@@ -126,6 +146,87 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     out.body = body;
     out.results = vec![result, pullback];
     out
+}
+
+/// Wraps each instruction of the pullback body that leads only to some of the cotangents
+/// `grads` in a guard on `needs` (bit `i` for `grads[i]`), so that it runs only if the
+/// caller needs one of them. What leads to a guarded instruction leads to no more
+/// cotangents than it does, so a skipped result is never read by an instruction that runs;
+/// a skipped cotangent is returned as a placeholder. Loops and branches always run.
+fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
+    let all: u64 = if grads.len() >= 64 {
+        u64::MAX
+    } else {
+        (1 << grads.len()) - 1
+    };
+    let mut reach: HashMap<Value, u64> = HashMap::new();
+    for (i, &g) in grads.iter().enumerate() {
+        *reach.entry(g).or_default() |= 1 << i;
+    }
+    let mut masks = vec![all; insts.len()];
+    for (k, inst) in insts.iter().enumerate().rev() {
+        let written = match &inst.kind {
+            InstKind::AddField { buffer, .. } | InstKind::AddAt { buffer, .. } => Some(*buffer),
+            _ => None,
+        };
+        let simple = inst.blocks().is_empty();
+        let mask = if simple {
+            inst.outs
+                .iter()
+                .chain(&written)
+                .map(|v| reach.get(v).copied().unwrap_or(0))
+                .fold(0, |a, b| a | b)
+        } else {
+            all
+        };
+        masks[k] = mask;
+        for u in inst.uses() {
+            *reach.entry(u).or_default() |= mask;
+        }
+    }
+    insts
+        .into_iter()
+        .zip(masks)
+        .map(|(inst, mask)| {
+            if mask == all || !guardable(&inst) {
+                return inst;
+            }
+            let (outs, span) = (inst.outs.clone(), inst.span);
+            let kind = InstKind::Guard {
+                needs,
+                mask,
+                inner: Box::new(inst),
+            };
+            Inst::new(outs, kind, span)
+        })
+        .collect()
+}
+
+/// Instructions a guard may skip: computations and additions into buffers, not loops or
+/// branches, and not the buffers themselves (they are `mut` variables).
+fn guardable(inst: &Inst) -> bool {
+    match &inst.kind {
+        InstKind::Op(op, _) => !matches!(
+            op,
+            Op::NewArray { .. } | Op::EmptyVec | Op::Store | Op::Push
+        ),
+        InstKind::Rule { .. }
+        | InstKind::Sum(_)
+        | InstKind::Zero
+        | InstKind::ZeroLike(_)
+        | InstKind::AddAt { .. }
+        | InstKind::AddField { .. }
+        | InstKind::Pullback { .. } => true,
+        InstKind::If { .. }
+        | InstKind::Buffer { .. }
+        | InstKind::TakeAt { .. }
+        | InstKind::CallJvp { .. }
+        | InstKind::CallVjp { .. }
+        | InstKind::Needs
+        | InstKind::Guard { .. }
+        | InstKind::Closure { .. }
+        | InstKind::Loop(_) => false,
+    }
 }
 
 /// The active parameters some field of which is read (`p.w`).
@@ -302,12 +403,25 @@ impl Reverse<'_> {
                 let y = inst.outs[0];
                 let pb = self.func.new_derived(Role::Pullback(y), y);
                 self.func.values[pb.index()].ty = Ty::Unknown;
+                // Bit i: the i-th differentiable argument needs its cotangent.
+                let (mut mask, mut n) = (0u64, 0);
+                for &a in args
+                    .iter()
+                    .filter(|&&a| self.func.ty(a).is_differentiable())
+                {
+                    if self.act.is_active(a) && n < 64 {
+                        mask |= 1 << n;
+                    }
+                    n += 1;
+                }
+                let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
                 Inst::new(
                     vec![y, pb],
                     InstKind::CallVjp {
                         path: path.clone(),
                         args: args.clone(),
                         form: form.clone(),
+                        request: (mask != all).then_some(mask),
                     },
                     inst.span,
                 )

@@ -37,6 +37,8 @@ extern crate self as autodiff;
 
 mod differentiable;
 pub mod gradcheck;
+pub mod linalg;
+mod needs;
 mod real;
 pub mod rules;
 
@@ -53,6 +55,7 @@ pub use real::{Real, Zero};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::differentiable::accumulate;
+    pub use crate::needs::{fn_name, needs, placeholder, request_needs, type_name_of, Placeholder};
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
     pub use crate::rules::{add_at_grow, take_at_grow, zero, zero_like};

@@ -171,6 +171,10 @@ fn simple(kind: &InstKind) -> String {
             write!(s, "call_vjp {}{}", compact(path), operands(args))
         }
         InstKind::Pullback { pullback, seed } => write!(s, "pullback {pullback}, {seed}"),
+        InstKind::Needs => write!(s, "needs"),
+        InstKind::Guard { needs, mask, inner } => {
+            write!(s, "if {needs} & {mask:#b}: {}", simple(&inner.kind))
+        }
         InstKind::If { .. } | InstKind::Closure { .. } | InstKind::Loop(_) => Ok(()),
     };
     s

@@ -161,6 +161,17 @@ pub enum InstKind {
         path: TokenStream,
         args: Vec<Value>,
         form: CallForm,
+        /// The cotangents needed, bit `i` for the `i`-th differentiable argument, when
+        /// not all of them are (see `autodiff_runtime`'s `needs`).
+        request: Option<u64>,
+    },
+    /// `out = needs(this function)`: which cotangents the caller needs (a bit mask).
+    Needs,
+    /// `inner`, run only if `needs & mask != 0`; otherwise its results are placeholders.
+    Guard {
+        needs: Value,
+        mask: u64,
+        inner: Box<Inst>,
     },
     /// `buffer.member += value` (`buffer += value` without a member): a contribution to
     /// a field of a parameter's cotangent (no result).
@@ -370,7 +381,11 @@ impl Inst {
             | InstKind::Sum(args)
             | InstKind::CallJvp { args, .. }
             | InstKind::CallVjp { args, .. } => map(args, f),
-            InstKind::Zero | InstKind::Closure { .. } => {}
+            InstKind::Zero | InstKind::Closure { .. } | InstKind::Needs => {}
+            InstKind::Guard { needs, inner, .. } => {
+                *needs = f(*needs);
+                inner.map_header_uses(f);
+            }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
             InstKind::AddField { buffer, value, .. } => {
                 *buffer = f(*buffer);
@@ -439,7 +454,11 @@ impl Inst {
             | InstKind::Sum(args)
             | InstKind::CallJvp { args, .. }
             | InstKind::CallVjp { args, .. } => out.extend(args),
-            InstKind::Zero => {}
+            InstKind::Zero | InstKind::Needs => {}
+            InstKind::Guard { needs, inner, .. } => {
+                out.push(*needs);
+                inner.collect_uses(out);
+            }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
             InstKind::AddField { buffer, value, .. } => out.extend([*buffer, *value]),
             InstKind::TakeAt { buffer, index, .. } => out.extend([*buffer, *index]),

@@ -25,7 +25,7 @@
 use crate::rules::ZeroLike;
 use crate::{Real, Zero};
 use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim, OMatrix, RealField};
+use nalgebra::{DefaultAllocator, Dim, Dyn, MatrixView, OMatrix, RealField};
 
 /// The rules of `a * b` for the pairs of types that multiply.
 pub trait MulRule<B>: Sized {
@@ -225,11 +225,42 @@ where
         a * t
     }
     fn vjp_lhs(_a: &Self, b: &OMatrix<T, K, C>, d: &OMatrix<T, R, C>) -> Self {
-        d * b.transpose()
+        if large(d) && large(b) {
+            d * transposed(b)
+        } else {
+            d * b.transpose()
+        }
     }
     fn vjp_rhs(a: &Self, _b: &OMatrix<T, K, C>, d: &OMatrix<T, R, C>) -> OMatrix<T, K, C> {
-        a.tr_mul(d)
+        if large(a) && large(d) {
+            transposed(a) * d
+        } else {
+            a.tr_mul(d)
+        }
     }
+}
+
+/// Whether a product with `m` goes to nalgebra's blocked GEMM kernel (matrixmultiply): it
+/// does for dynamically sized matrices with every dimension above 5.
+fn large<T, R: Dim, C: Dim>(m: &OMatrix<T, R, C>) -> bool
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    (R::is::<Dyn>() || C::is::<Dyn>()) && m.nrows() > 5 && m.ncols() > 5
+}
+
+/// `Mᵀ` as a view with swapped strides: no copy, and products with it still go to the
+/// blocked GEMM kernel (nalgebra's `tr_mul` computes one dot product per element). Only
+/// for [`large`] products: nalgebra's small-matrix path expects unit row strides.
+fn transposed<T, R: Dim, C: Dim>(m: &OMatrix<T, R, C>) -> MatrixView<'_, T, C, R, Dyn, Dyn>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    let (r, c) = m.shape_generic();
+    // Element (i, j) of the view is m[(j, i)], at j + i·rows in column-major storage.
+    MatrixView::from_slice_with_strides_generic(m.as_slice(), c, r, Dyn(r.value()), Dyn(1))
 }
 
 macro_rules! forward {

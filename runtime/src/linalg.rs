@@ -1,0 +1,228 @@
+//! Element-wise functions and broadcasting helpers on nalgebra matrices and vectors, each
+//! with its hand-written rules (`f_vjp`, `f_jvp`), so differentiable code can call them
+//! like any `#[differentiable]` function:
+//!
+//! ```
+//! # extern crate autodiff_runtime as autodiff;
+//! use autodiff::differentiable;
+//! use autodiff::linalg::*; // brings `relu_vjp`, `relu_jvp`, .. into scope with `relu`
+//! use autodiff::nalgebra::{DMatrix, DVector};
+//!
+//! #[differentiable]
+//! fn layer(w: &DMatrix<f64>, b: &DVector<f64>, x: &DMatrix<f64>) -> f64 {
+//!     let h = relu(&add_columns(&(w * x), b));
+//!     h.sum()
+//! }
+//! # let (w, b, x) = (DMatrix::identity(2, 2), DVector::zeros(2), DMatrix::identity(2, 3));
+//! # let (v, (dw, db, dx)) = layer_grad(&w, &b, &x);
+//! ```
+//!
+//! They are the runtime's own custom rules: the same path a user takes to make an opaque
+//! function differentiable. Pullbacks own what they keep (no borrow of the arguments).
+//!
+//! Kinks: `relu'(0) = 0`.
+
+use nalgebra::allocator::Allocator;
+use nalgebra::{DefaultAllocator, Dim, OMatrix, OVector, RealField, U1};
+
+/// Element types of the matrices here: `f32` and `f64`.
+pub trait Element: RealField + Copy {}
+impl Element for f32 {}
+impl Element for f64 {}
+
+/// Defines `name`, `name_vjp` and `name_jvp` for an element-wise function `y = f(x)` whose
+/// derivative is written with `x` and `y`.
+macro_rules! elementwise {
+    ($(#[$doc:meta])* $name:ident, $vjp:ident, $jvp:ident, |$x:ident| $f:expr, |$xx:ident, $y:ident| $df:expr) => {
+        $(#[$doc])*
+        pub fn $name<T: Element, R: Dim, C: Dim>(x: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
+        where
+            DefaultAllocator: Allocator<R, C>,
+        {
+            x.map(|$x| $f)
+        }
+
+        #[doc = concat!("Value of [`", stringify!($name), "`] and its pullback.")]
+        pub fn $vjp<T: Element, R: Dim, C: Dim>(
+            x: &OMatrix<T, R, C>,
+        ) -> (
+            OMatrix<T, R, C>,
+            impl FnOnce(OMatrix<T, R, C>) -> OMatrix<T, R, C> + use<T, R, C>,
+        )
+        where
+            DefaultAllocator: Allocator<R, C>,
+        {
+            let y = $name(x);
+            // The derivative at each element, computed now: the pullback keeps one matrix.
+            let dydx = x.zip_map(&y, |$xx, $y| $df);
+            (y, move |d: OMatrix<T, R, C>| d.component_mul(&dydx))
+        }
+
+        #[doc = concat!("Value of [`", stringify!($name), "`] and its tangent along `dx`.")]
+        pub fn $jvp<T: Element, R: Dim, C: Dim>(
+            x: &OMatrix<T, R, C>,
+            dx: &OMatrix<T, R, C>,
+        ) -> (OMatrix<T, R, C>, OMatrix<T, R, C>)
+        where
+            DefaultAllocator: Allocator<R, C>,
+        {
+            let y = $name(x);
+            let t = x.zip_zip_map(&y, dx, |$xx, $y, t| t * $df);
+            (y, t)
+        }
+    };
+}
+
+elementwise!(
+    /// `eˣ`, element by element.
+    exp, exp_vjp, exp_jvp, |x| x.exp(), |_x, y| y
+);
+elementwise!(
+    /// `ln x`, element by element.
+    ln, ln_vjp, ln_jvp, |x| x.ln(), |x, _y| T::one() / x
+);
+elementwise!(
+    /// `tanh x`, element by element.
+    tanh, tanh_vjp, tanh_jvp, |x| x.tanh(), |_x, y| T::one() - y * y
+);
+elementwise!(
+    /// `σ(x) = 1 / (1 + e⁻ˣ)`, element by element.
+    sigmoid, sigmoid_vjp, sigmoid_jvp, |x| T::one() / (T::one() + (-x).exp()), |_x, y| y * (T::one() - y)
+);
+elementwise!(
+    /// `max(x, 0)`, element by element; the derivative at 0 is 0.
+    relu, relu_vjp, relu_jvp, |x| if x > T::zero() { x } else { T::zero() },
+    |x, _y| if x > T::zero() { T::one() } else { T::zero() }
+);
+elementwise!(
+    /// `ln(1 + eˣ)`, element by element, without overflow for large `x`.
+    softplus, softplus_vjp, softplus_jvp,
+    |x| if x > T::zero() { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() },
+    |x, _y| T::one() / (T::one() + (-x).exp())
+);
+
+/// `m + b 𝟙ᵀ`: the column vector `b` added to every column of `m` (a bias added to every
+/// example of a batch stored one example per column).
+pub fn add_columns<T: Element, R: Dim, C: Dim>(
+    m: &OMatrix<T, R, C>,
+    b: &OVector<T, R>,
+) -> OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C> + Allocator<R>,
+{
+    let mut out = m.clone();
+    for mut col in out.column_iter_mut() {
+        col += b;
+    }
+    out
+}
+
+/// Value of [`add_columns`] and its pullback: `m` gets `D`, `b` gets `D 𝟙` (row sums).
+#[allow(clippy::type_complexity)]
+pub fn add_columns_vjp<T: Element, R: Dim, C: Dim>(
+    m: &OMatrix<T, R, C>,
+    b: &OVector<T, R>,
+) -> (
+    OMatrix<T, R, C>,
+    impl FnOnce(OMatrix<T, R, C>) -> (OMatrix<T, R, C>, OVector<T, R>) + use<T, R, C>,
+)
+where
+    DefaultAllocator: Allocator<R, C> + Allocator<R> + Allocator<U1, C>,
+{
+    let y = add_columns(m, b);
+    (y, move |d: OMatrix<T, R, C>| {
+        let db = d.column_sum();
+        (d, db)
+    })
+}
+
+/// Value of [`add_columns`] and its tangent.
+pub fn add_columns_jvp<T: Element, R: Dim, C: Dim>(
+    m: &OMatrix<T, R, C>,
+    b: &OVector<T, R>,
+    dm: &OMatrix<T, R, C>,
+    db: &OVector<T, R>,
+) -> (OMatrix<T, R, C>, OMatrix<T, R, C>)
+where
+    DefaultAllocator: Allocator<R, C> + Allocator<R>,
+{
+    (add_columns(m, b), add_columns(dm, db))
+}
+
+/// The mean cross-entropy of the softmax of each column of `logits` against the class in
+/// `labels` (one per column): `−(1/n) Σⱼ log softmax(zⱼ)[labels[j]]`, computed with the
+/// column maximum subtracted so that large logits do not overflow.
+///
+/// # Panics
+/// If `labels` does not have one entry per column, or a label is not a row index.
+pub fn cross_entropy<T: Element, R: Dim, C: Dim>(logits: &OMatrix<T, R, C>, labels: &[usize]) -> T
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    cross_entropy_parts(logits, labels).0
+}
+
+/// The loss and the softmax probabilities (the gradient is `(P − Y) / n`).
+fn cross_entropy_parts<T: Element, R: Dim, C: Dim>(
+    logits: &OMatrix<T, R, C>,
+    labels: &[usize],
+) -> (T, OMatrix<T, R, C>)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    assert_eq!(
+        labels.len(),
+        logits.ncols(),
+        "cross_entropy: {} labels for {} columns",
+        labels.len(),
+        logits.ncols()
+    );
+    let mut probs = logits.clone();
+    let mut total = T::zero();
+    for (j, mut col) in probs.column_iter_mut().enumerate() {
+        let max = col.max();
+        col.apply(|z| *z = (*z - max).exp());
+        let sum = col.sum();
+        let label = labels[j];
+        assert!(
+            label < col.len(),
+            "cross_entropy: label {label} out of range"
+        );
+        total += sum.ln() - col[label].ln();
+        col /= sum;
+    }
+    let n = nalgebra::convert::<f64, T>(labels.len().max(1) as f64);
+    (total / n, probs)
+}
+
+/// Value of [`cross_entropy`] and its pullback: `∂/∂Z = (softmax(Z) − onehot) / n`.
+pub fn cross_entropy_vjp<T: Element, R: Dim, C: Dim>(
+    logits: &OMatrix<T, R, C>,
+    labels: &[usize],
+) -> (T, impl FnOnce(T) -> OMatrix<T, R, C> + use<T, R, C>)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let (loss, mut grad) = cross_entropy_parts(logits, labels);
+    let n = nalgebra::convert::<f64, T>(labels.len().max(1) as f64);
+    for (j, &label) in labels.iter().enumerate() {
+        grad[(label, j)] -= T::one();
+    }
+    (loss, move |d: T| {
+        grad *= d / n;
+        grad
+    })
+}
+
+/// Value of [`cross_entropy`] and its tangent along `dlogits`.
+pub fn cross_entropy_jvp<T: Element, R: Dim, C: Dim>(
+    logits: &OMatrix<T, R, C>,
+    labels: &[usize],
+    dlogits: &OMatrix<T, R, C>,
+) -> (T, T)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let (loss, pullback) = cross_entropy_vjp(logits, labels);
+    (loss, pullback(T::one()).dot(dlogits))
+}
