@@ -275,3 +275,36 @@ fn row_vector_times_matrix() {
         &mut n,
     );
 }
+
+#[differentiable]
+fn elements(v: &Vector3<f64>, m: &DMatrix<f64>, k: f64) -> f64 {
+    let w = Vector3::new(v[2] * k, v[0] - m[(1, 0)], k * k);
+    let mut s = 0.0;
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            s += m[(i, j)] * (i + j) as f64;
+        }
+    }
+    let local = m * 2.0;
+    w.norm_squared()
+        + s
+        + local[(0, 1)] * v[1]
+        + Matrix3::new(k, 0.0, 0.0, 0.0, k, 0.0, v[0], 0.0, k).trace()
+}
+
+#[test]
+fn element_reads_and_constructors() {
+    let mut n = Numbers(29);
+    let v = Vector3::new(0.3, -0.8, 1.1);
+    let m = n.matrix(3, 2);
+    for k in [0.0, -1.5, 2.0] {
+        check(
+            "elements",
+            &(v, m.clone(), k),
+            |(v, m, k)| elements(v, m, *k),
+            |(v, m, k)| elements_grad(v, m, *k),
+            |(v, m, k), (tv, tm, tk)| elements_jvp(v, m, *k, tv, tm, *tk),
+            &mut n,
+        );
+    }
+}

@@ -51,7 +51,7 @@ fn carries(rule: &Rule, i: usize) -> bool {
     match rule {
         // The index of a write carries nothing; the array and the value do.
         Rule::Store => i != 1,
-        Rule::Call => true,
+        Rule::Call | Rule::Construct => true,
         Rule::Constant => false,
         Rule::Partials(_) => rule.partial(i) != Partial::Zero,
     }

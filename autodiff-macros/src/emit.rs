@@ -641,6 +641,18 @@ impl<'a> Emitter<'a> {
                 let parts = self.operands(parts);
                 quote_spanned!(span=> #(#parts)+*)
             }
+            InstKind::AddElem {
+                buffer,
+                indices,
+                value,
+            } => {
+                let (b, v) = (self.raw_operand(*buffer), self.operand(*value));
+                let ix: Vec<TokenStream> = indices.iter().map(|&i| self.operand(i)).collect();
+                return match ix.as_slice() {
+                    [i] => quote_spanned!(span=> #b[#i] += #v;),
+                    _ => quote_spanned!(span=> #b[(#(#ix),*)] += #v;),
+                };
+            }
             InstKind::AddField {
                 buffer,
                 member,
@@ -1037,6 +1049,15 @@ impl<'a> Emitter<'a> {
                 let recv = self.raw_operand(args[0]);
                 quote_spanned!(span=> &#recv.#member)
             }
+            (Op::At, [_, i]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m[#i])
+            }
+            (Op::At, [_, i, j]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m[(#i, #j)])
+            }
+            (Op::Construct { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
             (Op::Lin(l), [_, ..]) => {
                 let name = format_ident!("{}", l.name(), span = span);
                 let recv = self.raw_operand(args[0]);
@@ -1174,6 +1195,11 @@ fn self_and_fields(func: &Func) -> HashSet<Value> {
 fn own_uses(inst: &Inst) -> Vec<Value> {
     match &inst.kind {
         InstKind::AddField { value, .. } => vec![*value],
+        InstKind::AddElem { indices, value, .. } => {
+            let mut out = indices.clone();
+            out.push(*value);
+            out
+        }
         InstKind::AddAt { index, value, .. } => vec![*index, *value],
         InstKind::TakeAt { index, .. } => vec![*index],
         InstKind::If { cond, .. } => vec![*cond],

@@ -44,6 +44,14 @@ impl<'ast> Visit<'ast> for Fence<'_> {
                     self.visit_expr(&len);
                 }
             }
+            // `m[(i, j)]`: a matrix element; the pair is the index, not a tuple value.
+            (Expr::Index(ix), None) if index_pair(&ix.index).is_some() => {
+                self.visit_expr(&ix.expr);
+                if let Some((i, j)) = index_pair(&ix.index) {
+                    self.visit_expr(i);
+                    self.visit_expr(j);
+                }
+            }
             (Expr::While(w), None) => {
                 // `break` in a loop condition is no break of any loop (rustc: E0590).
                 let loops = std::mem::replace(&mut self.loops, 0);
@@ -277,5 +285,14 @@ pub fn simple_binding(pat: &Pat) -> bool {
         Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
         Pat::Type(pt) => simple_binding(&pt.pat),
         _ => false,
+    }
+}
+
+/// The row and column of a matrix index `(i, j)`.
+pub fn index_pair(e: &Expr) -> Option<(&Expr, &Expr)> {
+    match e {
+        Expr::Tuple(t) if t.elems.len() == 2 => Some((&t.elems[0], &t.elems[1])),
+        Expr::Paren(p) => index_pair(&p.expr),
+        _ => None,
     }
 }

@@ -89,6 +89,18 @@ impl Forward<'_> {
             InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                 if let Op::Call { path, form } = op {
                     self.call(path, form, args, inst, out);
+                } else if let Op::Construct { .. } = op {
+                    // Linear: the same constructor on the tangents.
+                    out.push(inst.clone());
+                    let tangents: Vec<Value> =
+                        args.iter().map(|&a| self.tangent_or_zero(a, out)).collect();
+                    let y = inst.outs[0];
+                    let t = self.tangent_value(y);
+                    out.push(Inst::new(
+                        vec![t],
+                        InstKind::Op(op.clone(), tangents),
+                        inst.span,
+                    ));
                 } else if let (Op::Store | Op::Push, [a, i, v]) = (op, args.as_slice()) {
                     self.store(op, *a, *i, *v, inst, out);
                 } else {
@@ -115,6 +127,11 @@ impl Forward<'_> {
                 Partial::Identity => t,
                 Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
                 Partial::Indexed => self.push(Op::Index, vec![t, args[1]], y, span, out),
+                Partial::At => {
+                    let mut at = vec![t];
+                    at.extend(&args[1..]);
+                    self.push(Op::At, at, y, span, out)
+                }
                 // The same field of the parameter's tangent, by reference.
                 Partial::Field => {
                     let v = self.push(op.clone(), vec![t], y, span, out);

@@ -216,7 +216,7 @@ impl<'a> Lower<'a> {
     fn result_varied(&self, op: &Op, args: &[Value]) -> bool {
         let rule = rules::rule(op);
         match rule {
-            Rule::Call => args.iter().any(|&a| self.is_varied(a)),
+            Rule::Call | Rule::Construct => args.iter().any(|&a| self.is_varied(a)),
             Rule::Store => args
                 .iter()
                 .enumerate()
@@ -590,6 +590,16 @@ impl<'a> Lower<'a> {
                     Some(self.undef(span))
                 }
             },
+            Expr::Index(ix) if self.object(&ix.expr) => {
+                // An element of a matrix or vector: `v[i]` or `m[(i, j)]`.
+                let base = self.need(&ix.expr);
+                let mut args = vec![base];
+                match crate::fence::index_pair(&ix.index) {
+                    Some((i, j)) => args.extend([self.need(i), self.need(j)]),
+                    None => args.push(self.need(&ix.index)),
+                }
+                Some(self.emit(Op::At, args, span, Ty::Float))
+            }
             Expr::Index(ix) => {
                 let base = self.need(&ix.expr);
                 let index = self.need(&ix.index);
@@ -600,6 +610,23 @@ impl<'a> Lower<'a> {
                 self.unsupported(diag::internal(span, "expression passed the fence"));
                 Some(self.undef(span))
             }
+        }
+    }
+
+    /// Whether `e` is a variable, field or parenthesised expression holding an object (a
+    /// matrix), without lowering it.
+    fn object(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Paren(p) => self.object(&p.expr),
+            Expr::Group(g) => self.object(&g.expr),
+            Expr::Field(_) => true,
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .and_then(|id| self.env.get(&id))
+                .is_some_and(|&v| self.func.ty(v) == Ty::Obj),
+            _ => false,
         }
     }
 
@@ -922,6 +949,10 @@ impl<'a> Lower<'a> {
         if let Some((float, name)) = float_assoc_fn(&p.path) {
             return self.float_assoc_call(float, name, args, &p.path);
         }
+        if is_matrix_constructor(&p.path) {
+            let path = p.path.to_token_stream();
+            return self.emit(Op::Construct { path }, args, p.path.span(), Ty::Obj);
+        }
         let varied = args.iter().any(|&a| self.is_varied(a));
         // A call with an object argument may return anything: rustc knows.
         let ty = if args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
@@ -1099,6 +1130,20 @@ fn path_float_ty(path: &syn::Path) -> Ty {
         return Ty::F32;
     }
     Ty::Unknown
+}
+
+/// `Vector3::new`, `Matrix2::new`, `RowVector4::new`, `Matrix2x3::new`, `Point3::new`
+/// (possibly behind a path): nalgebra's constructors from elements in row-major order.
+fn is_matrix_constructor(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let [.., ty, f] = names.as_slice() else {
+        return false;
+    };
+    let dims = ["RowVector", "Vector", "Matrix", "Point"]
+        .iter()
+        .find_map(|prefix| ty.strip_prefix(prefix));
+    f == "new"
+        && dims.is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || c == 'x'))
 }
 
 /// `Vec::new` or `Vec::with_capacity`.

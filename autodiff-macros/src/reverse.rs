@@ -23,7 +23,7 @@ use crate::activity::Activity;
 use crate::ir::{
     Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Ty, Value,
 };
-use crate::rules::{self, Partial};
+use crate::rules::{self, Partial, Rule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -166,7 +166,9 @@ fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
     let mut masks = vec![all; insts.len()];
     for (k, inst) in insts.iter().enumerate().rev() {
         let written = match &inst.kind {
-            InstKind::AddField { buffer, .. } | InstKind::AddAt { buffer, .. } => Some(*buffer),
+            InstKind::AddField { buffer, .. }
+            | InstKind::AddAt { buffer, .. }
+            | InstKind::AddElem { buffer, .. } => Some(*buffer),
             _ => None,
         };
         let simple = inst.blocks().is_empty();
@@ -206,16 +208,24 @@ fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
 /// branches, and not the buffers themselves (they are `mut` variables).
 fn guardable(inst: &Inst) -> bool {
     match &inst.kind {
+        // Constants are written inline where used.
         InstKind::Op(op, _) => !matches!(
             op,
-            Op::NewArray { .. } | Op::EmptyVec | Op::Store | Op::Push
+            Op::NewArray { .. }
+                | Op::EmptyVec
+                | Op::Store
+                | Op::Push
+                | Op::Const(_)
+                | Op::Extern(_)
+                | Op::Undef
         ),
+        InstKind::Zero => false,
         InstKind::Rule { .. }
         | InstKind::Sum(_)
-        | InstKind::Zero
         | InstKind::ZeroLike(_)
         | InstKind::AddAt { .. }
         | InstKind::AddField { .. }
+        | InstKind::AddElem { .. }
         | InstKind::Pullback { .. } => true,
         InstKind::If { .. }
         | InstKind::Buffer { .. }
@@ -229,12 +239,13 @@ fn guardable(inst: &Inst) -> bool {
     }
 }
 
-/// The active parameters some field of which is read (`p.w`).
+/// The active parameters (objects) some field or element of which is read (`p.w`,
+/// `m[(i, j)]`): their cotangents are filled in place.
 fn fields_read(func: &Func, active_params: &[Value]) -> Vec<Value> {
     fn scan(block: &Block, found: &mut HashSet<Value>) {
         for inst in &block.insts {
-            if let InstKind::Op(Op::Field { .. }, args) = &inst.kind {
-                found.extend(args);
+            if let InstKind::Op(Op::Field { .. } | Op::At, args) = &inst.kind {
+                found.extend(args.first());
             }
             for b in inst.blocks() {
                 scan(b, found);
@@ -690,12 +701,37 @@ impl Reverse<'_> {
         out: &mut Vec<Inst>,
     ) {
         let rule = rules::rule(op);
+        if let Rule::Construct = rule {
+            return self.construct_adjoint(args, d_y, span, adj, out);
+        }
         for (i, &a) in args.iter().enumerate() {
             if !self.act.is_active(a) {
                 continue;
             }
             let contribution = match rule.partial(i) {
                 Partial::Zero => continue,
+                // Into the parameter's cotangent in place, or as a matrix zero but there.
+                Partial::At => {
+                    if let Some(&buffer) = self.buffers.get(&a) {
+                        let kind = InstKind::AddElem {
+                            buffer,
+                            indices: args[1..].to_vec(),
+                            value: d_y,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                        continue;
+                    }
+                    let v = self.cotangent_value(a);
+                    let name = if args.len() == 3 { "at2_vjp" } else { "at_vjp" };
+                    let mut all = args.to_vec();
+                    all.extend([y, d_y]);
+                    let kind = InstKind::Rule {
+                        name: name.into(),
+                        args: all,
+                    };
+                    out.push(Inst::new(vec![v], kind, span));
+                    v
+                }
                 Partial::Identity => d_y,
                 Partial::Negate => {
                     let v = self.cotangent_value(a);
@@ -738,6 +774,36 @@ impl Reverse<'_> {
                 }
             };
             adj.add(a, contribution);
+        }
+    }
+
+    /// `y = M::new(a, b, ..)`: argument `k` gets element `k` (row-major) of `d_y`.
+    fn construct_adjoint(
+        &mut self,
+        args: &[Value],
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        for (k, &a) in args.iter().enumerate() {
+            if !self.act.is_active(a) {
+                continue;
+            }
+            let index = self.func.new_value(None, span, Ty::Int);
+            let lit = proc_macro2::Literal::usize_suffixed(k);
+            out.push(Inst::new(
+                vec![index],
+                InstKind::Op(Op::Const(crate::ir::Const::Int(lit)), Vec::new()),
+                span,
+            ));
+            let v = self.cotangent_value(a);
+            let kind = InstKind::Rule {
+                name: "element_vjp".into(),
+                args: vec![d_y, index],
+            };
+            out.push(Inst::new(vec![v], kind, span));
+            adj.add(a, v);
         }
     }
 

@@ -28,6 +28,10 @@ pub enum Partial {
     /// tangent is that field of the parameter's tangent, and the cotangent is added into
     /// that field of the parameter's cotangent.
     Field,
+    /// The operand is a matrix or vector read at the other operands (`m[(i, j)]`): the
+    /// tangent is the tangent read there, and the cotangent is a matrix that is zero but
+    /// there (added in place into a parameter's cotangent).
+    At,
 }
 
 pub enum Rule {
@@ -40,6 +44,9 @@ pub enum Rule {
     /// An array write `store(a, i, v)`: the tangent is the tangent array with `t_v` written
     /// at `i`; in reverse, `v` takes the cotangent at `i`, which then becomes zero.
     Store,
+    /// A matrix built from elements: linear, so the tangent is the matrix built from the
+    /// tangents, and element `k` gets the `k`-th element (row-major) of the cotangent.
+    Construct,
 }
 
 impl Rule {
@@ -47,7 +54,7 @@ impl Rule {
     pub fn partial(&self, i: usize) -> Partial {
         match self {
             Rule::Partials(ps) => ps.get(i).copied().unwrap_or(Partial::Zero),
-            Rule::Constant | Rule::Call | Rule::Store => Partial::Zero,
+            Rule::Constant | Rule::Call | Rule::Store | Rule::Construct => Partial::Zero,
         }
     }
 }
@@ -109,6 +116,9 @@ pub fn rule(op: &Op) -> Rule {
         Op::Store | Op::Push => Rule::Store,
         Op::EmptyVec => Rule::Constant,
         Op::Len => Rule::Constant,
+        // Linear in the matrix; the indices carry nothing.
+        Op::At => Rule::Partials(vec![Partial::At]),
+        Op::Construct { .. } => Rule::Construct,
     }
 }
 

@@ -164,6 +164,11 @@ fn simple(kind: &InstKind) -> String {
             member,
             value,
         } => write!(s, "add_field {buffer}.{}, {value}", compact(member)),
+        InstKind::AddElem {
+            buffer,
+            indices,
+            value,
+        } => write!(s, "add_elem {buffer}[{}], {value}", list(indices)),
         InstKind::CallJvp { path, args, .. } => {
             write!(s, "call_jvp {}{}", compact(path), operands(args))
         }

@@ -180,6 +180,13 @@ pub enum InstKind {
         member: TokenStream,
         value: Value,
     },
+    /// `buffer[index] += value` or `buffer[(i, j)] += value` on a parameter's cotangent
+    /// (a matrix or vector), for an element read of the parameter (no result).
+    AddElem {
+        buffer: Value,
+        indices: Vec<Value>,
+        value: Value,
+    },
     /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call.
     Pullback { pullback: Value, seed: Value },
     /// `out = move |params| { body }`: the body's yields are the closure's result.
@@ -391,6 +398,15 @@ impl Inst {
                 *buffer = f(*buffer);
                 *value = f(*value);
             }
+            InstKind::AddElem {
+                buffer,
+                indices,
+                value,
+            } => {
+                *buffer = f(*buffer);
+                map(indices, f);
+                *value = f(*value);
+            }
             InstKind::TakeAt { buffer, index, .. } => {
                 *buffer = f(*buffer);
                 *index = f(*index);
@@ -461,6 +477,15 @@ impl Inst {
             }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
             InstKind::AddField { buffer, value, .. } => out.extend([*buffer, *value]),
+            InstKind::AddElem {
+                buffer,
+                indices,
+                value,
+            } => {
+                out.push(*buffer);
+                out.extend(indices);
+                out.push(*value);
+            }
             InstKind::TakeAt { buffer, index, .. } => out.extend([*buffer, *index]),
             InstKind::AddAt {
                 buffer,

@@ -62,6 +62,14 @@ pub enum Op {
     Store,
     /// `args[0].len()`.
     Len,
+    /// `args[0][args[1]]` or `args[0][(args[1], args[2])]`: an element of a matrix or
+    /// vector (an object).
+    At,
+    /// `path(args..)`: a nalgebra vector or matrix built from its elements, given in row-major
+    /// order (`Vector3::new(x, y, z)`, `Matrix2::new(a, b, c, d)`).
+    Construct {
+        path: TokenStream,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -276,6 +284,8 @@ impl Op {
             Op::EmptyVec => "empty_vec".into(),
             Op::Push => "push".into(),
             Op::Len => "len".into(),
+            Op::At => "at".into(),
+            Op::Construct { path } => format!("construct {}", compact(path)),
         }
     }
 }

@@ -534,3 +534,45 @@ where
         OMatrix::zeros_generic(r, c)
     }
 }
+
+/// Cotangent of `v` in `v[i]`: zero but `d` at `i`.
+#[inline]
+pub fn at_vjp<T, R: Dim, C: Dim>(v: &OMatrix<T, R, C>, i: &usize, _y: &T, d: &T) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    let mut out = ZeroLike::zero_like(v);
+    out[*i] = *d;
+    out
+}
+
+/// Cotangent of `m` in `m[(i, j)]`: zero but `d` at `(i, j)`.
+#[inline]
+pub fn at2_vjp<T, R: Dim, C: Dim>(
+    m: &OMatrix<T, R, C>,
+    i: &usize,
+    j: &usize,
+    _y: &T,
+    d: &T,
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    let mut out = ZeroLike::zero_like(m);
+    out[(*i, *j)] = *d;
+    out
+}
+
+/// Cotangent of element `k` (in row-major order, the order of nalgebra's `new`) of a
+/// matrix built from its elements: that element of `d`.
+#[inline]
+pub fn element_vjp<T, R: Dim, C: Dim>(d: &OMatrix<T, R, C>, k: &usize) -> T
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    let cols = d.ncols();
+    d[(*k / cols, *k % cols)]
+}
