@@ -52,6 +52,8 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     l.ret_val = l.bind("<result>".into(), undef);
     l.lower_stmts(&f.original.block.stmts, true);
     let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
+    // The result has the declared type (a float behind a field or call is one).
+    l.constraints.same(result, undef);
     l.finish(result)
 }
 

@@ -118,3 +118,34 @@ fn written_array_reads_recorded_parameter_reads_recomputed() {
         }
     ));
 }
+
+/// Matrices: objects are borrowed by the arithmetic and the rules (`&a * &b`,
+/// `obj::mul_vjp_lhs(..)`); the pullback owns a clone of the borrowed `x` it needs.
+#[test]
+fn matrix_function() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            pub fn quadratic(a: &DMatrix<f64>, x: &DVector<f64>) -> f64 {
+                let y = a * x;
+                y.dot(&y) + 0.5 * x.norm_squared()
+            }
+        }
+    ));
+}
+
+/// A method: `self`'s cotangent is a value of `Self` filled field by field; the call of a
+/// layer's method goes through its `_vjp`, asking only for the cotangents needed.
+#[test]
+fn method_of_a_parameter_struct() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(wrt(self)),
+        quote! {
+            pub fn loss(&self, x: &DMatrix<f32>, labels: &[usize]) -> f32 {
+                let h = relu(&self.hidden.apply(x));
+                let logits = &self.out.w * &h;
+                cross_entropy(&logits, labels) + self.decay * self.out.w.norm_squared()
+            }
+        }
+    ));
+}
