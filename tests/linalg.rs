@@ -308,3 +308,40 @@ fn element_reads_and_constructors() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Random shapes and values: products, transposes and element-wise rules.
+    #[test]
+    fn random_shapes(r in 1usize..8, c in 1usize..8, k in 1usize..8, seed in 0u64..1 << 40) {
+        let mut n = Numbers(seed);
+        let (a, b) = (n.matrix(r, c), n.matrix(c, k));
+        check(
+            "matmul",
+            &(a.clone(), b),
+            |(a, b)| matmul(a, b),
+            |(a, b)| matmul_grad(a, b),
+            |(a, b), (ta, tb)| matmul_jvp(a, b, ta, tb),
+            &mut n,
+        );
+        let b = n.matrix(r, k);
+        check(
+            "transpose_product",
+            &(a.clone(), b),
+            |(a, b)| transpose_product(a, b),
+            |(a, b)| transpose_product_grad(a, b),
+            |(a, b), (ta, tb)| transpose_product_jvp(a, b, ta, tb),
+            &mut n,
+        );
+        let b = n.matrix(r, c).map(|v| v.signum() * (1.0 + v.abs()));
+        check(
+            "elementwise",
+            &(a, b),
+            |(a, b)| elementwise(a, b),
+            |(a, b)| elementwise_grad(a, b),
+            |(a, b), (ta, tb)| elementwise_jvp(a, b, ta, tb),
+            &mut n,
+        );
+    }
+}

@@ -113,3 +113,90 @@ fn mlp_loss_gradient() {
     };
     check_gradient(at, &g, &model.to_flat(), Tolerance::F64).unwrap();
 }
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Pair(pub f32, pub [f32; 2]);
+
+#[test]
+fn derived_visit_names_accumulate_scale_and_zero() {
+    let p = Model {
+        first: Affine {
+            w: DMatrix::from_element(2, 1, 1.0),
+            b: DVector::from_element(2, 2.0),
+            name: "first",
+        },
+        second: Affine {
+            w: DMatrix::from_element(1, 2, 3.0),
+            b: DVector::from_element(1, 4.0),
+            name: "second",
+        },
+        scale: 5.0,
+    };
+    let mut names = Vec::new();
+    p.visit("model", &mut |name, xs| {
+        names.push((name.to_string(), xs.len()))
+    });
+    let expected = [
+        ("model.first.w", 2),
+        ("model.first.b", 2),
+        ("model.second.w", 2),
+        ("model.second.b", 1),
+        ("model.scale", 1),
+    ];
+    assert_eq!(
+        names,
+        expected.map(|(n, k)| (n.to_string(), k)).to_vec(),
+        "inactive fields are not visited"
+    );
+    let mut q = p.clone();
+    q.accumulate(&p);
+    q.scale(0.5);
+    assert_eq!(q.to_flat(), p.to_flat());
+    let z = p.zero_like();
+    assert!(z.to_flat().iter().all(|&v| v == 0.0));
+    assert_eq!((z.first.name, z.first.w.shape()), ("first", (2, 1)));
+    let mut r = p.clone();
+    r.set_flat(&vec![1.5; p.num_floats()]);
+    assert!(r.to_flat().iter().all(|&v| v == 1.5));
+
+    let mut pair = Pair(1.0, [2.0, 3.0]);
+    let mut seen = Vec::new();
+    pair.visit_mut("", &mut |name, mut xs| {
+        seen.push(name.to_string());
+        for i in 0..xs.len() {
+            let v = xs.get(i);
+            xs.set(i, v * 10.0);
+        }
+    });
+    assert_eq!(seen, ["0", "1"]);
+    assert_eq!(pair.to_flat(), [10.0, 20.0, 30.0]);
+}
+
+/// A frozen parameter struct: gradients with respect to the input only. The caller asks
+/// the layer's pullback for the input's cotangent; the struct's is a placeholder.
+#[differentiable(wrt(x))]
+fn input_gradient(p: &Model, x: &DVector<f64>) -> f64 {
+    p.predict(x)
+}
+
+#[test]
+fn gradient_with_respect_to_the_input_only() {
+    let p = Model {
+        first: Affine {
+            w: DMatrix::from_fn(3, 2, |i, j| 0.3 * i as f64 - 0.2 * j as f64 + 0.1),
+            b: DVector::from_fn(3, |i, _| 0.05 * i as f64),
+            name: "first",
+        },
+        second: Affine {
+            w: DMatrix::from_fn(2, 3, |i, j| (i + 2 * j) as f64 * 0.1 - 0.2),
+            b: DVector::from_element(2, -0.1),
+            name: "second",
+        },
+        scale: 1.3,
+    };
+    let x = DVector::from_vec(vec![0.4, -0.9]);
+    let (v, gx) = input_gradient_grad(&p, &x);
+    let (v2, (_, gx_full)) = p.predict_grad(&x);
+    assert_eq!(v, v2);
+    assert_eq!(gx, gx_full);
+}

@@ -122,7 +122,7 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
 // -------------------- body: syntax (fence) --------------------
 
 pub fn closure(e: impl ToTokens) -> Error {
-    at(e, "closures are not supported in a differentiable function; write the expression inline, or move it into its own #[differentiable] function and call that")
+    at(e, "closures are not supported in a differentiable function (nor `m.map(|v| ..)` on a matrix); write the expression inline, use the element-wise functions of `autodiff::linalg` (`exp`, `tanh`, `sigmoid`, `relu`, ..) on a matrix, or move the code into its own #[differentiable] function and call that")
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {

@@ -1,0 +1,9 @@
+use autodiff::differentiable;
+use autodiff::nalgebra::DMatrix;
+
+#[differentiable]
+fn f(m: &DMatrix<f64>) -> f64 {
+    m.map(|v| v.sin()).sum()
+}
+
+fn main() {}
