@@ -10,20 +10,10 @@ mod mlp;
 
 use autodiff::nalgebra::DMatrix;
 use criterion::Criterion;
+use mlp::numbers;
 use mlp::single::Mlp;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-/// A reproducible stream of numbers in [-1, 1).
-fn numbers(seed: u64) -> impl FnMut() -> f64 {
-    let mut state = seed;
-    move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
-}
 
 struct Problem {
     model: Mlp,

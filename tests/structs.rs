@@ -1,8 +1,11 @@
 //! Parameter structs: `#[derive(Differentiable)]`, field reads on active struct
 //! parameters (nested too), gradients of the struct's own type, methods with `&self`.
 
+mod common;
+
 use autodiff::nalgebra::{DMatrix, DVector};
 use autodiff::{differentiable, Differentiable};
+use common::objects::{check, Numbers};
 
 #[derive(Clone, Debug, Differentiable)]
 pub struct Affine {
@@ -26,21 +29,32 @@ fn loss(p: &Model, x: &DVector<f64>) -> f64 {
     p.scale * y.norm_squared()
 }
 
-#[test]
-fn nested_struct_gradient() {
+/// Two affine layers and a scale, with values that are not special.
+fn model() -> Model {
     let affine = |r: usize, c: usize, k: f64, name| Affine {
         w: DMatrix::from_fn(r, c, |i, j| (i as f64 - j as f64 * k).sin()),
         b: DVector::from_fn(r, |i, _| 0.1 * i as f64 - k),
         name,
     };
-    let p = Model {
+    Model {
         first: affine(3, 2, 0.5, "first"),
         second: affine(2, 3, -0.25, "second"),
         scale: 0.7,
-    };
+    }
+}
+
+#[test]
+fn nested_struct_gradient() {
+    let mut n = Numbers(5);
     let x = DVector::from_vec(vec![0.3, -1.2]);
-    let (v, (g, gx)) = loss_grad(&p, &x);
-    println!("{v} {g:?} {gx}");
+    check(
+        "loss",
+        &(model(), x),
+        |(p, x)| loss(p, x),
+        |(p, x)| loss_grad(p, x),
+        |(p, x), (tp, tx)| loss_jvp(p, x, tp, tx),
+        &mut n,
+    );
 }
 
 impl Affine {
@@ -61,16 +75,7 @@ impl Model {
 
 #[test]
 fn methods() {
-    let affine = |r: usize, c: usize, k: f64, name| Affine {
-        w: DMatrix::from_fn(r, c, |i, j| (i as f64 - j as f64 * k).sin()),
-        b: DVector::from_fn(r, |i, _| 0.1 * i as f64 - k),
-        name,
-    };
-    let p = Model {
-        first: affine(3, 2, 0.5, "first"),
-        second: affine(2, 3, -0.25, "second"),
-        scale: 0.7,
-    };
+    let p = model();
     let x = DVector::from_vec(vec![0.3, -1.2]);
     let (v, (g, gx)) = p.predict_grad(&x);
     let (v2, (g2, gx2)) = loss_grad(&p, &x);
@@ -82,22 +87,11 @@ fn methods() {
 #[path = "mlp/mod.rs"]
 mod mlp;
 
-/// A reproducible stream of numbers in [-1, 1).
-fn numbers(seed: u64) -> impl FnMut() -> f64 {
-    let mut state = seed;
-    move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
-}
-
 #[test]
 fn mlp_loss_gradient() {
     use autodiff::gradcheck::{check_gradient, Tolerance};
     use mlp::double::Mlp;
-    let mut next = numbers(3);
+    let mut next = mlp::numbers(3);
     let model = Mlp::new([5, 4, 3], &mut next);
     let x = DMatrix::from_fn(5, 6, |_, _| next());
     let labels = [0, 2, 1, 1, 0, 2];
@@ -181,19 +175,7 @@ fn input_gradient(p: &Model, x: &DVector<f64>) -> f64 {
 
 #[test]
 fn gradient_with_respect_to_the_input_only() {
-    let p = Model {
-        first: Affine {
-            w: DMatrix::from_fn(3, 2, |i, j| 0.3 * i as f64 - 0.2 * j as f64 + 0.1),
-            b: DVector::from_fn(3, |i, _| 0.05 * i as f64),
-            name: "first",
-        },
-        second: Affine {
-            w: DMatrix::from_fn(2, 3, |i, j| (i + 2 * j) as f64 * 0.1 - 0.2),
-            b: DVector::from_element(2, -0.1),
-            name: "second",
-        },
-        scale: 1.3,
-    };
+    let p = model();
     let x = DVector::from_vec(vec![0.4, -0.9]);
     let (v, gx) = input_gradient_grad(&p, &x);
     let (v2, (_, gx_full)) = p.predict_grad(&x);

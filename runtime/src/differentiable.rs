@@ -114,6 +114,15 @@ pub trait Differentiable: Sized {
         out
     }
 
+    /// `⟨self, other⟩`: the sum of the products of corresponding numbers (in `f64`).
+    fn inner(&self, other: &Self) -> f64 {
+        self.to_flat()
+            .iter()
+            .zip(other.to_flat())
+            .map(|(a, b)| a * b)
+            .sum()
+    }
+
     /// Sets every float from `flat`, in visit order (the inverse of
     /// [`to_flat`](Self::to_flat)). Panics if `flat` has the wrong length.
     fn set_flat(&mut self, flat: &[f64]) {

@@ -2,6 +2,8 @@
 //! checks every function in the test corpus goes through.
 #![allow(dead_code)]
 
+pub mod objects;
+
 use autodiff::gradcheck::{check_gradient, dot_product_test, Tolerance};
 
 /// Flattens a gradient (a float or a tuple of floats) into `f64`s.

@@ -98,6 +98,17 @@ macro_rules! mlp {
     };
 }
 
+/// A reproducible stream of numbers in [-1, 1), for weights and inputs.
+pub fn numbers(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+}
+
 pub mod single {
     mlp!(f32);
 }
