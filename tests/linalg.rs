@@ -284,3 +284,40 @@ proptest::proptest! {
         );
     }
 }
+
+/// `map` with a scalar closure, differentiated element by element (with a branch and a
+/// kink inside the closure).
+#[differentiable]
+fn mapped(m: &DMatrix<f64>, s: f64) -> f64 {
+    let smooth = m.map(|v| (v * 2.0).sin() + v.powi(3) / 3.0);
+    let clipped = m.map(|v: f64| if v > 0.25 { v.ln_1p() } else { 0.5 * v });
+    smooth.sum() * s + clipped.component_mul(m).norm_squared()
+}
+
+#[test]
+fn map_with_a_closure() {
+    let mut n = Numbers(31);
+    for &(r, c) in SHAPES {
+        let m = n.matrix(r, c);
+        check(
+            "mapped",
+            &(m, -0.6),
+            |(m, s)| mapped(m, *s),
+            |(m, s)| mapped_grad(m, *s),
+            |(m, s), (tm, ts)| mapped_jvp(m, *s, tm, *ts),
+            &mut n,
+        );
+    }
+}
+
+#[differentiable]
+fn mapped_single(m: &DMatrix<f32>) -> f32 {
+    m.map(|v| v * v * 0.5 + 1.0).sum()
+}
+
+#[test]
+fn map_over_f32() {
+    let m = DMatrix::from_row_slice(2, 2, &[1.0f32, -2.0, 0.5, 3.0]);
+    let (_, g) = mapped_single_grad(&m);
+    assert_eq!(g, m);
+}

@@ -122,7 +122,7 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
 // -------------------- body: syntax (fence) --------------------
 
 pub fn closure(e: impl ToTokens) -> Error {
-    at(e, "closures are not supported in a differentiable function (nor `m.map(|v| ..)` on a matrix); write the expression inline, use the element-wise functions of `autodiff::linalg` (`exp`, `tanh`, `sigmoid`, `relu`, ..) on a matrix, or move the code into its own #[differentiable] function and call that")
+    at(e, "closures are not supported in a differentiable function, except `m.map(|v| ..)` on a matrix; write the expression inline, or move the code into its own #[differentiable] function and call that")
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
@@ -333,6 +333,13 @@ pub fn wrong_arity(method: &syn::Ident, expected: usize) -> Error {
     at(
         method,
         format!("`{method}` takes {args} argument(s) besides its receiver"),
+    )
+}
+
+pub fn map_capture(name: &syn::Ident) -> Error {
+    at(
+        name,
+        format!("the closure of `map` may use only its parameter and constants, not `{name}`; compute terms with `{name}` outside the map (`m.map(|v| v.sin()) * {name}`)"),
     )
 }
 

@@ -1058,6 +1058,16 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #m[(#i, #j)])
             }
             (Op::Construct { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
+            (Op::Map { closure, .. }, [_]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m.map(#closure))
+            }
+            (Op::MapRule { mode, jvp }, [_, _]) => {
+                let name = format_ident!("map_{}", mode, span = span);
+                let (m, seed) = (self.by_ref_operand(args[0]), self.by_ref_operand(args[1]));
+                let closure = scalar_closure(jvp);
+                quote_spanned!(span=> ::autodiff::__private::obj::#name(#m, #seed, #closure))
+            }
             (Op::Lin(l), [_, ..]) => {
                 let name = format_ident!("{}", l.name(), span = span);
                 let recv = self.raw_operand(args[0]);
@@ -1150,6 +1160,25 @@ impl<'a> Emitter<'a> {
             _ => tokens.clone(),
         }
     }
+}
+
+/// `|v, d_v| { ..; (y, d_y) }`: a function of one float and its tangent (the forward
+/// derivative of a `map` closure) as a closure whose types rustc infers.
+fn scalar_closure(func: &Func) -> TokenStream {
+    let params: Vec<(Value, proc_macro2::Ident)> = func
+        .params
+        .iter()
+        .take(1)
+        .map(|&v| {
+            let name = func.info(v).name.clone().unwrap_or_else(|| "v".into());
+            (v, format_ident!("{}", name))
+        })
+        .collect();
+    let e = Emitter::new(func, &params, None);
+    let idents: Vec<proc_macro2::Ident> = func.params.iter().map(|&v| e.names.ident(v)).collect();
+    let body = e.block(&func.body);
+    let results = e.results_tuple(&func.results);
+    quote!(|#(#idents),*| { #body #results })
 }
 
 /// The values the pullback closure of `func` (its last instruction) reads from outside.

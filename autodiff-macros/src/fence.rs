@@ -44,6 +44,13 @@ impl<'ast> Visit<'ast> for Fence<'_> {
                     self.visit_expr(&len);
                 }
             }
+            // `m.map(|v| body)`: the closure's body is checked like any expression.
+            (Expr::MethodCall(m), None) if map_closure(m).is_some() => {
+                self.visit_expr(&m.receiver);
+                if let Some((_, body)) = map_closure(m) {
+                    self.visit_expr(body);
+                }
+            }
             // `m[(i, j)]`: a matrix element; the pair is the index, not a tuple value.
             (Expr::Index(ix), None) if index_pair(&ix.index).is_some() => {
                 self.visit_expr(&ix.expr);
@@ -293,6 +300,27 @@ pub fn index_pair(e: &Expr) -> Option<(&Expr, &Expr)> {
     match e {
         Expr::Tuple(t) if t.elems.len() == 2 => Some((&t.elems[0], &t.elems[1])),
         Expr::Paren(p) => index_pair(&p.expr),
+        _ => None,
+    }
+}
+
+/// `m.map(|v| body)` (or `|v: f64| body`): the closure's parameter and body.
+pub fn map_closure(m: &syn::ExprMethodCall) -> Option<(&syn::Ident, &Expr)> {
+    if m.method != "map" || m.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(c) = &m.args[0] else {
+        return None;
+    };
+    let [input] = c.inputs.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let pat = match input {
+        syn::Pat::Type(t) => &*t.pat,
+        other => other,
+    };
+    match pat {
+        syn::Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => Some((&i.ident, &c.body)),
         _ => None,
     }
 }

@@ -127,6 +127,14 @@ impl Forward<'_> {
                 Partial::Identity => t,
                 Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
                 Partial::Indexed => self.push(Op::Index, vec![t, args[1]], y, span, out),
+                Partial::Map => {
+                    let Op::Map { jvp, .. } = op else { continue };
+                    let rule = Op::MapRule {
+                        mode: "jvp",
+                        jvp: jvp.clone(),
+                    };
+                    self.push(rule, vec![args[0], t], y, span, out)
+                }
                 Partial::At => {
                     let mut at = vec![t];
                     at.extend(&args[1..]);

@@ -855,6 +855,13 @@ impl<'a> Lower<'a> {
 
     fn method(&mut self, m: &syn::ExprMethodCall) -> Value {
         let recv = self.need(&m.receiver);
+        if let Some((param, body)) = crate::fence::map_closure(m) {
+            if self.func.ty(recv) == Ty::Obj {
+                return self.map(recv, m, param, body);
+            }
+            self.cx.push(diag::closure(&m.args[0]));
+            return self.undef(m.span());
+        }
         let mut args = vec![recv];
         args.extend(m.args.iter().map(|a| self.need(a)));
         let span = m.method.span();
@@ -924,6 +931,40 @@ impl<'a> Lower<'a> {
             Ty::Unknown
         };
         self.emit(Op::Fun(f), args, method.span(), ty)
+    }
+
+    /// `m.map(|v| body)`: the body is lowered as a function of one float and differentiated
+    /// in forward mode on its own; it may use its parameter and constants only (a local of
+    /// the enclosing function would be invisible to its derivative).
+    fn map(
+        &mut self,
+        recv: Value,
+        m: &syn::ExprMethodCall,
+        param: &syn::Ident,
+        body: &Expr,
+    ) -> Value {
+        let span = m.method.span();
+        for used in free_names(body) {
+            if used != *param && self.lookup(&used.to_string()).is_some() {
+                self.cx.push(diag::map_capture(&used));
+                return self.undef(span);
+            }
+        }
+        let mut sub = Lower::new(self.cx, format!("{}_map", self.func.name));
+        sub.fenced = self.fenced;
+        sub.add_param(param, TypeClass::Float(FloatTy::F64), true, false);
+        // The element type (f32 or f64) is the matrix's: rustc infers it.
+        let p = sub.func.params[0];
+        sub.func.values[p.index()].ty = Ty::Float;
+        let result = sub.need(body);
+        let closure_fn = sub.finish(result);
+        let jvp = crate::expand::scalar_jvp(closure_fn);
+        let closure = m.args[0].to_token_stream();
+        let op = Op::Map {
+            closure,
+            jvp: Box::new(jvp),
+        };
+        self.emit(op, vec![recv], span, Ty::Obj)
     }
 
     /// A matrix method with a rule: a matrix (`transpose`, `component_mul`, ..) or a
@@ -1076,6 +1117,22 @@ impl<'a> Lower<'a> {
             }
         }
     }
+}
+
+/// The single names a closure body reads (`x` in `x * 2.0`), to check that it uses no
+/// local of the enclosing function.
+fn free_names(body: &Expr) -> Vec<syn::Ident> {
+    struct Names(Vec<syn::Ident>);
+    impl<'ast> syn::visit::Visit<'ast> for Names {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(i) = p.path.get_ident() {
+                self.0.push(i.clone());
+            }
+        }
+    }
+    let mut names = Names(Vec::new());
+    syn::visit::Visit::visit_expr(&mut names, body);
+    names.0
 }
 
 /// Whether a call argument is written `&a`.

@@ -710,6 +710,16 @@ impl Reverse<'_> {
             }
             let contribution = match rule.partial(i) {
                 Partial::Zero => continue,
+                Partial::Map => {
+                    let Op::Map { jvp, .. } = op else { continue };
+                    let v = self.cotangent_value(a);
+                    let rule = Op::MapRule {
+                        mode: "vjp",
+                        jvp: jvp.clone(),
+                    };
+                    out.push(Inst::new(vec![v], InstKind::Op(rule, vec![a, d_y]), span));
+                    v
+                }
                 // Into the parameter's cotangent in place, or as a matrix zero but there.
                 Partial::At => {
                     if let Some(&buffer) = self.buffers.get(&a) {

@@ -28,6 +28,9 @@ pub enum Partial {
     /// tangent is that field of the parameter's tangent, and the cotangent is added into
     /// that field of the parameter's cotangent.
     Field,
+    /// The operand is the matrix of `m.map(|v| body)`: its tangent and cotangent go through
+    /// the forward derivative of the body, element by element.
+    Map,
     /// The operand is a matrix or vector read at the other operands (`m[(i, j)]`): the
     /// tangent is the tangent read there, and the cotangent is a matrix that is zero but
     /// there (added in place into a parameter's cotangent).
@@ -119,6 +122,9 @@ pub fn rule(op: &Op) -> Rule {
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),
         Op::Construct { .. } => Rule::Construct,
+        Op::Map { .. } => Rule::Partials(vec![Partial::Map]),
+        // Derivative code only: never differentiated again.
+        Op::MapRule { .. } => Rule::Constant,
     }
 }
 

@@ -70,6 +70,19 @@ pub enum Op {
     Construct {
         path: TokenStream,
     },
+    /// `args[0].map(closure)` with a closure of one float (`|v| body`, `closure` its
+    /// tokens as written); `jvp` is the forward derivative of the body, a function of the
+    /// parameter and its tangent.
+    Map {
+        closure: TokenStream,
+        jvp: Box<super::Func>,
+    },
+    /// In derivative code: `map_jvp(args[0], args[1], jvp)` (the tangent of a `Map`) or
+    /// `map_vjp(args[0], args[1], jvp)` (the cotangent of its matrix), by `mode`.
+    MapRule {
+        mode: &'static str,
+        jvp: Box<super::Func>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -286,6 +299,8 @@ impl Op {
             Op::Len => "len".into(),
             Op::At => "at".into(),
             Op::Construct { path } => format!("construct {}", compact(path)),
+            Op::Map { closure, .. } => format!("map {}", compact(closure)),
+            Op::MapRule { mode, jvp } => format!("map_{mode} {}", jvp.name),
         }
     }
 }

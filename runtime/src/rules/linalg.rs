@@ -576,3 +576,32 @@ where
     let cols = d.ncols();
     d[(*k / cols, *k % cols)]
 }
+
+/// Tangent of `A.map(f)` from the tangent `T` of `A`: `f'(aᵢⱼ) tᵢⱼ`, with `jvp(v, t) =
+/// (f(v), f'(v) t)` the forward derivative of the closure.
+#[inline]
+pub fn map_jvp<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    t: &OMatrix<T, R, C>,
+    jvp: impl Fn(T, T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.zip_map(t, |v, t| jvp(v, t).1)
+}
+
+/// Cotangent of `A` in `A.map(f)`: `dᵢⱼ f'(aᵢⱼ)`.
+#[inline]
+pub fn map_vjp<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    d: &OMatrix<T, R, C>,
+    jvp: impl Fn(T, T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.zip_map(d, |v, d| d * jvp(v, T::one()).1)
+}
