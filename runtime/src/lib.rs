@@ -41,6 +41,7 @@ pub mod linalg;
 mod needs;
 mod real;
 pub mod rules;
+pub mod tensor;
 
 pub use autodiff_macros::{differentiable, Differentiable};
 pub use differentiable::{join, Differentiable, Floats, FloatsMut};
@@ -50,6 +51,7 @@ pub use gradcheck::{
 /// nalgebra, re-exported so that matrix code and derived structs name the same version.
 pub use nalgebra;
 pub use real::{Real, Zero};
+pub use tensor::{ShapeError, Tensor};
 
 /// The items generated code refers to. Not a public API: names may change in any release.
 #[doc(hidden)]

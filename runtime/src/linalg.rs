@@ -30,44 +30,72 @@ pub trait Element: RealField + Copy {}
 impl Element for f32 {}
 impl Element for f64 {}
 
+/// Matrices and tensors, for the element-wise functions.
+pub trait Array: Sized {
+    /// The element type.
+    type Elem: Element;
+    /// `f` applied to every element.
+    fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
+    /// `f` applied to corresponding elements of two arrays of one shape.
+    fn zip_map_elems(&self, other: &Self, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem)
+        -> Self;
+}
+
+impl<T: Element, R: Dim, C: Dim> Array for OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    type Elem = T;
+    fn map_elems(&self, f: impl Fn(T) -> T) -> Self {
+        self.map(f)
+    }
+    fn zip_map_elems(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        self.zip_map(other, f)
+    }
+}
+
+impl Array for crate::Tensor {
+    type Elem = f32;
+    fn map_elems(&self, f: impl Fn(f32) -> f32) -> Self {
+        self.map(f)
+    }
+    fn zip_map_elems(&self, other: &Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        self.zip_map(other, f)
+    }
+}
+
 /// Defines `name`, `name_vjp` and `name_jvp` for an element-wise function `y = f(x)` whose
-/// derivative is written with `x` and `y`.
+/// derivative is written with `x` and `y`, for matrices and tensors.
 macro_rules! elementwise {
     ($(#[$doc:meta])* $name:ident, $vjp:ident, $jvp:ident, |$x:ident| $f:expr, |$xx:ident, $y:ident| $df:expr) => {
         $(#[$doc])*
-        pub fn $name<T: Element, R: Dim, C: Dim>(x: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
-            x.map(|$x| $f)
+        pub fn $name<X: Array>(x: &X) -> X {
+            #[allow(clippy::redundant_closure_call)]
+            fn value<T: Element>($x: T) -> T {
+                $f
+            }
+            x.map_elems(value)
         }
 
         #[doc = concat!("Value of [`", stringify!($name), "`] and its pullback.")]
-        pub fn $vjp<T: Element, R: Dim, C: Dim>(
-            x: &OMatrix<T, R, C>,
-        ) -> (
-            OMatrix<T, R, C>,
-            impl FnOnce(OMatrix<T, R, C>) -> OMatrix<T, R, C> + use<T, R, C>,
-        )
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
+        pub fn $vjp<X: Array>(x: &X) -> (X, impl FnOnce(X) -> X + use<X>) {
+            fn slope<T: Element>($xx: T, $y: T) -> T {
+                $df
+            }
             let y = $name(x);
-            // The derivative at each element, computed now: the pullback keeps one matrix.
-            let dydx = x.zip_map(&y, |$xx, $y| $df);
-            (y, move |d: OMatrix<T, R, C>| d.component_mul(&dydx))
+            // The derivative at each element, computed now: the pullback keeps one array.
+            let dydx = x.zip_map_elems(&y, slope);
+            (y, move |d: X| d.zip_map_elems(&dydx, |d, g| d * g))
         }
 
         #[doc = concat!("Value of [`", stringify!($name), "`] and its tangent along `dx`.")]
-        pub fn $jvp<T: Element, R: Dim, C: Dim>(
-            x: &OMatrix<T, R, C>,
-            dx: &OMatrix<T, R, C>,
-        ) -> (OMatrix<T, R, C>, OMatrix<T, R, C>)
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
+        pub fn $jvp<X: Array>(x: &X, dx: &X) -> (X, X) {
+            fn slope<T: Element>($xx: T, $y: T) -> T {
+                $df
+            }
             let y = $name(x);
-            let t = x.zip_zip_map(&y, dx, |$xx, $y, t| t * $df);
+            let dydx = x.zip_map_elems(&y, slope);
+            let t = dx.zip_map_elems(&dydx, |t, g| t * g);
             (y, t)
         }
     };
@@ -79,7 +107,7 @@ elementwise!(
 );
 elementwise!(
     /// `ln x`, element by element.
-    ln, ln_vjp, ln_jvp, |x| x.ln(), |x, _y| T::one() / x
+    ln, ln_vjp, ln_jvp, |x| x.ln(), |x, _y| x.recip()
 );
 elementwise!(
     /// `tanh x`, element by element.

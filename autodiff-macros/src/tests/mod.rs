@@ -14,9 +14,3 @@ pub fn expand_pretty(args: TokenStream, item: TokenStream) -> String {
         Err(_) => tokens.to_string(),
     }
 }
-#[test]
-fn tmp_dump() {
-    let src = std::fs::read_to_string("/tmp/src.rs").unwrap();
-    let item: TokenStream = src.parse().unwrap();
-    std::fs::write("/tmp/out.rs", expand_pretty(quote::quote!(), item)).unwrap();
-}

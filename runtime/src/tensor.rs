@@ -1,0 +1,211 @@
+//! An n-dimensional `f32` array: a shape and its elements in row-major (C) order, as
+//! PyTorch lays them out. Image batches are `(N, C, H, W)`. Views into nalgebra give the
+//! matrix products; the layers in [`crate::nn`] give the rules.
+
+use crate::differentiable::{Differentiable, Floats, FloatsMut};
+use crate::needs::Placeholder;
+use crate::rules::ZeroLike;
+use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use std::fmt;
+
+/// A shape and `f32` elements, row-major.
+#[derive(Clone, PartialEq, Default)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// A tensor whose data does not fit its shape, or two tensors whose shapes do not fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub message: String,
+}
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor{:?}", self.shape)?;
+        let shown: Vec<f32> = self.data.iter().take(8).copied().collect();
+        write!(
+            f,
+            " {shown:?}{}",
+            if self.data.len() > 8 { " .." } else { "" }
+        )
+    }
+}
+
+impl Tensor {
+    /// A tensor of `shape` holding `data` (row-major).
+    ///
+    /// # Errors
+    /// If `data` does not have as many elements as `shape` asks for.
+    pub fn new(shape: &[usize], data: Vec<f32>) -> Result<Tensor, ShapeError> {
+        let len: usize = shape.iter().product();
+        if len != data.len() {
+            return Err(ShapeError {
+                message: format!(
+                    "a tensor of shape {shape:?} has {len} elements, got {}",
+                    data.len()
+                ),
+            });
+        }
+        Ok(Tensor {
+            shape: shape.to_vec(),
+            data,
+        })
+    }
+
+    /// Zeros of `shape`.
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
+    }
+
+    /// Elements `f(i)` for the flat index `i`.
+    pub fn from_fn(shape: &[usize], f: impl FnMut(usize) -> f32) -> Tensor {
+        let len = shape.iter().product();
+        Tensor {
+            shape: shape.to_vec(),
+            data: (0..len).map(f).collect(),
+        }
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The same elements under another shape of as many elements.
+    ///
+    /// # Errors
+    /// If the element counts differ.
+    pub fn reshape(self, shape: &[usize]) -> Result<Tensor, ShapeError> {
+        Tensor::new(shape, self.data)
+    }
+
+    /// `f` applied to every element.
+    pub fn map(&self, f: impl Fn(f32) -> f32) -> Tensor {
+        Tensor {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
+
+    /// `f` applied to corresponding elements of `self` and `other`, of the same shape.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn zip_map(&self, other: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+        assert_eq!(self.shape, other.shape, "zip_map: shapes differ");
+        Tensor {
+            shape: self.shape.clone(),
+            data: self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
+        }
+    }
+
+    /// A 2-D tensor `(rows, cols)` as a nalgebra matrix view (no copy).
+    ///
+    /// # Panics
+    /// If the tensor is not 2-D.
+    pub fn as_matrix(&self) -> DMatrixView<'_, f32, Dyn, Dyn> {
+        let [rows, cols] = self.shape[..] else {
+            panic!("as_matrix: shape {:?} is not 2-D", self.shape)
+        };
+        matrix(&self.data, rows, cols)
+    }
+}
+
+/// Row-major `rows × cols` data as a nalgebra (column-major) matrix view: the strides say
+/// where element `(i, j)` is, no copy.
+pub fn matrix(data: &[f32], rows: usize, cols: usize) -> DMatrixView<'_, f32, Dyn, Dyn> {
+    DMatrixView::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(cols), Dyn(1))
+}
+
+/// Row-major `rows × cols` data as a writable nalgebra matrix view.
+pub fn matrix_mut(data: &mut [f32], rows: usize, cols: usize) -> DMatrixViewMut<'_, f32, Dyn, Dyn> {
+    DMatrixViewMut::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(cols), Dyn(1))
+}
+
+impl Differentiable for Tensor {
+    fn zero_like(&self) -> Self {
+        Tensor::zeros(&self.shape)
+    }
+    fn accumulate(&mut self, other: &Self) {
+        assert_eq!(self.shape, other.shape, "accumulate: shapes differ");
+        self.data
+            .iter_mut()
+            .zip(&other.data)
+            .for_each(|(a, b)| *a += b);
+    }
+    fn scale(&mut self, factor: f64) {
+        let factor = factor as f32;
+        self.data.iter_mut().for_each(|a| *a *= factor);
+    }
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Floats<'_>)) {
+        f(prefix, Floats::F32(&self.data));
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
+        f(prefix, FloatsMut::F32(&mut self.data));
+    }
+}
+
+impl ZeroLike for Tensor {
+    type Output = Tensor;
+    fn zero_like(&self) -> Tensor {
+        Tensor::zeros(&self.shape)
+    }
+}
+
+/// An empty tensor.
+impl Placeholder for Tensor {
+    fn placeholder() -> Self {
+        Tensor::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_are_checked() {
+        assert!(Tensor::new(&[2, 3], vec![0.0; 5]).is_err());
+        let t = Tensor::new(&[2, 3], (0..6).map(|v| v as f32).collect()).unwrap();
+        assert_eq!(t.as_matrix()[(1, 2)], 5.0);
+        assert!(t.clone().reshape(&[4]).is_err());
+        assert_eq!(t.reshape(&[3, 2]).unwrap().as_matrix()[(2, 1)], 5.0);
+    }
+}
