@@ -39,6 +39,7 @@ mod differentiable;
 pub mod gradcheck;
 pub mod linalg;
 mod needs;
+pub mod nn;
 mod real;
 pub mod rules;
 pub mod tensor;

@@ -154,9 +154,62 @@ pub fn matrix(data: &[f32], rows: usize, cols: usize) -> DMatrixView<'_, f32, Dy
     DMatrixView::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(cols), Dyn(1))
 }
 
+/// The transpose of row-major `rows × cols` data, a `cols × rows` view (no copy).
+pub fn matrix_transposed(data: &[f32], rows: usize, cols: usize) -> DMatrixView<'_, f32, Dyn, Dyn> {
+    DMatrixView::from_slice_with_strides_generic(data, Dyn(cols), Dyn(rows), Dyn(1), Dyn(cols))
+}
+
 /// Row-major `rows × cols` data as a writable nalgebra matrix view.
 pub fn matrix_mut(data: &mut [f32], rows: usize, cols: usize) -> DMatrixViewMut<'_, f32, Dyn, Dyn> {
     DMatrixViewMut::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(cols), Dyn(1))
+}
+
+/// `y = α a b + β y` on views with any strides. Products with every dimension above 5 go
+/// to nalgebra's blocked kernel (matrixmultiply), which takes strides as they are; smaller
+/// ones are multiplied on contiguous copies (nalgebra's small-matrix path expects unit row
+/// strides).
+pub fn gemm(
+    y: &mut DMatrixViewMut<'_, f32, Dyn, Dyn>,
+    alpha: f32,
+    a: &DMatrixView<'_, f32, Dyn, Dyn>,
+    b: &DMatrixView<'_, f32, Dyn, Dyn>,
+    beta: f32,
+) {
+    if [y.nrows(), y.ncols(), a.nrows(), a.ncols()]
+        .iter()
+        .all(|&d| d > 5)
+    {
+        y.gemm(alpha, a, b, beta);
+        return;
+    }
+    let p = a.clone_owned() * b.clone_owned();
+    for j in 0..y.ncols() {
+        for i in 0..y.nrows() {
+            y[(i, j)] = alpha * p[(i, j)] + if beta == 0.0 { 0.0 } else { beta * y[(i, j)] };
+        }
+    }
+}
+
+/// `rows × cols` numbers at `i·rs + j·cs` as a matrix view.
+pub fn strided(
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+) -> DMatrixView<'_, f32, Dyn, Dyn> {
+    DMatrixView::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(rs), Dyn(cs))
+}
+
+/// `rows × cols` numbers at `i·rs + j·cs` as a writable matrix view.
+pub fn strided_mut(
+    data: &mut [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+) -> DMatrixViewMut<'_, f32, Dyn, Dyn> {
+    DMatrixViewMut::from_slice_with_strides_generic(data, Dyn(rows), Dyn(cols), Dyn(rs), Dyn(cs))
 }
 
 impl Differentiable for Tensor {

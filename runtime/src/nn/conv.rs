@@ -1,0 +1,386 @@
+//! 2-D convolution (PyTorch's `nn.Conv2d`, cross-correlation) as im2col and a matrix
+//! product per image, in parallel over the batch.
+//!
+//! For image `n` with columns `Xₙ = im2col(xₙ)` (`C·k·k × OH·OW`):
+//! `yₙ = W Xₙ + b 𝟙ᵀ`, so `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and `x̄ₙ = col2im(Wᵀ ȳₙ)`.
+
+use super::{par_ranges, Init};
+use crate::needs::needs;
+use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, Tensor};
+use rayon::prelude::*;
+
+/// A 2-D convolution: `weight` `(out, in, k, k)`, `bias` `(out)`, square kernel, the same
+/// stride and zero padding in both directions.
+#[derive(Clone, Debug, crate::Differentiable)]
+pub struct Conv2d {
+    pub weight: Tensor,
+    pub bias: Tensor,
+    #[inactive]
+    pub stride: usize,
+    #[inactive]
+    pub padding: usize,
+}
+
+/// The sizes of one convolution of one batch.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    out: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Geometry {
+    /// Rows of the column matrix: one per input channel and kernel offset.
+    fn ckk(&self) -> usize {
+        self.c * self.k * self.k
+    }
+
+    /// Output pixels per channel.
+    fn ohw(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    fn in_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    fn out_len(&self) -> usize {
+        self.out * self.ohw()
+    }
+
+    /// `Xₙ`: row `(c, i, j)` holds the input pixel under kernel offset `(i, j)` of each
+    /// output pixel (zero in the padding).
+    fn im2col(&self, x: &[f32], cols: &mut [f32]) {
+        let (k, s, ohw) = (self.k, self.stride, self.ohw());
+        for c in 0..self.c {
+            let plane = &x[c * self.h * self.w..][..self.h * self.w];
+            for i in 0..k {
+                for j in 0..k {
+                    let row = &mut cols[((c * k + i) * k + j) * ohw..][..ohw];
+                    for oy in 0..self.oh {
+                        let dst = &mut row[oy * self.ow..][..self.ow];
+                        match (oy * s + i).checked_sub(self.pad).filter(|&y| y < self.h) {
+                            Some(y) => self.gather_row(&plane[y * self.w..][..self.w], j, dst),
+                            None => dst.fill(0.0),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One output row's inputs at kernel column `j`: `dst[ox] = src[ox·s + j − pad]`.
+    fn gather_row(&self, src: &[f32], j: usize, dst: &mut [f32]) {
+        for (ox, d) in dst.iter_mut().enumerate() {
+            *d = (ox * self.stride + j)
+                .checked_sub(self.pad)
+                .and_then(|x| src.get(x))
+                .copied()
+                .unwrap_or(0.0);
+        }
+    }
+
+    /// The adjoint of `im2col`: adds each column entry back onto its input pixel.
+    fn col2im(&self, cols: &[f32], x: &mut [f32]) {
+        let (k, s, ohw) = (self.k, self.stride, self.ohw());
+        for c in 0..self.c {
+            let plane = &mut x[c * self.h * self.w..][..self.h * self.w];
+            for i in 0..k {
+                for j in 0..k {
+                    let row = &cols[((c * k + i) * k + j) * ohw..][..ohw];
+                    for oy in 0..self.oh {
+                        let Some(y) = (oy * s + i).checked_sub(self.pad).filter(|&y| y < self.h)
+                        else {
+                            continue;
+                        };
+                        let dst = &mut plane[y * self.w..][..self.w];
+                        for (ox, &v) in row[oy * self.ow..][..self.ow].iter().enumerate() {
+                            if let Some(d) = (ox * s + j)
+                                .checked_sub(self.pad)
+                                .and_then(|x| dst.get_mut(x))
+                            {
+                                *d += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Conv2d {
+    /// A layer with PyTorch's default initialisation.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        init: &mut Init,
+    ) -> Conv2d {
+        let fan_in = in_channels * kernel * kernel;
+        let shape = [out_channels, in_channels, kernel, kernel];
+        let weight = init.default_weights(shape.iter().product(), fan_in);
+        let bias = init.default_weights(out_channels, fan_in);
+        Conv2d {
+            weight: Tensor::new(&shape, weight).expect("shape"),
+            bias: Tensor::new(&[out_channels], bias).expect("shape"),
+            stride,
+            padding,
+        }
+    }
+
+    /// # Panics
+    /// If `x` is not a `(N, C, H, W)` batch with this layer's input channels, or the image
+    /// is smaller than the kernel.
+    fn geometry(&self, x: &Tensor) -> Geometry {
+        let &[out, c_in, k, k2] = self.weight.shape() else {
+            panic!(
+                "Conv2d: weight of shape {:?} is not (out, in, k, k)",
+                self.weight.shape()
+            )
+        };
+        let &[n, c, h, w] = x.shape() else {
+            panic!("Conv2d: input of shape {:?} is not (N, C, H, W)", x.shape())
+        };
+        assert!(
+            k == k2 && c == c_in && self.stride > 0,
+            "Conv2d: input of shape {:?} for weight {:?} and stride {}",
+            x.shape(),
+            self.weight.shape(),
+            self.stride
+        );
+        let span = |len: usize| {
+            (len + 2 * self.padding)
+                .checked_sub(k)
+                .map(|d| d / self.stride + 1)
+        };
+        let (Some(oh), Some(ow)) = (span(h), span(w)) else {
+            panic!("Conv2d: a {h}×{w} image is smaller than the {k}×{k} kernel")
+        };
+        Geometry {
+            n,
+            c,
+            h,
+            w,
+            out,
+            k,
+            stride: self.stride,
+            pad: self.padding,
+            oh,
+            ow,
+        }
+    }
+
+    /// The convolution of a batch `(N, C, H, W)`: `(N, out, OH, OW)`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.run(x).0
+    }
+
+    /// The output and the column matrices of every image (what the pullback needs).
+    fn run(&self, x: &Tensor) -> (Tensor, Vec<f32>, Geometry) {
+        let g = self.geometry(x);
+        let (ckk, ohw) = (g.ckk(), g.ohw());
+        let mut out = vec![0.0f32; g.n * g.out_len()];
+        let mut cols = vec![0.0f32; g.n * ckk * ohw];
+        let w = matrix(self.weight.data(), g.out, ckk);
+        out.par_chunks_mut(g.out_len())
+            .zip(cols.par_chunks_mut(ckk * ohw))
+            .zip(x.data().par_chunks(g.in_len()))
+            .for_each(|((y, cols), x)| {
+                g.im2col(x, cols);
+                for (row, &b) in y.chunks_mut(ohw).zip(self.bias.data()) {
+                    row.fill(b);
+                }
+                gemm(
+                    &mut matrix_mut(y, g.out, ohw),
+                    1.0,
+                    &w,
+                    &matrix(cols, ckk, ohw),
+                    1.0,
+                );
+            });
+        let y = Tensor::new(&[g.n, g.out, g.oh, g.ow], out).expect("shape");
+        (y, cols, g)
+    }
+
+    /// The output and the pullback, which gives the layer's cotangent and, if the caller
+    /// needs it, the input's (for the first layer of a network, it does not).
+    pub fn forward_vjp(
+        &self,
+        x: &Tensor,
+    ) -> (Tensor, impl FnOnce(Tensor) -> (Conv2d, Tensor) + '_) {
+        let needs = needs(core::any::type_name::<Self>(), "forward");
+        let (y, cols, g) = self.run(x);
+        let pullback = move |dy: Tensor| {
+            assert_eq!(
+                dy.shape(),
+                [g.n, g.out, g.oh, g.ow],
+                "Conv2d: cotangent shape"
+            );
+            let d_layer = self.weight_cotangent(&g, &cols, &dy);
+            let dx = if needs & 2 != 0 {
+                self.input_cotangent(&g, &dy)
+            } else {
+                Tensor::default()
+            };
+            (d_layer, dx)
+        };
+        (y, pullback)
+    }
+
+    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙`: a partial sum per thread, then their sum.
+    fn weight_cotangent(&self, g: &Geometry, cols: &[f32], dy: &Tensor) -> Conv2d {
+        let (ckk, ohw) = (g.ckk(), g.ohw());
+        let partials = par_ranges(g.n, |first, count| {
+            let mut dw = vec![0.0f32; g.out * ckk];
+            let mut db = vec![0.0f32; g.out];
+            for n in first..first + count {
+                let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
+                let cols_n = &cols[n * ckk * ohw..][..ckk * ohw];
+                gemm(
+                    &mut matrix_mut(&mut dw, g.out, ckk),
+                    1.0,
+                    &matrix(dy_n, g.out, ohw),
+                    &matrix_transposed(cols_n, ckk, ohw),
+                    1.0,
+                );
+                for (b, row) in db.iter_mut().zip(dy_n.chunks(ohw)) {
+                    *b += row.iter().sum::<f32>();
+                }
+            }
+            (dw, db)
+        });
+        let mut dw = vec![0.0f32; g.out * ckk];
+        let mut db = vec![0.0f32; g.out];
+        for (pw, pb) in partials {
+            dw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);
+            db.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
+        }
+        Conv2d {
+            weight: Tensor::new(self.weight.shape(), dw).expect("shape"),
+            bias: Tensor::new(&[g.out], db).expect("shape"),
+            stride: self.stride,
+            padding: self.padding,
+        }
+    }
+
+    /// `x̄ₙ = col2im(Wᵀ ȳₙ)`, image by image in parallel.
+    fn input_cotangent(&self, g: &Geometry, dy: &Tensor) -> Tensor {
+        let (ckk, ohw) = (g.ckk(), g.ohw());
+        let mut dx = vec![0.0f32; g.n * g.in_len()];
+        let wt = matrix_transposed(self.weight.data(), g.out, ckk);
+        dx.par_chunks_mut(g.in_len())
+            .zip(dy.data().par_chunks(g.out_len()))
+            .for_each_init(
+                || vec![0.0f32; ckk * ohw],
+                |dcols, (dx_n, dy_n)| {
+                    let dy_n = matrix(dy_n, g.out, ohw);
+                    gemm(&mut matrix_mut(dcols, ckk, ohw), 1.0, &wt, &dy_n, 0.0);
+                    g.col2im(dcols, dx_n);
+                },
+            );
+        Tensor::new(&[g.n, g.c, g.h, g.w], dx).expect("shape")
+    }
+
+    /// The output and its tangent: the convolution is bilinear in the layer and the input,
+    /// `ẏ = conv(ẋ; W, ḃ) + conv(x; Ẇ, 0)`.
+    pub fn forward_jvp(&self, x: &Tensor, d_self: &Conv2d, dx: &Tensor) -> (Tensor, Tensor) {
+        let y = self.forward(x);
+        let through_input = Conv2d {
+            weight: self.weight.clone(),
+            bias: d_self.bias.clone(),
+            ..self.clone()
+        }
+        .forward(dx);
+        let through_weight = Conv2d {
+            weight: d_self.weight.clone(),
+            bias: Tensor::zeros(self.bias.shape()),
+            ..self.clone()
+        }
+        .forward(x);
+        (y, through_input.zip_map(&through_weight, |a, b| a + b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Differentiable;
+
+    /// The definition, one output at a time.
+    fn naive(layer: &Conv2d, x: &Tensor) -> Tensor {
+        let g = layer.geometry(x);
+        Tensor::from_fn(&[g.n, g.out, g.oh, g.ow], |flat| {
+            let (n, rest) = (flat / g.out_len(), flat % g.out_len());
+            let (o, p) = (rest / g.ohw(), rest % g.ohw());
+            let (oy, ox) = (p / g.ow, p % g.ow);
+            let mut s = layer.bias.data()[o];
+            for c in 0..g.c {
+                for i in 0..g.k {
+                    for j in 0..g.k {
+                        let y = (oy * g.stride + i) as isize - g.pad as isize;
+                        let x_ = (ox * g.stride + j) as isize - g.pad as isize;
+                        if y >= 0 && x_ >= 0 && (y as usize) < g.h && (x_ as usize) < g.w {
+                            let wv = layer.weight.data()[((o * g.c + c) * g.k + i) * g.k + j];
+                            s += wv
+                                * x.data()[((n * g.c + c) * g.h + y as usize) * g.w + x_ as usize];
+                        }
+                    }
+                }
+            }
+            s
+        })
+    }
+
+    #[test]
+    fn matches_the_definition_with_padding_and_stride() {
+        let mut init = Init::new(3);
+        for (stride, padding, size) in [(1, 1, 9), (2, 0, 8), (1, 0, 7), (2, 1, 11)] {
+            let layer = Conv2d::new(3, 7, 3, stride, padding, &mut init);
+            let x =
+                Tensor::new(&[2, 3, size, size], init.uniform(2 * 3 * size * size, 1.0)).unwrap();
+            let (fast, slow) = (layer.forward(&x), naive(&layer, &x));
+            assert_eq!(fast.shape(), slow.shape());
+            for (a, b) in fast.data().iter().zip(slow.data()) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn pullback_is_the_adjoint_of_the_tangent() {
+        let mut init = Init::new(5);
+        for (stride, padding) in [(1, 1), (2, 1)] {
+            let layer = Conv2d::new(2, 6, 3, stride, padding, &mut init);
+            let x = Tensor::new(&[3, 2, 8, 8], init.uniform(3 * 2 * 64, 1.0)).unwrap();
+            let mut d_layer = layer.clone();
+            d_layer.set_flat(
+                &init
+                    .uniform(layer.num_floats(), 1.0)
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect::<Vec<_>>(),
+            );
+            let dx = Tensor::new(x.shape(), init.uniform(x.len(), 1.0)).unwrap();
+            let (y, dy) = layer.forward_jvp(&x, &d_layer, &dx);
+            let ybar = Tensor::new(y.shape(), init.uniform(y.len(), 1.0)).unwrap();
+            let (_, pullback) = layer.forward_vjp(&x);
+            let (layer_bar, x_bar) = pullback(ybar.clone());
+            let forward = dy.inner(&ybar);
+            let reverse = layer_bar.inner(&d_layer) + x_bar.inner(&dx);
+            assert!(
+                (forward - reverse).abs() < 1e-3 * forward.abs().max(1.0),
+                "{forward} vs {reverse}"
+            );
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Seeded initialisation as in PyTorch's `nn.Linear` and `nn.Conv2d`: weights and biases
+//! uniform in `(−1/√fan_in, 1/√fan_in)` (what `kaiming_uniform_(a = √5)` gives for the
+//! weights), from a named generator so that a seed gives the same model everywhere.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The random source of initialisation (and of anything else a seed should fix).
+pub struct Init {
+    rng: ChaCha8Rng,
+}
+
+impl Init {
+    pub fn new(seed: u64) -> Init {
+        Init {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// `n` numbers uniform in `(−bound, bound)`.
+    pub fn uniform(&mut self, n: usize, bound: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| self.rng.random_range(-bound..bound))
+            .collect()
+    }
+
+    /// PyTorch's default for a layer with `fan_in` inputs per output.
+    pub fn default_weights(&mut self, n: usize, fan_in: usize) -> Vec<f32> {
+        self.uniform(n, 1.0 / (fan_in as f32).sqrt())
+    }
+}

@@ -1,0 +1,34 @@
+//! Layers, written as parameter structs with `#[derive(Differentiable)]` and a
+//! `forward` method: the convolution, pooling and dense layers are primitives with
+//! hand-written rules (`forward_vjp`, `forward_jvp`: the custom-rule path), so generated
+//! code calls them like any differentiable method; they run in parallel over the batch.
+//!
+//! Layouts follow PyTorch: image batches are `(N, C, H, W)` tensors, a convolution's
+//! weight is `(out, in, k, k)`. Dense layers take a batch as a matrix with one example
+//! per column (`features × N`), which is what [`flatten`] gives.
+
+mod conv;
+mod dense;
+mod init;
+mod pool;
+
+pub use conv::Conv2d;
+pub use dense::Linear;
+pub use init::Init;
+pub use pool::{flatten, flatten_jvp, flatten_vjp, max_pool2d, max_pool2d_jvp, max_pool2d_vjp};
+
+use rayon::prelude::*;
+
+/// Runs `f(first, count)` on consecutive ranges of `0..n` covering it, one per thread of
+/// the current rayon pool (coarse chunks: a batch split in as many parts as cores).
+fn par_ranges<R: Send>(n: usize, f: impl Fn(usize, usize) -> R + Sync) -> Vec<R> {
+    let parts = rayon::current_num_threads().clamp(1, n.max(1));
+    let per = n.div_ceil(parts);
+    (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let first = (p * per).min(n);
+            f(first, (n - first).min(per))
+        })
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! Max pooling over `k × k` windows with stride `k` (PyTorch's `MaxPool2d(k)`), and the
+//! flattening of a batch of images into a matrix with one example per column.
+
+use crate::tensor::Tensor;
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+
+/// The largest value of each `k × k` window (stride `k`, no padding; a partial window at
+/// the edge is dropped, as in PyTorch). Ties go to the first element of the window.
+///
+/// # Panics
+/// If `x` is not `(N, C, H, W)` with `H, W ≥ k ≥ 1`.
+pub fn max_pool2d(x: &Tensor, k: usize) -> Tensor {
+    pool(x, k).0
+}
+
+/// The pooled batch and, for each output, the offset of its maximum within its input plane.
+fn pool(x: &Tensor, k: usize) -> (Tensor, Vec<u32>) {
+    let &[n, c, h, w] = x.shape() else {
+        panic!(
+            "max_pool2d: input of shape {:?} is not (N, C, H, W)",
+            x.shape()
+        )
+    };
+    assert!(
+        k >= 1 && h >= k && w >= k,
+        "max_pool2d: a {h}×{w} image and a {k}×{k} window"
+    );
+    let (oh, ow) = (h / k, w / k);
+    let mut y = vec![0.0f32; n * c * oh * ow];
+    let mut arg = vec![0u32; n * c * oh * ow];
+    y.par_chunks_mut(oh * ow)
+        .zip(arg.par_chunks_mut(oh * ow))
+        .zip(x.data().par_chunks(h * w))
+        .for_each(|((y, arg), plane)| {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best = (oy * k) * w + ox * k;
+                    for i in 0..k {
+                        for j in 0..k {
+                            let at = (oy * k + i) * w + ox * k + j;
+                            if plane[at] > plane[best] {
+                                best = at;
+                            }
+                        }
+                    }
+                    y[oy * ow + ox] = plane[best];
+                    arg[oy * ow + ox] = best as u32;
+                }
+            }
+        });
+    (Tensor::new(&[n, c, oh, ow], y).expect("shape"), arg)
+}
+
+/// Value of [`max_pool2d`] and its pullback: each output's cotangent goes to the input that
+/// was the maximum of its window.
+pub fn max_pool2d_vjp(x: &Tensor, k: usize) -> (Tensor, impl FnOnce(Tensor) -> Tensor + use<>) {
+    let (y, arg) = pool(x, k);
+    let in_shape = x.shape().to_vec();
+    let pullback = move |dy: Tensor| {
+        let plane = in_shape[2] * in_shape[3];
+        let out_plane = (in_shape[2] / k) * (in_shape[3] / k);
+        let mut dx = vec![0.0f32; in_shape.iter().product()];
+        dx.par_chunks_mut(plane)
+            .zip(dy.data().par_chunks(out_plane))
+            .zip(arg.par_chunks(out_plane))
+            .for_each(|((dx, dy), arg)| {
+                for (&d, &a) in dy.iter().zip(arg) {
+                    dx[a as usize] += d;
+                }
+            });
+        Tensor::new(&in_shape, dx).expect("shape")
+    };
+    (y, pullback)
+}
+
+/// Value of [`max_pool2d`] and its tangent: the tangent at each window's maximum.
+pub fn max_pool2d_jvp(x: &Tensor, k: usize, dx: &Tensor) -> (Tensor, Tensor) {
+    let (y, arg) = pool(x, k);
+    let (h, w) = (x.shape()[2], x.shape()[3]);
+    let out_plane = (h / k) * (w / k);
+    let t = Tensor::from_fn(y.shape(), |i| {
+        let plane = i / out_plane;
+        dx.data()[plane * h * w + arg[i] as usize]
+    });
+    (y, t)
+}
+
+/// A batch `(N, C, H, W)` as the matrix `(C·H·W) × N`, one example per column with its
+/// features in PyTorch's `flatten` order (the same memory: column-major columns are the
+/// row-major images).
+///
+/// # Panics
+/// If `x` has no dimensions.
+pub fn flatten(x: &Tensor) -> DMatrix<f32> {
+    let n = *x
+        .shape()
+        .first()
+        .expect("flatten: a tensor without dimensions");
+    let features = x.len() / n.max(1);
+    DMatrix::from_column_slice(features, n, x.data())
+}
+
+/// Value of [`flatten`] and its pullback (the same numbers in the input's shape).
+pub fn flatten_vjp(x: &Tensor) -> (DMatrix<f32>, impl FnOnce(DMatrix<f32>) -> Tensor + use<>) {
+    let shape = x.shape().to_vec();
+    (flatten(x), move |d: DMatrix<f32>| {
+        Tensor::new(&shape, d.as_slice().to_vec()).expect("flatten: cotangent shape")
+    })
+}
+
+/// Value of [`flatten`] and its tangent.
+pub fn flatten_jvp(x: &Tensor, dx: &Tensor) -> (DMatrix<f32>, DMatrix<f32>) {
+    (flatten(x), flatten(dx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Differentiable;
+
+    #[test]
+    fn pools_each_window_and_routes_the_cotangent_to_its_maximum() {
+        let x = Tensor::new(&[1, 1, 2, 4], vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 9.0, -1.0]).unwrap();
+        let (y, pullback) = max_pool2d_vjp(&x, 2);
+        assert_eq!(y.data(), [5.0, 9.0]);
+        let dx = pullback(Tensor::new(&[1, 1, 1, 2], vec![10.0, 20.0]).unwrap());
+        assert_eq!(dx.data(), [0.0, 10.0, 0.0, 0.0, 0.0, 0.0, 20.0, 0.0]);
+        let t = Tensor::from_fn(x.shape(), |i| i as f32);
+        assert_eq!(max_pool2d_jvp(&x, 2, &t).1.data(), [1.0, 6.0]);
+    }
+
+    #[test]
+    fn flatten_keeps_pytorch_order() {
+        let x = Tensor::from_fn(&[2, 2, 1, 3], |i| i as f32);
+        let m = flatten(&x);
+        assert_eq!(m.shape(), (6, 2));
+        assert_eq!(m[(4, 1)], 10.0);
+        let (_, pullback) = flatten_vjp(&x);
+        assert_eq!(pullback(m).to_flat(), x.to_flat());
+    }
+}
