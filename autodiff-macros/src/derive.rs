@@ -102,6 +102,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) {
                 #(::autodiff::Differentiable::visit_mut(&mut self.#members, &::autodiff::join(#prefix, #names), #f);)*
             }
+            fn visit_pair(
+                &mut self,
+                #other: &Self,
+                #prefix: &str,
+                #f: &mut dyn ::core::ops::FnMut(&str, ::autodiff::FloatsMut<'_>, ::autodiff::Floats<'_>),
+            ) {
+                #(::autodiff::Differentiable::visit_pair(&mut self.#members, &#other.#members, &::autodiff::join(#prefix, #names), #f);)*
+            }
         }
 
         impl #impl_generics ::autodiff::__private::ZeroLike for #name #ty_generics #where_clause {

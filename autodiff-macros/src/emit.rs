@@ -304,20 +304,33 @@ impl<'a> Signature<'a> {
             .map(|(&v, _)| v)
             .collect();
         e.plan_closure();
-        let name = self.f.name();
-        e.needs_id = Some(if self.f.is_method() {
-            (quote!(::core::any::type_name::<Self>()), name.to_string())
-        } else {
-            (
-                quote!(::autodiff::__private::fn_name(&#name)),
-                String::new(),
-            )
-        });
+        let name = self.f.name().to_string();
+        let mut types: Vec<TokenStream> = self
+            .f
+            .active_params()
+            .take(2)
+            .map(|p| {
+                let ty = referent(p.ty);
+                quote!(::core::any::type_name::<#ty>())
+            })
+            .collect();
+        types.resize(2, quote!(""));
+        e.needs_id = Some(quote!([#name, #(#types),*]));
         let body = e.block(&func.body);
         let results = e.results_tuple(&func.results);
         let name = self.own_path(self.f.name());
         // Using the derivative counts as using the function (no `dead_code` warning).
         quote! { #head { let _ = #name; #body #results } }
+    }
+}
+
+/// The type behind a reference (`&[f64]` gives `[f64]`, `&self`'s type gives `Self`).
+fn referent(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Reference(r) => referent(&r.elem),
+        syn::Type::Paren(p) => referent(&p.elem),
+        syn::Type::Group(g) => referent(&g.elem),
+        _ => ty,
     }
 }
 
@@ -396,8 +409,8 @@ struct Emitter<'a> {
     /// Inactive parameters: borrowed by the pullback as they are.
     inactive: HashSet<Value>,
     /// How this function names itself when it takes the caller's request of needed
-    /// cotangents: the callee expression and the method name (empty for a function).
-    needs_id: Option<(TokenStream, String)>,
+    /// cotangents: `[name, type of the first, of the second differentiable parameter]`.
+    needs_id: Option<TokenStream>,
     closure: Option<ClosureSig>,
     f_returns_array: bool,
 }
@@ -733,29 +746,49 @@ impl<'a> Emitter<'a> {
                 request,
             } => {
                 let call = self.call(path, form, "_vjp", args, span);
-                let Some(mask) = request else {
+                let Some(request) = request else {
                     return quote!(let #pat = #call;);
                 };
-                // Addressed like the callee addresses itself (see `needs_id`).
-                let (callee, method) = match (form.method, args.first()) {
-                    (true, Some(&recv)) => {
-                        let recv = self.by_ref_operand(recv);
-                        let name = path.to_string();
-                        (quote!(::autodiff::__private::type_name_of(#recv)), name)
+                let mask = request.mask;
+                // Bit i also needs one of the parameters argument i's cotangent reaches.
+                let mask = match &request.needs {
+                    None => quote!(#mask),
+                    Some((needs, reaches)) => {
+                        let needs = self.raw_operand(*needs);
+                        let bits = reaches.iter().enumerate().map(|(i, &r)| {
+                            let bit = 1u64 << i;
+                            quote!((if #needs & #r != 0 { #bit } else { 0 }))
+                        });
+                        quote!(#mask & (0 #(| #bits)*))
                     }
-                    _ => (
-                        quote!(::autodiff::__private::fn_name(&#path)),
-                        String::new(),
-                    ),
                 };
+                // Addressed as the callee names itself (see `needs_id`): its name and the
+                // types of its first two differentiable arguments.
+                let name = path
+                    .clone()
+                    .into_iter()
+                    .last()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                let mut types: Vec<TokenStream> = args
+                    .iter()
+                    .filter(|&&a| self.func.ty(a).is_differentiable())
+                    .take(2)
+                    .map(|&a| {
+                        let a = self.by_ref_operand(a);
+                        quote!(::autodiff::__private::type_name_of(#a))
+                    })
+                    .collect();
+                types.resize(2, quote!(""));
                 return quote_spanned! {span=>
-                    ::autodiff::__private::request_needs(#callee, #method, #mask);
+                    ::autodiff::__private::request_needs([#name, #(#types),*], #mask);
                     let #pat = #call;
+                    ::autodiff::__private::withdraw_request();
                 };
             }
             InstKind::Needs => {
-                let (callee, method) = self.needs_id.clone().unwrap_or_default();
-                quote!(::autodiff::__private::needs(#callee, #method))
+                let id = self.needs_id.clone().unwrap_or_default();
+                quote!(::autodiff::__private::needs(#id))
             }
             InstKind::Guard { needs, mask, inner } => {
                 let (needs, stmt) = (self.raw_operand(*needs), self.inst(inner));

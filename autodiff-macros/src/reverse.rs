@@ -21,7 +21,7 @@
 
 use crate::activity::Activity;
 use crate::ir::{
-    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Role, Ty, Value,
+    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Request, Role, Ty, Value,
 };
 use crate::rules::{self, Partial, Rule};
 use proc_macro2::Span;
@@ -113,13 +113,17 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         rev.func
             .new_value(Some("needs".into()), closure_span, Ty::Int)
     });
+    let mut passed = false;
+    let mut primal = primal;
     if let Some(needs) = needs {
-        adjoint = guard_by_need(adjoint, &grads, needs);
+        let (guarded, reach) = guard_by_need(adjoint, &grads, needs);
+        adjoint = guarded;
+        passed = pass_needs_on(&mut primal, &adjoint, &reach, needs);
     }
     let guarded = adjoint
         .iter()
         .any(|i| matches!(i.kind, InstKind::Guard { .. }));
-    let needs = needs.filter(|_| guarded);
+    let needs = needs.filter(|_| guarded || passed);
     let pullback = rev.func.new_value(
         Some("pullback".into()),
         closure_span,
@@ -153,7 +157,11 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
 /// caller needs one of them. What leads to a guarded instruction leads to no more
 /// cotangents than it does, so a skipped result is never read by an instruction that runs;
 /// a skipped cotangent is returned as a placeholder. Loops and branches always run.
-fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
+fn guard_by_need(
+    insts: Vec<Inst>,
+    grads: &[Value],
+    needs: Value,
+) -> (Vec<Inst>, HashMap<Value, u64>) {
     let all: u64 = if grads.len() >= 64 {
         u64::MAX
     } else {
@@ -186,7 +194,7 @@ fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
             *reach.entry(u).or_default() |= mask;
         }
     }
-    insts
+    let insts = insts
         .into_iter()
         .zip(masks)
         .map(|(inst, mask)| {
@@ -201,7 +209,57 @@ fn guard_by_need(insts: Vec<Inst>, grads: &[Value], needs: Value) -> Vec<Inst> {
             };
             Inst::new(outs, kind, span)
         })
-        .collect()
+        .collect();
+    (insts, reach)
+}
+
+/// Makes the requests of the calls at the top of `primal` depend on what this function's
+/// caller needs: an argument's cotangent is asked for only if it reaches a needed
+/// parameter (`reach` of the matching pullback's results). Returns whether any did.
+fn pass_needs_on(
+    primal: &mut Block,
+    adjoint: &[Inst],
+    reach: &HashMap<Value, u64>,
+    needs: Value,
+) -> bool {
+    let outs_of: HashMap<Value, &[Value]> = adjoint
+        .iter()
+        .filter_map(|i| match &i.kind {
+            InstKind::Pullback { pullback, .. } => Some((*pullback, i.outs.as_slice())),
+            InstKind::Guard { inner, .. } => match &inner.kind {
+                InstKind::Pullback { pullback, .. } => Some((*pullback, inner.outs.as_slice())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut any = false;
+    for inst in &mut primal.insts {
+        let pb = inst.outs.get(1).copied();
+        let InstKind::CallVjp { request, .. } = &mut inst.kind else {
+            continue;
+        };
+        // One differentiable argument: its cotangent is needed whenever the pullback runs.
+        let Some(outs) = pb.and_then(|pb| outs_of.get(&pb)).filter(|o| o.len() >= 2) else {
+            continue;
+        };
+        let all = if outs.len() >= 64 {
+            u64::MAX
+        } else {
+            (1 << outs.len()) - 1
+        };
+        let mask = request.as_ref().map_or(all, |r| r.mask);
+        let reaches = outs
+            .iter()
+            .map(|o| reach.get(o).copied().unwrap_or(u64::MAX))
+            .collect();
+        *request = Some(Request {
+            mask,
+            needs: Some((needs, reaches)),
+        });
+        any = true;
+    }
+    any
 }
 
 /// Instructions a guard may skip: computations and additions into buffers, not loops or
@@ -432,7 +490,7 @@ impl Reverse<'_> {
                         path: path.clone(),
                         args: args.clone(),
                         form: form.clone(),
-                        request: (mask != all).then_some(mask),
+                        request: (mask != all).then_some(Request { mask, needs: None }),
                     },
                     inst.span,
                 )

@@ -97,6 +97,14 @@ pub trait Differentiable: Sized {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Floats<'_>));
     /// Like [`visit`](Self::visit), with writable numbers.
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>));
+    /// Visits `self` (writable) and `other` (a value of the same shape, such as a gradient)
+    /// together, parameter by parameter: how optimizers update parameters in place.
+    fn visit_pair(
+        &mut self,
+        other: &Self,
+        prefix: &str,
+        f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+    );
 
     /// The number of floats over all parameters.
     fn num_floats(&self) -> usize {
@@ -170,6 +178,18 @@ macro_rules! float {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
                 f(prefix, FloatsMut::$variant(core::slice::from_mut(self)));
             }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                f(
+                    prefix,
+                    FloatsMut::$variant(core::slice::from_mut(self)),
+                    Floats::$variant(core::slice::from_ref(other)),
+                );
+            }
         }
 
         impl<R: Dim, C: Dim> Differentiable for OMatrix<$t, R, C>
@@ -190,6 +210,18 @@ macro_rules! float {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
                 f(prefix, FloatsMut::$variant(self.as_mut_slice()));
+            }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                f(
+                    prefix,
+                    FloatsMut::$variant(self.as_mut_slice()),
+                    Floats::$variant(other.as_slice()),
+                );
             }
         }
     };
@@ -218,6 +250,14 @@ macro_rules! float_array {
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
                 f(prefix, FloatsMut::$variant(self));
             }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                f(prefix, FloatsMut::$variant(self), Floats::$variant(other));
+            }
         }
 
         /// One parameter: all its numbers.
@@ -236,6 +276,14 @@ macro_rules! float_array {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
                 f(prefix, FloatsMut::$variant(self));
+            }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                f(prefix, FloatsMut::$variant(self), Floats::$variant(other));
             }
         }
 
@@ -266,6 +314,16 @@ macro_rules! float_array {
                     a.visit_mut(&join(prefix, &i.to_string()), f);
                 }
             }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                for (i, (a, b)) in self.iter_mut().zip(other).enumerate() {
+                    a.visit_pair(b, &join(prefix, &i.to_string()), f);
+                }
+            }
         }
     };
 }
@@ -292,6 +350,14 @@ macro_rules! tuple {
             }
             fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
                 $(self.$i.visit_mut(&join(prefix, stringify!($i)), f);)+
+            }
+            fn visit_pair(
+                &mut self,
+                other: &Self,
+                prefix: &str,
+                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+            ) {
+                $(self.$i.visit_pair(&other.$i, &join(prefix, stringify!($i)), f);)+
             }
         }
     };

@@ -35,11 +35,13 @@
 // resolve inside the runtime too, so its own code can use `#[differentiable]`.
 extern crate self as autodiff;
 
+pub mod data;
 mod differentiable;
 pub mod gradcheck;
 pub mod linalg;
 mod needs;
 pub mod nn;
+pub mod optim;
 mod real;
 pub mod rules;
 pub mod tensor;
@@ -58,7 +60,9 @@ pub use tensor::{ShapeError, Tensor};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::differentiable::accumulate;
-    pub use crate::needs::{fn_name, needs, placeholder, request_needs, type_name_of, Placeholder};
+    pub use crate::needs::{
+        needs, placeholder, request_needs, type_name_of, withdraw_request, Placeholder,
+    };
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
     pub use crate::rules::{add_at_grow, take_at_grow, zero, zero_like};

@@ -8,19 +8,24 @@
 //! takes the request addressed to it as its first step. Its pullback then skips what
 //! leads only to cotangents nobody needs and returns [`Placeholder`]s for them.
 //!
-//! A request names its callee (the function's type name, or the receiver's type and the
-//! method name), so a request to a hand-written rule, which never takes it, is never
-//! taken by another function: without a request addressed to it, a function computes
-//! every cotangent.
+//! A request names its callee by an [`Id`]: the function's (or method's) name and the
+//! types of its first two differentiable arguments (for a method, the receiver's type
+//! first), which the callee knows of itself. A request is taken only by the call right
+//! after it and only if it is addressed to that callee; a hand-written rule never takes
+//! one, and the caller withdraws it after the call. Without a request addressed to it, a
+//! function computes every cotangent.
 
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim, OMatrix, RealField};
 use std::cell::Cell;
 
+/// A callee: its name and the type names of its first two differentiable arguments (`""`
+/// where there is none).
+pub type Id = [&'static str; 3];
+
 #[derive(Clone, Copy)]
 struct Request {
-    callee: &'static str,
-    method: &'static str,
+    callee: Id,
     needs: u64,
 }
 
@@ -28,25 +33,25 @@ thread_local! {
     static REQUEST: Cell<Option<Request>> = const { Cell::new(None) };
 }
 
-/// Asks the next call of `callee` (and `method`, for a method) for the cotangents in
-/// `needs` only.
+/// Asks the call that comes next, if it is of `callee`, for the cotangents in `needs`
+/// only.
 #[inline]
-pub fn request_needs(callee: &'static str, method: &'static str, needs: u64) {
-    REQUEST.with(|r| {
-        r.set(Some(Request {
-            callee,
-            method,
-            needs,
-        }))
-    });
+pub fn request_needs(callee: Id, needs: u64) {
+    REQUEST.with(|r| r.set(Some(Request { callee, needs })));
 }
 
-/// The cotangents the caller needs from this call of `callee` (`method`): the request
-/// addressed to it, taken, or all of them.
+/// Withdraws a request that its callee did not take (a hand-written rule).
 #[inline]
-pub fn needs(callee: &'static str, method: &'static str) -> u64 {
+pub fn withdraw_request() {
+    REQUEST.with(|r| r.set(None));
+}
+
+/// The cotangents the caller needs from this call of `callee`: the request addressed to
+/// it, taken, or all of them.
+#[inline]
+pub fn needs(callee: Id) -> u64 {
     REQUEST.with(|r| match r.get() {
-        Some(req) if req.callee == callee && req.method == method => {
+        Some(req) if req.callee == callee => {
             r.set(None);
             req.needs
         }
@@ -54,13 +59,7 @@ pub fn needs(callee: &'static str, method: &'static str) -> u64 {
     })
 }
 
-/// The name of a function item's type (its path), which identifies it as a callee.
-#[inline]
-pub fn fn_name<F>(_: &F) -> &'static str {
-    core::any::type_name::<F>()
-}
-
-/// The name of the type of `value`, which with a method name identifies a callee.
+/// The name of the type of `value` (behind the reference), for an [`Id`].
 #[inline]
 pub fn type_name_of<T: ?Sized>(_: &T) -> &'static str {
     core::any::type_name::<T>()
@@ -135,13 +134,15 @@ tuple!(A, B, C, D);
 mod tests {
     use super::*;
 
-    fn callee() {}
-
     #[test]
     fn a_request_is_taken_once_and_only_by_its_callee() {
-        request_needs(fn_name(&callee), "", 0b10);
-        assert_eq!(needs("other", ""), u64::MAX);
-        assert_eq!(needs(fn_name(&callee), ""), 0b10);
-        assert_eq!(needs(fn_name(&callee), ""), u64::MAX);
+        let callee = ["f", type_name_of(&1.0f32), type_name_of(&[0.0f64][..])];
+        request_needs(callee, 0b10);
+        assert_eq!(needs(["f", "f32", "f32"]), u64::MAX);
+        assert_eq!(needs(["f", "f32", "[f64]"]), 0b10);
+        assert_eq!(needs(callee), u64::MAX);
+        request_needs(callee, 0b01);
+        withdraw_request();
+        assert_eq!(needs(callee), u64::MAX);
     }
 }

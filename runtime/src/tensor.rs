@@ -233,6 +233,19 @@ impl Differentiable for Tensor {
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
         f(prefix, FloatsMut::F32(&mut self.data));
     }
+    fn visit_pair(
+        &mut self,
+        other: &Self,
+        prefix: &str,
+        f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
+    ) {
+        assert_eq!(self.shape, other.shape, "visit_pair: shapes differ");
+        f(
+            prefix,
+            FloatsMut::F32(&mut self.data),
+            Floats::F32(&other.data),
+        );
+    }
 }
 
 impl ZeroLike for Tensor {

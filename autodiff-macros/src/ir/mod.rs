@@ -163,7 +163,7 @@ pub enum InstKind {
         form: CallForm,
         /// The cotangents needed, bit `i` for the `i`-th differentiable argument, when
         /// not all of them are (see `autodiff_runtime`'s `needs`).
-        request: Option<u64>,
+        request: Option<Request>,
     },
     /// `out = needs(this function)`: which cotangents the caller needs (a bit mask).
     Needs,
@@ -194,6 +194,15 @@ pub enum InstKind {
     /// A loop; its outs are the carried values after the last iteration (and the filled
     /// tape, when the loop records one).
     Loop(Box<Loop>),
+}
+
+/// Which cotangents a call's pullback is asked for: the arguments active here (`mask`)
+/// and, in a function that itself takes its caller's request (`needs`), only those whose
+/// cotangent reaches a needed parameter: bit `i` also needs `needs & reach[i] != 0`.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub mask: u64,
+    pub needs: Option<(Value, Vec<u64>)>,
 }
 
 /// How a call is written: `path(args)` or, for a method, `args[0].path(args[1..])`; and

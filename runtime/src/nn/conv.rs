@@ -76,14 +76,53 @@ impl Geometry {
         }
     }
 
-    /// One output row's inputs at kernel column `j`: `dst[ox] = src[ox·s + j − pad]`.
+    /// The outputs `ox` whose input column `ox·s + j − pad` lies in the image: `lo..hi`.
+    fn valid_columns(&self, j: usize) -> (usize, usize) {
+        let s = self.stride;
+        // ox·s + j ≥ pad  and  ox·s + j − pad < w
+        let lo = self.pad.saturating_sub(j).div_ceil(s).min(self.ow);
+        let hi = (self.w + self.pad)
+            .saturating_sub(j)
+            .div_ceil(s)
+            .min(self.ow);
+        (lo, hi.max(lo))
+    }
+
+    /// One output row's inputs at kernel column `j`: `dst[ox] = src[ox·s + j − pad]`, zero
+    /// in the padding (a plain copy for stride 1).
     fn gather_row(&self, src: &[f32], j: usize, dst: &mut [f32]) {
-        for (ox, d) in dst.iter_mut().enumerate() {
-            *d = (ox * self.stride + j)
-                .checked_sub(self.pad)
-                .and_then(|x| src.get(x))
-                .copied()
-                .unwrap_or(0.0);
+        let (lo, hi) = self.valid_columns(j);
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        let first = lo * self.stride + j - self.pad;
+        if self.stride == 1 {
+            dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+        } else {
+            for (d, &v) in dst[lo..hi]
+                .iter_mut()
+                .zip(src[first..].iter().step_by(self.stride))
+            {
+                *d = v;
+            }
+        }
+    }
+
+    /// The adjoint of `gather_row`: `dst[ox·s + j − pad] += src[ox]`.
+    fn scatter_row(&self, src: &[f32], j: usize, dst: &mut [f32]) {
+        let (lo, hi) = self.valid_columns(j);
+        let first = lo * self.stride + j - self.pad;
+        if self.stride == 1 {
+            for (d, &v) in dst[first..first + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
+                *d += v;
+            }
+        } else {
+            for (d, &v) in dst[first..]
+                .iter_mut()
+                .step_by(self.stride)
+                .zip(&src[lo..hi])
+            {
+                *d += v;
+            }
         }
     }
 
@@ -101,14 +140,7 @@ impl Geometry {
                             continue;
                         };
                         let dst = &mut plane[y * self.w..][..self.w];
-                        for (ox, &v) in row[oy * self.ow..][..self.ow].iter().enumerate() {
-                            if let Some(d) = (ox * s + j)
-                                .checked_sub(self.pad)
-                                .and_then(|x| dst.get_mut(x))
-                            {
-                                *d += v;
-                            }
-                        }
+                        self.scatter_row(&row[oy * self.ow..][..self.ow], j, dst);
                     }
                 }
             }
@@ -218,7 +250,11 @@ impl Conv2d {
         &self,
         x: &Tensor,
     ) -> (Tensor, impl FnOnce(Tensor) -> (Conv2d, Tensor) + '_) {
-        let needs = needs(core::any::type_name::<Self>(), "forward");
+        let needs = needs([
+            "forward",
+            core::any::type_name::<Self>(),
+            crate::needs::type_name_of(x),
+        ]);
         let (y, cols, g) = self.run(x);
         let pullback = move |dy: Tensor| {
             assert_eq!(

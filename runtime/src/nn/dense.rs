@@ -82,7 +82,11 @@ impl Linear {
         DMatrix<f32>,
         impl FnOnce(DMatrix<f32>) -> (Linear, DMatrix<f32>) + '_,
     ) {
-        let needs = needs(core::any::type_name::<Self>(), "forward");
+        let needs = needs([
+            "forward",
+            core::any::type_name::<Self>(),
+            crate::needs::type_name_of(x),
+        ]);
         let y = self.forward(x);
         let x = x.clone();
         let pullback = move |dy: DMatrix<f32>| {

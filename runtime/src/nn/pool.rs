@@ -33,6 +33,9 @@ fn pool(x: &Tensor, k: usize) -> (Tensor, Vec<u32>) {
         .zip(arg.par_chunks_mut(oh * ow))
         .zip(x.data().par_chunks(h * w))
         .for_each(|((y, arg), plane)| {
+            if k == 2 {
+                return pool_2x2(plane, w, ow, oh, y, arg);
+            }
             for oy in 0..oh {
                 for ox in 0..ow {
                     let mut best = (oy * k) * w + ox * k;
@@ -50,6 +53,31 @@ fn pool(x: &Tensor, k: usize) -> (Tensor, Vec<u32>) {
             }
         });
     (Tensor::new(&[n, c, oh, ow], y).expect("shape"), arg)
+}
+
+/// The common 2×2 window, two input rows at a time.
+fn pool_2x2(plane: &[f32], w: usize, ow: usize, oh: usize, y: &mut [f32], arg: &mut [u32]) {
+    for oy in 0..oh {
+        let top = &plane[2 * oy * w..][..w];
+        let bottom = &plane[(2 * oy + 1) * w..][..w];
+        let (y, arg) = (&mut y[oy * ow..][..ow], &mut arg[oy * ow..][..ow]);
+        for ox in 0..ow {
+            let x = 2 * ox;
+            // First of the window wins ties: a later element must be strictly greater.
+            let (mut best, mut at) = (top[x], x);
+            if top[x + 1] > best {
+                (best, at) = (top[x + 1], x + 1);
+            }
+            if bottom[x] > best {
+                (best, at) = (bottom[x], w + x);
+            }
+            if bottom[x + 1] > best {
+                (best, at) = (bottom[x + 1], w + x + 1);
+            }
+            y[ox] = best;
+            arg[ox] = (2 * oy * w + at) as u32;
+        }
+    }
 }
 
 /// Value of [`max_pool2d`] and its pullback: each output's cotangent goes to the input that

@@ -1,0 +1,137 @@
+//! Data sets of labelled images held as bytes, their readers (MNIST IDX, the CIFAR-10
+//! binary release, image folders), per-channel normalisation and shuffled mini-batches.
+//! A malformed or truncated file is an [`DataError`] naming the file and what is wrong.
+
+mod cifar;
+mod folder;
+mod mnist;
+
+pub use cifar::read_cifar10_binary;
+pub use folder::read_image_folder;
+pub use mnist::read_mnist;
+
+use crate::Tensor;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What went wrong reading a data file.
+#[derive(Debug)]
+pub struct DataError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl DataError {
+    fn new(path: &Path, message: impl Into<String>) -> DataError {
+        DataError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// Labelled images: `len()` images of `channels × height × width` bytes, row-major planes.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Class names by label, where the source has them.
+    pub classes: Vec<String>,
+}
+
+/// `(x / 255 − mean[c]) / std[c]` per channel `c`.
+#[derive(Clone, Debug)]
+pub struct Normalize {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Normalize {
+    /// The same mean and standard deviation for every channel.
+    pub fn uniform(channels: usize, mean: f32, std: f32) -> Normalize {
+        Normalize {
+            mean: vec![mean; channels],
+            std: vec![std; channels],
+        }
+    }
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Image `i`'s bytes.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.images[i * self.image_len()..][..self.image_len()]
+    }
+
+    /// The images at `indices` as a normalised `(N, C, H, W)` batch, and their labels.
+    pub fn batch(&self, indices: &[usize], norm: &Normalize) -> (Tensor, Vec<usize>) {
+        let plane = self.height * self.width;
+        let mut data = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            for (c, pixels) in self.image(i).chunks(plane).enumerate() {
+                let (scale, shift) = (1.0 / (255.0 * norm.std[c]), norm.mean[c] / norm.std[c]);
+                data.extend(pixels.iter().map(|&p| f32::from(p) * scale - shift));
+            }
+        }
+        let shape = [indices.len(), self.channels, self.height, self.width];
+        let labels = indices
+            .iter()
+            .map(|&i| usize::from(self.labels[i]))
+            .collect();
+        (Tensor::new(&shape, data).expect("batch shape"), labels)
+    }
+
+    /// A random subset of `n` images (all if `n ≥ len`), from `seed`.
+    pub fn subset(&self, n: usize, seed: u64) -> Dataset {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        order.truncate(n.min(self.len()));
+        order.sort_unstable();
+        let mut out = Dataset {
+            images: Vec::with_capacity(order.len() * self.image_len()),
+            labels: Vec::with_capacity(order.len()),
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            classes: self.classes.clone(),
+        };
+        for i in order {
+            out.images.extend_from_slice(self.image(i));
+            out.labels.push(self.labels[i]);
+        }
+        out
+    }
+}
+
+/// The indices `0..n` in a random order.
+pub fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order
+}
