@@ -35,10 +35,13 @@ pub trait Array: Sized {
     /// The element type.
     type Elem: Element;
     /// `f` applied to every element.
-    fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
+    fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self;
     /// `f` applied to corresponding elements of two arrays of one shape.
-    fn zip_map_elems(&self, other: &Self, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem)
-        -> Self;
+    fn zip_map_elems(
+        &self,
+        other: &Self,
+        f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync,
+    ) -> Self;
 }
 
 impl<T: Element, R: Dim, C: Dim> Array for OMatrix<T, R, C>
@@ -46,20 +49,20 @@ where
     DefaultAllocator: Allocator<R, C>,
 {
     type Elem = T;
-    fn map_elems(&self, f: impl Fn(T) -> T) -> Self {
+    fn map_elems(&self, f: impl Fn(T) -> T + Sync) -> Self {
         self.map(f)
     }
-    fn zip_map_elems(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+    fn zip_map_elems(&self, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Self {
         self.zip_map(other, f)
     }
 }
 
 impl Array for crate::Tensor {
     type Elem = f32;
-    fn map_elems(&self, f: impl Fn(f32) -> f32) -> Self {
+    fn map_elems(&self, f: impl Fn(f32) -> f32 + Sync) -> Self {
         self.map(f)
     }
-    fn zip_map_elems(&self, other: &Self, f: impl Fn(f32, f32) -> f32) -> Self {
+    fn zip_map_elems(&self, other: &Self, f: impl Fn(f32, f32) -> f32 + Sync) -> Self {
         self.zip_map(other, f)
     }
 }

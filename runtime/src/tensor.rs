@@ -6,6 +6,10 @@ use crate::differentiable::{Differentiable, Floats, FloatsMut};
 use crate::needs::Placeholder;
 use crate::rules::ZeroLike;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
+
+/// Element-wise work on at least this many elements is split between threads.
+const PARALLEL: usize = 1 << 15;
 use std::fmt;
 
 /// A shape and `f32` elements, row-major.
@@ -111,11 +115,16 @@ impl Tensor {
         Tensor::new(shape, self.data)
     }
 
-    /// `f` applied to every element.
-    pub fn map(&self, f: impl Fn(f32) -> f32) -> Tensor {
+    /// `f` applied to every element (in parallel for a large tensor).
+    pub fn map(&self, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
+        let data = if self.data.len() >= PARALLEL {
+            self.data.par_iter().map(|&v| f(v)).collect()
+        } else {
+            self.data.iter().map(|&v| f(v)).collect()
+        };
         Tensor {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&v| f(v)).collect(),
+            data,
         }
     }
 
@@ -123,16 +132,24 @@ impl Tensor {
     ///
     /// # Panics
     /// If the shapes differ.
-    pub fn zip_map(&self, other: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+    pub fn zip_map(&self, other: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync) -> Tensor {
         assert_eq!(self.shape, other.shape, "zip_map: shapes differ");
-        Tensor {
-            shape: self.shape.clone(),
-            data: self
-                .data
+        let data = if self.data.len() >= PARALLEL {
+            self.data
+                .par_iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect()
+        } else {
+            self.data
                 .iter()
                 .zip(&other.data)
                 .map(|(&a, &b)| f(a, b))
-                .collect(),
+                .collect()
+        };
+        Tensor {
+            shape: self.shape.clone(),
+            data,
         }
     }
 

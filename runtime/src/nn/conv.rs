@@ -76,6 +76,33 @@ impl Geometry {
         }
     }
 
+    /// `Xₙᵀ` (`OH·OW × C·k·k`, row-major): the rows of `im2col`'s output as columns, built
+    /// directly, so that `ȳₙ Xₙᵀ` reads both factors in memory order.
+    fn im2col_transposed(&self, x: &[f32], cols_t: &mut [f32], row: &mut [f32]) {
+        let (k, ohw, ckk) = (self.k, self.ohw(), self.ckk());
+        for c in 0..self.c {
+            let plane = &x[c * self.h * self.w..][..self.h * self.w];
+            for i in 0..k {
+                for j in 0..k {
+                    let r = (c * k + i) * k + j;
+                    for oy in 0..self.oh {
+                        let dst = &mut row[oy * self.ow..][..self.ow];
+                        match (oy * self.stride + i)
+                            .checked_sub(self.pad)
+                            .filter(|&y| y < self.h)
+                        {
+                            Some(y) => self.gather_row(&plane[y * self.w..][..self.w], j, dst),
+                            None => dst.fill(0.0),
+                        }
+                    }
+                    for (p, &v) in row[..ohw].iter().enumerate() {
+                        cols_t[p * ckk + r] = v;
+                    }
+                }
+            }
+        }
+    }
+
     /// The outputs `ox` whose input column `ox·s + j − pad` lies in the image: `lo..hi`.
     fn valid_columns(&self, j: usize) -> (usize, usize) {
         let s = self.stride;
@@ -218,30 +245,35 @@ impl Conv2d {
     }
 
     /// The output and the column matrices of every image (what the pullback needs).
-    fn run(&self, x: &Tensor) -> (Tensor, Vec<f32>, Geometry) {
+    ///
+    /// The column matrix of an image is built in a buffer of the thread's and used at once
+    /// (it stays in cache); the pullback builds it again from the input, which is a tenth
+    /// of its size.
+    fn run(&self, x: &Tensor) -> (Tensor, Geometry) {
         let g = self.geometry(x);
         let (ckk, ohw) = (g.ckk(), g.ohw());
         let mut out = vec![0.0f32; g.n * g.out_len()];
-        let mut cols = vec![0.0f32; g.n * ckk * ohw];
         let w = matrix(self.weight.data(), g.out, ckk);
         out.par_chunks_mut(g.out_len())
-            .zip(cols.par_chunks_mut(ckk * ohw))
             .zip(x.data().par_chunks(g.in_len()))
-            .for_each(|((y, cols), x)| {
-                g.im2col(x, cols);
-                for (row, &b) in y.chunks_mut(ohw).zip(self.bias.data()) {
-                    row.fill(b);
-                }
-                gemm(
-                    &mut matrix_mut(y, g.out, ohw),
-                    1.0,
-                    &w,
-                    &matrix(cols, ckk, ohw),
-                    1.0,
-                );
-            });
+            .for_each_init(
+                || vec![0.0f32; ckk * ohw],
+                |cols, (y, x)| {
+                    g.im2col(x, cols);
+                    for (row, &b) in y.chunks_mut(ohw).zip(self.bias.data()) {
+                        row.fill(b);
+                    }
+                    gemm(
+                        &mut matrix_mut(y, g.out, ohw),
+                        1.0,
+                        &w,
+                        &matrix(cols, ckk, ohw),
+                        1.0,
+                    );
+                },
+            );
         let y = Tensor::new(&[g.n, g.out, g.oh, g.ow], out).expect("shape");
-        (y, cols, g)
+        (y, g)
     }
 
     /// The output and the pullback, which gives the layer's cotangent and, if the caller
@@ -255,14 +287,15 @@ impl Conv2d {
             core::any::type_name::<Self>(),
             crate::needs::type_name_of(x),
         ]);
-        let (y, cols, g) = self.run(x);
+        let (y, g) = self.run(x);
+        let x = x.clone();
         let pullback = move |dy: Tensor| {
             assert_eq!(
                 dy.shape(),
                 [g.n, g.out, g.oh, g.ow],
                 "Conv2d: cotangent shape"
             );
-            let d_layer = self.weight_cotangent(&g, &cols, &dy);
+            let d_layer = self.weight_cotangent(&g, &x, &dy);
             let dx = if needs & 2 != 0 {
                 self.input_cotangent(&g, &dy)
             } else {
@@ -273,20 +306,26 @@ impl Conv2d {
         (y, pullback)
     }
 
-    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙`: a partial sum per thread, then their sum.
-    fn weight_cotangent(&self, g: &Geometry, cols: &[f32], dy: &Tensor) -> Conv2d {
+    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙`: a partial sum per thread, then their sum; `Xₙ`
+    /// is built again from the input.
+    fn weight_cotangent(&self, g: &Geometry, x: &Tensor, dy: &Tensor) -> Conv2d {
         let (ckk, ohw) = (g.ckk(), g.ohw());
         let partials = par_ranges(g.n, |first, count| {
             let mut dw = vec![0.0f32; g.out * ckk];
             let mut db = vec![0.0f32; g.out];
+            let (mut cols_t, mut row) = (vec![0.0f32; ckk * ohw], vec![0.0f32; ohw]);
             for n in first..first + count {
                 let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
-                let cols_n = &cols[n * ckk * ohw..][..ckk * ohw];
+                g.im2col_transposed(
+                    &x.data()[n * g.in_len()..][..g.in_len()],
+                    &mut cols_t,
+                    &mut row,
+                );
                 gemm(
                     &mut matrix_mut(&mut dw, g.out, ckk),
                     1.0,
                     &matrix(dy_n, g.out, ohw),
-                    &matrix_transposed(cols_n, ckk, ohw),
+                    &matrix(&cols_t, ohw, ckk),
                     1.0,
                 );
                 for (b, row) in db.iter_mut().zip(dy_n.chunks(ohw)) {
