@@ -52,6 +52,15 @@ struct Args {
     threads: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Save the model here (safetensors, PyTorch names) after every epoch.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Start from the model in this checkpoint.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Random 32×32 crops of the images padded by 4 pixels, and random horizontal flips.
+    #[arg(long)]
+    augment: bool,
     /// Print one JSON line with the results at the end.
     #[arg(long)]
     json: bool,
@@ -154,6 +163,12 @@ fn main() {
     };
     let norm = Normalize::uniform(3, 0.5, 0.5);
     let mut net = Net::new(args.seed);
+    if let Some(path) = &args.resume {
+        if let Err(e) = autodiff::checkpoint::load(path, &mut net) {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    }
     let mut adam = Adam::new(args.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
     let (mut accuracies, mut seconds) = (Vec::new(), Vec::new());
@@ -174,7 +189,11 @@ fn main() {
         let start = Instant::now();
         let (mut total, mut batches) = (0.0, 0);
         for chunk in order.chunks(args.batch) {
-            let (x, labels) = train.batch(chunk, &norm);
+            let (x, labels) = if args.augment {
+                train.batch_augmented(chunk, &norm, 4, &mut rng)
+            } else {
+                train.batch(chunk, &norm)
+            };
             let (loss, grad) = net.loss_grad(&x, &labels);
             adam.step(&mut net, &grad);
             total += f64::from(loss);
@@ -198,6 +217,12 @@ fn main() {
         );
         accuracies.push(acc);
         seconds.push(elapsed);
+        if let Some(path) = &args.checkpoint {
+            if let Err(e) = autodiff::checkpoint::save(path, &net) {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
     }
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {

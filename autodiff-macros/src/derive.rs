@@ -102,6 +102,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) {
                 #(::autodiff::Differentiable::visit_mut(&mut self.#members, &::autodiff::join(#prefix, #names), #f);)*
             }
+            fn visit_layout(
+                &self,
+                #prefix: &str,
+                #f: &mut dyn ::core::ops::FnMut(&str, ::autodiff::Layout),
+            ) {
+                #(::autodiff::Differentiable::visit_layout(&self.#members, &::autodiff::join(#prefix, #names), #f);)*
+            }
             fn visit_pair(
                 &mut self,
                 #other: &Self,

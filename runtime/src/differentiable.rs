@@ -76,6 +76,14 @@ impl FloatsMut<'_> {
     }
 }
 
+/// How a parameter is stored: its shape, and whether its numbers (in visit order) are
+/// column-major (a nalgebra matrix) rather than row-major (PyTorch's order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub shape: Vec<usize>,
+    pub column_major: bool,
+}
+
 /// A value whose tangents and cotangents are values of its own type.
 ///
 /// `#[derive(Differentiable)]` implements it for a struct field by field; fields marked
@@ -105,6 +113,20 @@ pub trait Differentiable: Sized {
         prefix: &str,
         f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
     );
+
+    /// Calls `f` with the name and [`Layout`] of every parameter, in visit order (for
+    /// checkpoints). By default every parameter is a vector.
+    fn visit_layout(&self, prefix: &str, f: &mut dyn FnMut(&str, Layout)) {
+        self.visit(prefix, &mut |name, xs| {
+            f(
+                name,
+                Layout {
+                    shape: vec![xs.len()],
+                    column_major: false,
+                },
+            )
+        });
+    }
 
     /// The number of floats over all parameters.
     fn num_floats(&self) -> usize {
@@ -222,6 +244,21 @@ macro_rules! float {
                     FloatsMut::$variant(self.as_mut_slice()),
                     Floats::$variant(other.as_slice()),
                 );
+            }
+            /// A column vector is a vector; a matrix is `(rows, cols)`, stored by columns.
+            fn visit_layout(&self, prefix: &str, f: &mut dyn FnMut(&str, Layout)) {
+                let layout = if self.ncols() == 1 {
+                    Layout {
+                        shape: vec![self.nrows()],
+                        column_major: false,
+                    }
+                } else {
+                    Layout {
+                        shape: vec![self.nrows(), self.ncols()],
+                        column_major: true,
+                    }
+                };
+                f(prefix, layout);
             }
         }
     };

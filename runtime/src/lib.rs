@@ -35,10 +35,12 @@
 // resolve inside the runtime too, so its own code can use `#[differentiable]`.
 extern crate self as autodiff;
 
+pub mod checkpoint;
 pub mod data;
 mod differentiable;
 pub mod gradcheck;
 pub mod linalg;
+pub mod losses;
 mod needs;
 pub mod nn;
 pub mod optim;
@@ -47,7 +49,7 @@ pub mod rules;
 pub mod tensor;
 
 pub use autodiff_macros::{differentiable, Differentiable};
-pub use differentiable::{join, Differentiable, Floats, FloatsMut};
+pub use differentiable::{join, Differentiable, Floats, FloatsMut, Layout};
 pub use gradcheck::{
     check_gradient, dot_product_test, finite_difference, GradcheckError, Tolerance,
 };

@@ -147,6 +147,178 @@ fn adam_f32(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &Hyper) {
     }
 }
 
+/// Stochastic gradient descent as `torch.optim.SGD`: with `g` the gradient plus
+/// `weight_decay·p`, the velocity `b = momentum·b + g` (`b = g` at the first step), and
+/// `p −= lr · (g + momentum·b)` with Nesterov or `p −= lr · b` without.
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    pub lr: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    velocity: Vec<Vec<f64>>,
+}
+
+impl Sgd {
+    /// Plain SGD (no momentum, no weight decay).
+    pub fn new(lr: f64) -> Sgd {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        }
+    }
+
+    /// SGD with (heavy-ball, or Nesterov) momentum.
+    pub fn momentum(lr: f64, momentum: f64, nesterov: bool) -> Sgd {
+        Sgd {
+            momentum,
+            nesterov,
+            ..Sgd::new(lr)
+        }
+    }
+
+    pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
+        let mut k = 0;
+        let velocity = &mut self.velocity;
+        params.visit_pair(grads, "", &mut |_, mut p, g| {
+            let first = velocity.len() == k;
+            if first {
+                velocity.push(vec![0.0; p.len()]);
+            }
+            for (i, b) in velocity[k].iter_mut().enumerate() {
+                let x = p.get(i);
+                let g = g.get(i) + self.weight_decay * x;
+                let d = if self.momentum == 0.0 {
+                    g
+                } else {
+                    *b = if first { g } else { self.momentum * *b + g };
+                    if self.nesterov {
+                        g + self.momentum * *b
+                    } else {
+                        *b
+                    }
+                };
+                p.set(i, x - self.lr * d);
+            }
+            k += 1;
+        });
+    }
+}
+
+/// AdaGrad as `torch.optim.Adagrad` (no learning-rate decay): `s += g²`,
+/// `p −= lr · g / (√s + ε)`, with `g` the gradient plus `weight_decay·p`.
+#[derive(Clone, Debug)]
+pub struct AdaGrad {
+    pub lr: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    sum: Vec<Vec<f64>>,
+}
+
+impl AdaGrad {
+    /// PyTorch's defaults: eps 1e-10.
+    pub fn new(lr: f64) -> AdaGrad {
+        AdaGrad {
+            lr,
+            eps: 1e-10,
+            weight_decay: 0.0,
+            sum: Vec::new(),
+        }
+    }
+
+    pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
+        let mut k = 0;
+        let sums = &mut self.sum;
+        params.visit_pair(grads, "", &mut |_, mut p, g| {
+            if sums.len() == k {
+                sums.push(vec![0.0; p.len()]);
+            }
+            for (i, s) in sums[k].iter_mut().enumerate() {
+                let x = p.get(i);
+                let g = g.get(i) + self.weight_decay * x;
+                *s += g * g;
+                p.set(i, x - self.lr * g / (s.sqrt() + self.eps));
+            }
+            k += 1;
+        });
+    }
+}
+
+/// RMSProp as `torch.optim.RMSprop` (not centred, no momentum): `v = α v + (1−α) g²`,
+/// `p −= lr · g / (√v + ε)`, with `g` the gradient plus `weight_decay·p`.
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    square: Vec<Vec<f64>>,
+}
+
+impl RmsProp {
+    /// PyTorch's defaults: alpha 0.99, eps 1e-8.
+    pub fn new(lr: f64) -> RmsProp {
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            square: Vec::new(),
+        }
+    }
+
+    pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
+        let mut k = 0;
+        let squares = &mut self.square;
+        params.visit_pair(grads, "", &mut |_, mut p, g| {
+            if squares.len() == k {
+                squares.push(vec![0.0; p.len()]);
+            }
+            for (i, v) in squares[k].iter_mut().enumerate() {
+                let x = p.get(i);
+                let g = g.get(i) + self.weight_decay * x;
+                *v = self.alpha * *v + (1.0 - self.alpha) * g * g;
+                p.set(i, x - self.lr * g / (v.sqrt() + self.eps));
+            }
+            k += 1;
+        });
+    }
+}
+
+/// Scales `grads` so that their global norm `‖g‖₂` (over every parameter) is at most
+/// `max_norm`, as `torch.nn.utils.clip_grad_norm_`; returns the norm before clipping.
+pub fn clip_grad_norm<P: Differentiable>(grads: &mut P, max_norm: f64) -> f64 {
+    let norm = grads.inner(grads).sqrt();
+    if norm > max_norm {
+        grads.scale(max_norm / (norm + 1e-6));
+    }
+    norm
+}
+
+/// The learning rate at `epoch` (from 0) of a schedule over a base rate.
+#[derive(Clone, Copy, Debug)]
+pub enum Schedule {
+    /// `base · gamma^⌊epoch / step⌋`, as `StepLR`.
+    Step { step: usize, gamma: f64 },
+    /// `min + (base − min)(1 + cos(π·epoch/total))/2`, as `CosineAnnealingLR`.
+    Cosine { total: usize, min: f64 },
+}
+
+impl Schedule {
+    pub fn rate(&self, base: f64, epoch: usize) -> f64 {
+        match *self {
+            Schedule::Step { step, gamma } => base * gamma.powi((epoch / step.max(1)) as i32),
+            Schedule::Cosine { total, min } => {
+                let t = epoch.min(total) as f64 / total.max(1) as f64;
+                min + (base - min) * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +338,60 @@ mod tests {
             (p[0] - 0.8).abs() < 1e-5 && (p[1] + 2.2).abs() < 1e-5,
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn sgd_momentum_and_nesterov_follow_pytorch() {
+        // g = 2p for f(p) = p²; p = 1, lr 0.1, momentum 0.9.
+        let mut p = vec![1.0f64];
+        let mut opt = Sgd::momentum(0.1, 0.9, false);
+        let g = vec![2.0 * p[0]];
+        opt.step(&mut p, &g); // b = 2, p = 0.8
+        let g = vec![2.0 * p[0]];
+        opt.step(&mut p, &g); // b = 0.9·2 + 1.6 = 3.4, p = 0.46
+        assert!((p[0] - 0.46).abs() < 1e-12, "{p:?}");
+        let mut q = vec![1.0f64];
+        let mut nesterov = Sgd::momentum(0.1, 0.9, true);
+        nesterov.step(&mut q, &vec![2.0]); // b = 2, step g + 0.9 b = 3.8, q = 0.62
+        assert!((q[0] - 0.62).abs() < 1e-12, "{q:?}");
+        let mut r = vec![1.0f64];
+        let mut decay = Sgd::new(0.1);
+        decay.weight_decay = 0.5;
+        decay.step(&mut r, &vec![0.0]);
+        assert!((r[0] - 0.95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn adagrad_and_rmsprop_follow_pytorch() {
+        let mut p = vec![1.0f64];
+        let mut ada = AdaGrad::new(0.1);
+        ada.step(&mut p, &vec![0.5]); // s = 0.25, step 0.1·0.5/0.5
+        ada.step(&mut p, &vec![0.5]); // s = 0.5, step 0.1·0.5/√0.5
+        let expected = 1.0 - 0.1 - 0.1 * 0.5 / 0.5f64.sqrt();
+        assert!((p[0] - expected).abs() < 1e-9, "{p:?}");
+        let mut q = vec![1.0f64];
+        let mut rms = RmsProp::new(0.01);
+        rms.step(&mut q, &vec![2.0]); // v = 0.01·4 = 0.04, step 0.01·2/0.2
+        assert!((q[0] - 0.9).abs() < 1e-6, "{q:?}");
+    }
+
+    #[test]
+    fn clipping_and_schedules() {
+        let mut g = vec![3.0f64, 4.0];
+        assert_eq!(clip_grad_norm(&mut g, 10.0), 5.0);
+        assert_eq!(g, [3.0, 4.0]);
+        assert_eq!(clip_grad_norm(&mut g, 1.0), 5.0);
+        assert!((g.inner(&g).sqrt() - 1.0).abs() < 1e-5);
+        let step = Schedule::Step {
+            step: 2,
+            gamma: 0.5,
+        };
+        assert_eq!(
+            [0, 1, 2, 5].map(|e| step.rate(1.0, e)),
+            [1.0, 1.0, 0.5, 0.25]
+        );
+        let cosine = Schedule::Cosine { total: 4, min: 0.0 };
+        assert!((cosine.rate(2.0, 2) - 1.0).abs() < 1e-12 && cosine.rate(2.0, 4).abs() < 1e-12);
     }
 
     #[test]

@@ -263,6 +263,15 @@ impl Differentiable for Tensor {
             Floats::F32(&other.data),
         );
     }
+    fn visit_layout(&self, prefix: &str, f: &mut dyn FnMut(&str, crate::Layout)) {
+        f(
+            prefix,
+            crate::Layout {
+                shape: self.shape.clone(),
+                column_major: false,
+            },
+        );
+    }
 }
 
 impl ZeroLike for Tensor {

@@ -12,7 +12,7 @@ pub use mnist::read_mnist;
 
 use crate::Tensor;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -107,6 +107,46 @@ impl Dataset {
         (Tensor::new(&shape, data).expect("batch shape"), labels)
     }
 
+    /// Like [`batch`](Self::batch), each image randomly augmented as torchvision's
+    /// `RandomCrop(size, padding=pad)` and `RandomHorizontalFlip()`: a crop of the image's
+    /// size at a random offset of the image zero-padded by `pad` (after normalisation the
+    /// padding is the normalised zero), then a mirror image with probability ½.
+    pub fn batch_augmented(
+        &self,
+        indices: &[usize],
+        norm: &Normalize,
+        pad: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> (Tensor, Vec<usize>) {
+        let (h, w) = (self.height, self.width);
+        let mut data = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            let (dy, dx) = (rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad));
+            let flip = rng.random_bool(0.5);
+            for (c, plane) in self.image(i).chunks(h * w).enumerate() {
+                let (scale, shift) = (1.0 / (255.0 * norm.std[c]), norm.mean[c] / norm.std[c]);
+                for y in 0..h {
+                    for x in 0..w {
+                        // Output (y, x) shows padded (y + dy, x' + dx), x' mirrored if flipped.
+                        let xs = if flip { w - 1 - x } else { x };
+                        let (sy, sx) = ((y + dy).checked_sub(pad), (xs + dx).checked_sub(pad));
+                        let byte = match (sy, sx) {
+                            (Some(sy), Some(sx)) if sy < h && sx < w => plane[sy * w + sx],
+                            _ => 0,
+                        };
+                        data.push(f32::from(byte) * scale - shift);
+                    }
+                }
+            }
+        }
+        let shape = [indices.len(), self.channels, h, w];
+        let labels = indices
+            .iter()
+            .map(|&i| usize::from(self.labels[i]))
+            .collect();
+        (Tensor::new(&shape, data).expect("batch shape"), labels)
+    }
+
     /// A random subset of `n` images (all if `n ≥ len`), from `seed`.
     pub fn subset(&self, n: usize, seed: u64) -> Dataset {
         let mut order: Vec<usize> = (0..self.len()).collect();
@@ -134,4 +174,36 @@ pub fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn augmentation_crops_within_the_padding_and_mirrors() {
+        let set = Dataset {
+            images: (0..16).collect(),
+            labels: vec![3],
+            channels: 1,
+            height: 4,
+            width: 4,
+            classes: Vec::new(),
+        };
+        let norm = Normalize::uniform(1, 0.0, 1.0 / 255.0);
+        let (plain, _) = set.batch(&[0], &norm);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut seen_flip = false;
+        for _ in 0..50 {
+            let (x, labels) = set.batch_augmented(&[0], &norm, 1, &mut rng);
+            assert_eq!((x.shape(), labels[0]), (&[1usize, 1, 4, 4][..], 3));
+            // Every pixel is either padding or a pixel of the image; rows stay rows.
+            assert!(x
+                .data()
+                .iter()
+                .all(|&v| v == 0.0 || plain.data().contains(&v)));
+            seen_flip |= x.data()[5] > x.data()[6] && x.data()[6] > 0.0;
+        }
+        assert!(seen_flip, "some crops are mirrored");
+    }
 }
