@@ -13,6 +13,7 @@ use autodiff::linalg::*;
 use autodiff::nalgebra::DMatrix;
 use autodiff::nn::*;
 use autodiff::optim::Adam;
+use autodiff::train::{accuracy, json_list};
 use autodiff::{differentiable, Differentiable, Tensor};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -120,28 +121,6 @@ fn load(dir: &Path) -> Result<(Dataset, Dataset), autodiff::data::DataError> {
     }
 }
 
-/// The fraction of `set` classified correctly, in batches of 1,000 without derivatives.
-fn accuracy(net: &Net, set: &Dataset, norm: &Normalize) -> f64 {
-    let order: Vec<usize> = (0..set.len()).collect();
-    let mut correct = 0;
-    for chunk in order.chunks(1000) {
-        let (x, labels) = set.batch(chunk, norm);
-        let z = net.logits(&x);
-        for (j, &label) in labels.iter().enumerate() {
-            correct += usize::from(z.column(j).imax() == label);
-        }
-    }
-    correct as f64 / set.len().max(1) as f64
-}
-
-/// The process's peak resident memory in MB (Linux), if known.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 fn main() {
     let args = Args::parse();
     if let Some(threads) = args.threads {
@@ -209,7 +188,7 @@ fn main() {
         }
         let elapsed = start.elapsed().as_secs_f64();
         bar.finish_and_clear();
-        let acc = accuracy(&net, &test, &norm);
+        let acc = accuracy(&test, &norm, 1000, |x| net.logits(x));
         eprintln!(
             "epoch {epoch}: train loss {:.4}, test accuracy {:.2} %, {elapsed:.1} s",
             total / batches.max(1) as f64,
@@ -226,19 +205,13 @@ fn main() {
     }
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {
-        let list = |v: &[f64], digits: usize| {
-            v.iter()
-                .map(|x| format!("{x:.digits$}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         println!(
-            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": [{}], \"epoch_seconds\": [{}], \"peak_rss_mb\": {:.1}}}",
+            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": {}, \"epoch_seconds\": {}, \"peak_rss_mb\": {:.1}}}",
             args.epochs,
             train.len(),
-            list(&accuracies, 4),
-            list(&seconds, 2),
-            peak_rss_mb().unwrap_or(f64::NAN)
+            json_list(&accuracies, 4),
+            json_list(&seconds, 2),
+            autodiff::train::peak_rss_mb().unwrap_or(f64::NAN)
         );
     }
     if let Some(min) = args.min_accuracy {

@@ -6,11 +6,12 @@
 //! `.gz`), as published at <https://yann.lecun.com/exdb/mnist/> (or its mirrors); this
 //! repository's CI uses the 10,000-digit subset in `../shared/data/mnist-10k`.
 
-use autodiff::data::{read_mnist, shuffled, Dataset, Normalize};
+use autodiff::data::{read_mnist, shuffled, Normalize};
 use autodiff::linalg::*;
 use autodiff::nalgebra::DMatrix;
 use autodiff::nn::*;
 use autodiff::optim::Adam;
+use autodiff::train::{accuracy, json_list};
 use autodiff::{differentiable, Differentiable, Tensor};
 use clap::Parser;
 use rand::SeedableRng;
@@ -64,19 +65,6 @@ impl Mlp {
     }
 }
 
-fn accuracy(net: &Mlp, set: &Dataset, norm: &Normalize) -> f64 {
-    let order: Vec<usize> = (0..set.len()).collect();
-    let mut correct = 0;
-    for chunk in order.chunks(1000) {
-        let (x, labels) = set.batch(chunk, norm);
-        let z = net.logits(&x);
-        for (j, &label) in labels.iter().enumerate() {
-            correct += usize::from(z.column(j).imax() == label);
-        }
-    }
-    correct as f64 / set.len().max(1) as f64
-}
-
 fn main() {
     let args = Args::parse();
     let load = |prefix| read_mnist(&args.data, prefix);
@@ -108,7 +96,7 @@ fn main() {
             batches += 1;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        let acc = accuracy(&net, &test, &norm);
+        let acc = accuracy(&test, &norm, 1000, |x| net.logits(x));
         eprintln!(
             "epoch {epoch}: train loss {:.4}, test accuracy {:.2} %, {elapsed:.2} s",
             total / f64::from(batches.max(1)),
@@ -119,18 +107,12 @@ fn main() {
     }
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {
-        let list = |v: &[f64], digits: usize| {
-            v.iter()
-                .map(|x| format!("{x:.digits$}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         println!(
-            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": [{}], \"epoch_seconds\": [{}]}}",
+            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": {}, \"epoch_seconds\": {}}}",
             args.epochs,
             train.len(),
-            list(&accuracies, 4),
-            list(&seconds, 3)
+            json_list(&accuracies, 4),
+            json_list(&seconds, 3)
         );
     }
     if let Some(min) = args.min_accuracy {

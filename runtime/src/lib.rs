@@ -47,6 +47,7 @@ pub mod optim;
 mod real;
 pub mod rules;
 pub mod tensor;
+pub mod train;
 
 pub use autodiff_macros::{differentiable, Differentiable};
 pub use differentiable::{join, Differentiable, Floats, FloatsMut, Layout};
