@@ -91,10 +91,14 @@ impl Net {
 
     /// Class scores of a batch `(N, 3, 32, 32)`, one column per image. (Its pullback
     /// gives the input's cotangent too, computed only when a caller asks for it.)
+    ///
+    /// ReLU then max-pool is max-pool then ReLU (ReLU is monotone, and both orders send a
+    /// window's cotangent to its maximum, or nowhere if it is negative): pooling first
+    /// applies ReLU to a quarter of the values. The function and gradient are the seed's.
     #[differentiable]
     fn logits(&self, x: &Tensor) -> DMatrix<f32> {
-        let h = max_pool2d(&relu(&self.conv1.forward(x)), 2);
-        let h = max_pool2d(&relu(&self.conv2.forward(&h)), 2);
+        let h = relu(&max_pool2d(&self.conv1.forward(x), 2));
+        let h = relu(&max_pool2d(&self.conv2.forward(&h), 2));
         let h = relu(&self.fc1.forward(&flatten(&h)));
         self.fc2.forward(&h)
     }

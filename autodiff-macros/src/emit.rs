@@ -670,6 +670,21 @@ impl<'a> Emitter<'a> {
                 buffer,
                 member,
                 value,
+                assign: true,
+            } => {
+                let (b, v) = (self.raw_operand(*buffer), self.operand(*value));
+                let place = if member.is_empty() {
+                    quote!(#b)
+                } else {
+                    quote!(#b.#member)
+                };
+                return quote_spanned!(span=> #place = #v;);
+            }
+            InstKind::AddField {
+                buffer,
+                member,
+                value,
+                assign: false,
             } => {
                 let (b, v) = (self.raw_operand(*buffer), self.by_ref_operand(*value));
                 let place = if member.is_empty() {

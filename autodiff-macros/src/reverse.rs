@@ -96,6 +96,7 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
                         buffer,
                         member: proc_macro2::TokenStream::new(),
                         value: whole,
+                        assign: false,
                     };
                     adjoint.push(Inst::new(Vec::new(), kind, rev.func.info(p).span));
                 }
@@ -120,6 +121,7 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         adjoint = guarded;
         passed = pass_needs_on(&mut primal, &adjoint, &reach, needs);
     }
+    assign_first_writes(&mut adjoint);
     let guarded = adjoint
         .iter()
         .any(|i| matches!(i.kind, InstKind::Guard { .. }));
@@ -150,6 +152,55 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     out.body = body;
     out.results = vec![result, pullback];
     out
+}
+
+/// Marks the first write to each part of a parameter's cotangent buffer in the pullback's
+/// straight-line code as an assignment (the buffer is zero there, so adding is moving):
+/// a write is first when no write before it, at any depth, touched an overlapping path.
+fn assign_first_writes(insts: &mut [Inst]) {
+    fn paths(inst: &Inst, out: &mut Vec<(Value, String)>) {
+        match &inst.kind {
+            InstKind::AddField { buffer, member, .. } => out.push((*buffer, member.to_string())),
+            InstKind::AddElem { buffer, .. } | InstKind::AddAt { buffer, .. } => {
+                out.push((*buffer, String::new()))
+            }
+            InstKind::Guard { inner, .. } => paths(inner, out),
+            _ => {
+                for b in inst.blocks() {
+                    for i in &b.insts {
+                        paths(i, out);
+                    }
+                }
+            }
+        }
+    }
+    // `a` and `b` overlap when one is a prefix of the other, member by member.
+    let overlap = |a: &str, b: &str| {
+        let (x, y): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+        a.is_empty() || b.is_empty() || x.iter().zip(&y).all(|(p, q)| p.trim() == q.trim())
+    };
+    let mut written: Vec<(Value, String)> = Vec::new();
+    for inst in insts.iter_mut() {
+        let target = match &mut inst.kind {
+            InstKind::Guard { inner, .. } => &mut inner.kind,
+            kind => kind,
+        };
+        if let InstKind::AddField {
+            buffer,
+            member,
+            assign,
+            ..
+        } = target
+        {
+            let path = member.to_string();
+            *assign = !written
+                .iter()
+                .any(|(b, p)| b == buffer && overlap(p, &path));
+            written.push((*buffer, path));
+            continue;
+        }
+        paths(inst, &mut written);
+    }
 }
 
 /// Wraps each instruction of the pullback body that leads only to some of the cotangents
@@ -812,6 +863,7 @@ impl Reverse<'_> {
                             buffer,
                             member: member.clone(),
                             value: d_y,
+                            assign: false,
                         };
                         out.push(Inst::new(Vec::new(), kind, span));
                     }

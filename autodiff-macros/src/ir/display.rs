@@ -163,7 +163,11 @@ fn simple(kind: &InstKind) -> String {
             buffer,
             member,
             value,
-        } => write!(s, "add_field {buffer}.{}, {value}", compact(member)),
+            assign,
+        } => {
+            let op = if *assign { "set_field" } else { "add_field" };
+            write!(s, "{op} {buffer}.{}, {value}", compact(member))
+        }
         InstKind::AddElem {
             buffer,
             indices,

@@ -179,6 +179,8 @@ pub enum InstKind {
         buffer: Value,
         member: TokenStream,
         value: Value,
+        /// The first write to this part of a fresh (zero) buffer: `buffer.member = value`.
+        assign: bool,
     },
     /// `buffer[index] += value` or `buffer[(i, j)] += value` on a parameter's cotangent
     /// (a matrix or vector), for an element read of the parameter (no result).

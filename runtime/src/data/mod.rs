@@ -14,6 +14,7 @@ use crate::Tensor;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,11 @@ pub struct Normalize {
 }
 
 impl Normalize {
+    /// `(scale, shift)` of channel `c`: a byte `p` becomes `p·scale − shift`.
+    fn affine(&self, c: usize) -> (f32, f32) {
+        (1.0 / (255.0 * self.std[c]), self.mean[c] / self.std[c])
+    }
+
     /// The same mean and standard deviation for every channel.
     pub fn uniform(channels: usize, mean: f32, std: f32) -> Normalize {
         Normalize {
@@ -92,13 +98,18 @@ impl Dataset {
     /// The images at `indices` as a normalised `(N, C, H, W)` batch, and their labels.
     pub fn batch(&self, indices: &[usize], norm: &Normalize) -> (Tensor, Vec<usize>) {
         let plane = self.height * self.width;
-        let mut data = Vec::with_capacity(indices.len() * self.image_len());
-        for &i in indices {
-            for (c, pixels) in self.image(i).chunks(plane).enumerate() {
-                let (scale, shift) = (1.0 / (255.0 * norm.std[c]), norm.mean[c] / norm.std[c]);
-                data.extend(pixels.iter().map(|&p| f32::from(p) * scale - shift));
-            }
-        }
+        let mut data = vec![0.0f32; indices.len() * self.image_len()];
+        data.par_chunks_mut(self.image_len())
+            .zip(indices.par_iter())
+            .for_each(|(out, &i)| {
+                let planes = out.chunks_mut(plane).zip(self.image(i).chunks(plane));
+                for (c, (out, pixels)) in planes.enumerate() {
+                    let (scale, shift) = norm.affine(c);
+                    for (o, &p) in out.iter_mut().zip(pixels) {
+                        *o = f32::from(p) * scale - shift;
+                    }
+                }
+            });
         let shape = [indices.len(), self.channels, self.height, self.width];
         let labels = indices
             .iter()
@@ -119,26 +130,36 @@ impl Dataset {
         rng: &mut ChaCha8Rng,
     ) -> (Tensor, Vec<usize>) {
         let (h, w) = (self.height, self.width);
-        let mut data = Vec::with_capacity(indices.len() * self.image_len());
-        for &i in indices {
-            let (dy, dx) = (rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad));
-            let flip = rng.random_bool(0.5);
-            for (c, plane) in self.image(i).chunks(h * w).enumerate() {
-                let (scale, shift) = (1.0 / (255.0 * norm.std[c]), norm.mean[c] / norm.std[c]);
-                for y in 0..h {
-                    for x in 0..w {
-                        // Output (y, x) shows padded (y + dy, x' + dx), x' mirrored if flipped.
-                        let xs = if flip { w - 1 - x } else { x };
-                        let (sy, sx) = ((y + dy).checked_sub(pad), (xs + dx).checked_sub(pad));
-                        let byte = match (sy, sx) {
-                            (Some(sy), Some(sx)) if sy < h && sx < w => plane[sy * w + sx],
-                            _ => 0,
-                        };
-                        data.push(f32::from(byte) * scale - shift);
+        // The random choices in order (reproducible), the pixels in parallel.
+        let choices: Vec<(usize, usize, bool)> = indices
+            .iter()
+            .map(|_| {
+                let (dy, dx) = (rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad));
+                (dy, dx, rng.random_bool(0.5))
+            })
+            .collect();
+        let mut data = vec![0.0f32; indices.len() * self.image_len()];
+        data.par_chunks_mut(self.image_len())
+            .zip(indices.par_iter().zip(&choices))
+            .for_each(|(out, (&i, &(dy, dx, flip)))| {
+                let planes = out.chunks_mut(h * w).zip(self.image(i).chunks(h * w));
+                for (c, (out, plane)) in planes.enumerate() {
+                    let (scale, shift) = norm.affine(c);
+                    for y in 0..h {
+                        for x in 0..w {
+                            // Output (y, x) shows padded (y + dy, x' + dx), x' mirrored if
+                            // flipped.
+                            let xs = if flip { w - 1 - x } else { x };
+                            let (sy, sx) = ((y + dy).checked_sub(pad), (xs + dx).checked_sub(pad));
+                            let byte = match (sy, sx) {
+                                (Some(sy), Some(sx)) if sy < h && sx < w => plane[sy * w + sx],
+                                _ => 0,
+                            };
+                            out[y * w + x] = f32::from(byte) * scale - shift;
+                        }
                     }
                 }
-            }
-        }
+            });
         let shape = [indices.len(), self.channels, h, w];
         let labels = indices
             .iter()

@@ -4,7 +4,7 @@
 //! For image `n` with columns `Xₙ = im2col(xₙ)` (`C·k·k × OH·OW`):
 //! `yₙ = W Xₙ + b 𝟙ᵀ`, so `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and `x̄ₙ = col2im(Wᵀ ȳₙ)`.
 
-use super::{par_ranges, Init};
+use super::Init;
 use crate::needs::needs;
 use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, Tensor};
 use rayon::prelude::*;
@@ -295,75 +295,74 @@ impl Conv2d {
                 [g.n, g.out, g.oh, g.ow],
                 "Conv2d: cotangent shape"
             );
-            let d_layer = self.weight_cotangent(&g, &x, &dy);
-            let dx = if needs & 2 != 0 {
-                self.input_cotangent(&g, &dy)
-            } else {
-                Tensor::default()
-            };
-            (d_layer, dx)
+            self.cotangents(&g, &x, &dy, needs & 2 != 0)
         };
         (y, pullback)
     }
 
-    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙`: a partial sum per thread, then their sum; `Xₙ`
-    /// is built again from the input.
-    fn weight_cotangent(&self, g: &Geometry, x: &Tensor, dy: &Tensor) -> Conv2d {
+    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ = col2im(Wᵀ ȳₙ)`, in one
+    /// pass over the images: a block of images per thread, which sums its share of `W̄`
+    /// and `b̄` (then the shares are added) and writes its images' `x̄ₙ`. `Xₙ` is built
+    /// again from the input, transposed so the product reads it in memory order.
+    fn cotangents(&self, g: &Geometry, x: &Tensor, dy: &Tensor, need_dx: bool) -> (Conv2d, Tensor) {
         let (ckk, ohw) = (g.ckk(), g.ohw());
-        let partials = par_ranges(g.n, |first, count| {
-            let mut dw = vec![0.0f32; g.out * ckk];
-            let mut db = vec![0.0f32; g.out];
+        let per = g.n.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let wt = matrix_transposed(self.weight.data(), g.out, ckk);
+        let block = |first: usize, dx_block: &mut [f32]| {
+            let (mut dw, mut db) = (vec![0.0f32; g.out * ckk], vec![0.0f32; g.out]);
             let (mut cols_t, mut row) = (vec![0.0f32; ckk * ohw], vec![0.0f32; ohw]);
-            for n in first..first + count {
+            let mut dcols = vec![0.0f32; if need_dx { ckk * ohw } else { 0 }];
+            for (k, n) in (first..(first + per).min(g.n)).enumerate() {
                 let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
-                g.im2col_transposed(
-                    &x.data()[n * g.in_len()..][..g.in_len()],
-                    &mut cols_t,
-                    &mut row,
-                );
+                let x_n = &x.data()[n * g.in_len()..][..g.in_len()];
+                g.im2col_transposed(x_n, &mut cols_t, &mut row);
+                let dy_m = matrix(dy_n, g.out, ohw);
                 gemm(
                     &mut matrix_mut(&mut dw, g.out, ckk),
                     1.0,
-                    &matrix(dy_n, g.out, ohw),
+                    &dy_m,
                     &matrix(&cols_t, ohw, ckk),
                     1.0,
                 );
                 for (b, row) in db.iter_mut().zip(dy_n.chunks(ohw)) {
                     *b += row.iter().sum::<f32>();
                 }
+                if need_dx {
+                    gemm(&mut matrix_mut(&mut dcols, ckk, ohw), 1.0, &wt, &dy_m, 0.0);
+                    g.col2im(&dcols, &mut dx_block[k * g.in_len()..][..g.in_len()]);
+                }
             }
             (dw, db)
-        });
-        let mut dw = vec![0.0f32; g.out * ckk];
-        let mut db = vec![0.0f32; g.out];
+        };
+        let mut dx = vec![0.0f32; if need_dx { g.n * g.in_len() } else { 0 }];
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
+            dx.par_chunks_mut(per * g.in_len())
+                .enumerate()
+                .map(|(p, dx_block)| block(p * per, dx_block))
+                .collect()
+        } else {
+            (0..g.n.div_ceil(per))
+                .into_par_iter()
+                .map(|p| block(p * per, &mut []))
+                .collect()
+        };
+        let (mut dw, mut db) = (vec![0.0f32; g.out * ckk], vec![0.0f32; g.out]);
         for (pw, pb) in partials {
             dw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);
             db.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
         }
-        Conv2d {
+        let layer = Conv2d {
             weight: Tensor::new(self.weight.shape(), dw).expect("shape"),
             bias: Tensor::new(&[g.out], db).expect("shape"),
             stride: self.stride,
             padding: self.padding,
-        }
-    }
-
-    /// `x̄ₙ = col2im(Wᵀ ȳₙ)`, image by image in parallel.
-    fn input_cotangent(&self, g: &Geometry, dy: &Tensor) -> Tensor {
-        let (ckk, ohw) = (g.ckk(), g.ohw());
-        let mut dx = vec![0.0f32; g.n * g.in_len()];
-        let wt = matrix_transposed(self.weight.data(), g.out, ckk);
-        dx.par_chunks_mut(g.in_len())
-            .zip(dy.data().par_chunks(g.out_len()))
-            .for_each_init(
-                || vec![0.0f32; ckk * ohw],
-                |dcols, (dx_n, dy_n)| {
-                    let dy_n = matrix(dy_n, g.out, ohw);
-                    gemm(&mut matrix_mut(dcols, ckk, ohw), 1.0, &wt, &dy_n, 0.0);
-                    g.col2im(dcols, dx_n);
-                },
-            );
-        Tensor::new(&[g.n, g.c, g.h, g.w], dx).expect("shape")
+        };
+        let dx = if need_dx {
+            Tensor::new(&[g.n, g.c, g.h, g.w], dx).expect("shape")
+        } else {
+            Tensor::default()
+        };
+        (layer, dx)
     }
 
     /// The output and its tangent: the convolution is bilinear in the layer and the input,

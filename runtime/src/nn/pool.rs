@@ -158,6 +158,22 @@ mod tests {
         assert_eq!(max_pool2d_jvp(&x, 2, &t).1.data(), [1.0, 6.0]);
     }
 
+    /// ReLU and max pooling commute, cotangents included, so a network may pool first.
+    #[test]
+    fn relu_and_max_pooling_commute() {
+        use crate::linalg::{relu, relu_vjp};
+        let x = Tensor::from_fn(&[2, 3, 4, 6], |i| ((i * 37) % 23) as f32 - 11.0);
+        let dy = Tensor::from_fn(&[2, 3, 2, 3], |i| (i % 5) as f32 + 0.5);
+        let (a, pool_after) = max_pool2d_vjp(&relu(&x), 2);
+        let (b, pool_first) = max_pool2d_vjp(&x, 2);
+        let (b, relu_after) = relu_vjp(&b);
+        assert_eq!(a, b);
+        let (_, relu_first) = relu_vjp(&x);
+        let through_relu_first = relu_first(pool_after(dy.clone()));
+        let through_pool_first = pool_first(relu_after(dy));
+        assert_eq!(through_relu_first, through_pool_first);
+    }
+
     #[test]
     fn flatten_keeps_pytorch_order() {
         let x = Tensor::from_fn(&[2, 2, 1, 3], |i| i as f32);
