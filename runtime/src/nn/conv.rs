@@ -6,7 +6,7 @@
 
 use super::Init;
 use crate::needs::needs;
-use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, Tensor};
+use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, Tensor};
 use rayon::prelude::*;
 
 /// A 2-D convolution: `weight` `(out, in, k, k)`, `bias` `(out)`, square kernel, the same
@@ -70,33 +70,6 @@ impl Geometry {
                             Some(y) => self.gather_row(&plane[y * self.w..][..self.w], j, dst),
                             None => dst.fill(0.0),
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// `Xₙᵀ` (`OH·OW × C·k·k`, row-major): the rows of `im2col`'s output as columns, built
-    /// directly, so that `ȳₙ Xₙᵀ` reads both factors in memory order.
-    fn im2col_transposed(&self, x: &[f32], cols_t: &mut [f32], row: &mut [f32]) {
-        let (k, ohw, ckk) = (self.k, self.ohw(), self.ckk());
-        for c in 0..self.c {
-            let plane = &x[c * self.h * self.w..][..self.h * self.w];
-            for i in 0..k {
-                for j in 0..k {
-                    let r = (c * k + i) * k + j;
-                    for oy in 0..self.oh {
-                        let dst = &mut row[oy * self.ow..][..self.ow];
-                        match (oy * self.stride + i)
-                            .checked_sub(self.pad)
-                            .filter(|&y| y < self.h)
-                        {
-                            Some(y) => self.gather_row(&plane[y * self.w..][..self.w], j, dst),
-                            None => dst.fill(0.0),
-                        }
-                    }
-                    for (p, &v) in row[..ohw].iter().enumerate() {
-                        cols_t[p * ckk + r] = v;
                     }
                 }
             }
@@ -303,25 +276,26 @@ impl Conv2d {
     /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ = col2im(Wᵀ ȳₙ)`, in one
     /// pass over the images: a block of images per thread, which sums its share of `W̄`
     /// and `b̄` (then the shares are added) and writes its images' `x̄ₙ`. `Xₙ` is built
-    /// again from the input, transposed so the product reads it in memory order.
+    /// again from the input.
     fn cotangents(&self, g: &Geometry, x: &Tensor, dy: &Tensor, need_dx: bool) -> (Conv2d, Tensor) {
         let (ckk, ohw) = (g.ckk(), g.ohw());
         let per = g.n.div_ceil(rayon::current_num_threads().max(1)).max(1);
         let wt = matrix_transposed(self.weight.data(), g.out, ckk);
         let block = |first: usize, dx_block: &mut [f32]| {
             let (mut dw, mut db) = (vec![0.0f32; g.out * ckk], vec![0.0f32; g.out]);
-            let (mut cols_t, mut row) = (vec![0.0f32; ckk * ohw], vec![0.0f32; ohw]);
+            let mut cols = vec![0.0f32; ckk * ohw];
             let mut dcols = vec![0.0f32; if need_dx { ckk * ohw } else { 0 }];
             for (k, n) in (first..(first + per).min(g.n)).enumerate() {
                 let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
                 let x_n = &x.data()[n * g.in_len()..][..g.in_len()];
-                g.im2col_transposed(x_n, &mut cols_t, &mut row);
+                g.im2col(x_n, &mut cols);
                 let dy_m = matrix(dy_n, g.out, ohw);
+                // W̄ᵀ += Xₙ ȳₙᵀ: the column matrix is read row by row, as it was built.
                 gemm(
-                    &mut matrix_mut(&mut dw, g.out, ckk),
+                    &mut strided_mut(&mut dw, ckk, g.out, 1, ckk),
                     1.0,
-                    &dy_m,
-                    &matrix(&cols_t, ohw, ckk),
+                    &matrix(&cols, ckk, ohw),
+                    &matrix_transposed(dy_n, g.out, ohw),
                     1.0,
                 );
                 for (b, row) in db.iter_mut().zip(dy_n.chunks(ohw)) {
