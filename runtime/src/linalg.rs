@@ -23,7 +23,7 @@
 //! Kinks: `relu'(0) = 0`.
 
 use nalgebra::allocator::Allocator;
-use nalgebra::{DefaultAllocator, Dim, OMatrix, OVector, RealField, U1};
+use nalgebra::{convert, DefaultAllocator, Dim, OMatrix, OVector, RealField, U1};
 
 /// Element types of the matrices here: `f32` and `f64`.
 pub trait Element: RealField + Copy {}
@@ -131,6 +131,134 @@ elementwise!(
     |x| if x > T::zero() { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() },
     |x, _y| T::one() / (T::one() + (-x).exp())
 );
+elementwise!(
+    /// `max(x, 0.01·x)`, element by element (`nn.LeakyReLU()`); the derivative at 0 is 0.01.
+    leaky_relu, leaky_relu_vjp, leaky_relu_jvp,
+    |x| if x > T::zero() { x } else { x * convert::<f64, T>(0.01) },
+    |x, _y| if x > T::zero() { T::one() } else { convert::<f64, T>(0.01) }
+);
+elementwise!(
+    /// GELU with the tanh approximation (`nn.GELU(approximate="tanh")`):
+    /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+    gelu, gelu_vjp, gelu_jvp,
+    |x| {
+        let u = convert::<f64, T>(0.797_884_560_802_865_4) * (x + convert::<f64, T>(0.044715) * x * x * x);
+        convert::<f64, T>(0.5) * x * (T::one() + u.tanh())
+    },
+    |x, _y| {
+        let c = convert::<f64, T>(0.797_884_560_802_865_4);
+        let a = convert::<f64, T>(0.044715);
+        let t = (c * (x + a * x * x * x)).tanh();
+        let half = convert::<f64, T>(0.5);
+        half * (T::one() + t) + half * x * (T::one() - t * t) * c * (T::one() + convert::<f64, T>(3.0) * a * x * x)
+    }
+);
+
+/// The softmax of each column: `exp(zᵢ − max) / Σ exp(z − max)`.
+pub fn softmax<T: Element, R: Dim, C: Dim>(z: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let mut y = z.clone();
+    for mut col in y.column_iter_mut() {
+        let max = col.max();
+        col.apply(|v| *v = (*v - max).exp());
+        let sum = col.sum();
+        col /= sum;
+    }
+    y
+}
+
+/// Value of [`softmax`] and its pullback: per column `z̄ = y ∘ (ȳ − ⟨ȳ, y⟩)`.
+#[allow(clippy::type_complexity)]
+pub fn softmax_vjp<T: Element, R: Dim, C: Dim>(
+    z: &OMatrix<T, R, C>,
+) -> (
+    OMatrix<T, R, C>,
+    impl FnOnce(OMatrix<T, R, C>) -> OMatrix<T, R, C> + use<T, R, C>,
+)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let y = softmax(z);
+    let kept = y.clone();
+    (y, move |mut d: OMatrix<T, R, C>| {
+        for (mut dc, yc) in d.column_iter_mut().zip(kept.column_iter()) {
+            let inner = dc.dot(&yc);
+            dc.zip_apply(&yc, |g, y| *g = y * (*g - inner));
+        }
+        d
+    })
+}
+
+/// Value of [`softmax`] and its tangent: per column `ẏ = y ∘ (ż − ⟨ż, y⟩)`.
+pub fn softmax_jvp<T: Element, R: Dim, C: Dim>(
+    z: &OMatrix<T, R, C>,
+    dz: &OMatrix<T, R, C>,
+) -> (OMatrix<T, R, C>, OMatrix<T, R, C>)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let (y, pullback) = softmax_vjp(z);
+    // The Jacobian of a column's softmax is symmetric: the pullback is the pushforward.
+    (y, pullback(dz.clone()))
+}
+
+/// The log-softmax of each column: `zᵢ − max − ln Σ exp(z − max)`.
+pub fn log_softmax<T: Element, R: Dim, C: Dim>(z: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let mut y = z.clone();
+    for mut col in y.column_iter_mut() {
+        let max = col.max();
+        let lse = col.iter().fold(T::zero(), |s, &v| s + (v - max).exp()).ln() + max;
+        col.apply(|v| *v -= lse);
+    }
+    y
+}
+
+/// Value of [`log_softmax`] and its pullback: per column `z̄ = ȳ − softmax(z) Σ ȳ`.
+#[allow(clippy::type_complexity)]
+pub fn log_softmax_vjp<T: Element, R: Dim, C: Dim>(
+    z: &OMatrix<T, R, C>,
+) -> (
+    OMatrix<T, R, C>,
+    impl FnOnce(OMatrix<T, R, C>) -> OMatrix<T, R, C> + use<T, R, C>,
+)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let y = log_softmax(z);
+    let p = y.map(|v| v.exp());
+    (y, move |mut d: OMatrix<T, R, C>| {
+        for (mut dc, pc) in d.column_iter_mut().zip(p.column_iter()) {
+            let total = dc.sum();
+            dc.zip_apply(&pc, |g, p| *g -= p * total);
+        }
+        d
+    })
+}
+
+/// Value of [`log_softmax`] and its tangent: per column `ẏ = ż − ⟨ż, softmax(z)⟩`.
+pub fn log_softmax_jvp<T: Element, R: Dim, C: Dim>(
+    z: &OMatrix<T, R, C>,
+    dz: &OMatrix<T, R, C>,
+) -> (OMatrix<T, R, C>, OMatrix<T, R, C>)
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    let y = log_softmax(z);
+    let mut t = dz.clone();
+    for ((mut tc, yc), _) in t.column_iter_mut().zip(y.column_iter()).zip(0..) {
+        let inner = tc
+            .iter()
+            .zip(yc.iter())
+            .fold(T::zero(), |s, (a, b)| s + *a * b.exp());
+        tc.apply(|v| *v -= inner);
+    }
+    (y, t)
+}
 
 /// `m + b 𝟙ᵀ`: the column vector `b` added to every column of `m` (a bias added to every
 /// example of a batch stored one example per column).
@@ -256,4 +384,80 @@ where
 {
     let (loss, pullback) = cross_entropy_vjp(logits, labels);
     (loss, pullback(T::one()).dot(dlogits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check_gradient, dot_product_test, Tolerance};
+    use nalgebra::DMatrix;
+
+    /// Checks a matrix function's pullback against finite differences (of `⟨f(z), w⟩`)
+    /// and against its tangent (the dot-product test).
+    fn check<F, V, J>(f: F, vjp: V, jvp: J)
+    where
+        F: Fn(&DMatrix<f64>) -> DMatrix<f64>,
+        V: Fn(&DMatrix<f64>, DMatrix<f64>) -> DMatrix<f64>,
+        J: Fn(&DMatrix<f64>, &DMatrix<f64>) -> DMatrix<f64>,
+    {
+        // Away from kinks (finite differences straddle them); the kinks are checked apart.
+        let z = DMatrix::from_row_slice(3, 2, &[0.5, -1.2, 2.0, 0.1, -0.3, 1.5]);
+        let w = DMatrix::from_row_slice(3, 2, &[1.0, -0.5, 0.25, 2.0, -1.0, 0.75]);
+        let grad = vjp(&z, w.clone());
+        let at = |v: &[f64]| f(&DMatrix::from_column_slice(3, 2, v)).dot(&w);
+        check_gradient(at, grad.as_slice(), z.as_slice(), Tolerance::F64).unwrap();
+        let t = z.map(|v| v.cos());
+        dot_product_test(
+            |dz| {
+                jvp(&z, &DMatrix::from_column_slice(3, 2, dz))
+                    .as_slice()
+                    .to_vec()
+            },
+            |ybar| {
+                vjp(&z, DMatrix::from_column_slice(3, 2, ybar))
+                    .as_slice()
+                    .to_vec()
+            },
+            t.as_slice(),
+            w.as_slice(),
+            Tolerance::F64,
+        )
+        .unwrap();
+    }
+
+    /// `check` of `f` with its `f_vjp` and `f_jvp`.
+    macro_rules! check_rules {
+        ($($f:ident, $vjp:ident, $jvp:ident);* $(;)?) => {
+            $(check($f, |z, d| $vjp(z).1(d), |z, t| $jvp(z, t).1);)*
+        };
+    }
+
+    #[test]
+    fn activations_and_softmaxes() {
+        check_rules! {
+            leaky_relu, leaky_relu_vjp, leaky_relu_jvp;
+            gelu, gelu_vjp, gelu_jvp;
+            softmax, softmax_vjp, softmax_jvp;
+            log_softmax, log_softmax_vjp, log_softmax_jvp;
+            sigmoid, sigmoid_vjp, sigmoid_jvp;
+            tanh, tanh_vjp, tanh_jvp;
+            softplus, softplus_vjp, softplus_jvp;
+        }
+        let s = softmax(&DMatrix::from_row_slice(2, 1, &[1.0, 1.0]));
+        assert_eq!(s, DMatrix::from_row_slice(2, 1, &[0.5, 0.5]));
+        let l = log_softmax(&DMatrix::from_row_slice(2, 1, &[1000.0, 1000.0]));
+        assert!(
+            (l[0] - 0.5f64.ln()).abs() < 1e-12,
+            "stable for large logits"
+        );
+        assert!((gelu(&DMatrix::from_element(1, 1, 1.0f64))[0] - 0.841_192).abs() < 1e-5);
+        let zero = DMatrix::from_element(1, 1, 0.0f64);
+        let one = DMatrix::from_element(1, 1, 1.0f64);
+        assert_eq!(
+            leaky_relu_jvp(&zero, &one).1[0],
+            0.01,
+            "leaky_relu'(0) = 0.01"
+        );
+        assert_eq!(relu_jvp(&zero, &one).1[0], 0.0, "relu'(0) = 0");
+    }
 }

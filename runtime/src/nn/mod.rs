@@ -15,7 +15,10 @@ mod pool;
 pub use conv::Conv2d;
 pub use dense::Linear;
 pub use init::Init;
-pub use pool::{flatten, flatten_jvp, flatten_vjp, max_pool2d, max_pool2d_jvp, max_pool2d_vjp};
+pub use pool::{
+    avg_pool2d, avg_pool2d_jvp, avg_pool2d_vjp, dropout, dropout_jvp, dropout_vjp, flatten,
+    flatten_jvp, flatten_vjp, max_pool2d, max_pool2d_jvp, max_pool2d_vjp,
+};
 
 use rayon::prelude::*;
 

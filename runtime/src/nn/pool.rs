@@ -114,6 +114,123 @@ pub fn max_pool2d_jvp(x: &Tensor, k: usize, dx: &Tensor) -> (Tensor, Tensor) {
     (y, t)
 }
 
+/// The mean of each `k × k` window (stride `k`, no padding), as `AvgPool2d(k)`.
+///
+/// # Panics
+/// If `x` is not `(N, C, H, W)` with `H, W ≥ k ≥ 1`.
+pub fn avg_pool2d(x: &Tensor, k: usize) -> Tensor {
+    let &[n, c, h, w] = x.shape() else {
+        panic!(
+            "avg_pool2d: input of shape {:?} is not (N, C, H, W)",
+            x.shape()
+        )
+    };
+    assert!(
+        k >= 1 && h >= k && w >= k,
+        "avg_pool2d: a {h}×{w} image and a {k}×{k} window"
+    );
+    let (oh, ow) = (h / k, w / k);
+    let scale = 1.0 / (k * k) as f32;
+    let mut y = vec![0.0f32; n * c * oh * ow];
+    y.par_chunks_mut(oh * ow)
+        .zip(x.data().par_chunks(h * w))
+        .for_each(|(y, plane)| {
+            for (i, row) in plane.chunks(w).enumerate().take(oh * k) {
+                for (x, &v) in row.iter().enumerate().take(ow * k) {
+                    y[(i / k) * ow + x / k] += v * scale;
+                }
+            }
+        });
+    Tensor::new(&[n, c, oh, ow], y).expect("shape")
+}
+
+/// Value of [`avg_pool2d`] and its pullback: each input of a window gets its output's
+/// cotangent over `k²` (inputs outside every window get zero).
+pub fn avg_pool2d_vjp(x: &Tensor, k: usize) -> (Tensor, impl FnOnce(Tensor) -> Tensor + use<>) {
+    let y = avg_pool2d(x, k);
+    let shape = x.shape().to_vec();
+    (y, move |dy: Tensor| {
+        let (h, w) = (shape[2], shape[3]);
+        let (oh, ow) = (h / k, w / k);
+        let scale = 1.0 / (k * k) as f32;
+        Tensor::from_fn(&shape, |i| {
+            let (plane, at) = (i / (h * w), i % (h * w));
+            let (y, x) = (at / w, at % w);
+            if y < oh * k && x < ow * k {
+                dy.data()[plane * oh * ow + (y / k) * ow + x / k] * scale
+            } else {
+                0.0
+            }
+        })
+    })
+}
+
+/// Value of [`avg_pool2d`] and its tangent (the pooled tangent: it is linear).
+pub fn avg_pool2d_jvp(x: &Tensor, k: usize, dx: &Tensor) -> (Tensor, Tensor) {
+    (avg_pool2d(x, k), avg_pool2d(dx, k))
+}
+
+/// Inverted dropout (`nn.Dropout(p)`): in training, each element is zeroed with
+/// probability `p` and the others scaled by `1/(1 − p)`, with a mask drawn from `seed`
+/// (pass a different seed each step); in evaluation (`train == false`), the identity.
+pub fn dropout(x: &Tensor, p: f32, train: bool, seed: u64) -> Tensor {
+    match mask(x, p, train, seed) {
+        Some(m) => x.zip_map(&m, |v, m| v * m),
+        None => x.clone(),
+    }
+}
+
+/// The scale of each element: `0` or `1/(1 − p)`; `None` for the identity.
+fn mask(x: &Tensor, p: f32, train: bool, seed: u64) -> Option<Tensor> {
+    use rand::{RngExt, SeedableRng};
+    if !train || p <= 0.0 {
+        return None;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let keep = 1.0 / (1.0 - p.min(1.0 - f32::EPSILON));
+    Some(Tensor::from_fn(x.shape(), |_| {
+        if rng.random_range(0.0f32..1.0) < p {
+            0.0
+        } else {
+            keep
+        }
+    }))
+}
+
+/// Value of [`dropout`] and its pullback: the same mask on the cotangent (`p` gets zero).
+#[allow(clippy::type_complexity)]
+pub fn dropout_vjp(
+    x: &Tensor,
+    p: f32,
+    train: bool,
+    seed: u64,
+) -> (Tensor, impl FnOnce(Tensor) -> (Tensor, f32) + use<>) {
+    let m = mask(x, p, train, seed);
+    let y = match &m {
+        Some(m) => x.zip_map(m, |v, m| v * m),
+        None => x.clone(),
+    };
+    (y, move |d: Tensor| {
+        let dx = match &m {
+            Some(m) => d.zip_map(m, |v, m| v * m),
+            None => d,
+        };
+        (dx, 0.0)
+    })
+}
+
+/// Value of [`dropout`] and its tangent.
+pub fn dropout_jvp(
+    x: &Tensor,
+    p: f32,
+    train: bool,
+    seed: u64,
+    dx: &Tensor,
+    _dp: f32,
+) -> (Tensor, Tensor) {
+    (dropout(x, p, train, seed), dropout(dx, p, train, seed))
+}
+
 /// A batch `(N, C, H, W)` as the matrix `(C·H·W) × N`, one example per column with its
 /// features in PyTorch's `flatten` order (the same memory: column-major columns are the
 /// row-major images).
@@ -172,6 +289,41 @@ mod tests {
         let through_relu_first = relu_first(pool_after(dy.clone()));
         let through_pool_first = pool_first(relu_after(dy));
         assert_eq!(through_relu_first, through_pool_first);
+    }
+
+    #[test]
+    fn average_pooling_and_dropout() {
+        let x = Tensor::from_fn(&[1, 1, 2, 5], |i| i as f32);
+        assert_eq!(avg_pool2d(&x, 2).data(), [3.0, 5.0]);
+        let (_, pullback) = avg_pool2d_vjp(&x, 2);
+        let dx = pullback(Tensor::new(&[1, 1, 1, 2], vec![4.0, 8.0]).unwrap());
+        assert_eq!(
+            dx.data(),
+            [1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0]
+        );
+        // ⟨pool(t), ȳ⟩ = ⟨t, pullback(ȳ)⟩.
+        let t = Tensor::from_fn(x.shape(), |i| (i as f32).sin());
+        let ybar = Tensor::new(&[1, 1, 1, 2], vec![0.3, -1.1]).unwrap();
+        let forward = avg_pool2d_jvp(&x, 2, &t).1.inner(&ybar);
+        let reverse = avg_pool2d_vjp(&x, 2).1(ybar).inner(&t);
+        assert!((forward - reverse).abs() < 1e-6);
+
+        let ones = Tensor::from_fn(&[4, 1000], |_| 1.0);
+        let y = dropout(&ones, 0.25, true, 7);
+        let kept = y.data().iter().filter(|&&v| v > 0.0).count();
+        assert!((2800..3200).contains(&kept), "{kept} of 4000 kept");
+        assert!(y
+            .data()
+            .iter()
+            .all(|&v| v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-6));
+        assert_eq!(dropout(&ones, 0.25, false, 7), ones);
+        let (y2, pullback) = dropout_vjp(&ones, 0.25, true, 7);
+        assert_eq!(y2, y);
+        assert_eq!(
+            pullback(ones.clone()).0,
+            y,
+            "the same mask on the cotangent"
+        );
     }
 
     #[test]
