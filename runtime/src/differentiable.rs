@@ -267,12 +267,15 @@ macro_rules! float {
 float!(f32, F32);
 float!(f64, F64);
 
-macro_rules! float_array {
-    ($t:ty, $variant:ident) => {
+/// `Differentiable` for a container of floats seen as one slice (`Vec<f64>`, `[f32; N]`):
+/// one parameter holding all its numbers.
+macro_rules! float_slice {
+    ($variant:ident, $t:ty, [$($generics:tt)*], $ty:ty, |$s:ident| $zero:expr) => {
         /// One parameter: all its numbers.
-        impl Differentiable for Vec<$t> {
+        impl<$($generics)*> Differentiable for $ty {
             fn zero_like(&self) -> Self {
-                vec![0.0; self.len()]
+                let $s = self;
+                $zero
             }
             fn accumulate(&mut self, other: &Self) {
                 assert_eq!(self.len(), other.len(), "accumulate: lengths differ");
@@ -296,33 +299,13 @@ macro_rules! float_array {
                 f(prefix, FloatsMut::$variant(self), Floats::$variant(other));
             }
         }
+    };
+}
 
-        /// One parameter: all its numbers.
-        impl<const N: usize> Differentiable for [$t; N] {
-            fn zero_like(&self) -> Self {
-                [0.0; N]
-            }
-            fn accumulate(&mut self, other: &Self) {
-                self.iter_mut().zip(other).for_each(|(a, b)| *a += *b);
-            }
-            fn scale(&mut self, factor: f64) {
-                self.iter_mut().for_each(|a| *a *= factor as $t);
-            }
-            fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Floats<'_>)) {
-                f(prefix, Floats::$variant(self));
-            }
-            fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, FloatsMut<'_>)) {
-                f(prefix, FloatsMut::$variant(self));
-            }
-            fn visit_pair(
-                &mut self,
-                other: &Self,
-                prefix: &str,
-                f: &mut dyn FnMut(&str, FloatsMut<'_>, Floats<'_>),
-            ) {
-                f(prefix, FloatsMut::$variant(self), Floats::$variant(other));
-            }
-        }
+macro_rules! float_array {
+    ($t:ty, $variant:ident) => {
+        float_slice!($variant, $t, [], Vec<$t>, |v| vec![0.0; v.len()]);
+        float_slice!($variant, $t, [const N: usize], [$t; N], |_v| [0.0; N]);
 
         /// Matrix `i` is named `prefix.i`.
         impl<R: Dim, C: Dim> Differentiable for Vec<OMatrix<$t, R, C>>

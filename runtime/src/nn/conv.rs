@@ -410,14 +410,7 @@ mod tests {
         for (stride, padding) in [(1, 1), (2, 1)] {
             let layer = Conv2d::new(2, 6, 3, stride, padding, &mut init);
             let x = Tensor::new(&[3, 2, 8, 8], init.uniform(3 * 2 * 64, 1.0)).unwrap();
-            let mut d_layer = layer.clone();
-            d_layer.set_flat(
-                &init
-                    .uniform(layer.num_floats(), 1.0)
-                    .iter()
-                    .map(|&v| f64::from(v))
-                    .collect::<Vec<_>>(),
-            );
+            let d_layer = init.like(&layer);
             let dx = Tensor::new(x.shape(), init.uniform(x.len(), 1.0)).unwrap();
             let (y, dy) = layer.forward_jvp(&x, &d_layer, &dx);
             let ybar = Tensor::new(y.shape(), init.uniform(y.len(), 1.0)).unwrap();

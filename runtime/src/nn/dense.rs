@@ -147,14 +147,7 @@ mod tests {
         let y = layer.forward(&x);
         let expected = &layer.weight * &x;
         assert!((y.column(3) - expected.column(3) - &layer.bias).norm() < 1e-5);
-        let mut d_layer = layer.clone();
-        d_layer.set_flat(
-            &init
-                .uniform(layer.num_floats(), 1.0)
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect::<Vec<_>>(),
-        );
+        let d_layer = init.like(&layer);
         let dx = DMatrix::from_vec(7, 9, init.uniform(63, 1.0));
         let (_, dy) = layer.forward_jvp(&x, &d_layer, &dx);
         let ybar = DMatrix::from_vec(5, 9, init.uniform(45, 1.0));

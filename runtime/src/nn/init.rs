@@ -24,6 +24,17 @@ impl Init {
             .collect()
     }
 
+    /// A value shaped like `like` with numbers uniform in `(−1, 1)` (a random tangent or
+    /// cotangent, for tests of rules).
+    pub fn like<P: crate::Differentiable + Clone>(&mut self, like: &P) -> P {
+        let mut p = like.clone();
+        let flat: Vec<f64> = (0..p.num_floats())
+            .map(|_| self.rng.random_range(-1.0..1.0))
+            .collect();
+        p.set_flat(&flat);
+        p
+    }
+
     /// PyTorch's default for a layer with `fan_in` inputs per output.
     pub fn default_weights(&mut self, n: usize, fan_in: usize) -> Vec<f32> {
         self.uniform(n, 1.0 / (fan_in as f32).sqrt())
