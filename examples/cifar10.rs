@@ -9,18 +9,18 @@
 //! `../shared/data/cifar10-jpg.tar.gz` into `target/`).
 
 use autodiff::data::{read_cifar10_binary, read_image_folder, shuffled, Dataset, Normalize};
-use autodiff::linalg::*;
-use autodiff::nalgebra::DMatrix;
-use autodiff::nn::*;
 use autodiff::optim::Adam;
 use autodiff::train::{accuracy, json_list};
-use autodiff::{differentiable, Differentiable, Tensor};
+use cifar_net::Net;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+#[path = "common/cifar_net.rs"]
+mod cifar_net;
 
 /// Training allocates and frees batch-sized buffers every step; mimalloc keeps them
 /// instead of returning them to the system (which costs page faults on every reuse).
@@ -68,46 +68,6 @@ struct Args {
     /// Exit with an error if the last epoch's test accuracy is below this fraction (CI).
     #[arg(long)]
     min_accuracy: Option<f64>,
-}
-
-#[derive(Clone, Debug, Differentiable)]
-struct Net {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    fc1: Linear,
-    fc2: Linear,
-}
-
-impl Net {
-    fn new(seed: u64) -> Net {
-        let mut init = Init::new(seed);
-        Net {
-            conv1: Conv2d::new(3, 16, 3, 1, 1, &mut init),
-            conv2: Conv2d::new(16, 32, 3, 1, 1, &mut init),
-            fc1: Linear::new(32 * 8 * 8, 256, &mut init),
-            fc2: Linear::new(256, 10, &mut init),
-        }
-    }
-
-    /// Class scores of a batch `(N, 3, 32, 32)`, one column per image. (Its pullback
-    /// gives the input's cotangent too, computed only when a caller asks for it.)
-    ///
-    /// ReLU then max-pool is max-pool then ReLU (ReLU is monotone, and both orders send a
-    /// window's cotangent to its maximum, or nowhere if it is negative): pooling first
-    /// applies ReLU to a quarter of the values. The function and gradient are the seed's.
-    #[differentiable]
-    fn logits(&self, x: &Tensor) -> DMatrix<f32> {
-        let h = relu(&max_pool2d(&self.conv1.forward(x), 2));
-        let h = relu(&max_pool2d(&self.conv2.forward(&h), 2));
-        let h = relu(&self.fc1.forward(&flatten(&h)));
-        self.fc2.forward(&h)
-    }
-
-    /// Mean cross-entropy of the batch.
-    #[differentiable(wrt(self))]
-    fn loss(&self, x: &Tensor, labels: &[usize]) -> f32 {
-        cross_entropy(&self.logits(x), labels)
-    }
 }
 
 /// The training and test sets in `dir`, in whichever layout it has.

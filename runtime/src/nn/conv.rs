@@ -1,9 +1,11 @@
-//! 2-D convolution (PyTorch's `nn.Conv2d`, cross-correlation) as im2col and a matrix
-//! product per image, in parallel over the batch.
+//! 2-D convolution (PyTorch's `nn.Conv2d`, cross-correlation), in parallel over the
+//! batch: direct loops for stride 1 and kernels of size 1, 3 or 5 (`direct.rs`), otherwise
+//! im2col and a matrix product per image.
 //!
 //! For image `n` with columns `Xₙ = im2col(xₙ)` (`C·k·k × OH·OW`):
 //! `yₙ = W Xₙ + b 𝟙ᵀ`, so `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and `x̄ₙ = col2im(Wᵀ ȳₙ)`.
 
+use super::direct::{self, Planes, STRIP};
 use super::Init;
 use crate::needs::needs;
 use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, Tensor};
@@ -19,6 +21,27 @@ pub struct Conv2d {
     pub stride: usize,
     #[inactive]
     pub padding: usize,
+}
+
+/// `Σ xs` in eight interleaved partial sums, which LLVM keeps in one SIMD register (a
+/// single running sum waits on every addition, several times slower).
+fn sum(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (whole, rest) = xs.as_chunks::<8>();
+    for chunk in whole {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest.iter().sum::<f32>()
+}
+
+/// Buffers of one thread, reused from image to image.
+#[derive(Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
 }
 
 /// The sizes of one convolution of one batch.
@@ -53,6 +76,43 @@ impl Geometry {
 
     fn out_len(&self) -> usize {
         self.out * self.ohw()
+    }
+
+    /// Whether the direct loops apply (stride 1, a kernel they have, padding below `k`).
+    fn direct(&self) -> bool {
+        self.stride == 1 && direct::supported(self.k) && self.pad < self.k
+    }
+
+    /// The direct path's output planes: rows rounded up to whole strips.
+    fn out_at(&self) -> Planes {
+        Planes {
+            h: self.oh,
+            row: self.ow.next_multiple_of(STRIP),
+        }
+    }
+
+    /// The direct path's padded input planes (`oh + k − 1 = h + 2p` rows).
+    fn xp_at(&self) -> Planes {
+        Planes {
+            h: self.oh + self.k - 1,
+            row: self.out_at().row + self.k - 1,
+        }
+    }
+
+    /// The input cotangent's planes on the direct path.
+    fn dx_at(&self) -> Planes {
+        Planes {
+            h: self.h,
+            row: self.w.next_multiple_of(STRIP),
+        }
+    }
+
+    /// The output cotangent padded by `k − 1 − p` for the input cotangent.
+    fn dyp_at(&self) -> Planes {
+        Planes {
+            h: self.h + self.k - 1,
+            row: self.dx_at().row + self.k - 1,
+        }
     }
 
     /// `Xₙ`: row `(c, i, j)` holds the input pixel under kernel offset `(i, j)` of each
@@ -217,19 +277,34 @@ impl Conv2d {
         self.run(x).0
     }
 
-    /// The output and the column matrices of every image (what the pullback needs).
-    ///
-    /// The column matrix of an image is built in a buffer of the thread's and used at once
-    /// (it stays in cache); the pullback builds it again from the input, which is a tenth
-    /// of its size.
+    /// The output of every image. On the im2col path, the column matrix of an image is
+    /// built in a buffer of the thread's and used at once (it stays in cache); the
+    /// pullback builds it again from the input, which is a tenth of its size.
     fn run(&self, x: &Tensor) -> (Tensor, Geometry) {
         let g = self.geometry(x);
-        let (ckk, ohw) = (g.ckk(), g.ohw());
         let mut out = vec![0.0f32; g.n * g.out_len()];
-        let w = matrix(self.weight.data(), g.out, ckk);
-        out.par_chunks_mut(g.out_len())
-            .zip(x.data().par_chunks(g.in_len()))
-            .for_each_init(
+        let images = out
+            .par_chunks_mut(g.out_len())
+            .zip(x.data().par_chunks(g.in_len()));
+        if g.direct() {
+            let (xp_at, out_at) = (g.xp_at(), g.out_at());
+            images.for_each_init(
+                || {
+                    (
+                        vec![0.0f32; xp_at.len(g.c)],
+                        vec![0.0f32; out_at.len(g.out)],
+                    )
+                },
+                |(xp, yp), (y, x)| {
+                    direct::pad_planes(x, g.h, g.w, g.pad, xp_at, xp);
+                    direct::correlate(xp, xp_at, self.weight.data(), g.k, yp, out_at);
+                    direct::unpad_planes(yp, out_at, g.ow, Some(self.bias.data()), y);
+                },
+            );
+        } else {
+            let (ckk, ohw) = (g.ckk(), g.ohw());
+            let w = matrix(self.weight.data(), g.out, ckk);
+            images.for_each_init(
                 || vec![0.0f32; ckk * ohw],
                 |cols, (y, x)| {
                     g.im2col(x, cols);
@@ -245,6 +320,7 @@ impl Conv2d {
                     );
                 },
             );
+        }
         let y = Tensor::new(&[g.n, g.out, g.oh, g.ow], out).expect("shape");
         (y, g)
     }
@@ -273,37 +349,30 @@ impl Conv2d {
         (y, pullback)
     }
 
-    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ = col2im(Wᵀ ȳₙ)`, in one
-    /// pass over the images: a block of images per thread, which sums its share of `W̄`
-    /// and `b̄` (then the shares are added) and writes its images' `x̄ₙ`. `Xₙ` is built
-    /// again from the input.
+    /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ`, in one pass over the
+    /// images: a block of images per thread, which sums its share of `W̄` and `b̄` (then
+    /// the shares are added) and writes its images' `x̄ₙ`.
     fn cotangents(&self, g: &Geometry, x: &Tensor, dy: &Tensor, need_dx: bool) -> (Conv2d, Tensor) {
-        let (ckk, ohw) = (g.ckk(), g.ohw());
         let per = g.n.div_ceil(rayon::current_num_threads().max(1)).max(1);
-        let wt = matrix_transposed(self.weight.data(), g.out, ckk);
+        let wt = if g.direct() {
+            direct::flipped_transposed(self.weight.data(), g.out, g.c, g.k)
+        } else {
+            Vec::new()
+        };
         let block = |first: usize, dx_block: &mut [f32]| {
-            let (mut dw, mut db) = (vec![0.0f32; g.out * ckk], vec![0.0f32; g.out]);
-            let mut cols = vec![0.0f32; ckk * ohw];
-            let mut dcols = vec![0.0f32; if need_dx { ckk * ohw } else { 0 }];
+            let (mut dw, mut db) = (vec![0.0f32; self.weight.len()], vec![0.0f32; g.out]);
+            let mut scratch = Scratch::default();
             for (k, n) in (first..(first + per).min(g.n)).enumerate() {
                 let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
                 let x_n = &x.data()[n * g.in_len()..][..g.in_len()];
-                g.im2col(x_n, &mut cols);
-                let dy_m = matrix(dy_n, g.out, ohw);
-                // W̄ᵀ += Xₙ ȳₙᵀ: the column matrix is read row by row, as it was built.
-                gemm(
-                    &mut strided_mut(&mut dw, ckk, g.out, 1, ckk),
-                    1.0,
-                    &matrix(&cols, ckk, ohw),
-                    &matrix_transposed(dy_n, g.out, ohw),
-                    1.0,
-                );
-                for (b, row) in db.iter_mut().zip(dy_n.chunks(ohw)) {
-                    *b += row.iter().sum::<f32>();
+                let dx_n = need_dx.then(|| &mut dx_block[k * g.in_len()..][..g.in_len()]);
+                for (b, row) in db.iter_mut().zip(dy_n.chunks(g.ohw())) {
+                    *b += sum(row);
                 }
-                if need_dx {
-                    gemm(&mut matrix_mut(&mut dcols, ckk, ohw), 1.0, &wt, &dy_m, 0.0);
-                    g.col2im(&dcols, &mut dx_block[k * g.in_len()..][..g.in_len()]);
+                if g.direct() {
+                    self.image_direct(g, x_n, dy_n, &wt, &mut dw, dx_n, &mut scratch);
+                } else {
+                    self.image_im2col(g, x_n, dy_n, &mut dw, dx_n, &mut scratch);
                 }
             }
             (dw, db)
@@ -320,7 +389,7 @@ impl Conv2d {
                 .map(|p| block(p * per, &mut []))
                 .collect()
         };
-        let (mut dw, mut db) = (vec![0.0f32; g.out * ckk], vec![0.0f32; g.out]);
+        let (mut dw, mut db) = (vec![0.0f32; self.weight.len()], vec![0.0f32; g.out]);
         for (pw, pb) in partials {
             dw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);
             db.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
@@ -337,6 +406,66 @@ impl Conv2d {
             Tensor::default()
         };
         (layer, dx)
+    }
+
+    /// One image's share of `W̄` and its `x̄ₙ`, by the direct loops; `wt` holds the
+    /// weights flipped and transposed.
+    #[allow(clippy::too_many_arguments)]
+    fn image_direct(
+        &self,
+        g: &Geometry,
+        x_n: &[f32],
+        dy_n: &[f32],
+        wt: &[f32],
+        dw: &mut [f32],
+        dx_n: Option<&mut [f32]>,
+        s: &mut Scratch,
+    ) {
+        let (xp_at, out_at) = (g.xp_at(), g.out_at());
+        s.a.resize(xp_at.len(g.c), 0.0);
+        s.b.resize(out_at.len(g.out), 0.0);
+        direct::pad_planes(x_n, g.h, g.w, g.pad, xp_at, &mut s.a);
+        // ȳ with zero columns up to whole strips: they add nothing to W̄.
+        direct::pad_planes(dy_n, g.oh, g.ow, 0, out_at, &mut s.b);
+        direct::weight_grad(&s.a, xp_at, &s.b, out_at, g.k, dw);
+        if let Some(dx_n) = dx_n {
+            let (dyp_at, dx_at) = (g.dyp_at(), g.dx_at());
+            s.a.resize(dyp_at.len(g.out), 0.0);
+            s.c.resize(dx_at.len(g.c), 0.0);
+            direct::pad_planes(dy_n, g.oh, g.ow, g.k - 1 - g.pad, dyp_at, &mut s.a);
+            direct::correlate(&s.a, dyp_at, wt, g.k, &mut s.c, dx_at);
+            direct::unpad_planes(&s.c, dx_at, g.w, None, dx_n);
+        }
+    }
+
+    /// One image's share of `W̄ᵀ += Xₙ ȳₙᵀ` (the column matrix is built again and read row
+    /// by row, as it was built) and `x̄ₙ = col2im(Wᵀ ȳₙ)`.
+    fn image_im2col(
+        &self,
+        g: &Geometry,
+        x_n: &[f32],
+        dy_n: &[f32],
+        dw: &mut [f32],
+        dx_n: Option<&mut [f32]>,
+        s: &mut Scratch,
+    ) {
+        let (ckk, ohw) = (g.ckk(), g.ohw());
+        s.a.resize(ckk * ohw, 0.0);
+        g.im2col(x_n, &mut s.a);
+        gemm(
+            &mut strided_mut(dw, ckk, g.out, 1, ckk),
+            1.0,
+            &matrix(&s.a, ckk, ohw),
+            &matrix_transposed(dy_n, g.out, ohw),
+            1.0,
+        );
+        if let Some(dx_n) = dx_n {
+            s.b.resize(ckk * ohw, 0.0);
+            let wt = matrix_transposed(self.weight.data(), g.out, ckk);
+            let dy_m = matrix(dy_n, g.out, ohw);
+            gemm(&mut matrix_mut(&mut s.b, ckk, ohw), 1.0, &wt, &dy_m, 0.0);
+            g.col2im(&s.b, dx_n);
+        }
     }
 
     /// The output and its tangent: the convolution is bilinear in the layer and the input,
@@ -392,8 +521,20 @@ mod tests {
     #[test]
     fn matches_the_definition_with_padding_and_stride() {
         let mut init = Init::new(3);
-        for (stride, padding, size) in [(1, 1, 9), (2, 0, 8), (1, 0, 7), (2, 1, 11)] {
-            let layer = Conv2d::new(3, 7, 3, stride, padding, &mut init);
+        // Direct (stride 1, k = 1, 3, 5, p < k) and im2col cases, widths below, at and
+        // above a strip of 16.
+        for (k, stride, padding, size) in [
+            (3, 1, 1, 9),
+            (3, 2, 0, 8),
+            (3, 1, 0, 7),
+            (3, 2, 1, 11),
+            (3, 1, 2, 5),
+            (5, 1, 2, 16),
+            (1, 1, 0, 18),
+            (3, 1, 1, 33),
+            (2, 1, 0, 6),
+        ] {
+            let layer = Conv2d::new(3, 7, k, stride, padding, &mut init);
             let x =
                 Tensor::new(&[2, 3, size, size], init.uniform(2 * 3 * size * size, 1.0)).unwrap();
             let (fast, slow) = (layer.forward(&x), naive(&layer, &x));
@@ -407,8 +548,8 @@ mod tests {
     #[test]
     fn pullback_is_the_adjoint_of_the_tangent() {
         let mut init = Init::new(5);
-        for (stride, padding) in [(1, 1), (2, 1)] {
-            let layer = Conv2d::new(2, 6, 3, stride, padding, &mut init);
+        for (k, stride, padding) in [(3, 1, 1), (3, 2, 1), (5, 1, 1), (1, 1, 0), (3, 1, 3)] {
+            let layer = Conv2d::new(2, 6, k, stride, padding, &mut init);
             let x = Tensor::new(&[3, 2, 8, 8], init.uniform(3 * 2 * 64, 1.0)).unwrap();
             let d_layer = init.like(&layer);
             let dx = Tensor::new(x.shape(), init.uniform(x.len(), 1.0)).unwrap();

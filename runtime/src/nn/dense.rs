@@ -1,7 +1,7 @@
 //! The dense layer `y = W x + b` (PyTorch's `nn.Linear`) on a batch with one example per
 //! column, with its matrix products split over the batch between threads.
 
-use super::{par_ranges, Init};
+use super::Init;
 use crate::needs::needs;
 use crate::tensor::{gemm, strided, strided_mut};
 use nalgebra::{DMatrix, DMatrixView, DVector, Dyn};
@@ -47,6 +47,31 @@ fn par_product(
     out
 }
 
+/// `W̄ = Ȳ Xᵀ`, with blocks of `W̄`'s columns (contiguous in column-major storage)
+/// computed in parallel: column `j` is `Ȳ` times row `j` of `X`, read in place.
+fn weight_cotangent(dy: &DMatrix<f32>, x: &DMatrix<f32>) -> DMatrix<f32> {
+    let (out, n, inputs) = (dy.nrows(), dy.ncols(), x.nrows());
+    let mut dw = DMatrix::<f32>::zeros(out, inputs);
+    let per = inputs.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let dy = view(dy);
+    dw.as_mut_slice()
+        .par_chunks_mut(out * per)
+        .enumerate()
+        .for_each(|(p, chunk)| {
+            let (first, count) = (p * per, chunk.len() / out.max(1));
+            // Xᵀ restricted to columns first..first + count: row stride `inputs`.
+            let xt = strided(&x.as_slice()[first..], n, count, inputs, 1);
+            gemm(
+                &mut strided_mut(chunk, out, count, 1, out),
+                1.0,
+                &dy,
+                &xt,
+                0.0,
+            );
+        });
+    dw
+}
+
 impl Linear {
     /// A layer with PyTorch's default initialisation.
     pub fn new(inputs: usize, outputs: usize, init: &mut Init) -> Linear {
@@ -90,13 +115,7 @@ impl Linear {
         let y = self.forward(x);
         let x = x.clone();
         let pullback = move |dy: DMatrix<f32>| {
-            let partials = par_ranges(x.ncols(), |first, count| {
-                dy.columns(first, count) * x.columns(first, count).transpose()
-            });
-            let mut dw = DMatrix::zeros(self.weight.nrows(), self.weight.ncols());
-            for p in partials {
-                dw += p;
-            }
+            let dw = weight_cotangent(&dy, &x);
             let db = dy.column_sum();
             let dx = if needs & 2 != 0 {
                 // Wᵀ: the same numbers read with swapped strides, no copy.

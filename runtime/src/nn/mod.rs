@@ -9,6 +9,7 @@
 
 mod conv;
 mod dense;
+mod direct;
 mod init;
 mod pool;
 
@@ -19,19 +20,3 @@ pub use pool::{
     avg_pool2d, avg_pool2d_jvp, avg_pool2d_vjp, dropout, dropout_jvp, dropout_vjp, flatten,
     flatten_jvp, flatten_vjp, max_pool2d, max_pool2d_jvp, max_pool2d_vjp,
 };
-
-use rayon::prelude::*;
-
-/// Runs `f(first, count)` on consecutive ranges of `0..n` covering it, one per thread of
-/// the current rayon pool (coarse chunks: a batch split in as many parts as cores).
-fn par_ranges<R: Send>(n: usize, f: impl Fn(usize, usize) -> R + Sync) -> Vec<R> {
-    let parts = rayon::current_num_threads().clamp(1, n.max(1));
-    let per = n.div_ceil(parts);
-    (0..parts)
-        .into_par_iter()
-        .map(|p| {
-            let first = (p * per).min(n);
-            f(first, (n - first).min(per))
-        })
-        .collect()
-}

@@ -1,0 +1,46 @@
+//! The seed's CIFAR-10 network, shared by the `cifar10` example and the `cnn` benchmark.
+
+use autodiff::linalg::*;
+use autodiff::nalgebra::DMatrix;
+use autodiff::nn::*;
+use autodiff::{differentiable, Differentiable, Tensor};
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Net {
+    pub conv1: Conv2d,
+    pub conv2: Conv2d,
+    pub fc1: Linear,
+    pub fc2: Linear,
+}
+
+impl Net {
+    pub fn new(seed: u64) -> Net {
+        let mut init = Init::new(seed);
+        Net {
+            conv1: Conv2d::new(3, 16, 3, 1, 1, &mut init),
+            conv2: Conv2d::new(16, 32, 3, 1, 1, &mut init),
+            fc1: Linear::new(32 * 8 * 8, 256, &mut init),
+            fc2: Linear::new(256, 10, &mut init),
+        }
+    }
+
+    /// Class scores of a batch `(N, 3, 32, 32)`, one column per image. (Its pullback
+    /// gives the input's cotangent too, computed only when a caller asks for it.)
+    ///
+    /// ReLU then max-pool is max-pool then ReLU (ReLU is monotone, and both orders send a
+    /// window's cotangent to its maximum, or nowhere if it is negative): pooling first
+    /// applies ReLU to a quarter of the values. The function and gradient are the seed's.
+    #[differentiable]
+    pub fn logits(&self, x: &Tensor) -> DMatrix<f32> {
+        let h = relu(&max_pool2d(&self.conv1.forward(x), 2));
+        let h = relu(&max_pool2d(&self.conv2.forward(&h), 2));
+        let h = relu(&self.fc1.forward(&flatten(&h)));
+        self.fc2.forward(&h)
+    }
+
+    /// Mean cross-entropy of the batch.
+    #[differentiable(wrt(self))]
+    pub fn loss(&self, x: &Tensor, labels: &[usize]) -> f32 {
+        cross_entropy(&self.logits(x), labels)
+    }
+}
