@@ -10,7 +10,7 @@
 
 use autodiff::data::{read_cifar10_binary, read_image_folder, shuffled, Dataset, Normalize};
 use autodiff::optim::Adam;
-use autodiff::train::{accuracy, json_list};
+use autodiff::train::{accuracy, json_list, EpochRecord, History};
 use cifar_net::Net;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,6 +62,13 @@ struct Args {
     /// Random 32×32 crops of the images padded by 4 pixels, and random horizontal flips.
     #[arg(long)]
     augment: bool,
+    /// Write the per-epoch train loss, test accuracy and time here as CSV (after every
+    /// epoch).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Draw the train loss and test accuracy by epoch here as SVG (after every epoch).
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Print one JSON line with the results at the end.
     #[arg(long)]
     json: bool,
@@ -83,6 +90,18 @@ fn load(dir: &Path) -> Result<(Dataset, Dataset), autodiff::data::DataError> {
             read_image_folder(&dir.join("test"))?,
         ))
     }
+}
+
+/// The CSV file and the plot of the epochs so far, where the arguments ask for them.
+fn write_reports(args: &Args, history: &History) -> Result<(), String> {
+    let failed = |path: &Path, e: std::io::Error| format!("writing {}: {e}", path.display());
+    if let Some(path) = &args.csv {
+        history.write_csv(path).map_err(|e| failed(path, e))?;
+    }
+    if let Some(path) = &args.plot {
+        history.write_svg(path).map_err(|e| failed(path, e))?;
+    }
+    Ok(())
 }
 
 fn main() {
@@ -114,7 +133,7 @@ fn main() {
     }
     let mut adam = Adam::new(args.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
-    let (mut accuracies, mut seconds) = (Vec::new(), Vec::new());
+    let mut history = History::default();
     eprintln!(
         "{} training and {} test images, {} threads",
         train.len(),
@@ -158,8 +177,16 @@ fn main() {
             total / batches.max(1) as f64,
             100.0 * acc
         );
-        accuracies.push(acc);
-        seconds.push(elapsed);
+        history.push(EpochRecord {
+            epoch,
+            train_loss: total / batches.max(1) as f64,
+            test_accuracy: acc,
+            seconds: elapsed,
+        });
+        if let Err(e) = write_reports(&args, &history) {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
         if let Some(path) = &args.checkpoint {
             if let Err(e) = autodiff::checkpoint::save(path, &net) {
                 eprintln!("error: {e}");
@@ -167,6 +194,8 @@ fn main() {
             }
         }
     }
+    let accuracies: Vec<f64> = history.epochs.iter().map(|r| r.test_accuracy).collect();
+    let seconds: Vec<f64> = history.epochs.iter().map(|r| r.seconds).collect();
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {
         println!(

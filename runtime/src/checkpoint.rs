@@ -93,11 +93,7 @@ pub fn save<P: Differentiable>(path: &Path, params: &P) -> Result<(), Checkpoint
         })
         .collect::<Result<_, CheckpointError>>()?;
     let bytes = safetensors::serialize(views, None).map_err(|e| error(path, e.to_string()))?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, bytes).map_err(|e| error(&temporary, e.to_string()))?;
-    std::fs::rename(&temporary, path).map_err(|e| error(path, e.to_string()))
+    crate::train::write_replacing(path, &bytes).map_err(|e| error(path, e.to_string()))
 }
 
 /// Sets every parameter of `params` from the checkpoint at `path`. Every tensor is checked

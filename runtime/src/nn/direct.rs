@@ -205,14 +205,14 @@ struct WeightGrad<'a> {
     dw: &'a mut [f32],
 }
 
-/// For each input channel `c`, kernel row `i` and pair of output channels, `2·K`
+/// For each input channel `c`, kernel row `i` and group of output channels, `GROUP·K`
 /// accumulators (one per output channel and kernel column `j`) run along the rows of `ȳ`
 /// and the shifted rows of `xp`, a register of pixels at a time; their lanes are summed
 /// at the end.
 struct WeightGradK<'a, const K: usize>(WeightGrad<'a>);
 
 /// Output channels per pass of [`WeightGradK`].
-const PAIR: usize = 2;
+const GROUP: usize = 4;
 
 impl<const K: usize> pulp::WithSimd for WeightGradK<'_, K> {
     type Output = ();
@@ -242,27 +242,28 @@ impl<const K: usize> pulp::WithSimd for WeightGradK<'_, K> {
         };
         for c in 0..ins {
             for i in 0..K {
-                let mut o = 0;
-                while o < outs {
-                    let pair = PAIR.min(outs - o);
-                    let mut acc = [[simd.splat_f32s(0.0); K]; PAIR];
+                for o in (0..outs).step_by(GROUP) {
+                    let group = GROUP.min(outs - o);
+                    let mut acc = [[simd.splat_f32s(0.0); K]; GROUP];
                     for y in 0..dy_at.h {
                         let xrow = &xp[c * plane + (y + i) * xp_at.row..][..dy_at.row + K - 1];
-                        let d0 = &dy[o * dy_plane + y * dy_at.row..][..dy_at.row];
-                        let d1 = &dy[(o + pair - 1) * dy_plane + y * dy_at.row..][..dy_at.row];
+                        // Channels past the last repeat it (and are not stored).
+                        let rows: [&[f32]; GROUP] = std::array::from_fn(|b| {
+                            &dy[(o + b.min(group - 1)) * dy_plane + y * dy_at.row..][..dy_at.row]
+                        });
                         for x0 in (0..dy_at.row).step_by(lanes) {
-                            let (a, b) = (load(&d0[x0..]), load(&d1[x0..]));
-                            for j in 0..K {
-                                let xv = load(&xrow[x0 + j..]);
-                                acc[0][j] = simd.mul_add_e_f32s(a, xv, acc[0][j]);
-                                acc[1][j] = simd.mul_add_e_f32s(b, xv, acc[1][j]);
+                            let xv: [S::f32s; K] = std::array::from_fn(|j| load(&xrow[x0 + j..]));
+                            for (acc, row) in acc.iter_mut().zip(&rows) {
+                                let d = load(&row[x0..]);
+                                for (a, &x) in acc.iter_mut().zip(&xv) {
+                                    *a = simd.mul_add_e_f32s(d, x, *a);
+                                }
                             }
                         }
                     }
-                    for (b, acc) in acc.iter().enumerate().take(pair) {
+                    for (b, acc) in acc.iter().enumerate().take(group) {
                         sums(o + b, c, i, acc);
                     }
-                    o += pair;
                 }
             }
         }
