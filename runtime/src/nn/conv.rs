@@ -350,10 +350,12 @@ impl Conv2d {
     }
 
     /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ`, in one pass over the
-    /// images: a block of images per thread, which sums its share of `W̄` and `b̄` (then
-    /// the shares are added) and writes its images' `x̄ₙ`.
+    /// images: blocks of images in parallel, each summing its share of `W̄` and `b̄`
+    /// (then the shares are added) and writing its images' `x̄ₙ`.
     fn cotangents(&self, g: &Geometry, x: &Tensor, dy: &Tensor, need_dx: bool) -> (Conv2d, Tensor) {
-        let per = g.n.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        // Four blocks per thread: a thread that starts late (woken late, or sharing its
+        // core) leaves blocks for the others to take.
+        let per = g.n.div_ceil(4 * rayon::current_num_threads().max(1)).max(1);
         let wt = if g.direct() {
             direct::flipped_transposed(self.weight.data(), g.out, g.c, g.k)
         } else {
