@@ -13,7 +13,7 @@
 mod adbench;
 
 use adbench::ba;
-use adbench::gmm::{constant_terms, gmm_objective, gmm_objective_grad, read_gmm};
+use adbench::gmm::{constant, log_posterior, log_posterior_grad, read_gmm};
 use adbench::lstm::{lstm_objective, lstm_objective_grad, read_lstm};
 use autodiff::differentiable;
 use criterion::Criterion;
@@ -134,12 +134,12 @@ fn print_ratios() {
         "10k/gmm_d10_K25",
     ] {
         let g = read_gmm(name);
-        let c = constant_terms(g.d, g.k, g.n, g.gamma, g.m);
-        let x = || black_box(&g.alphas);
+        let c = constant(g.d, g.k, g.n, g.gamma, g.m);
+        let x = || black_box(&g.alpha);
         measure(
             &format!("GMM {name}"),
-            || gmm_objective(x(), &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
-            || gmm_objective_grad(x(), &g.means, &g.icf, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
+            || log_posterior(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
+            || log_posterior_grad(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
         );
     }
     for name in [
@@ -185,14 +185,15 @@ fn print_ratios() {
 
 fn benches(c: &mut Criterion) {
     let g = read_gmm("1k/gmm_d10_K5");
-    let k = constant_terms(g.d, g.k, g.n, g.gamma, g.m);
+    let k = constant(g.d, g.k, g.n, g.gamma, g.m);
     let mut group = c.benchmark_group("gmm 1k d10 K5");
     group.bench_function("objective", |b| {
         b.iter(|| {
-            gmm_objective(
-                black_box(&g.alphas),
-                &g.means,
-                &g.icf,
+            log_posterior(
+                black_box(&g.alpha),
+                &g.mu,
+                &g.q,
+                &g.l,
                 &g.x,
                 g.d,
                 g.k,
@@ -205,10 +206,11 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("gradient", |b| {
         b.iter(|| {
-            gmm_objective_grad(
-                black_box(&g.alphas),
-                &g.means,
-                &g.icf,
+            log_posterior_grad(
+                black_box(&g.alpha),
+                &g.mu,
+                &g.q,
+                &g.l,
                 &g.x,
                 g.d,
                 g.k,

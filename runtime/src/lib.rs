@@ -46,6 +46,7 @@ pub mod nn;
 pub mod optim;
 mod real;
 pub mod rules;
+pub mod special;
 pub mod tensor;
 pub mod train;
 

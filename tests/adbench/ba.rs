@@ -1,51 +1,6 @@
-//! ADBench's bundle adjustment residuals as plain Rust, differentiated by
-//! `#[differentiable]`. Shared by the tests and the benchmarks.
+//! ADBench's bundle adjustment residuals: the GradBench tool's.
 
-use autodiff::differentiable;
-
-/// Reprojection residual component `which` (0: x, 1: y) of one observation:
-/// `w · (project(cam, point) − feature)`. The camera is
-/// `[r (Rodrigues, 3), C (centre, 3), f, x0 (2), κ (2)]`.
-#[differentiable(wrt(cam, point, w))]
-pub fn reprojection(
-    cam: &[f64; 11],
-    point: &[f64; 3],
-    w: f64,
-    feature: &[f64; 2],
-    which: usize,
-) -> f64 {
-    // Y = X − C, rotated by the Rodrigues vector r.
-    let y0 = point[0] - cam[3];
-    let y1 = point[1] - cam[4];
-    let y2 = point[2] - cam[5];
-    let (r0, r1, r2) = (cam[0], cam[1], cam[2]);
-    let sqtheta = r0 * r0 + r1 * r1 + r2 * r2;
-    let mut xc0 = y0 + (r1 * y2 - r2 * y1);
-    let mut xc1 = y1 + (r2 * y0 - r0 * y2);
-    let mut xc2 = y2 + (r0 * y1 - r1 * y0);
-    if sqtheta != 0.0 {
-        let theta = sqtheta.sqrt();
-        let (c, s) = (theta.cos(), theta.sin());
-        let (w0, w1, w2) = (r0 / theta, r1 / theta, r2 / theta);
-        let tmp = (w0 * y0 + w1 * y1 + w2 * y2) * (1.0 - c);
-        xc0 = y0 * c + (w1 * y2 - w2 * y1) * s + w0 * tmp;
-        xc1 = y1 * c + (w2 * y0 - w0 * y2) * s + w1 * tmp;
-        xc2 = y2 * c + (w0 * y1 - w1 * y0) * s + w2 * tmp;
-    }
-    // Perspective division, radial distortion, focal length and principal point.
-    let px = xc0 / xc2;
-    let py = xc1 / xc2;
-    let rsq = px * px + py * py;
-    let distortion = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq;
-    if which == 0 {
-        w * (px * distortion * cam[6] + cam[7] - feature[0])
-    } else {
-        w * (py * distortion * cam[6] + cam[8] - feature[1])
-    }
-}
-
-/// The weight residual `1 − w²`.
-#[differentiable]
-pub fn weight_residual(w: f64) -> f64 {
-    1.0 - w * w
-}
+#[path = "../../src/bin/gradbench-tool/objectives/ba.rs"]
+mod objective;
+#[allow(unused_imports)]
+pub use objective::*;

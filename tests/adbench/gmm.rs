@@ -1,116 +1,98 @@
-//! ADBench's Gaussian mixture model objective as plain loops over flat parameter arrays,
-//! differentiated by `#[differentiable]`, and a reader for ADBench's GMM files. Shared by
-//! the tests and the benchmarks.
+//! ADBench's Gaussian mixture files, read into GradBench's layout, and ADBench's
+//! references converted to GradBench's objective (the GradBench tool's, shared here).
+//!
+//! ADBench's objective rounds π to 3.14159265359 and gives the Wishart prior the other
+//! sign: with `P = Σ_k (C(π) − ½γ²‖Q_k‖²_F + m Σⱼ q_kj)` GradBench adds `P(π)` where
+//! ADBench subtracts `P(π_A)`, and the data terms are shared. So
+//! `GradBench = ADBench + N·D/2·(ln 2π_A − ln 2π) + K·(C(π) + C(π_A)) + 2·Σ_k(m Σ q − ½γ²F)`
+//! and the gradient differs by `2(m − γ² e^{2q})` in `q` and `−2γ² l` in `l`.
 #![allow(dead_code)]
 
 use super::{dir, ln_gamma, numbers};
-use autodiff::differentiable;
 
-/// ADBench's literal π (not `std::f64::consts::PI`), kept for identical objectives.
-#[allow(clippy::approx_constant)]
-const PI: f64 = 3.14159265359;
+#[path = "../../src/bin/gradbench-tool/objectives/gmm.rs"]
+mod objective;
+#[allow(unused_imports)]
+pub use objective::*;
 
-/// The negative log-likelihood-like GMM objective of ADBench (`gmm.h`), with the Wishart
-/// prior term. `alphas` (k), `means` (k·d) and `icf` (k·d(d+1)/2: per component the d
-/// log-diagonal entries of Q, then its strictly lower triangle column-major) are
-/// differentiated; the points `x` (n·d) are data. `constant` is the part that does not
-/// depend on the parameters (see `constant_terms`).
-#[allow(clippy::too_many_arguments)]
-#[differentiable(wrt(alphas, means, icf))]
-pub fn gmm_objective(
-    alphas: &[f64],
-    means: &[f64],
-    icf: &[f64],
-    x: &[f64],
-    d: usize,
-    k: usize,
-    n: usize,
-    gamma: f64,
-    m: f64,
-    constant: f64,
-) -> f64 {
-    let icf_size = d * (d + 1) / 2;
-    let mut total = 0.0;
-    for ix in 0..n {
-        // logsumexp over components, one pass with a running maximum.
-        let mut mx = f64::NEG_INFINITY;
-        let mut sum = 0.0;
-        for ik in 0..k {
-            let q = ik * icf_size;
-            let mut sum_q = 0.0;
-            let mut sqnorm = 0.0;
-            for j in 0..d {
-                sum_q += icf[q + j];
-                // Row j of Q·(x − μ): exp(q_j)·(x_j − μ_j) + Σ_{c<j} L[j, c]·(x_c − μ_c).
-                let mut row = icf[q + j].exp() * (x[ix * d + j] - means[ik * d + j]);
-                for c in 0..j {
-                    let l = q + d + c * d - c * (c + 1) / 2 + (j - c - 1);
-                    row += icf[l] * (x[ix * d + c] - means[ik * d + c]);
-                }
-                sqnorm += row * row;
-            }
-            let term = alphas[ik] + sum_q - 0.5 * sqnorm;
-            if term > mx {
-                sum = sum * (mx - term).exp() + 1.0;
-                mx = term;
-            } else {
-                sum += (term - mx).exp();
-            }
-        }
-        total += sum.ln() + mx;
-    }
-    // − n · logsumexp(α)
-    let mut amax = alphas[0];
-    for &a in alphas.iter() {
-        amax = amax.max(a);
-    }
-    let mut asum = 0.0;
-    for &a in alphas.iter() {
-        asum += (a - amax).exp();
-    }
-    let lse_alphas = asum.ln() + amax;
-    // Wishart prior: Σ_k ½γ²(‖exp(q_k)‖² + ‖l_k‖²) − m Σ_j q_kj
-    let mut prior = 0.0;
-    for ik in 0..k {
-        let q = ik * icf_size;
-        let mut frobenius = 0.0;
-        let mut sum_q = 0.0;
-        for j in 0..d {
-            let e = icf[q + j].exp();
-            frobenius += e * e;
-            sum_q += icf[q + j];
-        }
-        for j in d..icf_size {
-            frobenius += icf[q + j] * icf[q + j];
-        }
-        prior += 0.5 * gamma * gamma * frobenius - m * sum_q;
-    }
-    constant + total - n as f64 * lse_alphas + prior
-}
-
-/// The terms that do not depend on the parameters: −(n d/2) log(2 PI) − K·C(d, m, γ).
-pub fn constant_terms(d: usize, k: usize, n: usize, gamma: f64, m: f64) -> f64 {
-    let df = d as f64;
-    let nw = df + m + 1.0;
-    let mut log_gamma_d = 0.25 * df * (df - 1.0) * PI.ln();
-    for j in 1..=d {
-        log_gamma_d += ln_gamma(0.5 * nw + 0.5 * (1.0 - j as f64));
-    }
-    let c = nw * df * (gamma.ln() - 0.5 * 2.0_f64.ln()) - log_gamma_d;
-    -(n as f64) * df * 0.5 * (2.0 * PI).ln() - k as f64 * c
-}
-
-/// One GMM instance as read from an ADBench file.
+/// One GMM instance as read from an ADBench file, with ADBench's `icf` split into `q`
+/// (each component's log-diagonal) and `l` (its strictly lower triangle, column by column
+/// in both layouts).
 pub struct Gmm {
     pub d: usize,
     pub k: usize,
     pub n: usize,
-    pub alphas: Vec<f64>,
-    pub means: Vec<f64>,
-    pub icf: Vec<f64>,
+    pub alpha: Vec<f64>,
+    pub mu: Vec<f64>,
+    pub q: Vec<f64>,
+    pub l: Vec<f64>,
     pub x: Vec<f64>,
     pub gamma: f64,
     pub m: f64,
+}
+
+impl Gmm {
+    /// GradBench's objective and its gradient `[alpha, mu, q, l]`.
+    pub fn evaluate(&self) -> (f64, Vec<f64>) {
+        let c = constant(self.d, self.k, self.n, self.gamma, self.m);
+        let (value, (a, mu, q, l)) = log_posterior_grad(
+            &self.alpha,
+            &self.mu,
+            &self.q,
+            &self.l,
+            &self.x,
+            self.d,
+            self.k,
+            self.n,
+            self.gamma,
+            self.m,
+            c,
+        );
+        (value, [a, mu, q, l].concat())
+    }
+
+    /// ADBench's reference objective and gradient for this instance (file `name`), in
+    /// GradBench's form.
+    pub fn reference(&self, name: &str) -> (f64, Vec<f64>) {
+        let folder = dir().join("gmm");
+        let value = numbers(&folder.join(format!("{name}.ref_F.txt")))[0];
+        let j = numbers(&folder.join(format!("{name}.ref_J.txt")));
+        let (d, k, icf) = (self.d, self.k, self.d * (self.d + 1) / 2);
+        let g2 = self.gamma * self.gamma;
+        let (mut q, mut l) = (Vec::new(), Vec::new());
+        let (mut sum_q, mut frobenius) = (0.0, 0.0);
+        for (c, reference) in j[k + k * d..].chunks(icf).enumerate() {
+            for (t, &r) in reference.iter().enumerate() {
+                if t < d {
+                    let qv = self.q[c * d + t];
+                    q.push(r + 2.0 * (self.m - g2 * (2.0 * qv).exp()));
+                    sum_q += qv;
+                    frobenius += (2.0 * qv).exp();
+                } else {
+                    let lv = self.l[c * (icf - d) + t - d];
+                    l.push(r - 2.0 * g2 * lv);
+                    frobenius += lv * lv;
+                }
+            }
+        }
+        #[allow(clippy::approx_constant)]
+        let adbench_pi: f64 = 3.14159265359;
+        let pi = std::f64::consts::PI;
+        let (df, kf, nf) = (d as f64, k as f64, self.n as f64);
+        let c = |pi: f64| {
+            let nu = df + self.m + 1.0;
+            let log_gamma_d = 0.25 * df * (df - 1.0) * pi.ln()
+                + (1..=d)
+                    .map(|j| ln_gamma(0.5 * nu + 0.5 * (1.0 - j as f64)))
+                    .sum::<f64>();
+            nu * df * (self.gamma.ln() - 0.5 * 2.0_f64.ln()) - log_gamma_d
+        };
+        let value = value
+            + 0.5 * nf * df * ((2.0 * adbench_pi).ln() - (2.0 * pi).ln())
+            + kf * (c(pi) + c(adbench_pi))
+            + 2.0 * (self.m * sum_q - 0.5 * g2 * frobenius);
+        (value, [&j[..k + k * d], &q[..], &l[..]].concat())
+    }
 }
 
 pub fn read_gmm(name: &str) -> Gmm {
@@ -123,15 +105,18 @@ pub fn read_gmm(name: &str) -> Gmm {
         at += len;
         part
     };
-    let (alphas, means, icf, x) = (take(k), take(k * d), take(k * icf_size), take(n * d));
+    let (alpha, mu, icf, x) = (take(k), take(k * d), take(k * icf_size), take(n * d));
     let wishart = take(2);
+    let q = icf.chunks(icf_size).flat_map(|c| c[..d].to_vec()).collect();
+    let l = icf.chunks(icf_size).flat_map(|c| c[d..].to_vec()).collect();
     Gmm {
         d,
         k,
         n,
-        alphas,
-        means,
-        icf,
+        alpha,
+        mu,
+        q,
+        l,
         x,
         gamma: wishart[0],
         m: wishart[1],

@@ -1,0 +1,95 @@
+//! GradBench's Gaussian mixture model objective (PROTOCOL.md §2.2: the true π, and the
+//! Wishart prior with GradBench's sign) as plain loops over flat parameter arrays,
+//! differentiated by `#[differentiable]`. Shared by the GradBench tool and the ADBench
+//! tests and benchmarks (which convert ADBench's form of the objective).
+
+use autodiff::differentiable;
+use autodiff::special::ln_gamma;
+use std::f64::consts::PI;
+
+/// The terms that depend on no parameter: `−N·D/2·ln 2π + K·C` with
+/// `C = ν·D·(ln γ − ½ ln 2) − ln Γ_D(ν/2)`, `ν = D + m + 1`.
+pub fn constant(d: usize, k: usize, n: usize, gamma: f64, m: f64) -> f64 {
+    let df = d as f64;
+    let nu = df + m + 1.0;
+    let mut log_gamma_d = 0.25 * df * (df - 1.0) * PI.ln();
+    for j in 1..=d {
+        log_gamma_d += ln_gamma(0.5 * nu + 0.5 * (1.0 - j as f64));
+    }
+    let c = nu * df * (gamma.ln() - 0.5 * 2.0_f64.ln()) - log_gamma_d;
+    -(n as f64) * df * 0.5 * (2.0 * PI).ln() + k as f64 * c
+}
+
+/// `Σᵢ LSE_k βᵢₖ − N·LSE(α) + Σ_k (m Σⱼ q_kj − ½γ² ‖Q_k‖²_F) + constant`, with
+/// `βᵢₖ = α_k + Σⱼ q_kj − ½‖Q_k (xᵢ − μ_k)‖²`; `Q_k` has diagonal `exp(q_k)` and its
+/// strictly lower triangle filled from `l_k` column by column.
+#[allow(clippy::too_many_arguments)]
+#[differentiable(wrt(alpha, mu, q, l))]
+pub fn log_posterior(
+    alpha: &[f64],
+    mu: &[f64],
+    q: &[f64],
+    l: &[f64],
+    x: &[f64],
+    d: usize,
+    k: usize,
+    n: usize,
+    gamma: f64,
+    m: f64,
+    constant: f64,
+) -> f64 {
+    let lower = d * (d - 1) / 2;
+    let mut total = 0.0;
+    for i in 0..n {
+        // LSE over the components in one pass, with a running maximum.
+        let mut mx = f64::NEG_INFINITY;
+        let mut sum = 0.0;
+        for c in 0..k {
+            let mut sum_q = 0.0;
+            let mut sqnorm = 0.0;
+            for j in 0..d {
+                sum_q += q[c * d + j];
+                // Row j of Q(x − μ): exp(q_j)(x_j − μ_j) + Σ_{t<j} Q[j][t](x_t − μ_t).
+                // Column t's entries start at Σ_{u<t} (d − 1 − u) = t(2d − t − 3)/2.
+                let mut row = q[c * d + j].exp() * (x[i * d + j] - mu[c * d + j]);
+                for t in 0..j {
+                    let at = c * lower + t * (2 * d - t - 3) / 2 + j - 1;
+                    row += l[at] * (x[i * d + t] - mu[c * d + t]);
+                }
+                sqnorm += row * row;
+            }
+            let beta = alpha[c] + sum_q - 0.5 * sqnorm;
+            if beta > mx {
+                sum = sum * (mx - beta).exp() + 1.0;
+                mx = beta;
+            } else {
+                sum += (beta - mx).exp();
+            }
+        }
+        total += sum.ln() + mx;
+    }
+    let mut amax = alpha[0];
+    for &a in alpha.iter() {
+        amax = amax.max(a);
+    }
+    let mut asum = 0.0;
+    for &a in alpha.iter() {
+        asum += (a - amax).exp();
+    }
+    let lse_alpha = asum.ln() + amax;
+    let mut prior = 0.0;
+    for c in 0..k {
+        let mut frobenius = 0.0;
+        let mut sum_q = 0.0;
+        for j in 0..d {
+            let e = q[c * d + j].exp();
+            frobenius += e * e;
+            sum_q += q[c * d + j];
+        }
+        for t in 0..lower {
+            frobenius += l[c * lower + t] * l[c * lower + t];
+        }
+        prior += m * sum_q - 0.5 * gamma * gamma * frobenius;
+    }
+    constant + total - n as f64 * lse_alpha + prior
+}
