@@ -71,42 +71,40 @@ impl Ba {
     }
 
     /// The Jacobian in CSR form: 15 entries per reprojection row (its camera's 11
-    /// columns, its point's 3, its weight's), one per weight row.
+    /// columns, its point's 3, its weight's), one per weight row. The values are written
+    /// in place, row by row in parallel.
     fn jacobian(&self) -> Csr {
         let (n, m, p) = (self.cams.len(), self.points.len(), self.weights.len());
-        let blocks: Vec<[f64; 15]> = (0..2 * p)
-            .into_par_iter()
-            .map(|r| {
-                let (cam, point, w, feat) = self.observation(r / 2);
-                let (_, (dcam, dpoint, dw)) = reprojection_grad(cam, point, w, feat, r % 2);
-                let mut row = [0.0; 15];
-                row[..11].copy_from_slice(&dcam);
-                row[11..14].copy_from_slice(&dpoint);
-                row[14] = dw;
-                row
-            })
-            .collect();
-        let mut csr = Csr::default();
-        csr.rows.push(0);
-        for (r, block) in blocks.iter().enumerate() {
+        let mut vals = vec![0.0; 31 * p];
+        let (reproj, weight) = vals.split_at_mut(30 * p);
+        reproj.par_chunks_mut(15).enumerate().for_each(|(r, row)| {
+            let (cam, point, w, feat) = self.observation(r / 2);
+            let (_, (dcam, dpoint, dw)) = reprojection_grad(cam, point, w, feat, r % 2);
+            row[..11].copy_from_slice(&dcam);
+            row[11..14].copy_from_slice(&dpoint);
+            row[14] = dw;
+        });
+        weight
+            .par_iter_mut()
+            .zip(&self.weights)
+            .for_each(|(d, &w)| *d = weight_residual_grad(w).1);
+        let mut cols = Vec::with_capacity(31 * p);
+        for r in 0..2 * p {
             let i = r / 2;
             let (c, j) = (i % n, i % m);
-            csr.cols.extend(11 * c..11 * c + 11);
-            csr.cols.extend(11 * n + 3 * j..11 * n + 3 * j + 3);
-            csr.cols.push(11 * n + 3 * m + i);
-            csr.vals.extend_from_slice(block);
-            csr.rows.push(csr.vals.len());
+            cols.extend(11 * c..11 * c + 11);
+            cols.extend(11 * n + 3 * j..11 * n + 3 * j + 3);
+            cols.push(11 * n + 3 * m + i);
         }
-        for i in 0..p {
-            csr.cols.push(11 * n + 3 * m + i);
-            csr.vals.push(weight_residual_grad(self.weights[i]).1);
-            csr.rows.push(csr.vals.len());
-        }
-        csr
+        cols.extend((0..p).map(|i| 11 * n + 3 * m + i));
+        let rows = (0..=2 * p)
+            .map(|r| 15 * r)
+            .chain((1..=p).map(|i| 30 * p + i))
+            .collect();
+        Csr { rows, cols, vals }
     }
 }
 
-#[derive(Default)]
 struct Csr {
     rows: Vec<usize>,
     cols: Vec<usize>,
