@@ -145,6 +145,13 @@ fn lstm(rng: &mut ChaCha8Rng) {
     }
 }
 
+fn det(rng: &mut ChaCha8Rng) {
+    for ell in 5..=11 {
+        let input = json!({"A": uniform(rng, ell * ell), "ell": ell});
+        report("det", &format!("{ell}"), "primal", "gradient", input);
+    }
+}
+
 fn llsq(rng: &mut ChaCha8Rng) {
     for n in [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392] {
         let input = json!({"x": uniform(rng, 128), "n": n});
@@ -209,6 +216,9 @@ fn main() {
     }
     if wanted("lstm") {
         lstm(&mut rng);
+    }
+    if wanted("det") {
+        det(&mut rng);
     }
     if wanted("llsq") {
         llsq(&mut rng);

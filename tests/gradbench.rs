@@ -409,3 +409,54 @@ fn ba_against_adbench_reference_rows() {
     assert_close("dw", vals[30], -2.0 * v[17], 1e-12);
     tool.finish();
 }
+
+/// The determinant by recursive cofactor expansion, written independently of the tool.
+fn cofactor_det(a: &[f64], n: usize) -> f64 {
+    if n == 1 {
+        return a[0];
+    }
+    (0..n)
+        .map(|j| {
+            let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+            sign * a[j] * cofactor_det(&minor(a, n, 0, j), n - 1)
+        })
+        .sum()
+}
+
+/// `a` without row `i` and column `j`.
+fn minor(a: &[f64], n: usize, i: usize, j: usize) -> Vec<f64> {
+    (0..n * n)
+        .filter(|&t| t / n != i && t % n != j)
+        .map(|t| a[t])
+        .collect()
+}
+
+#[test]
+fn det_and_its_cofactor_matrix() {
+    let mut tool = Tool::open("det");
+    for ell in [1, 2, 5, 7] {
+        let a: Vec<f64> = (0..ell * ell)
+            .map(|t| ((t * 7919 + 13) % 1000) as f64 / 1000.0 - 0.3)
+            .collect();
+        let input = json!({"A": a, "ell": ell});
+        let value = tool
+            .evaluate("det", "primal", input.clone())
+            .as_f64()
+            .unwrap();
+        assert_close(&format!("det ℓ={ell}"), value, cofactor_det(&a, ell), 1e-12);
+        let gradient = numbers(&tool.evaluate("det", "gradient", input));
+        let cofactors: Vec<f64> = (0..ell * ell)
+            .map(|t| {
+                let (i, j) = (t / ell, t % ell);
+                let sign = if (i + j) % 2 == 0 { 1.0 } else { -1.0 };
+                if ell == 1 {
+                    1.0
+                } else {
+                    sign * cofactor_det(&minor(&a, ell, i, j), ell - 1)
+                }
+            })
+            .collect();
+        assert_all_close(&format!("cofactors ℓ={ell}"), &gradient, &cofactors, 1e-12);
+    }
+    tool.finish();
+}

@@ -102,6 +102,25 @@ corpus! {
             s
         }
     }
+    while_loop_over_an_array {
+        // A `while` loop that carries an array it writes (the array moves out of the loop
+        // when the condition fails).
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut p = vec![0.0; 5];
+            let mut k = 0;
+            let mut more = true;
+            while more {
+                p[k] = (x * k as f64 + y).sin();
+                if k > 0 {
+                    p[k] += 0.5 * p[k - 1];
+                }
+                k += 1;
+                more = k < 5;
+            }
+            p[4] * p[2] + p[0]
+        }
+    }
     write_in_branch {
         #[differentiable]
         pub fn f(x: f64, y: f64) -> f64 {
@@ -127,6 +146,7 @@ fn local_arrays() {
         case!(bubble_sort(x, y | dx, dy)),
         case!(recurrent_state(x, y | dx, dy)),
         case!(write_in_branch(x, y | dx, dy)),
+        case!(while_loop_over_an_array(x, y | dx, dy)),
     ] {
         check_at(&case, pts);
     }

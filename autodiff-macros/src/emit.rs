@@ -986,7 +986,13 @@ impl<'a> Emitter<'a> {
             LoopKind::While { cond } => {
                 let stmts = self.block(cond);
                 let c = self.tuple(&cond.yields);
-                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { break; } #body #push #(#updates)* })
+                // The carried values were moved into the iteration's bindings: on leaving,
+                // they move back (arrays are not `Copy`).
+                let restore = carried.iter().map(|(&p, var)| {
+                    let p = self.names.ident(p);
+                    quote!(#var = #p;)
+                });
+                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { #(#restore)* break; } #body #push #(#updates)* })
             }
             LoopKind::Tape { tape, items } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));

@@ -2,6 +2,7 @@
 //! eval written once with `#[differentiable]`, their inputs as sent, and their outputs.
 
 mod ba;
+mod det;
 mod gmm;
 mod hello;
 mod llsq;
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The modules `define` accepts.
-pub const MODULES: &[&str] = &["hello", "gmm", "ba", "lstm", "llsq", "lse", "ode"];
+pub const MODULES: &[&str] = &["hello", "gmm", "ba", "lstm", "det", "llsq", "lse", "ode"];
 
 /// One function on one input, ready to run: `run` is what the clock measures (it recomputes
 /// everything from the input), `output` converts the last result to JSON afterwards.
@@ -29,6 +30,7 @@ pub fn job(module: &str, function: &str, input: Value) -> Result<Box<dyn Job>, S
         "gmm" => gmm::job(function, input),
         "ba" => ba::job(function, input),
         "lstm" => lstm::job(function, input),
+        "det" => det::job(function, input),
         "llsq" => llsq::job(function, input),
         "lse" => lse::job(function, input),
         "ode" => ode::job(function, input),
