@@ -460,3 +460,158 @@ fn det_and_its_cofactor_matrix() {
     }
     tool.finish();
 }
+
+/// A small hand: bones as GradBench's (wrist 0, fingers 4f+1..4f+4 in a chain, forearm 21),
+/// identity base transforms, and `vertices` vertices with positions and normalised
+/// weights from a fixed sequence.
+fn hand_model(vertices: usize, relatives_offset: f64) -> Value {
+    let parents: Vec<i64> = (0..22)
+        .map(|b| match b {
+            0 => -1,
+            21 => 0,
+            b if (b - 1) % 4 == 0 => 0,
+            b => b - 1,
+        })
+        .collect();
+    let identity = |shift: f64| -> Vec<Vec<f64>> {
+        (0..4)
+            .map(|i| {
+                (0..4)
+                    .map(|j| {
+                        if i == j {
+                            1.0
+                        } else if j == 3 && i < 3 {
+                            shift * (i + 1) as f64
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let next = |k: usize| ((k * 7919 + 17) % 997) as f64 / 997.0;
+    let positions: Vec<Vec<f64>> = (0..vertices)
+        .map(|v| {
+            vec![
+                next(3 * v) - 0.5,
+                next(3 * v + 1),
+                next(3 * v + 2) * 0.3,
+                1.0,
+            ]
+        })
+        .collect();
+    let weights: Vec<Vec<f64>> = (0..vertices)
+        .map(|v| {
+            let raw: Vec<f64> = (0..22)
+                .map(|b| {
+                    if (v + b) % 5 == 0 {
+                        next(v * 22 + b)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let total: f64 = raw.iter().sum::<f64>().max(1e-9);
+            raw.iter().map(|w| w / total).collect()
+        })
+        .collect();
+    let triangles: Vec<[usize; 3]> = (0..vertices)
+        .map(|v| [v, (v + 1) % vertices, (v + 7) % vertices])
+        .collect();
+    json!({
+        "bone_count": 22,
+        "bone_names": (0..22).map(|b| format!("bone{b}")).collect::<Vec<_>>(),
+        "parents": parents,
+        "base_relatives": (0..22).map(|_| identity(relatives_offset)).collect::<Vec<_>>(),
+        "inverse_base_absolutes": (0..22).map(|_| identity(0.0)).collect::<Vec<_>>(),
+        "base_positions": positions,
+        "weights": weights,
+        "triangles": triangles,
+        "is_mirrored": false,
+    })
+}
+
+fn hand_input(theta: &[f64], us: &[[f64; 2]], model: &Value, n: usize) -> Value {
+    let points: Vec<[f64; 3]> = (0..n)
+        .map(|i| [0.1 * i as f64, -0.2, 0.05 * (i % 3) as f64])
+        .collect();
+    let correspondences: Vec<usize> = (0..n).map(|i| (i * 5) % 30).collect();
+    json!({"theta": theta, "us": us,
+        "data": {"correspondences": correspondences, "points": points, "model": model}})
+}
+
+#[test]
+fn ht_objective_in_closed_form_and_jacobian_against_finite_differences() {
+    let n = 6;
+    let mut tool = Tool::open("ht");
+    // Identity transforms and zero angles: every vertex stays where it is, and the global
+    // translation θ[3..6] moves all of them.
+    let model = hand_model(30, 0.0);
+    let mut theta = vec![0.0; 26];
+    theta[3..6].copy_from_slice(&[0.5, -1.0, 2.0]);
+    let err = numbers(&tool.evaluate("ht", "objective", hand_input(&theta, &[], &model, n)));
+    let positions = &model["base_positions"];
+    for i in 0..n {
+        let v = (i * 5) % 30;
+        for j in 0..3 {
+            let point = [0.1 * i as f64, -0.2, 0.05 * (i % 3) as f64][j];
+            let expected = point - (positions[v][j].as_f64().unwrap() + theta[3 + j]);
+            assert_close(&format!("err[{i}][{j}]"), err[3 * i + j], expected, 1e-12);
+        }
+    }
+    // A general pose, both variants: each Jacobian column against central differences.
+    let model = hand_model(30, 0.1);
+    let theta: Vec<f64> = (0..26)
+        .map(|p| 0.1 + 0.05 * p as f64 * if p % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let us: Vec<[f64; 2]> = (0..n).map(|i| [0.2 + 0.1 * (i % 3) as f64, 0.3]).collect();
+    for variant in [&[][..], &us[..]] {
+        let complicated = !variant.is_empty();
+        let jac = tool.evaluate("ht", "jacobian", hand_input(&theta, variant, &model, n));
+        let rows: Vec<Vec<f64>> = jac.as_array().unwrap().iter().map(numbers).collect();
+        assert_eq!(rows.len(), 3 * n);
+        let h = 1e-6;
+        let mut objective = |theta: &[f64], us: &[[f64; 2]]| {
+            numbers(&tool.evaluate("ht", "objective", hand_input(theta, us, &model, n)))
+        };
+        for p in 0..26 {
+            let (mut up, mut down) = (theta.clone(), theta.clone());
+            up[p] += h;
+            down[p] -= h;
+            let (eu, ed) = (objective(&up, variant), objective(&down, variant));
+            for r in 0..3 * n {
+                let fd = (eu[r] - ed[r]) / (2.0 * h);
+                let column = if complicated { p + 2 } else { p };
+                assert_close(
+                    &format!("d err[{r}] / d theta[{p}]"),
+                    rows[r][column],
+                    fd,
+                    1e-6,
+                );
+            }
+        }
+        if complicated {
+            for which in 0..2 {
+                let (mut up, mut down) = (us.clone(), us.clone());
+                for u in &mut up {
+                    u[which] += h;
+                }
+                for u in &mut down {
+                    u[which] -= h;
+                }
+                let (eu, ed) = (objective(&theta, &up), objective(&theta, &down));
+                for r in 0..3 * n {
+                    let fd = (eu[r] - ed[r]) / (2.0 * h);
+                    assert_close(
+                        &format!("d err[{r}] / d u{which}"),
+                        rows[r][which],
+                        fd,
+                        1e-6,
+                    );
+                }
+            }
+        }
+    }
+    tool.finish();
+}

@@ -121,6 +121,20 @@ corpus! {
             p[4] * p[2] + p[0]
         }
     }
+    written_in_a_branch {
+        // An array written in one branch only, outside any loop: the other branch's
+        // tangent of it is a zero of its shape.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut g = vec![0.0; 2];
+            g[0] = y;
+            if x > 0.5 {
+                g[0] = x * y;
+                g[1] = x.sin();
+            }
+            g[0] * g[0] + g[1]
+        }
+    }
     write_in_branch {
         #[differentiable]
         pub fn f(x: f64, y: f64) -> f64 {
@@ -147,6 +161,7 @@ fn local_arrays() {
         case!(recurrent_state(x, y | dx, dy)),
         case!(write_in_branch(x, y | dx, dy)),
         case!(while_loop_over_an_array(x, y | dx, dy)),
+        case!(written_in_a_branch(x, y | dx, dy)),
     ] {
         check_at(&case, pts);
     }

@@ -9,7 +9,7 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Ty, Value};
+use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -63,8 +63,8 @@ impl Forward<'_> {
     fn zero(&mut self, like: Value, insts: &mut Vec<Inst>) -> Value {
         let info = self.func.info(like).clone();
         let z = self.func.new_value(None, info.span, info.ty);
-        // An object's zero has its shape.
-        let kind = if info.ty == Ty::Obj {
+        // Anything but a float (an object, an array) has a zero of its own shape.
+        let kind = if !info.ty.is_float() {
             InstKind::ZeroLike(like)
         } else {
             InstKind::Zero

@@ -872,6 +872,13 @@ impl<'a> Lower<'a> {
         if name == "len" && args.len() == 1 {
             return self.emit(Op::Len, args, span, Ty::Int);
         }
+        // `v.is_empty()` is `v.len() == 0`.
+        if name == "is_empty" && args.len() == 1 {
+            let len = self.emit(Op::Len, args, span, Ty::Int);
+            let zero = Const::Int(proc_macro2::Literal::usize_unsuffixed(0));
+            let zero = self.emit(Op::Const(zero), vec![], span, Ty::Int);
+            return self.emit(Op::Cmp(CmpOp::Eq), vec![len, zero], span, Ty::Bool);
+        }
         // A copy is the same value; the emitted code copies where it needs to.
         if name == "clone" && args.len() == 1 {
             return recv;

@@ -5,6 +5,7 @@ mod ba;
 mod det;
 mod gmm;
 mod hello;
+mod ht;
 mod llsq;
 mod lse;
 mod lstm;
@@ -14,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The modules `define` accepts.
-pub const MODULES: &[&str] = &["hello", "gmm", "ba", "lstm", "det", "llsq", "lse", "ode"];
+pub const MODULES: &[&str] = &[
+    "hello", "gmm", "ba", "ht", "lstm", "det", "llsq", "lse", "ode",
+];
 
 /// One function on one input, ready to run: `run` is what the clock measures (it recomputes
 /// everything from the input), `output` converts the last result to JSON afterwards.
@@ -29,6 +32,7 @@ pub fn job(module: &str, function: &str, input: Value) -> Result<Box<dyn Job>, S
         "hello" => hello::job(function, input),
         "gmm" => gmm::job(function, input),
         "ba" => ba::job(function, input),
+        "ht" => ht::job(function, input),
         "lstm" => lstm::job(function, input),
         "det" => det::job(function, input),
         "llsq" => llsq::job(function, input),
