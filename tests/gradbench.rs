@@ -19,7 +19,12 @@ struct Tool {
 
 impl Tool {
     fn start() -> Tool {
+        Tool::start_with(&[])
+    }
+
+    fn start_with(args: &[&str]) -> Tool {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gradbench-tool"))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -60,7 +65,11 @@ impl Tool {
 
     /// start and define `module`, which must succeed.
     fn open(module: &str) -> Tool {
-        let mut tool = Tool::start();
+        Tool::open_with(module, &[])
+    }
+
+    fn open_with(module: &str, args: &[&str]) -> Tool {
+        let mut tool = Tool::start_with(args);
         let reply = tool.send(json!({"kind": "start", "eval": module}));
         assert_eq!(reply["tool"], "autodiff");
         let reply = tool.send(json!({"kind": "define", "module": module}));
@@ -316,6 +325,27 @@ fn gmm_against_adbench_references() {
         let gradient = [numbers(&j["alpha"]), flat("mu"), flat("q"), flat("l")].concat();
         assert_all_close(name, &gradient, &ref_j, 1e-8);
     }
+    tool.finish();
+}
+
+#[test]
+fn multithreaded_gmm_adds_up_blocks_of_points() {
+    let g = adbench::gmm::read_gmm("1k/gmm_d10_K10");
+    let (ref_f, ref_j) = g.reference("1k/gmm_d10_K10");
+    let mut tool = Tool::open_with("gmm", &["--multithreaded"]);
+    let value = tool.evaluate("gmm", "objective", gmm_input(&g));
+    assert_close("objective", value.as_f64().unwrap(), ref_f, 1e-8);
+    let j = tool.evaluate("gmm", "jacobian", gmm_input(&g));
+    let flat = |key: &str| -> Vec<f64> {
+        j[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(numbers)
+            .collect()
+    };
+    let gradient = [numbers(&j["alpha"]), flat("mu"), flat("q"), flat("l")].concat();
+    assert_all_close("gradient", &gradient, &ref_j, 1e-8);
     tool.finish();
 }
 

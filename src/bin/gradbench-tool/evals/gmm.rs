@@ -2,6 +2,7 @@
 //! in the weights, means and precision factors.
 
 use super::{computation, flatten, parse, rows, unknown, Job};
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -41,7 +42,7 @@ impl Gmm {
     fn from_input(i: Input) -> Result<Gmm, String> {
         let (d, k, n) = (i.d, i.k, i.n);
         let lower = d * d.saturating_sub(1) / 2;
-        if d == 0 || k == 0 || i.x.len() != n || i.alpha.len() != k {
+        if d == 0 || k == 0 || n == 0 || i.x.len() != n || i.alpha.len() != k {
             return Err(format!(
                 "gmm: {} points and {} weights for n = {n}, k = {k}, d = {d}",
                 i.x.len(),
@@ -62,43 +63,56 @@ impl Gmm {
         })
     }
 
+    /// The objective is a sum over points, plus `−N·LSE(α)` (a sum of `−nᵦ·LSE(α)` over
+    /// blocks of points), plus the prior and the constant, which only the first block
+    /// carries (γ = m = 0 and no constant make them zero in the others). So `f` runs on
+    /// blocks of points in parallel — one block per thread — with the arguments
+    /// `(x, n, γ, m, constant)` of its block.
+    fn blocks<R: Send>(&self, f: impl Fn(&[f64], usize, f64, f64, f64) -> R + Sync) -> Vec<R> {
+        let d = self.d;
+        let blocks = rayon::current_num_threads().clamp(1, self.n);
+        let per = self.n.div_ceil(blocks);
+        (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let (first, count) = (b * per, per.min(self.n - b * per));
+                let x = &self.x[first * d..(first + count) * d];
+                if b == 0 {
+                    let c = constant(d, self.k, self.n, self.gamma, self.m);
+                    f(x, count, self.gamma, self.m, c)
+                } else {
+                    f(x, count, 0.0, 0.0, 0.0)
+                }
+            })
+            .collect()
+    }
+
     fn objective(&self) -> f64 {
-        let c = constant(self.d, self.k, self.n, self.gamma, self.m);
-        let (d, k, n) = (self.d, self.k, self.n);
-        log_posterior(
-            &self.alpha,
-            &self.mu,
-            &self.q,
-            &self.l,
-            &self.x,
-            d,
-            k,
-            n,
-            self.gamma,
-            self.m,
-            c,
-        )
+        let (a, mu, q, l, d, k) = (&self.alpha, &self.mu, &self.q, &self.l, self.d, self.k);
+        self.blocks(|x, n, gamma, m, c| log_posterior(a, mu, q, l, x, d, k, n, gamma, m, c))
+            .iter()
+            .sum()
     }
 
     /// The gradient in `alpha`, `mu`, `q` and `l`.
     fn gradient(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-        let c = constant(self.d, self.k, self.n, self.gamma, self.m);
-        let (d, k, n) = (self.d, self.k, self.n);
-        log_posterior_grad(
-            &self.alpha,
-            &self.mu,
-            &self.q,
-            &self.l,
-            &self.x,
-            d,
-            k,
-            n,
-            self.gamma,
-            self.m,
-            c,
-        )
-        .1
+        let (a, mu, q, l, d, k) = (&self.alpha, &self.mu, &self.q, &self.l, self.d, self.k);
+        let parts = self
+            .blocks(|x, n, gamma, m, c| log_posterior_grad(a, mu, q, l, x, d, k, n, gamma, m, c).1);
+        let mut parts = parts.into_iter();
+        let mut total = parts.next().expect("at least one block");
+        for (a, mu, q, l) in parts {
+            add(&mut total.0, &a);
+            add(&mut total.1, &mu);
+            add(&mut total.2, &q);
+            add(&mut total.3, &l);
+        }
+        total
     }
+}
+
+fn add(into: &mut [f64], from: &[f64]) {
+    into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
 }
 
 pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {

@@ -5,6 +5,7 @@
 
 use super::{computation, flatten, parse, unknown, Job};
 use autodiff::differentiable;
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -134,33 +135,35 @@ impl Hand {
     }
 
     /// Rows of the Jacobian: per residual, `∂/∂us[i]` (complicated variant) then `∂/∂θ`.
+    /// The columns are independent forward passes, run in parallel when the tool has
+    /// more than one thread.
     fn jacobian(&self) -> Vec<Vec<f64>> {
         let complicated = !self.us.is_empty();
-        let rows = 3 * self.correspondences.len();
-        let mut jac = vec![Vec::with_capacity(if complicated { 28 } else { 26 }); rows];
-        let zero_theta = vec![0.0; 26];
         let zero_us = vec![0.0; self.us.len()];
-        // Each residual depends on its own point's u only, so one pass with every u₀
-        // moved (then every u₁) gives all of those derivatives.
+        // (θ direction, u direction): each residual depends on its own point's u only, so
+        // one pass with every u₀ moved (then every u₁) gives all of those derivatives.
+        let mut directions: Vec<(Option<usize>, Option<usize>)> = Vec::new();
         if complicated {
-            for which in 0..2 {
-                let mut dus = zero_us.clone();
-                dus.iter_mut().skip(which).step_by(2).for_each(|d| *d = 1.0);
-                let column = self.tangent(&zero_theta, &dus);
-                for (row, d) in jac.iter_mut().zip(column) {
-                    row.push(d);
+            directions.extend([(None, Some(0)), (None, Some(1))]);
+        }
+        directions.extend((0..26).map(|p| (Some(p), None)));
+        let columns: Vec<Vec<f64>> = directions
+            .par_iter()
+            .map(|&(p, which)| {
+                let mut dtheta = vec![0.0; 26];
+                if let Some(p) = p {
+                    dtheta[p] = 1.0;
                 }
-            }
-        }
-        for p in 0..26 {
-            let mut dtheta = zero_theta.clone();
-            dtheta[p] = 1.0;
-            let column = self.tangent(&dtheta, &zero_us);
-            for (row, d) in jac.iter_mut().zip(column) {
-                row.push(d);
-            }
-        }
-        jac
+                let mut dus = zero_us.clone();
+                if let Some(which) = which {
+                    dus.iter_mut().skip(which).step_by(2).for_each(|d| *d = 1.0);
+                }
+                self.tangent(&dtheta, &dus)
+            })
+            .collect();
+        (0..3 * self.correspondences.len())
+            .map(|r| columns.iter().map(|c| c[r]).collect())
+            .collect()
     }
 
     fn tangent(&self, dtheta: &[f64], dus: &[f64]) -> Vec<f64> {
