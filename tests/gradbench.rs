@@ -305,36 +305,13 @@ fn gmm_input(g: &adbench::gmm::Gmm) -> Value {
     })
 }
 
-#[test]
-fn gmm_against_adbench_references() {
-    let mut tool = Tool::open("gmm");
-    for name in ["test", "1k/gmm_d2_K5", "1k/gmm_d10_K10"] {
-        let g = adbench::gmm::read_gmm(name);
-        let (ref_f, ref_j) = g.reference(name);
-        let value = tool.evaluate("gmm", "objective", gmm_input(&g));
-        assert_close(name, value.as_f64().unwrap(), ref_f, 1e-8);
-        let j = tool.evaluate("gmm", "jacobian", gmm_input(&g));
-        let flat = |key: &str| -> Vec<f64> {
-            j[key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(numbers)
-                .collect()
-        };
-        let gradient = [numbers(&j["alpha"]), flat("mu"), flat("q"), flat("l")].concat();
-        assert_all_close(name, &gradient, &ref_j, 1e-8);
-    }
-    tool.finish();
-}
-
-#[test]
-fn multithreaded_gmm_adds_up_blocks_of_points() {
-    let g = adbench::gmm::read_gmm("1k/gmm_d10_K10");
-    let (ref_f, ref_j) = g.reference("1k/gmm_d10_K10");
-    let mut tool = Tool::open_with("gmm", &["--multithreaded"]);
+/// The tool's GMM objective and gradient for ADBench's instance `name` against its
+/// references (converted to GradBench's objective).
+fn check_gmm(tool: &mut Tool, name: &str) {
+    let g = adbench::gmm::read_gmm(name);
+    let (ref_f, ref_j) = g.reference(name);
     let value = tool.evaluate("gmm", "objective", gmm_input(&g));
-    assert_close("objective", value.as_f64().unwrap(), ref_f, 1e-8);
+    assert_close(name, value.as_f64().unwrap(), ref_f, 1e-8);
     let j = tool.evaluate("gmm", "jacobian", gmm_input(&g));
     let flat = |key: &str| -> Vec<f64> {
         j[key]
@@ -345,7 +322,23 @@ fn multithreaded_gmm_adds_up_blocks_of_points() {
             .collect()
     };
     let gradient = [numbers(&j["alpha"]), flat("mu"), flat("q"), flat("l")].concat();
-    assert_all_close("gradient", &gradient, &ref_j, 1e-8);
+    assert_all_close(name, &gradient, &ref_j, 1e-8);
+}
+
+#[test]
+fn gmm_against_adbench_references() {
+    let mut tool = Tool::open("gmm");
+    for name in ["test", "1k/gmm_d2_K5", "1k/gmm_d10_K10"] {
+        check_gmm(&mut tool, name);
+    }
+    tool.finish();
+}
+
+/// With `--multithreaded` the objective and gradient are sums over blocks of points.
+#[test]
+fn multithreaded_gmm_adds_up_blocks_of_points() {
+    let mut tool = Tool::open_with("gmm", &["--multithreaded"]);
+    check_gmm(&mut tool, "1k/gmm_d10_K10");
     tool.finish();
 }
 
