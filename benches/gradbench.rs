@@ -145,6 +145,74 @@ fn lstm(rng: &mut ChaCha8Rng) {
     }
 }
 
+/// A hand model the size of GradBench's big one (22 bones, 10,000 vertices each moved by a
+/// few bones, 1,084 triangles), with random base transforms near the identity; the
+/// complicated variant (points on triangles).
+fn ht(rng: &mut ChaCha8Rng) {
+    let vertices = 10_000;
+    let parents: Vec<i64> = (0..22)
+        .map(|b: i64| match b {
+            0 => -1,
+            21 => 0,
+            b if (b - 1) % 4 == 0 => 0,
+            b => b - 1,
+        })
+        .collect();
+    let near_identity = |rng: &mut ChaCha8Rng| -> Vec<Vec<f64>> {
+        (0..4)
+            .map(|i| {
+                (0..4)
+                    .map(|j| match (i, j) {
+                        (3, 3) => 1.0,
+                        (3, _) => 0.0,
+                        _ => f64::from(u8::from(i == j)) + 0.1 * rng.random_range(-1.0..1.0),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let relatives: Vec<_> = (0..22).map(|_| near_identity(rng)).collect();
+    let inverses: Vec<_> = (0..22).map(|_| near_identity(rng)).collect();
+    let positions: Vec<Vec<f64>> = (0..vertices)
+        .map(|_| vec![rng.random(), rng.random(), rng.random(), 1.0])
+        .collect();
+    let weights: Vec<Vec<f64>> = (0..vertices)
+        .map(|v| {
+            let mut w = vec![0.0; 22];
+            for t in 0..3 {
+                w[(v + 7 * t) % 22] += 1.0 / 3.0;
+            }
+            w
+        })
+        .collect();
+    let triangles: Vec<[usize; 3]> = (0..1084)
+        .map(|_| [0, 1, 2].map(|_| rng.random_range(0..vertices)))
+        .collect();
+    let model = json!({"bone_count": 22, "bone_names": vec!["bone"; 22], "parents": parents,
+        "base_relatives": relatives, "inverse_base_absolutes": inverses,
+        "base_positions": positions, "weights": weights, "triangles": triangles,
+        "is_mirrored": false});
+    for n in [
+        100, 192, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 100_000,
+    ] {
+        let theta: Vec<f64> = (0..26).map(|_| rng.random_range(-0.5..0.5)).collect();
+        let us: Vec<[f64; 2]> = (0..n)
+            .map(|_| [rng.random(), rng.random::<f64>() * 0.5])
+            .collect();
+        let correspondences: Vec<usize> = (0..n).map(|_| rng.random_range(0..1084)).collect();
+        let points: Vec<Vec<f64>> = (0..n).map(|_| uniform(rng, 3)).collect();
+        let input = json!({"theta": theta, "us": us, "data": {
+            "correspondences": correspondences, "points": points, "model": model}});
+        report(
+            "ht",
+            &format!("hand_t26_c{n} (synthetic)"),
+            "objective",
+            "jacobian",
+            input,
+        );
+    }
+}
+
 fn det(rng: &mut ChaCha8Rng) {
     for ell in 5..=11 {
         let input = json!({"A": uniform(rng, ell * ell), "ell": ell});
@@ -213,6 +281,9 @@ fn main() {
     }
     if wanted("ba") {
         ba();
+    }
+    if wanted("ht") {
+        ht(&mut rng);
     }
     if wanted("lstm") {
         lstm(&mut rng);

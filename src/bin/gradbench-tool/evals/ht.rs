@@ -35,6 +35,12 @@ struct ModelInput {
     is_mirrored: bool,
 }
 
+/// The Jacobian, row-major.
+struct Jacobian {
+    width: usize,
+    rows: Vec<f64>,
+}
+
 /// The problem with flat row-major arrays (4×4 matrices as 16 numbers, rows first).
 struct Hand {
     theta: Vec<f64>,
@@ -137,7 +143,7 @@ impl Hand {
     /// Rows of the Jacobian: per residual, `∂/∂us[i]` (complicated variant) then `∂/∂θ`.
     /// The columns are independent forward passes, run in parallel when the tool has
     /// more than one thread.
-    fn jacobian(&self) -> Vec<Vec<f64>> {
+    fn jacobian(&self) -> Jacobian {
         let complicated = !self.us.is_empty();
         let zero_us = vec![0.0; self.us.len()];
         // (θ direction, u direction): each residual depends on its own point's u only, so
@@ -161,9 +167,15 @@ impl Hand {
                 self.tangent(&dtheta, &dus)
             })
             .collect();
-        (0..3 * self.correspondences.len())
-            .map(|r| columns.iter().map(|c| c[r]).collect())
-            .collect()
+        let rows = 3 * self.correspondences.len();
+        let mut jac = Vec::with_capacity(rows * columns.len());
+        for r in 0..rows {
+            jac.extend(columns.iter().map(|c| c[r]));
+        }
+        Jacobian {
+            width: columns.len(),
+            rows: jac,
+        }
     }
 
     fn tangent(&self, dtheta: &[f64], dus: &[f64]) -> Vec<f64> {
@@ -351,7 +363,9 @@ pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
             |h| h.residuals(&h.theta, &h.us),
             |e| json!(e),
         )),
-        "jacobian" => Ok(computation(hand, Hand::jacobian, |j| json!(j))),
+        "jacobian" => Ok(computation(hand, Hand::jacobian, |j| {
+            json!(j.rows.chunks(j.width).collect::<Vec<_>>())
+        })),
         _ => Err(unknown("ht", function)),
     }
 }
