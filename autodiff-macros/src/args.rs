@@ -1,4 +1,5 @@
-//! The attribute's arguments: `#[differentiable]` or `#[differentiable(wrt(x, y))]`.
+//! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(x, y))]`, and
+//! `nested` (also generate `f_dir`, the directional derivative, differentiable again).
 
 use crate::{ctxt::Ctxt, diag};
 use proc_macro2::{Ident, TokenStream};
@@ -11,6 +12,8 @@ use syn::Token;
 pub struct Args {
     /// The parameters named in `wrt(..)`, if given.
     pub wrt: Option<Vec<Ident>>,
+    /// `nested`: also `f_dir(x, d_x)` (= `f_jvp(x, d_x).1`) with its own derivatives.
+    pub nested: bool,
 }
 
 pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
@@ -25,6 +28,13 @@ pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
 fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()> {
     while !input.is_empty() {
         let key: Ident = input.parse().map_err(|e| diag::bad_args(e.span()))?;
+        if key == "nested" {
+            args.nested = true;
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+            continue;
+        }
         if key != "wrt" {
             return Err(diag::unknown_arg(&key));
         }

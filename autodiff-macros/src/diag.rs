@@ -19,7 +19,7 @@ pub fn bad_args(span: Span) -> Error {
 }
 
 pub fn unknown_arg(key: &syn::Ident) -> Error {
-    at(key, format!("unknown argument `{key}`; the only argument is `wrt(..)`, e.g. `#[differentiable(wrt(x))]`"))
+    at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)` and `nested`, e.g. `#[differentiable(wrt(x), nested)]`"))
 }
 
 pub fn duplicate_wrt(key: &syn::Ident) -> Error {
@@ -365,6 +365,20 @@ pub fn unknown_arg_type(span: Span) -> Error {
     Error::new(
         span,
         "cannot tell whether this argument is a float, which decides its place in the callee's gradient; bind it with a type first: `let a: f64 = ..;`",
+    )
+}
+
+pub fn nested_rule(span: Span, rule: &str) -> Error {
+    Error::new(
+        span,
+        format!("`nested` cannot differentiate this operation twice yet (no second-order form of `{rule}`); compute it from `+ - * /`, `sin`, `cos`, `exp`, `ln`, `sqrt`, `tanh`, `recip`, or drop `nested`"),
+    )
+}
+
+pub fn nested_shape(span: Span) -> Error {
+    Error::new(
+        span,
+        "`nested` takes a free function returning a float; differentiate a method or an array result once, or wrap it in such a function",
     )
 }
 

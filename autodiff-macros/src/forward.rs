@@ -9,17 +9,94 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
+use crate::ir::{Block, CallForm, Fun, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
 use crate::rules::{self, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
 
 pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
+    transform(func, act, active_params, false).0
+}
+
+/// The directional derivative `f_dir(x, n, d_x) = d_y` for differentiating again: the
+/// tangent rules are written out as IR arithmetic (`d(sin a) = cos(a)·d_a`) instead of
+/// calls to the runtime's rules, so that the result is an ordinary function of the same
+/// operations. The rules it has no arithmetic for are returned (then the caller reports
+/// them).
+pub fn directional(
+    func: &Func,
+    act: &Activity,
+    active_params: &[Value],
+) -> Result<Func, Vec<(String, Span)>> {
+    let (mut out, mut missing) = transform(func, act, active_params, true);
+    let mut body = std::mem::take(&mut out.body);
+    as_primal(&mut body, &mut out, &mut missing);
+    out.body = body;
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    out.results.remove(0);
+    out.name = format!("{}_dir", func.name);
+    Ok(out)
+}
+
+/// Rewrites what only derivative code has into operations of the user's kind, so that
+/// the function can be differentiated again: a sum of tangents becomes additions. Calls
+/// of other functions' `_jvp` are reported (they would need those functions' `_dir`).
+fn as_primal(block: &mut Block, func: &mut Func, missing: &mut Vec<(String, Span)>) {
+    let insts = std::mem::take(&mut block.insts);
+    for mut inst in insts {
+        match &mut inst.kind {
+            InstKind::Sum(terms) if terms.len() >= 2 => {
+                let mut acc = terms[0];
+                for (k, &t) in terms.iter().enumerate().skip(1) {
+                    let out = if k + 1 == terms.len() {
+                        inst.outs[0]
+                    } else {
+                        func.new_derived(Role::Primal, inst.outs[0])
+                    };
+                    block.insts.push(Inst::new(
+                        vec![out],
+                        InstKind::Op(Op::Add, vec![acc, t]),
+                        inst.span,
+                    ));
+                    acc = out;
+                }
+                continue;
+            }
+            InstKind::If { then, els, .. } => {
+                as_primal(then, func, missing);
+                as_primal(els, func, missing);
+            }
+            InstKind::Loop(lp) => {
+                if let LoopKind::While { cond } = &mut lp.kind {
+                    as_primal(cond, func, missing);
+                }
+                as_primal(&mut lp.body, func, missing);
+            }
+            InstKind::CallJvp { path, .. } => {
+                missing.push((format!("{path}_jvp"), inst.span));
+            }
+            InstKind::Rule { name, .. } => missing.push((name.clone(), inst.span)),
+            _ => {}
+        }
+        block.insts.push(inst);
+    }
+}
+
+fn transform(
+    func: &Func,
+    act: &Activity,
+    active_params: &[Value],
+    symbolic: bool,
+) -> (Func, Vec<(String, Span)>) {
     let mut out = func.derived("_jvp");
     let mut fwd = Forward {
         func: &mut out,
         act,
         tangent: HashMap::new(),
+        symbolic,
+        missing: Vec::new(),
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
@@ -34,15 +111,20 @@ pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     } else {
         fwd.tangent_or_zero_like(result, &mut body.insts)
     };
+    let missing = std::mem::take(&mut fwd.missing);
     out.body = body;
     out.results = vec![result, d_result];
-    out
+    (out, missing)
 }
 
 struct Forward<'a> {
     func: &'a mut Func,
     act: &'a Activity,
     tangent: HashMap<Value, Value>,
+    /// Tangent rules as IR arithmetic (for `directional`).
+    symbolic: bool,
+    /// Rules `symbolic` has no arithmetic for, and where they are used.
+    missing: Vec<(String, Span)>,
 }
 
 impl Forward<'_> {
@@ -146,6 +228,16 @@ impl Forward<'_> {
                     self.func.values[v.index()].by_ref = true;
                     v
                 }
+                Partial::Runtime { op, slot } if self.symbolic => {
+                    match self.symbolic_partial(op, slot, args, y, t, span, out) {
+                        Some(v) => v,
+                        None => {
+                            let name = Partial::runtime_name(op, slot, "jvp");
+                            self.missing.push((name, span));
+                            continue;
+                        }
+                    }
+                }
                 Partial::Runtime { op, slot } => {
                     let v = self.fresh(y, false);
                     out.push(Inst::new(
@@ -164,6 +256,65 @@ impl Forward<'_> {
             info.role = Role::Derivative(y);
         }
         self.tangent.insert(y, d_y);
+    }
+
+    /// `∂y/∂args[slot] · t` written with IR operations, for the rules that have such a
+    /// form; `None` for the others.
+    #[allow(clippy::too_many_arguments)]
+    fn symbolic_partial(
+        &mut self,
+        op: &str,
+        slot: Option<&str>,
+        args: &[Value],
+        y: Value,
+        t: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        let a = args[0];
+        let b = args.get(1).copied();
+        let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
+        let v = match (op, slot) {
+            ("mul", Some("lhs")) => p(Op::Mul, vec![t, b?]),
+            ("mul", Some("rhs")) => p(Op::Mul, vec![a, t]),
+            ("div", Some("lhs")) => p(Op::Div, vec![t, b?]),
+            // d(a/b)/db = −y/b
+            ("div", Some("rhs")) => {
+                let q = p(Op::Div, vec![y, b?]);
+                let m = p(Op::Mul, vec![q, t]);
+                p(Op::Neg, vec![m])
+            }
+            ("exp", None) => p(Op::Mul, vec![y, t]),
+            ("ln", None) => p(Op::Div, vec![t, a]),
+            // d√a = 1/(2y)
+            ("sqrt", None) => {
+                let twice = p(Op::Add, vec![y, y]);
+                p(Op::Div, vec![t, twice])
+            }
+            ("sin", None) => {
+                let c = p(Op::Fun(Fun::Cos), vec![a]);
+                p(Op::Mul, vec![c, t])
+            }
+            ("cos", None) => {
+                let s = p(Op::Fun(Fun::Sin), vec![a]);
+                let m = p(Op::Mul, vec![s, t]);
+                p(Op::Neg, vec![m])
+            }
+            // d tanh = 1 − y²
+            ("tanh", None) => {
+                let yt = p(Op::Mul, vec![y, t]);
+                let yyt = p(Op::Mul, vec![y, yt]);
+                p(Op::Sub, vec![t, yyt])
+            }
+            // d(1/a) = −y²
+            ("recip", None) => {
+                let yt = p(Op::Mul, vec![y, t]);
+                let yyt = p(Op::Mul, vec![y, yt]);
+                p(Op::Neg, vec![yyt])
+            }
+            _ => return None,
+        };
+        Some(v)
     }
 
     fn push(

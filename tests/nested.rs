@@ -1,0 +1,101 @@
+//! Nested differentiation: `#[differentiable(nested)]` also generates `f_dir(x, d_x)`, the
+//! directional derivative, with its own derivatives, so that second derivatives and
+//! functions that use a derivative inside can be differentiated.
+
+use autodiff::differentiable;
+
+/// The potential of two unit charges at (10, 10 − w) and (10, 0) (GradBench's `particle`).
+#[differentiable(nested)]
+pub fn potential(x0: f64, x1: f64, w: f64) -> f64 {
+    let (a0, a1) = (x0 - 10.0, x1 - (10.0 - w));
+    let (b0, b1) = (x0 - 10.0, x1);
+    1.0 / (a0 * a0 + a1 * a1).sqrt() + 1.0 / (b0 * b0 + b1 * b1).sqrt()
+}
+
+/// The force along x, a derivative of the potential, as a function of the position and w.
+#[differentiable]
+pub fn force_x(x0: f64, x1: f64, w: f64) -> f64 {
+    -potential_dir(x0, x1, w, 1.0, 0.0, 0.0)
+}
+
+#[test]
+fn directional_derivative_and_its_gradient() {
+    let (x0, x1, w) = (1.5, 7.0, 0.3);
+    let (_, (g0, g1, gw)) = potential_grad(x0, x1, w);
+    let d = (0.3, -1.2, 0.7);
+    let dir = potential_dir(x0, x1, w, d.0, d.1, d.2);
+    assert!((dir - (g0 * d.0 + g1 * d.1 + gw * d.2)).abs() < 1e-12);
+    // ∇(∇p · d) = H d: against finite differences of the gradient.
+    let (_, hd) = potential_dir_grad(x0, x1, w, d.0, d.1, d.2);
+    let h = 1e-6;
+    let along = |t: f64| {
+        let (_, g) = potential_grad(x0 + t * d.0, x1 + t * d.1, w + t * d.2);
+        g
+    };
+    let (up, down) = (along(h), along(-h));
+    let fd = (
+        (up.0 - down.0) / (2.0 * h),
+        (up.1 - down.1) / (2.0 * h),
+        (up.2 - down.2) / (2.0 * h),
+    );
+    assert!((hd.0 - fd.0).abs() < 1e-6, "{} vs {}", hd.0, fd.0);
+    assert!((hd.1 - fd.1).abs() < 1e-6, "{} vs {}", hd.1, fd.1);
+    assert!((hd.2 - fd.2).abs() < 1e-6, "{} vs {}", hd.2, fd.2);
+    // d_x enters linearly: its gradient is the gradient of p.
+    assert!((hd.3 - g0).abs() < 1e-12 && (hd.4 - g1).abs() < 1e-12 && (hd.5 - gw).abs() < 1e-12);
+}
+
+#[test]
+fn a_function_that_differentiates_inside() {
+    let (x0, x1, w) = (1.5, 7.0, 0.3);
+    let (f, (d0, d1, dw)) = force_x_grad(x0, x1, w);
+    assert!((f + potential_grad(x0, x1, w).1 .0).abs() < 1e-12);
+    let h = 1e-6;
+    let fd_w = (force_x(x0, x1, w + h) - force_x(x0, x1, w - h)) / (2.0 * h);
+    assert!((dw - fd_w).abs() < 1e-6, "{dw} vs {fd_w}");
+    let fd_0 = (force_x(x0 + h, x1, w) - force_x(x0 - h, x1, w)) / (2.0 * h);
+    assert!((d0 - fd_0).abs() < 1e-6, "{d0} vs {fd_0}");
+    // Forward over forward agrees.
+    let (_, t) = force_x_jvp(x0, x1, w, 0.0, 1.0, 0.0);
+    assert!((t - d1).abs() < 1e-10, "{t} vs {d1}");
+}
+
+/// Every operation `nested` has a second-order form for.
+#[differentiable(nested)]
+pub fn every_rule(x: f64, y: f64) -> f64 {
+    let a = x.sin() * y.cos() + (x * y).exp() / (1.0 + y * y);
+    let b = (x * x + 1.0).ln() + (y * y + 2.0).sqrt() - (x - y).tanh();
+    a * b + x.recip() * 0.1 - y / x + -a
+}
+
+#[test]
+fn second_derivatives_of_every_rule_against_finite_differences() {
+    for (x, y) in [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)] {
+        for (dx, dy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+            // H·d from reverse over forward, and from differences of the gradient.
+            let (_, (hx, hy, gx, gy)) = every_rule_dir_grad(x, y, dx, dy);
+            let (_, g) = every_rule_grad(x, y);
+            assert!((gx - g.0).abs() < 1e-12 && (gy - g.1).abs() < 1e-12);
+            let h = 1e-6;
+            let (up, down) = (
+                every_rule_grad(x + h * dx, y + h * dy).1,
+                every_rule_grad(x - h * dx, y - h * dy).1,
+            );
+            let fd = ((up.0 - down.0) / (2.0 * h), (up.1 - down.1) / (2.0 * h));
+            let tol = 1e-6 * (1.0 + fd.0.abs().max(fd.1.abs()));
+            assert!(
+                (hx - fd.0).abs() < tol,
+                "({x}, {y}) d=({dx}, {dy}): {hx} vs {}",
+                fd.0
+            );
+            assert!(
+                (hy - fd.1).abs() < tol,
+                "({x}, {y}) d=({dx}, {dy}): {hy} vs {}",
+                fd.1
+            );
+            // Forward over forward: dᵀ H e along e = (1, 0) equals (H·d)ₓ.
+            let (_, t) = every_rule_dir_jvp(x, y, dx, dy, 1.0, 0.0, 0.0, 0.0);
+            assert!((t - hx).abs() < 1e-9 * (1.0 + hx.abs()), "{t} vs {hx}");
+        }
+    }
+}
