@@ -638,3 +638,79 @@ fn ht_objective_in_closed_form_and_jacobian_against_finite_differences() {
     }
     tool.finish();
 }
+
+#[test]
+fn particle_and_saddle_through_nested_derivatives() {
+    let mut tool = Tool::open("particle");
+    for variant in ["ff", "rf"] {
+        let w = tool.evaluate("particle", variant, json!({"w": 0.0}));
+        // GradBench's constant (reproduced independently from the protocol's procedure).
+        assert_close(variant, w.as_f64().unwrap(), 0.2071918746486116, 1e-10);
+    }
+    for variant in ["fr", "rr"] {
+        let reply = tool.send(json!({"kind": "evaluate", "module": "particle",
+            "function": variant, "input": {"w": 0.0, "min_runs": 1, "min_seconds": 0}}));
+        assert_eq!(reply["success"], false);
+        assert!(reply["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reverse mode")));
+    }
+    tool.finish();
+
+    let mut tool = Tool::open("saddle");
+    for variant in ["ff", "rf"] {
+        let out = numbers(&tool.evaluate("saddle", variant, json!({"start": [1.0, 1.0]})));
+        assert_eq!(out.len(), 4);
+        for v in out {
+            assert_close(variant, v, 8.246324826140356e-06, 1e-12);
+        }
+    }
+    tool.finish();
+}
+
+#[test]
+fn kmeans_cost_and_newton_direction() {
+    let (n, k, d) = (200, 7, 3);
+    let next = |t: usize| ((t * 7919 + 31) % 1009) as f64 / 1009.0;
+    let points: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..d).map(|t| next(i * d + t)).collect())
+        .collect();
+    // The last k points, as the eval chooses them: every centroid owns a point.
+    let centroids: Vec<Vec<f64>> = points[n - k..].to_vec();
+    let input = json!({"points": points, "centroids": centroids});
+    let dist = |p: &[f64], c: &[f64]| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+    let nearest = |p: &[f64]| {
+        (0..k).fold(0, |best, j| {
+            if dist(p, &centroids[j]) < dist(p, &centroids[best]) {
+                j
+            } else {
+                best
+            }
+        })
+    };
+    let cost: f64 = points.iter().map(|p| dist(p, &centroids[nearest(p)])).sum();
+    let mut tool = Tool::open("kmeans");
+    assert_close(
+        "cost",
+        tool.evaluate("kmeans", "cost", input.clone())
+            .as_f64()
+            .unwrap(),
+        cost,
+        1e-12,
+    );
+    // J ⊘ H = C − mean of the points each centroid owns.
+    let dir = tool.evaluate("kmeans", "dir", input);
+    for (j, c) in centroids.iter().enumerate() {
+        let owned: Vec<&Vec<f64>> = points.iter().filter(|p| nearest(p) == j).collect();
+        for t in 0..d {
+            let mean = owned.iter().map(|p| p[t]).sum::<f64>() / owned.len() as f64;
+            assert_close(
+                &format!("dir[{j}][{t}]"),
+                dir[j][t].as_f64().unwrap(),
+                c[t] - mean,
+                1e-12,
+            );
+        }
+    }
+    tool.finish();
+}

@@ -3,20 +3,24 @@
 
 mod ba;
 mod det;
+mod gd;
 mod gmm;
 mod hello;
 mod ht;
+mod kmeans;
 mod llsq;
 mod lse;
 mod lstm;
 mod ode;
+mod particle;
+mod saddle;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The modules `define` accepts.
 pub const MODULES: &[&str] = &[
-    "hello", "gmm", "ba", "ht", "lstm", "det", "llsq", "lse", "ode",
+    "hello", "gmm", "ba", "ht", "lstm", "det", "kmeans", "llsq", "lse", "ode", "particle", "saddle",
 ];
 
 /// One function on one input, ready to run: `run` is what the clock measures (it recomputes
@@ -35,9 +39,12 @@ pub fn job(module: &str, function: &str, input: Value) -> Result<Box<dyn Job>, S
         "ht" => ht::job(function, input),
         "lstm" => lstm::job(function, input),
         "det" => det::job(function, input),
+        "kmeans" => kmeans::job(function, input),
         "llsq" => llsq::job(function, input),
         "lse" => lse::job(function, input),
         "ode" => ode::job(function, input),
+        "particle" => particle::job(function, input),
+        "saddle" => saddle::job(function, input),
         _ => Err(format!("module {module:?} is not implemented")),
     }
 }
