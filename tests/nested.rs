@@ -4,12 +4,12 @@
 
 use autodiff::differentiable;
 
-/// The potential of two unit charges at (10, 10 − w) and (10, 0) (GradBench's `particle`).
+/// The potential at (x0, x1) of a charge at (3, w) and a dipole-like term.
 #[differentiable(nested)]
 pub fn potential(x0: f64, x1: f64, w: f64) -> f64 {
-    let (a0, a1) = (x0 - 10.0, x1 - (10.0 - w));
-    let (b0, b1) = (x0 - 10.0, x1);
-    1.0 / (a0 * a0 + a1 * a1).sqrt() + 1.0 / (b0 * b0 + b1 * b1).sqrt()
+    let (a0, a1) = (x0 - 3.0, x1 - w);
+    let r = (a0 * a0 + a1 * a1 + 0.5).sqrt();
+    2.0 / r + x0 * w / (1.0 + x1 * x1)
 }
 
 /// The force along x, a derivative of the potential, as a function of the position and w.

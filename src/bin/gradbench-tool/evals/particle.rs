@@ -56,13 +56,7 @@ pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
     let outer: fn(f64) -> f64 = match function {
         "ff" => |w| crossing_jvp(w, 1.0).1,
         "rf" => |w| crossing_grad(w).1,
-        "fr" | "rr" => {
-            return Err(format!(
-                "particle.{function}: an inner gradient in reverse mode cannot be \
-                 differentiated again yet (nested differentiation goes through forward-mode \
-                 inner derivatives: ff, rf)"
-            ))
-        }
+        "fr" | "rr" => return Err(super::inner_reverse("particle", function)),
         _ => return Err(unknown("particle", function)),
     };
     Ok(computation(

@@ -93,13 +93,7 @@ pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
                 vec![g0, g1]
             },
         ),
-        "fr" | "rr" => {
-            return Err(format!(
-                "saddle.{function}: an inner gradient in reverse mode cannot be \
-                 differentiated again yet (nested differentiation goes through forward-mode \
-                 inner derivatives: ff, rf)"
-            ))
-        }
+        "fr" | "rr" => return Err(super::inner_reverse("saddle", function)),
         _ => return Err(unknown("saddle", function)),
     };
     Ok(computation(
