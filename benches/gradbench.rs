@@ -220,6 +220,43 @@ fn det(rng: &mut ChaCha8Rng) {
     }
 }
 
+fn kmeans(rng: &mut ChaCha8Rng) {
+    let mut triples: Vec<(usize, usize, usize)> = [10, 100, 1000]
+        .iter()
+        .flat_map(|&k| {
+            [1000, 10000]
+                .iter()
+                .flat_map(move |&n| [8, 16].map(|d| (k, n, d)))
+        })
+        .collect();
+    triples.sort_by_key(|&(k, n, d)| k * n * d);
+    for (k, n, d) in triples {
+        let points = rows(uniform(rng, n * d), d);
+        let centroids = points[n - k..].to_vec();
+        let input = json!({"points": points, "centroids": centroids});
+        report(
+            "kmeans",
+            &format!("k={k},n={n},d={d}"),
+            "cost",
+            "dir",
+            input,
+        );
+    }
+}
+
+/// The nested evals: the primal column times the `ff` variant, the derivative column the
+/// `rf` variant (both compute the same result).
+fn nested() {
+    report("particle", "w=0 (ff vs rf)", "ff", "rf", json!({"w": 0.0}));
+    report(
+        "saddle",
+        "start=(1,1) (ff vs rf)",
+        "ff",
+        "rf",
+        json!({"start": [1.0, 1.0]}),
+    );
+}
+
 fn llsq(rng: &mut ChaCha8Rng) {
     for n in [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392] {
         let input = json!({"x": uniform(rng, 128), "n": n});
@@ -290,6 +327,12 @@ fn main() {
     }
     if wanted("det") {
         det(&mut rng);
+    }
+    if wanted("kmeans") {
+        kmeans(&mut rng);
+    }
+    if wanted("particle") || wanted("saddle") {
+        nested();
     }
     if wanted("llsq") {
         llsq(&mut rng);
