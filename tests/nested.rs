@@ -68,6 +68,18 @@ pub fn every_rule(x: f64, y: f64) -> f64 {
     a * b + x.recip() * 0.1 - y / x + -a
 }
 
+/// The float methods with second-order forms, at arguments inside their domains.
+#[differentiable(nested)]
+pub fn more_rules(x: f64, y: f64) -> f64 {
+    let s = x * 0.3 + y * 0.2;
+    let a = s.tan() + s.asin() - s.acos() + s.atan() + s.atanh();
+    let b = x.sinh() * y.cosh() + (x * y).asinh() + (x * x + 2.0).acosh();
+    let c = (0.5 * x).exp2() + (0.3 * y).exp_m1() + (x * x).ln_1p() + (y * y + 1.0).log2();
+    let d = (x * x + 3.0).log10() + (x + 5.0).cbrt() + (x * y).abs() + x.powi(3) * y.powi(-2);
+    let e = (y * y + 1.0).powf(x * 0.5) + x.hypot(y) + x.to_degrees() * 0.01 + y.to_radians();
+    a * b + c - d * e
+}
+
 #[test]
 fn second_derivatives_of_every_rule_against_finite_differences() {
     for (x, y) in [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)] {
@@ -95,6 +107,34 @@ fn second_derivatives_of_every_rule_against_finite_differences() {
             );
             // Forward over forward: dᵀ H e along e = (1, 0) equals (H·d)ₓ.
             let (_, t) = every_rule_dir_jvp(x, y, dx, dy, 1.0, 0.0, 0.0, 0.0);
+            assert!((t - hx).abs() < 1e-9 * (1.0 + hx.abs()), "{t} vs {hx}");
+        }
+    }
+}
+
+#[test]
+fn second_derivatives_of_the_other_float_methods() {
+    for (x, y) in [(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)] {
+        for (dx, dy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+            let (_, (hx, hy, _, _)) = more_rules_dir_grad(x, y, dx, dy);
+            let h = 1e-6;
+            let (up, down) = (
+                more_rules_grad(x + h * dx, y + h * dy).1,
+                more_rules_grad(x - h * dx, y - h * dy).1,
+            );
+            let fd = ((up.0 - down.0) / (2.0 * h), (up.1 - down.1) / (2.0 * h));
+            let tol = 1e-5 * (1.0 + fd.0.abs().max(fd.1.abs()));
+            assert!(
+                (hx - fd.0).abs() < tol,
+                "({x}, {y}) d=({dx}, {dy}): {hx} vs {}",
+                fd.0
+            );
+            assert!(
+                (hy - fd.1).abs() < tol,
+                "({x}, {y}) d=({dx}, {dy}): {hy} vs {}",
+                fd.1
+            );
+            let (_, t) = more_rules_dir_jvp(x, y, dx, dy, 1.0, 0.0, 0.0, 0.0);
             assert!((t - hx).abs() < 1e-9 * (1.0 + hx.abs()), "{t} vs {hx}");
         }
     }

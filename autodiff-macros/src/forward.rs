@@ -312,9 +312,178 @@ impl Forward<'_> {
                 let yyt = p(Op::Mul, vec![y, yt]);
                 p(Op::Neg, vec![yyt])
             }
+            _ => return self.symbolic_more(op, slot, args, y, t, span, out),
+        };
+        Some(v)
+    }
+
+    /// The rest of [`symbolic_partial`](Self::symbolic_partial): the rules that need
+    /// constants.
+    #[allow(clippy::too_many_arguments)]
+    fn symbolic_more(
+        &mut self,
+        op: &str,
+        slot: Option<&str>,
+        args: &[Value],
+        y: Value,
+        t: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        use std::f64::consts::{LN_10, LN_2, PI};
+        let a = args[0];
+        let b = args.get(1).copied();
+        let one = self.constant(1.0, y, span, out);
+        let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
+        let v = match (op, slot) {
+            // d tan = 1 + y²
+            ("tan", None) => {
+                let yy = p(Op::Mul, vec![y, y]);
+                let d = p(Op::Add, vec![one, yy]);
+                p(Op::Mul, vec![d, t])
+            }
+            // d asin = 1/√(1 − a²), d acos = −1/√(1 − a²)
+            ("asin" | "acos", None) => {
+                let aa = p(Op::Mul, vec![a, a]);
+                let r = p(Op::Sub, vec![one, aa]);
+                let r = p(Op::Fun(Fun::Sqrt), vec![r]);
+                let q = p(Op::Div, vec![t, r]);
+                if op == "acos" {
+                    p(Op::Neg, vec![q])
+                } else {
+                    q
+                }
+            }
+            // d atan = 1/(1 + a²), d atanh = 1/(1 − a²)
+            ("atan" | "atanh", None) => {
+                let aa = p(Op::Mul, vec![a, a]);
+                let kind = if op == "atan" { Op::Add } else { Op::Sub };
+                let r = p(kind, vec![one, aa]);
+                p(Op::Div, vec![t, r])
+            }
+            ("sinh", None) => {
+                let c = p(Op::Fun(Fun::Cosh), vec![a]);
+                p(Op::Mul, vec![c, t])
+            }
+            ("cosh", None) => {
+                let s = p(Op::Fun(Fun::Sinh), vec![a]);
+                p(Op::Mul, vec![s, t])
+            }
+            // d asinh = 1/√(a² + 1), d acosh = 1/√(a² − 1)
+            ("asinh" | "acosh", None) => {
+                let aa = p(Op::Mul, vec![a, a]);
+                let kind = if op == "asinh" { Op::Add } else { Op::Sub };
+                let r = p(kind, vec![aa, one]);
+                let r = p(Op::Fun(Fun::Sqrt), vec![r]);
+                p(Op::Div, vec![t, r])
+            }
+            // d exp_m1 = y + 1, d ln_1p = 1/(1 + a)
+            ("exp_m1", None) => {
+                let d = p(Op::Add, vec![y, one]);
+                p(Op::Mul, vec![d, t])
+            }
+            ("ln_1p", None) => {
+                let d = p(Op::Add, vec![one, a]);
+                p(Op::Div, vec![t, d])
+            }
+            // d cbrt = 1/(3y²)
+            ("cbrt", None) => {
+                let yy = p(Op::Mul, vec![y, y]);
+                let d = p(Op::Add, vec![yy, yy]);
+                let d = p(Op::Add, vec![d, yy]);
+                p(Op::Div, vec![t, d])
+            }
+            ("abs", None) => {
+                let s = p(Op::Fun(Fun::Signum), vec![a]);
+                p(Op::Mul, vec![s, t])
+            }
+            // d aᵇ/da = b·a^(b−1), d aᵇ/db = y·ln a
+            ("powf", Some("base")) => {
+                let b = b?;
+                let b1 = p(Op::Sub, vec![b, one]);
+                let pw = p(Op::Fun(Fun::Powf), vec![a, b1]);
+                let d = p(Op::Mul, vec![b, pw]);
+                p(Op::Mul, vec![d, t])
+            }
+            ("powf", Some("exp")) => {
+                let l = p(Op::Fun(Fun::Ln), vec![a]);
+                let d = p(Op::Mul, vec![y, l]);
+                p(Op::Mul, vec![d, t])
+            }
+            // d hypot(a, b)/da = a/y, /db = b/y
+            ("hypot", Some("lhs")) => {
+                let q = p(Op::Div, vec![a, y]);
+                p(Op::Mul, vec![q, t])
+            }
+            ("hypot", Some("rhs")) => {
+                let q = p(Op::Div, vec![b?, y]);
+                p(Op::Mul, vec![q, t])
+            }
+            ("exp2" | "log2" | "log10" | "to_degrees" | "to_radians", None) => {
+                let factor = match op {
+                    "exp2" => LN_2,
+                    "log2" => 1.0 / LN_2,
+                    "log10" => 1.0 / LN_10,
+                    "to_degrees" => 180.0 / PI,
+                    _ => PI / 180.0,
+                };
+                let c = self.constant(factor, y, span, out);
+                let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
+                let ct = p(Op::Mul, vec![c, t]);
+                match op {
+                    "exp2" => p(Op::Mul, vec![y, ct]),
+                    "log2" | "log10" => p(Op::Div, vec![ct, a]),
+                    _ => ct,
+                }
+            }
+            ("powi", None) => self.powi_partial(a, b?, y, t, span, out)?,
             _ => return None,
         };
         Some(v)
+    }
+
+    /// `d aⁿ = n·a^(n−1)` for an integer `n`: `n` is cast to the float type of `y`.
+    fn powi_partial(
+        &mut self,
+        a: Value,
+        n: Value,
+        y: Value,
+        t: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        use crate::ir::{Const, Ty};
+        let float = self.func.ty(y);
+        let ty = match float {
+            Ty::F64 => quote::quote!(f64),
+            Ty::F32 => quote::quote!(f32),
+            _ => return None,
+        };
+        let int = |f: &mut Func, kind: InstKind, out: &mut Vec<Inst>| {
+            let v = f.new_value(None, span, Ty::Int);
+            out.push(Inst::new(vec![v], kind, span));
+            v
+        };
+        let one = int(
+            self.func,
+            InstKind::Op(
+                Op::Const(Const::Int(proc_macro2::Literal::i32_unsuffixed(1))),
+                vec![],
+            ),
+            out,
+        );
+        let n1 = int(self.func, InstKind::Op(Op::Sub, vec![n, one]), out);
+        let nf = self.push(Op::Cast { ty, to: float }, vec![n], y, span, out);
+        let pw = self.push(Op::Fun(Fun::Powi), vec![a, n1], y, span, out);
+        let d = self.push(Op::Mul, vec![nf, pw], y, span, out);
+        Some(self.push(Op::Mul, vec![d, t], y, span, out))
+    }
+
+    /// A float constant of `like`'s type.
+    fn constant(&mut self, value: f64, like: Value, span: Span, out: &mut Vec<Inst>) -> Value {
+        let lit = proc_macro2::Literal::f64_unsuffixed(value);
+        let c = crate::ir::Const::Float { value, lit };
+        self.push(Op::Const(c), vec![], like, span, out)
     }
 
     fn push(
