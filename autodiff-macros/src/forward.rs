@@ -271,8 +271,10 @@ impl Forward<'_> {
         span: Span,
         out: &mut Vec<Inst>,
     ) -> Option<Value> {
+        use std::f64::consts::{LN_10, LN_2, PI};
         let a = args[0];
         let b = args.get(1).copied();
+        let one = self.constant(1.0, y, span, out);
         let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
         let v = match (op, slot) {
             ("mul", Some("lhs")) => p(Op::Mul, vec![t, b?]),
@@ -312,30 +314,6 @@ impl Forward<'_> {
                 let yyt = p(Op::Mul, vec![y, yt]);
                 p(Op::Neg, vec![yyt])
             }
-            _ => return self.symbolic_more(op, slot, args, y, t, span, out),
-        };
-        Some(v)
-    }
-
-    /// The rest of [`symbolic_partial`](Self::symbolic_partial): the rules that need
-    /// constants.
-    #[allow(clippy::too_many_arguments)]
-    fn symbolic_more(
-        &mut self,
-        op: &str,
-        slot: Option<&str>,
-        args: &[Value],
-        y: Value,
-        t: Value,
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Option<Value> {
-        use std::f64::consts::{LN_10, LN_2, PI};
-        let a = args[0];
-        let b = args.get(1).copied();
-        let one = self.constant(1.0, y, span, out);
-        let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
-        let v = match (op, slot) {
             // d tan = 1 + y²
             ("tan", None) => {
                 let yy = p(Op::Mul, vec![y, y]);
