@@ -43,7 +43,7 @@ impl Session {
 
 fn define(id: Value, message: &Value) -> Value {
     let module = message.get("module").and_then(Value::as_str).unwrap_or("");
-    if evals::MODULES.contains(&module) {
+    if evals::implements(module) {
         json!({"id": id, "success": true})
     } else {
         json!({"id": id, "success": false, "error": format!("module {module:?} is not implemented")})

@@ -18,11 +18,6 @@ mod saddle;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The modules `define` accepts.
-pub const MODULES: &[&str] = &[
-    "hello", "gmm", "ba", "ht", "lstm", "det", "kmeans", "llsq", "lse", "ode", "particle", "saddle",
-];
-
 /// One function on one input, ready to run: `run` is what the clock measures (it recomputes
 /// everything from the input), `output` converts the last result to JSON afterwards.
 pub trait Job {
@@ -30,23 +25,36 @@ pub trait Job {
     fn output(&self) -> Value;
 }
 
+type Make = fn(&str, Value) -> Result<Box<dyn Job>, String>;
+
+/// The modules, by name: `define` accepts these.
+const EVALS: &[(&str, Make)] = &[
+    ("hello", hello::job),
+    ("gmm", gmm::job),
+    ("ba", ba::job),
+    ("ht", ht::job),
+    ("lstm", lstm::job),
+    ("det", det::job),
+    ("kmeans", kmeans::job),
+    ("llsq", llsq::job),
+    ("lse", lse::job),
+    ("ode", ode::job),
+    ("particle", particle::job),
+    ("saddle", saddle::job),
+];
+
+/// Whether the tool implements `module`.
+pub fn implements(module: &str) -> bool {
+    EVALS.iter().any(|(name, _)| *name == module)
+}
+
 /// The job for `function` of `module` on `input`.
 pub fn job(module: &str, function: &str, input: Value) -> Result<Box<dyn Job>, String> {
-    match module {
-        "hello" => hello::job(function, input),
-        "gmm" => gmm::job(function, input),
-        "ba" => ba::job(function, input),
-        "ht" => ht::job(function, input),
-        "lstm" => lstm::job(function, input),
-        "det" => det::job(function, input),
-        "kmeans" => kmeans::job(function, input),
-        "llsq" => llsq::job(function, input),
-        "lse" => lse::job(function, input),
-        "ode" => ode::job(function, input),
-        "particle" => particle::job(function, input),
-        "saddle" => saddle::job(function, input),
-        _ => Err(format!("module {module:?} is not implemented")),
-    }
+    let (_, make) = EVALS
+        .iter()
+        .find(|(name, _)| *name == module)
+        .ok_or_else(|| format!("module {module:?} is not implemented"))?;
+    make(function, input)
 }
 
 struct Computation<I, O, F, J> {
