@@ -143,3 +143,26 @@ fn second_derivatives_of_the_other_float_methods() {
         1e-5,
     );
 }
+
+/// `1/‖(a, b)‖`, used by the next function.
+#[differentiable(nested)]
+pub fn inverse_distance(a: f64, b: f64) -> f64 {
+    1.0 / (a * a + b * b).sqrt()
+}
+
+/// Two charges through a `nested` helper: `f_dir` calls the helper's `_dir`.
+#[differentiable(nested)]
+pub fn two_charges(x: f64, y: f64) -> f64 {
+    inverse_distance(x - 3.0, y - 1.0) + 2.0 * inverse_distance(x + 1.0, y * 0.5)
+}
+
+#[test]
+fn second_derivatives_through_a_nested_callee() {
+    check_second_derivatives(
+        two_charges_grad,
+        two_charges_dir_grad,
+        two_charges_dir_jvp,
+        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
+        1e-6,
+    );
+}

@@ -1318,7 +1318,7 @@ fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
 }
 
 /// `a::b::g` with `suffix` (`_vjp`, or nothing) appended to `g`, keeping the spans.
-fn suffixed_path(path: &TokenStream, suffix: &str) -> TokenStream {
+pub fn suffixed_path(path: &TokenStream, suffix: &str) -> TokenStream {
     let mut tokens: Vec<proc_macro2::TokenTree> = path.clone().into_iter().collect();
     if let Some(proc_macro2::TokenTree::Ident(last)) = tokens.last_mut() {
         *last = proc_macro2::Ident::new(&format!("{last}{suffix}"), last.span());

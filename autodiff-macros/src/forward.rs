@@ -545,6 +545,20 @@ impl Forward<'_> {
         }
         let y = inst.outs[0];
         let d_y = self.tangent_value(y);
+        if self.symbolic {
+            // For `f_dir`: the callee's value and its own `g_dir`, two ordinary calls that
+            // are differentiated again like any other (the callee must be `nested` too).
+            if form.method {
+                self.missing.push((format!("{path}_jvp"), inst.span));
+            }
+            out.push(inst.clone());
+            let dir = Op::Call {
+                path: crate::emit::suffixed_path(path, "_dir"),
+                form,
+            };
+            out.push(Inst::new(vec![d_y], InstKind::Op(dir, all), inst.span));
+            return;
+        }
         out.push(Inst::new(
             vec![y, d_y],
             InstKind::CallJvp {
