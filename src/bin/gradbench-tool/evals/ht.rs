@@ -35,6 +35,19 @@ struct ModelInput {
     is_mirrored: bool,
 }
 
+/// `f(θ, us, <the model and data of hand>, extra..)`: the argument list `residuals` and
+/// its derivatives share.
+macro_rules! with_hand {
+    ($f:ident, $hand:expr $(, $extra:expr)*) => {{
+        let h = $hand;
+        $f(
+            &h.theta, &h.us, h.bones, &h.parents, &h.relatives, &h.inverse_absolutes,
+            &h.positions, &h.weights, &h.triangles, &h.correspondences, &h.points, h.mirrored
+            $(, $extra)*
+        )
+    }};
+}
+
 /// The Jacobian, row-major.
 struct Jacobian {
     width: usize,
@@ -123,21 +136,8 @@ impl Hand {
         Ok(hand)
     }
 
-    fn residuals(&self, theta: &[f64], us: &[f64]) -> Vec<f64> {
-        residuals(
-            theta,
-            us,
-            self.bones,
-            &self.parents,
-            &self.relatives,
-            &self.inverse_absolutes,
-            &self.positions,
-            &self.weights,
-            &self.triangles,
-            &self.correspondences,
-            &self.points,
-            self.mirrored,
-        )
+    fn residuals(&self) -> Vec<f64> {
+        with_hand!(residuals, self)
     }
 
     /// Rows of the Jacobian: per residual, `∂/∂us[i]` (complicated variant) then `∂/∂θ`.
@@ -179,23 +179,7 @@ impl Hand {
     }
 
     fn tangent(&self, dtheta: &[f64], dus: &[f64]) -> Vec<f64> {
-        residuals_jvp(
-            &self.theta,
-            &self.us,
-            self.bones,
-            &self.parents,
-            &self.relatives,
-            &self.inverse_absolutes,
-            &self.positions,
-            &self.weights,
-            &self.triangles,
-            &self.correspondences,
-            &self.points,
-            self.mirrored,
-            dtheta,
-            dus,
-        )
-        .1
+        with_hand!(residuals_jvp, self, dtheta, dus).1
     }
 }
 
@@ -358,11 +342,7 @@ pub fn residuals(
 pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
     let hand = Hand::from_input(parse(input)?)?;
     match function {
-        "objective" => Ok(computation(
-            hand,
-            |h| h.residuals(&h.theta, &h.us),
-            |e| json!(e),
-        )),
+        "objective" => Ok(computation(hand, Hand::residuals, |e| json!(e))),
         "jacobian" => Ok(computation(hand, Hand::jacobian, |j| {
             json!(j.rows.chunks(j.width).collect::<Vec<_>>())
         })),
