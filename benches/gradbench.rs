@@ -244,17 +244,17 @@ fn kmeans(rng: &mut ChaCha8Rng) {
     }
 }
 
-/// The nested evals: the primal column times the `ff` variant, the derivative column the
-/// `rf` variant (both compute the same result).
+/// The nested evals: the primal column times the `ff` variant, the derivative column each
+/// of the others (all four compute the same result).
 fn nested() {
-    report("particle", "w=0 (ff vs rf)", "ff", "rf", json!({"w": 0.0}));
-    report(
-        "saddle",
-        "start=(1,1) (ff vs rf)",
-        "ff",
-        "rf",
-        json!({"start": [1.0, 1.0]}),
-    );
+    for other in ["fr", "rf", "rr"] {
+        let label = format!("w=0 (ff vs {other})");
+        report("particle", &label, "ff", other, json!({"w": 0.0}));
+    }
+    for other in ["fr", "rf", "rr"] {
+        let label = format!("start=(1,1) (ff vs {other})");
+        report("saddle", &label, "ff", other, json!({"start": [1.0, 1.0]}));
+    }
 }
 
 fn llsq(rng: &mut ChaCha8Rng) {

@@ -60,6 +60,67 @@ fn a_function_that_differentiates_inside() {
     assert!((t - d1).abs() < 1e-10, "{t} vs {d1}");
 }
 
+/// The same force by the inner reverse mode: `potential_grad` destructured inside a
+/// differentiable function calls `potential_grad_0`, the reverse sweep written out.
+#[differentiable]
+pub fn force_x_reverse(x0: f64, x1: f64, w: f64) -> f64 {
+    let (_, (g0, _, _)) = potential_grad(x0, x1, w);
+    -g0
+}
+
+/// Both partials in space and the value, used together.
+#[differentiable]
+pub fn field_energy(x0: f64, x1: f64, w: f64) -> f64 {
+    let (p, (g0, g1, _)) = potential_grad(x0, x1, w);
+    p * (g0 * g0 + g1 * g1)
+}
+
+#[test]
+fn an_inner_gradient_in_reverse_mode_differentiated_in_both_modes() {
+    let h = 1e-6;
+    for (x0, x1, w) in [(1.5, 7.0, 0.3), (-0.4, 0.0, -1.2), (0.0, -2.5, 0.0)] {
+        let (f, (d0, d1, dw)) = force_x_reverse_grad(x0, x1, w);
+        assert!((f - force_x(x0, x1, w)).abs() < 1e-12);
+        // Reverse over reverse against forward over forward and reverse over forward.
+        let (_, (r0, r1, rw)) = force_x_grad(x0, x1, w);
+        for (a, b) in [(d0, r0), (d1, r1), (dw, rw)] {
+            assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        // Forward over reverse, along each axis.
+        for (dir, want) in [
+            ((1.0, 0.0, 0.0), d0),
+            ((0.0, 1.0, 0.0), d1),
+            ((0.0, 0.0, 1.0), dw),
+        ] {
+            let (_, t) = force_x_reverse_jvp(x0, x1, w, dir.0, dir.1, dir.2);
+            assert!(
+                (t - want).abs() < 1e-10 * (1.0 + want.abs()),
+                "{t} vs {want}"
+            );
+        }
+        // Several partials and the value together, against central differences.
+        let (_, (e0, e1, ew)) = field_energy_grad(x0, x1, w);
+        let fd = |dx: (f64, f64, f64)| {
+            let e = |t: f64| field_energy(x0 + t * dx.0, x1 + t * dx.1, w + t * dx.2);
+            (e(h) - e(-h)) / (2.0 * h)
+        };
+        for (got, dx) in [
+            (e0, (1.0, 0.0, 0.0)),
+            (e1, (0.0, 1.0, 0.0)),
+            (ew, (0.0, 0.0, 1.0)),
+        ] {
+            let want = fd(dx);
+            assert!(
+                (got - want).abs() < 1e-6 * (1.0 + want.abs()),
+                "{got} vs {want}"
+            );
+            // Forward over reverse: the same directional derivative.
+            let (_, t) = field_energy_jvp(x0, x1, w, dx.0, dx.1, dx.2);
+            assert!((t - got).abs() < 1e-10 * (1.0 + got.abs()), "{t} vs {got}");
+        }
+    }
+}
+
 /// Every operation `nested` has a second-order form for.
 #[differentiable(nested)]
 pub fn every_rule(x: f64, y: f64) -> f64 {
@@ -122,6 +183,110 @@ fn check_second_derivatives(
     }
 }
 
+type PartialGrad = fn(f64, f64) -> (f64, (f64, f64));
+type PartialJvp = fn(f64, f64, f64, f64) -> (f64, f64);
+/// `f_grad_k` with its gradient and forward derivative.
+type ReversePartial = (fn(f64, f64) -> f64, PartialGrad, PartialJvp);
+
+/// The reverse partials `f_grad_k` (the sweep written out): their values against `f_grad`,
+/// the Hessian rows by reverse over reverse (`f_grad_k_grad`) against central differences
+/// of the gradient (relative `tol`), and forward over reverse (`f_grad_k_jvp`) against them.
+fn check_reverse_partials(
+    grad: Grad,
+    partials: [ReversePartial; 2],
+    points: &[(f64, f64)],
+    tol: f64,
+) {
+    let h = 1e-6;
+    for &(x, y) in points {
+        let (_, g) = grad(x, y);
+        let (gx_up, gx_down) = (grad(x + h, y).1, grad(x - h, y).1);
+        let (gy_up, gy_down) = (grad(x, y + h).1, grad(x, y - h).1);
+        // Row k of the Hessian: (∂g_k/∂x, ∂g_k/∂y).
+        let rows = [
+            (
+                (gx_up.0 - gx_down.0) / (2.0 * h),
+                (gy_up.0 - gy_down.0) / (2.0 * h),
+            ),
+            (
+                (gx_up.1 - gx_down.1) / (2.0 * h),
+                (gy_up.1 - gy_down.1) / (2.0 * h),
+            ),
+        ];
+        for (k, ((partial, partial_grad, partial_jvp), fd)) in partials.iter().zip(rows).enumerate()
+        {
+            let want = if k == 0 { g.0 } else { g.1 };
+            let value = partial(x, y);
+            assert!(
+                (value - want).abs() < 1e-12 * (1.0 + want.abs()),
+                "{value} vs {want}"
+            );
+            let (v, (hx, hy)) = partial_grad(x, y);
+            assert!(
+                (v - value).abs() < 1e-12 * (1.0 + value.abs()),
+                "{v} vs {value}"
+            );
+            let tol = tol * (1.0 + fd.0.abs().max(fd.1.abs()));
+            assert!(
+                (hx - fd.0).abs() < tol,
+                "({x}, {y}) row {k}: {hx} vs {}",
+                fd.0
+            );
+            assert!(
+                (hy - fd.1).abs() < tol,
+                "({x}, {y}) row {k}: {hy} vs {}",
+                fd.1
+            );
+            for (dx, dy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+                let (_, t) = partial_jvp(x, y, dx, dy);
+                let want = hx * dx + hy * dy;
+                assert!(
+                    (t - want).abs() < 1e-9 * (1.0 + want.abs()),
+                    "{t} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reverse_partials_of_every_rule() {
+    check_reverse_partials(
+        every_rule_grad,
+        [
+            (
+                every_rule_grad_0,
+                every_rule_grad_0_grad,
+                every_rule_grad_0_jvp,
+            ),
+            (
+                every_rule_grad_1,
+                every_rule_grad_1_grad,
+                every_rule_grad_1_jvp,
+            ),
+        ],
+        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
+        1e-6,
+    );
+    check_reverse_partials(
+        more_rules_grad,
+        [
+            (
+                more_rules_grad_0,
+                more_rules_grad_0_grad,
+                more_rules_grad_0_jvp,
+            ),
+            (
+                more_rules_grad_1,
+                more_rules_grad_1_grad,
+                more_rules_grad_1_jvp,
+            ),
+        ],
+        &[(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)],
+        1e-5,
+    );
+}
+
 #[test]
 fn second_derivatives_of_every_rule_against_finite_differences() {
     check_second_derivatives(
@@ -162,6 +327,27 @@ fn second_derivatives_through_a_nested_callee() {
         two_charges_grad,
         two_charges_dir_grad,
         two_charges_dir_jvp,
+        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
+        1e-6,
+    );
+}
+
+#[test]
+fn reverse_partials_through_a_nested_callee() {
+    check_reverse_partials(
+        two_charges_grad,
+        [
+            (
+                two_charges_grad_0,
+                two_charges_grad_0_grad,
+                two_charges_grad_0_jvp,
+            ),
+            (
+                two_charges_grad_1,
+                two_charges_grad_1_grad,
+                two_charges_grad_1_jvp,
+            ),
+        ],
         &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
         1e-6,
     );

@@ -268,7 +268,7 @@ pub fn item_in_body(item: impl ToTokens) -> Error {
 pub fn let_pattern(pat: impl ToTokens) -> Error {
     at(
         pat,
-        "only simple bindings are supported: `let x = ..;`, `let mut x = ..;`, `let x: f64 = ..;`",
+        "only simple bindings are supported: `let x = ..;`, `let mut x = ..;`, `let x: f64 = ..;`, a tuple of them bound to a tuple of values (`let (a, b) = (.., ..);`), or the value and gradient of a `#[differentiable(nested)]` function (`let (v, (d_x, d_y)) = f_grad(x, y);`)",
     )
 }
 

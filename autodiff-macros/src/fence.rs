@@ -189,7 +189,7 @@ impl Fence<'_> {
     fn check_local(&mut self, local: &Local) {
         if let Some(parts) = tuple_let(local) {
             for (_, e) in parts {
-                self.visit_expr(e);
+                self.visit_expr(&e);
             }
             return;
         }
@@ -209,18 +209,67 @@ impl Fence<'_> {
 }
 
 /// `let (a, b) = (e1, e2);`: simple bindings and a tuple of as many expressions, which
-/// is just several `let`s. The pairs of pattern and expression, if the local is one.
-pub fn tuple_let(local: &Local) -> Option<Vec<(&Pat, &Expr)>> {
+/// is just several `let`s. The pairs of pattern and expression, if the local is one; and
+/// the same for the value and partials of a `nested` function (see [`grad_let`]).
+pub fn tuple_let(local: &Local) -> Option<Vec<(&Pat, Expr)>> {
     let (Pat::Tuple(pats), Some(init)) = (&local.pat, &local.init) else {
         return None;
     };
+    if init.diverge.is_some() {
+        return None;
+    }
     let Expr::Tuple(exprs) = &*init.expr else {
+        return grad_let(pats, &init.expr);
+    };
+    let ok = pats.elems.len() == exprs.elems.len() && pats.elems.iter().all(simple_binding);
+    ok.then(|| pats.elems.iter().zip(exprs.elems.iter().cloned()).collect())
+}
+
+/// `let (v, (g0, g1)) = f_grad(a, b);`, or `let (v, g) = f_grad(a);` with one active
+/// parameter, `_` where a part is not wanted: the value and reverse-mode partials of a
+/// `#[differentiable(nested)]` function, which is `let (v, g0, g1) = (f(a, b),
+/// f_grad_0(a, b), f_grad_1(a, b));`. Each partial is a function of its own (the reverse
+/// sweep written out), so it is differentiated again like any call.
+fn grad_let<'a>(pats: &'a syn::PatTuple, init: &Expr) -> Option<Vec<(&'a Pat, Expr)>> {
+    let Expr::Call(call) = init else { return None };
+    let Expr::Path(path) = &*call.func else {
         return None;
     };
-    let ok = init.diverge.is_none()
-        && pats.elems.len() == exprs.elems.len()
-        && pats.elems.iter().all(simple_binding);
-    ok.then(|| pats.elems.iter().zip(&exprs.elems).collect())
+    let last = path.path.segments.last()?;
+    let base = last.ident.to_string().strip_suffix("_grad")?.to_owned();
+    if base.is_empty() || path.qself.is_some() || has_generics(&path.path) {
+        return None;
+    }
+    let [value, grad] = [pats.elems.first()?, pats.elems.get(1)?];
+    let partials: Vec<&Pat> = match grad {
+        Pat::Tuple(t) if pats.elems.len() == 2 => t.elems.iter().collect(),
+        _ if pats.elems.len() == 2 => vec![grad],
+        _ => return None,
+    };
+    let wanted = |p: &Pat| simple_binding(p) || matches!(p, Pat::Wild(_));
+    if !wanted(value) || !partials.iter().all(|p| wanted(p)) {
+        return None;
+    }
+    // The same call with the function renamed, spanned on the user's name.
+    let renamed = |name: String| {
+        let mut call = call.clone();
+        if let Expr::Path(p) = &mut *call.func {
+            if let Some(seg) = p.path.segments.last_mut() {
+                seg.ident = syn::Ident::new(&name, last.ident.span());
+            }
+        }
+        Expr::Call(call)
+    };
+    let mut parts = vec![(value, renamed(base.clone()))];
+    for (k, &p) in partials.iter().enumerate() {
+        parts.push((p, renamed(format!("{base}_grad_{k}"))));
+    }
+    Some(
+        parts
+            .into_iter()
+            .filter(|(p, _)| !matches!(p, Pat::Wild(_)))
+            .collect(),
+    )
 }
 
 /// The fill and length of `vec![fill; len]`.

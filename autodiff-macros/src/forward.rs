@@ -84,6 +84,31 @@ fn as_primal(block: &mut Block, func: &mut Func, missing: &mut Vec<(String, Span
     }
 }
 
+/// `∂y/∂args[slot] · t` as IR arithmetic appended to `out` (the rules of `f_dir`), or
+/// `None` where there is none. For the scalar rules this is also the cotangent rule with
+/// `t` the cotangent of `y`, which is how `adjoint` writes the reverse sweep.
+#[allow(clippy::too_many_arguments)]
+pub fn symbolic_term(
+    func: &mut Func,
+    act: &Activity,
+    op: &'static str,
+    slot: Option<&'static str>,
+    args: &[Value],
+    y: Value,
+    t: Value,
+    span: Span,
+    out: &mut Vec<Inst>,
+) -> Option<Value> {
+    let mut fwd = Forward {
+        func,
+        act,
+        tangent: HashMap::new(),
+        symbolic: true,
+        missing: Vec::new(),
+    };
+    fwd.symbolic_partial(op, slot, args, y, t, span, out)
+}
+
 fn transform(
     func: &Func,
     act: &Activity,
@@ -207,24 +232,24 @@ impl Forward<'_> {
             let term = match rule.partial(i) {
                 Partial::Zero => continue,
                 Partial::Identity => t,
-                Partial::Negate => self.push(Op::Neg, vec![t], y, span, out),
-                Partial::Indexed => self.push(Op::Index, vec![t, args[1]], y, span, out),
+                Partial::Negate => self.func.push_op(Op::Neg, vec![t], y, span, out),
+                Partial::Indexed => self.func.push_op(Op::Index, vec![t, args[1]], y, span, out),
                 Partial::Map => {
                     let Op::Map { jvp, .. } = op else { continue };
                     let rule = Op::MapRule {
                         mode: "jvp",
                         jvp: jvp.clone(),
                     };
-                    self.push(rule, vec![args[0], t], y, span, out)
+                    self.func.push_op(rule, vec![args[0], t], y, span, out)
                 }
                 Partial::At => {
                     let mut at = vec![t];
                     at.extend(&args[1..]);
-                    self.push(Op::At, at, y, span, out)
+                    self.func.push_op(Op::At, at, y, span, out)
                 }
                 // The same field of the parameter's tangent, by reference.
                 Partial::Field => {
-                    let v = self.push(op.clone(), vec![t], y, span, out);
+                    let v = self.func.push_op(op.clone(), vec![t], y, span, out);
                     self.func.values[v.index()].by_ref = true;
                     v
                 }
@@ -275,7 +300,7 @@ impl Forward<'_> {
         let a = args[0];
         let b = args.get(1).copied();
         let one = self.constant(1.0, y, span, out);
-        let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
+        let mut p = |op: Op, xs: Vec<Value>| self.func.push_op(op, xs, y, span, out);
         let v = match (op, slot) {
             ("mul", Some("lhs")) => p(Op::Mul, vec![t, b?]),
             ("mul", Some("rhs")) => p(Op::Mul, vec![a, t]),
@@ -406,7 +431,7 @@ impl Forward<'_> {
                     _ => PI / 180.0,
                 };
                 let c = self.constant(factor, y, span, out);
-                let mut p = |op: Op, xs: Vec<Value>| self.push(op, xs, y, span, out);
+                let mut p = |op: Op, xs: Vec<Value>| self.func.push_op(op, xs, y, span, out);
                 let ct = p(Op::Mul, vec![c, t]);
                 match op {
                     "exp2" => p(Op::Mul, vec![y, ct]),
@@ -451,30 +476,19 @@ impl Forward<'_> {
             out,
         );
         let n1 = int(self.func, InstKind::Op(Op::Sub, vec![n, one]), out);
-        let nf = self.push(Op::Cast { ty, to: float }, vec![n], y, span, out);
-        let pw = self.push(Op::Fun(Fun::Powi), vec![a, n1], y, span, out);
-        let d = self.push(Op::Mul, vec![nf, pw], y, span, out);
-        Some(self.push(Op::Mul, vec![d, t], y, span, out))
+        let nf = self
+            .func
+            .push_op(Op::Cast { ty, to: float }, vec![n], y, span, out);
+        let pw = self
+            .func
+            .push_op(Op::Fun(Fun::Powi), vec![a, n1], y, span, out);
+        let d = self.func.push_op(Op::Mul, vec![nf, pw], y, span, out);
+        Some(self.func.push_op(Op::Mul, vec![d, t], y, span, out))
     }
 
     /// A float constant of `like`'s type.
     fn constant(&mut self, value: f64, like: Value, span: Span, out: &mut Vec<Inst>) -> Value {
-        let lit = proc_macro2::Literal::f64_unsuffixed(value);
-        let c = crate::ir::Const::Float { value, lit };
-        self.push(Op::Const(c), vec![], like, span, out)
-    }
-
-    fn push(
-        &mut self,
-        op: Op,
-        args: Vec<Value>,
-        like: Value,
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Value {
-        let v = self.fresh(like, false);
-        out.push(Inst::new(vec![v], InstKind::Op(op, args), span));
-        v
+        self.func.push_float(value, like, span, out)
     }
 
     /// A value of `like`'s type; named as its tangent if `named`.

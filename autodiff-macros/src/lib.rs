@@ -6,6 +6,7 @@
 //! CSE, DCE) → `activity` → `forward` / `reverse` (with `rules`) → `emit`.
 
 mod activity;
+mod adjoint;
 mod args;
 mod ast;
 mod ctxt;
@@ -41,6 +42,23 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// `#[differentiable(wrt(x))]` differentiates with respect to `x` only.
+///
+/// `#[differentiable(nested)]` also makes the first derivatives differentiable, so that
+/// other differentiable functions may use them inside: `f_dir(x, y, d_x, d_y)` (forward
+/// mode) and, for straight-line code, `f_grad_0`, `f_grad_1`, .. (the partials by reverse
+/// mode), which a differentiable function reaches by destructuring `f_grad`:
+///
+/// ```ignore
+/// #[differentiable(nested)]
+/// fn p(x: f64, y: f64) -> f64 { 1.0 / (x * x + y * y).sqrt() }
+///
+/// #[differentiable]
+/// fn force_x(x: f64, y: f64) -> f64 {
+///     let (_, (px, _)) = p_grad(x, y); // inner reverse mode
+///     -px
+/// }
+/// // force_x_grad: reverse over reverse; force_x_jvp: forward over reverse.
+/// ```
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()

@@ -323,6 +323,38 @@ impl Func {
         Value(index)
     }
 
+    /// `v = op(args)` appended to `out`, `v` a new value with the span and type of `like`.
+    pub fn push_op(
+        &mut self,
+        op: Op,
+        args: Vec<Value>,
+        like: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        let v = self.new_derived(Role::Primal, like);
+        out.push(Inst::new(vec![v], InstKind::Op(op, args), span));
+        v
+    }
+
+    /// A float constant of `like`'s type, appended to `out`.
+    pub fn push_float(
+        &mut self,
+        value: f64,
+        like: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        let lit = proc_macro2::Literal::f64_unsuffixed(value);
+        self.push_op(
+            Op::Const(Const::Float { value, lit }),
+            vec![],
+            like,
+            span,
+            out,
+        )
+    }
+
     /// A new value with the span and type of `of`, in the given role.
     pub fn new_derived(&mut self, role: Role, of: Value) -> Value {
         let info = self.info(of);

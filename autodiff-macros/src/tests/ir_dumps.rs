@@ -114,3 +114,40 @@ fn loop_records_only_what_its_adjoint_reads() {
     insta::assert_snapshot!("loop_optimized", s.optimized.to_string());
     insta::assert_snapshot!("loop_vjp", s.vjp.to_string());
 }
+
+/// The reverse sweep written out for `nested` (`adjoint`): one function per partial, each
+/// the primal followed by the adjoint arithmetic, seeded with `d_y = 1`.
+#[test]
+fn reverse_sweep_as_primal_code() {
+    let s = stages(quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let a = x * y;
+            a.sin() + a / y
+        }
+    });
+    let active = s.optimized.params.clone();
+    let activity = crate::activity::analyze(&s.optimized, &active);
+    let Ok(partials) = crate::adjoint::partials(&s.optimized, &activity, &active) else {
+        panic!("straight-line code has a sweep");
+    };
+    assert_eq!(partials.len(), 2);
+    insta::assert_snapshot!("adjoint_partial_x", partials[0].to_string());
+    insta::assert_snapshot!("adjoint_partial_y", partials[1].to_string());
+}
+
+/// A loop over active values has no written-out sweep yet: no partials.
+#[test]
+fn no_reverse_sweep_through_a_loop() {
+    let s = stages(quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = x;
+            for _ in 0..n {
+                s = s * x;
+            }
+            s
+        }
+    });
+    let active = vec![s.optimized.params[0]];
+    let activity = crate::activity::analyze(&s.optimized, &active);
+    assert!(crate::adjoint::partials(&s.optimized, &activity, &active).is_err());
+}

@@ -98,14 +98,6 @@ pub fn parse<T: DeserializeOwned>(input: Value) -> Result<T, String> {
     serde_json::from_value(input).map_err(|e| format!("unexpected input: {e}"))
 }
 
-/// Why the `fr` and `rr` variants of the nested evals are not computed.
-pub fn inner_reverse(module: &str, function: &str) -> String {
-    format!(
-        "{module}.{function}: an inner gradient in reverse mode cannot be differentiated \
-         again yet (nested differentiation goes through forward-mode inner derivatives: ff, rf)"
-    )
-}
-
 pub fn unknown(module: &str, function: &str) -> String {
     format!("module {module:?} has no function {function:?}")
 }

@@ -3,8 +3,9 @@
 //! (the inner derivative) and `∇V` going through it (the outer); then `y*` maximises
 //! `f(x*, ·)`.
 //!
-//! The variants name the outer and inner modes: `ff` and `rf` are computed; the inner
-//! reverse mode (`fr`, `rr`) is not yet.
+//! The variants name the outer and inner modes: `ff`, `fr` (forward over reverse), `rf`
+//! and `rr`. The inner forward mode is `objective_dir`, the inner reverse mode
+//! `objective_grad` (its partials written out as IR by `nested`).
 
 use super::{computation, gd, parse, unknown, Job};
 use autodiff::differentiable;
@@ -22,18 +23,31 @@ pub fn objective(x0: f64, x1: f64, y0: f64, y1: f64) -> f64 {
 }
 
 /// `V(x) = f(x, y)` with `y` found by GradBench's gradient descent on `−f(x, ·)` from `s`,
-/// its gradient `∇_y f` by the inner (forward) derivative. The same procedure as
-/// `gd::maximize`, written out where the macro can differentiate through it.
+/// its gradient `∇_y f` by the inner derivative: reverse mode (`objective_grad`) if
+/// `reverse_inner`, else forward (`objective_dir`). The same procedure as `gd::maximize`,
+/// written out where the macro can differentiate through it.
 #[differentiable]
-pub fn inner_value(x0: f64, x1: f64, s0: f64, s1: f64) -> f64 {
+pub fn inner_value(x0: f64, x1: f64, s0: f64, s1: f64, reverse_inner: bool) -> f64 {
     let (mut y0, mut y1) = (s0, s1);
     let mut fy = -objective(x0, x1, y0, y1);
-    let mut g0 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 1.0, 0.0);
-    let mut g1 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 0.0, 1.0);
+    let (mut g0, mut g1) = (0.0, 0.0);
+    // The gradient is due at a new `y`.
+    let mut stale = true;
     let mut eta = 1e-5;
     let mut i = 0;
     let mut going = true;
     while going {
+        if stale {
+            if reverse_inner {
+                let (_, (_, _, d0, d1)) = objective_grad(x0, x1, y0, y1);
+                g0 = -d0;
+                g1 = -d1;
+            } else {
+                g0 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 1.0, 0.0);
+                g1 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 0.0, 1.0);
+            }
+            stale = false;
+        }
         if (g0 * g0 + g1 * g1).sqrt() <= 1e-5 {
             going = false;
         } else if i == 10 {
@@ -49,8 +63,7 @@ pub fn inner_value(x0: f64, x1: f64, s0: f64, s1: f64) -> f64 {
                     y0 = n0;
                     y1 = n1;
                     fy = f_next;
-                    g0 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 1.0, 0.0);
-                    g1 = -objective_dir(x0, x1, y0, y1, 0.0, 0.0, 0.0, 1.0);
+                    stale = true;
                     i += 1;
                 } else {
                     eta /= 2.0;
@@ -64,15 +77,16 @@ pub fn inner_value(x0: f64, x1: f64, s0: f64, s1: f64) -> f64 {
 
 pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
     let input: Input = parse(input)?;
-    // ∇V and ∇_y f in the outer mode.
-    type Grad = fn(&[f64], &[f64; 2]) -> Vec<f64>;
-    let (grad_v, grad_y): (Grad, Grad) = match function {
-        "ff" => (
-            |x, s| {
+    // ∇V (given the inner mode) and ∇_y f, in the outer mode.
+    type GradV = fn(&[f64], &[f64; 2], bool) -> Vec<f64>;
+    type GradY = fn(&[f64], &[f64; 2]) -> Vec<f64>;
+    let (grad_v, grad_y): (GradV, GradY) = match function {
+        "ff" | "fr" => (
+            |x, s, r| {
                 (0..2)
                     .map(|k| {
                         let d = [f64::from(u8::from(k == 0)), f64::from(u8::from(k == 1))];
-                        inner_value_jvp(x[0], x[1], s[0], s[1], d[0], d[1], 0.0, 0.0).1
+                        inner_value_jvp(x[0], x[1], s[0], s[1], r, d[0], d[1], 0.0, 0.0).1
                     })
                     .collect()
             },
@@ -83,9 +97,9 @@ pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
                 ]
             },
         ),
-        "rf" => (
-            |x, s| {
-                let (_, (g0, g1, _, _)) = inner_value_grad(x[0], x[1], s[0], s[1]);
+        "rf" | "rr" => (
+            |x, s, r| {
+                let (_, (g0, g1, _, _)) = inner_value_grad(x[0], x[1], s[0], s[1], r);
                 vec![g0, g1]
             },
             |y, x| {
@@ -93,16 +107,16 @@ pub fn job(function: &str, input: Value) -> Result<Box<dyn Job>, String> {
                 vec![g0, g1]
             },
         ),
-        "fr" | "rr" => return Err(super::inner_reverse("saddle", function)),
         _ => return Err(unknown("saddle", function)),
     };
+    let reverse_inner = matches!(function, "fr" | "rr");
     Ok(computation(
         input,
         move |i| {
             let s = i.start;
             let x = gd::minimize(
-                |x| inner_value(x[0], x[1], s[0], s[1]),
-                |x| grad_v(x, &s),
+                |x| inner_value(x[0], x[1], s[0], s[1], reverse_inner),
+                |x| grad_v(x, &s, reverse_inner),
                 &s,
             );
             let xs = [x[0], x[1]];
