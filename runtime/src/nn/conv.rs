@@ -288,17 +288,22 @@ impl Conv2d {
             .zip(x.data().par_chunks(g.in_len()));
         if g.direct() {
             let (xp_at, out_at) = (g.xp_at(), g.out_at());
+            let params = (self.weight.data(), Some(self.bias.data()));
+            // Rows of whole strips are the dense layout: the output is written in place.
+            let dense = out_at.row == g.ow;
             images.for_each_init(
                 || {
-                    (
-                        vec![0.0f32; xp_at.len(g.c)],
-                        vec![0.0f32; out_at.len(g.out)],
-                    )
+                    let padded_out = if dense { 0 } else { out_at.len(g.out) };
+                    (vec![0.0f32; xp_at.len(g.c)], vec![0.0f32; padded_out])
                 },
                 |(xp, yp), (y, x)| {
                     direct::pad_planes(x, g.h, g.w, g.pad, xp_at, xp);
-                    direct::correlate(xp, xp_at, self.weight.data(), g.k, yp, out_at);
-                    direct::unpad_planes(yp, out_at, g.ow, Some(self.bias.data()), y);
+                    if dense {
+                        direct::correlate(xp, xp_at, params, g.k, y, out_at);
+                    } else {
+                        direct::correlate(xp, xp_at, params, g.k, yp, out_at);
+                        direct::unpad_planes(yp, out_at, g.ow, y);
+                    }
                 },
             );
         } else {
@@ -364,17 +369,30 @@ impl Conv2d {
         let block = |first: usize, dx_block: &mut [f32]| {
             let (mut dw, mut db) = (vec![0.0f32; self.weight.len()], vec![0.0f32; g.out]);
             let mut scratch = Scratch::default();
-            for (k, n) in (first..(first + per).min(g.n)).enumerate() {
+            let images = first..(first + per).min(g.n);
+            if g.direct() {
+                self.block_weight_grad(
+                    g,
+                    x.data(),
+                    dy.data(),
+                    images.clone(),
+                    &mut dw,
+                    &mut scratch,
+                );
+            }
+            for (k, n) in images.enumerate() {
                 let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
                 let x_n = &x.data()[n * g.in_len()..][..g.in_len()];
                 let dx_n = need_dx.then(|| &mut dx_block[k * g.in_len()..][..g.in_len()]);
                 for (b, row) in db.iter_mut().zip(dy_n.chunks(g.ohw())) {
                     *b += sum(row);
                 }
-                if g.direct() {
-                    self.image_direct(g, x_n, dy_n, &wt, &mut dw, dx_n, &mut scratch);
-                } else {
-                    self.image_im2col(g, x_n, dy_n, &mut dw, dx_n, &mut scratch);
+                match dx_n {
+                    Some(dx_n) if g.direct() => {
+                        self.image_dx_direct(g, dy_n, &wt, dx_n, &mut scratch)
+                    }
+                    _ if g.direct() => {}
+                    dx_n => self.image_im2col(g, x_n, dy_n, &mut dw, dx_n, &mut scratch),
                 }
             }
             (dw, db)
@@ -410,33 +428,50 @@ impl Conv2d {
         (layer, dx)
     }
 
-    /// One image's share of `W̄` and its `x̄ₙ`, by the direct loops; `wt` holds the
-    /// weights flipped and transposed.
-    #[allow(clippy::too_many_arguments)]
-    fn image_direct(
+    /// A block of images' share of `W̄`, by the direct loops: their inputs padded into the
+    /// thread's buffer, then one pass over all of them, reading `ȳ` where it is.
+    fn block_weight_grad(
         &self,
         g: &Geometry,
-        x_n: &[f32],
-        dy_n: &[f32],
-        wt: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        images: std::ops::Range<usize>,
         dw: &mut [f32],
-        dx_n: Option<&mut [f32]>,
         s: &mut Scratch,
     ) {
-        let (xp_at, out_at) = (g.xp_at(), g.out_at());
-        s.a.resize(xp_at.len(g.c), 0.0);
-        s.b.resize(out_at.len(g.out), 0.0);
-        direct::pad_planes(x_n, g.h, g.w, g.pad, xp_at, &mut s.a);
-        // ȳ with zero columns up to whole strips: they add nothing to W̄.
-        direct::pad_planes(dy_n, g.oh, g.ow, 0, out_at, &mut s.b);
-        direct::weight_grad(&s.a, xp_at, &s.b, out_at, g.k, dw);
-        if let Some(dx_n) = dx_n {
-            let (dyp_at, dx_at) = (g.dyp_at(), g.dx_at());
-            s.a.resize(dyp_at.len(g.out), 0.0);
+        let x_at = Planes {
+            h: g.oh + g.k - 1,
+            row: g.ow + g.k - 1,
+        };
+        let x_len = x_at.len(g.c);
+        s.a.resize(images.len() * x_len, 0.0);
+        for (n, xp) in images.clone().zip(s.a.chunks_exact_mut(x_len)) {
+            let x_n = &x[n * g.in_len()..][..g.in_len()];
+            direct::pad_planes(x_n, g.h, g.w, g.pad, x_at, xp);
+        }
+        let dy = &dy[images.start * g.out_len()..images.end * g.out_len()];
+        direct::weight_grad(&s.a, x_at, dy, (g.oh, g.ow), images.len(), g.k, dw);
+    }
+
+    /// One image's `x̄ₙ` by the direct loops; `wt` holds the weights flipped and transposed.
+    fn image_dx_direct(
+        &self,
+        g: &Geometry,
+        dy_n: &[f32],
+        wt: &[f32],
+        dx_n: &mut [f32],
+        s: &mut Scratch,
+    ) {
+        let (dyp_at, dx_at) = (g.dyp_at(), g.dx_at());
+        s.a.resize(dyp_at.len(g.out), 0.0);
+        direct::pad_planes(dy_n, g.oh, g.ow, g.k - 1 - g.pad, dyp_at, &mut s.a);
+        if dx_at.row == g.w {
+            // Rows of whole strips are the dense layout: written in place.
+            direct::correlate(&s.a, dyp_at, (wt, None), g.k, dx_n, dx_at);
+        } else {
             s.c.resize(dx_at.len(g.c), 0.0);
-            direct::pad_planes(dy_n, g.oh, g.ow, g.k - 1 - g.pad, dyp_at, &mut s.a);
-            direct::correlate(&s.a, dyp_at, wt, g.k, &mut s.c, dx_at);
-            direct::unpad_planes(&s.c, dx_at, g.w, None, dx_n);
+            direct::correlate(&s.a, dyp_at, (wt, None), g.k, &mut s.c, dx_at);
+            direct::unpad_planes(&s.c, dx_at, g.w, dx_n);
         }
     }
 

@@ -5,7 +5,8 @@
 //! An image's planes are first copied into zero-padded planes `xp` whose rows are long
 //! enough for every output row to be a whole number of `STRIP`-float strips. Then
 //! - `correlate`: `out[o][y][x] = Σ_{c,i,j} w[o][c][i][j] · xp[c][y+i][x+j]`;
-//! - `weight_grad`: `w̄[o][c][i][j] += Σ_{y,x} ȳ[o][y][x] · xp[c][y+i][x+j]`;
+//! - `weight_grad`: `w̄[o][c][i][j] += Σ_{n,y,x} ȳₙ[o][y][x] · xpₙ[c][y+i][x+j]`, over a
+//!   block of images at once;
 //! - the input cotangent is `correlate` again, of `ȳ` padded by `k − 1 − p` with the
 //!   weights flipped and transposed: `x̄[c][y][x] = Σ_{o,i,j} w[o][c][k−1−i][k−1−j] ·
 //!   ȳp[o][y+i][x+j]`.
@@ -51,33 +52,25 @@ pub(super) fn pad_planes(src: &[f32], h: usize, w: usize, pad: usize, to: Planes
 }
 
 /// The first `w` floats of every row of `src` (laid out as `from`) into `dst` (dense
-/// `h × w` planes), plus `bias[plane]` if given.
-pub(super) fn unpad_planes(
-    src: &[f32],
-    from: Planes,
-    w: usize,
-    bias: Option<&[f32]>,
-    dst: &mut [f32],
-) {
+/// `h × w` planes).
+pub(super) fn unpad_planes(src: &[f32], from: Planes, w: usize, dst: &mut [f32]) {
     let plane = from.h * w;
     for (p, d) in dst.chunks_exact_mut(plane).enumerate() {
-        let b = bias.map_or(0.0, |b| b[p]);
         let s = &src[p * from.h * from.row..];
         for (y, row) in d.chunks_exact_mut(w).enumerate() {
-            for (d, &v) in row.iter_mut().zip(&s[y * from.row..][..w]) {
-                *d = v + b;
-            }
+            row.copy_from_slice(&s[y * from.row..][..w]);
         }
     }
 }
 
 /// `out` (`outs` planes laid out as `out_at`, whose row length is a multiple of `STRIP`)
 /// `=` the correlation of `xp` (`ins` planes laid out as `xp_at`, with rows at least
-/// `out_at.row + k − 1` long and `out_at.h + k − 1` rows) with `w` `(outs, ins, k, k)`.
+/// `out_at.row + k − 1` long and `out_at.h + k − 1` rows) with `w` `(outs, ins, k, k)`,
+/// plus `bias[o]` on plane `o` if given.
 pub(super) fn correlate(
     xp: &[f32],
     xp_at: Planes,
-    w: &[f32],
+    (w, bias): (&[f32], Option<&[f32]>),
     k: usize,
     out: &mut [f32],
     out_at: Planes,
@@ -85,6 +78,7 @@ pub(super) fn correlate(
     let op = Correlate {
         x: (xp, xp_at),
         w,
+        bias,
         out,
         out_at,
     };
@@ -100,6 +94,7 @@ pub(super) fn correlate(
 struct Correlate<'a> {
     x: (&'a [f32], Planes),
     w: &'a [f32],
+    bias: Option<&'a [f32]>,
     out: &'a mut [f32],
     out_at: Planes,
 }
@@ -117,6 +112,7 @@ impl<const K: usize> pulp::WithSimd for CorrelateK<'_, K> {
         let Correlate {
             x: (xp, xp_at),
             w,
+            bias,
             out,
             out_at,
         } = self.0;
@@ -146,7 +142,11 @@ impl<const K: usize> pulp::WithSimd for CorrelateK<'_, K> {
                 .collect();
             for y in 0..out_at.h {
                 for x0 in (0..out_at.row).step_by(2 * lanes) {
-                    let mut acc = [[simd.splat_f32s(0.0); 2]; BLOCK];
+                    // Each channel's sum starts at its bias.
+                    let mut acc: [[S::f32s; 2]; BLOCK] = std::array::from_fn(|b| {
+                        let start = bias.map_or(0.0, |bias| bias[(first + b).min(outs - 1)]);
+                        [simd.splat_f32s(start); 2]
+                    });
                     for (c, wc) in wb.chunks_exact(K * K).enumerate() {
                         for (i, wi) in wc.chunks_exact(K).enumerate() {
                             let row =
@@ -172,21 +172,27 @@ impl<const K: usize> pulp::WithSimd for CorrelateK<'_, K> {
     }
 }
 
-/// `dw` `(outs, ins, k, k)` `+=` `Σ_{y,x} ȳ[o][y][x] · xp[c][y+i][x+j]`, with `ȳ` laid
-/// out as `dy_at` (rows a whole number of strips, zero beyond the valid width) and `xp` as
-/// for [`correlate`].
+/// The most `f32` lanes of a SIMD register the kernels may be compiled for (AVX-512).
+const MAX_LANES: usize = 16;
+
+/// `dw` `(outs, ins, k, k)` `+=` `Σ_{n,y,x} ȳₙ[o][y][x] · xpₙ[c][y+i][x+j]` over a block of
+/// `images`: `xp` laid out as for [`correlate`] (rows of at least `ow + k − 1` floats),
+/// image after image, and `ȳ` as it is, dense `oh × ow` planes.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad(
     xp: &[f32],
     xp_at: Planes,
     dy: &[f32],
-    dy_at: Planes,
+    (oh, ow): (usize, usize),
+    images: usize,
     k: usize,
     dw: &mut [f32],
 ) {
     let op = WeightGrad {
         x: (xp, xp_at),
-        d: (dy, dy_at),
-        k,
+        dy,
+        out: (oh, ow),
+        images,
         dw,
     };
     let arch = pulp::Arch::new();
@@ -200,15 +206,17 @@ pub(super) fn weight_grad(
 
 struct WeightGrad<'a> {
     x: (&'a [f32], Planes),
-    d: (&'a [f32], Planes),
-    k: usize,
+    dy: &'a [f32],
+    out: (usize, usize),
+    images: usize,
     dw: &'a mut [f32],
 }
 
-/// For each input channel `c`, kernel row `i` and group of output channels, `GROUP·K`
-/// accumulators (one per output channel and kernel column `j`) run along the rows of `ȳ`
-/// and the shifted rows of `xp`, a register of pixels at a time; their lanes are summed
-/// at the end.
+/// For each group of output channels, input channel `c` and kernel row `i`, `GROUP·K`
+/// accumulators (one per output channel and kernel column `j`) run along the rows of
+/// every image's `ȳ` and its input rows shifted by `(i, j)`, a register of pixels at a
+/// time (a row's last, partial register read through a zero-filled copy). Their lanes are
+/// summed once per block of images.
 struct WeightGradK<'a, const K: usize>(WeightGrad<'a>);
 
 /// Output channels per pass of [`WeightGradK`].
@@ -221,51 +229,78 @@ impl<const K: usize> pulp::WithSimd for WeightGradK<'_, K> {
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let WeightGrad {
             x: (xp, xp_at),
-            d: (dy, dy_at),
-            k,
+            dy,
+            out: (oh, ow),
+            images,
             dw,
         } = self.0;
-        debug_assert_eq!(k, K);
         let lanes = S::F32_LANES;
-        debug_assert!(dy_at.row % lanes == 0, "rows of whole registers");
+        debug_assert!(lanes <= MAX_LANES && xp_at.row >= ow + K - 1);
         let load = |s: &[f32]| -> S::f32s {
             pulp::bytemuck::pod_read_unaligned(pulp::bytemuck::cast_slice(&s[..lanes]))
         };
-        let (plane, dy_plane) = (xp_at.h * xp_at.row, dy_at.h * dy_at.row);
-        let outs = dy.len() / dy_plane;
-        let ins = xp.len() / plane;
-        let mut sums = |o: usize, c: usize, i: usize, acc: &[S::f32s; K]| {
-            for (j, a) in acc.iter().enumerate() {
-                let a: &[f32] = pulp::bytemuck::cast_slice(std::slice::from_ref(a));
-                dw[((o * ins + c) * K + i) * K + j] += a.iter().sum::<f32>();
-            }
-        };
-        for c in 0..ins {
-            for i in 0..K {
-                for o in (0..outs).step_by(GROUP) {
-                    let group = GROUP.min(outs - o);
+        let (plane, dy_plane) = (xp_at.h * xp_at.row, oh * ow);
+        let outs = dy.len() / (images * dy_plane);
+        let ins = xp.len() / (images * plane);
+        let (whole, rest) = (ow - ow % lanes, ow % lanes);
+        for o in (0..outs).step_by(GROUP) {
+            let group = GROUP.min(outs - o);
+            for c in 0..ins {
+                for i in 0..K {
                     let mut acc = [[simd.splat_f32s(0.0); K]; GROUP];
-                    for y in 0..dy_at.h {
-                        let xrow = &xp[c * plane + (y + i) * xp_at.row..][..dy_at.row + K - 1];
+                    for n in 0..images {
                         // Channels past the last repeat it (and are not stored).
-                        let rows: [&[f32]; GROUP] = std::array::from_fn(|b| {
-                            &dy[(o + b.min(group - 1)) * dy_plane + y * dy_at.row..][..dy_at.row]
+                        let planes: [&[f32]; GROUP] = std::array::from_fn(|b| {
+                            &dy[(n * outs + o + b.min(group - 1)) * dy_plane..][..dy_plane]
                         });
-                        for x0 in (0..dy_at.row).step_by(lanes) {
-                            let xv: [S::f32s; K] = std::array::from_fn(|j| load(&xrow[x0 + j..]));
-                            for (acc, row) in acc.iter_mut().zip(&rows) {
-                                let d = load(&row[x0..]);
-                                for (a, &x) in acc.iter_mut().zip(&xv) {
-                                    *a = simd.mul_add_e_f32s(d, x, *a);
-                                }
+                        let x = &xp[(n * ins + c) * plane + i * xp_at.row..];
+                        for y in 0..oh {
+                            let xrow = &x[y * xp_at.row..][..ow + K - 1];
+                            let rows: [&[f32]; GROUP] =
+                                std::array::from_fn(|b| &planes[b][y * ow..][..ow]);
+                            for x0 in (0..whole).step_by(lanes) {
+                                let xv = std::array::from_fn(|j| load(&xrow[x0 + j..]));
+                                let ds = std::array::from_fn(|b| load(&rows[b][x0..]));
+                                accumulate(simd, &mut acc, &xv, ds);
+                            }
+                            if rest > 0 {
+                                // A partial register, through zero-filled copies.
+                                let part = |s: &[f32]| {
+                                    let mut t = [0.0f32; MAX_LANES];
+                                    t[..s.len()].copy_from_slice(s);
+                                    load(&t)
+                                };
+                                let xv = std::array::from_fn(|j| part(&xrow[whole + j..][..rest]));
+                                let ds = std::array::from_fn(|b| part(&rows[b][whole..]));
+                                accumulate(simd, &mut acc, &xv, ds);
                             }
                         }
                     }
                     for (b, acc) in acc.iter().enumerate().take(group) {
-                        sums(o + b, c, i, acc);
+                        for (j, a) in acc.iter().enumerate() {
+                            let a: &[f32] = pulp::bytemuck::cast_slice(std::slice::from_ref(a));
+                            dw[(((o + b) * ins + c) * K + i) * K + j] += a.iter().sum::<f32>();
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// `acc[b][j] += ds[b] · xv[j]`: one register of pixels of `GROUP` output channels' `ȳ`
+/// times the input at each kernel column. (A function, not a closure, so that it is
+/// compiled inline with the caller's instruction set.)
+#[inline(always)]
+fn accumulate<S: pulp::Simd, const K: usize>(
+    simd: S,
+    acc: &mut [[S::f32s; K]; GROUP],
+    xv: &[S::f32s; K],
+    ds: [S::f32s; GROUP],
+) {
+    for (acc, d) in acc.iter_mut().zip(ds) {
+        for (a, &x) in acc.iter_mut().zip(xv) {
+            *a = simd.mul_add_e_f32s(d, x, *a);
         }
     }
 }
