@@ -352,3 +352,48 @@ fn reverse_partials_through_a_nested_callee() {
         1e-6,
     );
 }
+
+/// Branches: the reverse sweep of an `if` computes the branch taken again, and each branch
+/// adds to what it reads (the branches read different values, one of them only outer ones).
+#[differentiable(nested)]
+pub fn piecewise(x: f64, y: f64) -> f64 {
+    let s = x * y;
+    let r = if s > 0.5 {
+        (s * x).sin() + y
+    } else if x < -1.0 {
+        x * x * 3.0
+    } else {
+        (y * y + 1.0).ln() * x
+    };
+    r * s + x
+}
+
+#[test]
+fn reverse_partials_through_branches() {
+    // One point inside each of the three pieces, negative values included.
+    let points = [(0.9, 1.2), (-1.5, 0.2), (0.3, -0.4)];
+    check_reverse_partials(
+        piecewise_grad,
+        [
+            (
+                piecewise_grad_0,
+                piecewise_grad_0_grad,
+                piecewise_grad_0_jvp,
+            ),
+            (
+                piecewise_grad_1,
+                piecewise_grad_1_grad,
+                piecewise_grad_1_jvp,
+            ),
+        ],
+        &points,
+        1e-6,
+    );
+    check_second_derivatives(
+        piecewise_grad,
+        piecewise_dir_grad,
+        piecewise_dir_jvp,
+        &points,
+        1e-6,
+    );
+}

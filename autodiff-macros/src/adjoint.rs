@@ -2,7 +2,7 @@
 //! ordinary function per active parameter, which `#[differentiable]` differentiates again
 //! (forward over reverse: `f_grad_k_jvp`; reverse over reverse: `f_grad_k_vjp`).
 //!
-//! Input: the optimised IR of `fn f(x..) -> y`, straight-line float code, and its
+//! Input: the optimised IR of `fn f(x..) -> y`, float code with branches, and its
 //! activity. Output: the primal, then the adjoint: last to first, each active `v` gets
 //! `d_v = Σ_u ∂u/∂v · d_u` over its uses `u`, seeded with `d_y = 1`. The partials are the
 //! arithmetic of `f_dir` (`forward::symbolic_term`): for a scalar rule, the cotangent of an
@@ -10,16 +10,22 @@
 //! tangent. A call `y = g(a, ..)` of another `nested` function gives its `i`-th float
 //! argument `g_grad_i(a, ..) · d_y`.
 //!
+//! An `if` on active values becomes an `if` on the same condition after it in the sweep:
+//! each branch computes its values again (fresh copies: the primal's are not visible
+//! outside its branch), runs its own sweep seeded with the cotangents of the `if`'s
+//! results, and yields what it adds to values defined outside it (zero where the other
+//! branch adds something and it does not).
+//!
 //! Every partial comes out of the same sweep; each `f_grad_k` keeps, after dead-code
-//! elimination, what its own partial reads. The sweep does not write loops, branches or
-//! arrays yet (`f_dir` does): for such a function no `f_grad_k` is generated.
+//! elimination, what its own partial reads. The sweep does not write loops or arrays yet
+//! (`f_dir` does): for such a function no `f_grad_k` is generated.
 
 use crate::activity::Activity;
 use crate::forward::symbolic_term;
 use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
 use crate::rules::{self, Partial, Rule};
 use proc_macro2::Span;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A construct the sweep has no adjoint arithmetic for.
 pub struct Unsupported;
@@ -32,6 +38,7 @@ pub fn partials(func: &Func, act: &Activity, active: &[Value]) -> Result<Vec<Fun
         func: &mut out,
         act,
         adj: HashMap::new(),
+        origin: HashMap::new(),
     };
     let result = func.results[0];
     let span = func.info(result).span;
@@ -64,9 +71,16 @@ struct Sweep<'a> {
     act: &'a Activity,
     /// The cotangent contributions each value has received so far.
     adj: HashMap<Value, Vec<Value>>,
+    /// For the fresh copy of a value computed in a branch, the value it copies.
+    origin: HashMap<Value, Value>,
 }
 
 impl Sweep<'_> {
+    /// Whether `v` (or the value it is a fresh copy of) is active.
+    fn active(&self, v: Value) -> bool {
+        self.act.is_active(*self.origin.get(&v).unwrap_or(&v))
+    }
+
     fn add(&mut self, v: Value, d: Value) {
         self.adj.entry(v).or_default().push(d);
     }
@@ -84,7 +98,7 @@ impl Sweep<'_> {
     }
 
     fn inst(&mut self, inst: &Inst, out: &mut Vec<Inst>) -> Result<(), Unsupported> {
-        let active = inst.outs.iter().any(|&o| self.act.is_active(o));
+        let active = inst.outs.iter().any(|&o| self.active(o));
         match &inst.kind {
             InstKind::Op(op, args) if active => {
                 let y = inst.outs[0];
@@ -95,10 +109,128 @@ impl Sweep<'_> {
                 self.func.values[d_y.index()].role = Role::Derivative(y);
                 self.op(op, args, y, d_y, inst.span, out)
             }
-            InstKind::If { .. } if active => Err(Unsupported),
+            InstKind::If { cond, then, els } if active => {
+                self.branch(inst, *cond, [then, els], out)
+            }
             InstKind::Loop(_) if active => Err(Unsupported),
             _ => Ok(()),
         }
+    }
+
+    /// The adjoint of `outs = if cond { then } else { els }`: an `if` on `cond` whose
+    /// branches yield their contributions to values defined outside them.
+    fn branch(
+        &mut self,
+        inst: &Inst,
+        cond: Value,
+        branches: [&Block; 2],
+        out: &mut Vec<Inst>,
+    ) -> Result<(), Unsupported> {
+        let mut seeds = Vec::new();
+        for (k, &o) in inst.outs.iter().enumerate() {
+            if self.active(o) && self.adj.contains_key(&o) {
+                seeds.push((k, self.total(o, out)));
+            }
+        }
+        if seeds.is_empty() {
+            return Ok(());
+        }
+        let [then, els] = branches.map(|b| self.branch_adjoint(b, &seeds));
+        let ((mut then, then_adds), (mut els, els_adds)) = (then?, els?);
+        // The values either branch adds to, in a fixed order.
+        let targets: Vec<Value> = then_adds
+            .keys()
+            .chain(els_adds.keys())
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for (block, adds) in [(&mut then, &then_adds), (&mut els, &els_adds)] {
+            for &v in &targets {
+                let d = match adds.get(&v) {
+                    Some(&d) => d,
+                    None => self.func.push_float(0.0, v, inst.span, &mut block.insts),
+                };
+                block.yields.push(d);
+            }
+        }
+        let outs: Vec<Value> = targets
+            .iter()
+            .map(|&v| self.func.new_derived(Role::Derivative(v), v))
+            .collect();
+        for (&v, &d) in targets.iter().zip(&outs) {
+            self.add(v, d);
+        }
+        let kind = InstKind::If { cond, then, els };
+        out.push(Inst::new(outs, kind, inst.span));
+        Ok(())
+    }
+
+    /// A branch's values computed again, then its sweep seeded with `seeds` (result
+    /// index, cotangent) on its yields; and what it adds to each value defined outside it.
+    fn branch_adjoint(
+        &mut self,
+        block: &Block,
+        seeds: &[(usize, Value)],
+    ) -> Result<(Block, BTreeMap<Value, Value>), Unsupported> {
+        let copy = self.fresh_copy(block, &mut HashMap::new());
+        let outer = std::mem::take(&mut self.adj);
+        let mut insts = copy.insts.clone();
+        for &(k, d) in seeds {
+            if self.active(copy.yields[k]) {
+                self.add(copy.yields[k], d);
+            }
+        }
+        let swept = copy
+            .insts
+            .iter()
+            .rev()
+            .try_for_each(|inst| self.inst(inst, &mut insts));
+        let defined: HashSet<Value> = copy.insts.iter().flat_map(|i| i.outs.clone()).collect();
+        let mut escaping: Vec<Value> = self
+            .adj
+            .keys()
+            .copied()
+            .filter(|v| !defined.contains(v))
+            .collect();
+        escaping.sort();
+        let adds = escaping
+            .into_iter()
+            .map(|v| (v, self.total(v, &mut insts)))
+            .collect();
+        self.adj = outer;
+        swept?;
+        Ok((
+            Block {
+                insts,
+                yields: Vec::new(),
+            },
+            adds,
+        ))
+    }
+
+    /// `block` with a fresh value for everything it defines (its reads of those renamed
+    /// to match, through `names`), so that it can be computed again in the same function.
+    fn fresh_copy(&mut self, block: &Block, names: &mut HashMap<Value, Value>) -> Block {
+        let rename = |names: &HashMap<Value, Value>, v: Value| *names.get(&v).unwrap_or(&v);
+        let mut insts = Vec::new();
+        for inst in &block.insts {
+            let mut inst = inst.clone();
+            inst.map_header_uses(&mut |v| rename(names, v));
+            for b in inst.blocks_mut() {
+                *b = self.fresh_copy(b, names);
+            }
+            for o in &mut inst.outs {
+                let fresh = self.func.new_derived(Role::Primal, *o);
+                let origin = *self.origin.get(o).unwrap_or(o);
+                self.origin.insert(fresh, origin);
+                names.insert(*o, fresh);
+                *o = fresh;
+            }
+            insts.push(inst);
+        }
+        let yields = block.yields.iter().map(|&v| rename(names, v)).collect();
+        Block { insts, yields }
     }
 
     /// The contributions of `y = op(args)` to its active operands.
@@ -125,7 +257,7 @@ impl Sweep<'_> {
             };
         };
         for (i, &a) in args.iter().enumerate() {
-            if !self.act.is_active(a) {
+            if !self.active(a) {
                 continue;
             }
             let term = match partials.get(i).copied().unwrap_or(Partial::Zero) {
@@ -161,7 +293,7 @@ impl Sweep<'_> {
             .filter(|&a| self.func.ty(a).is_differentiable())
             .collect();
         for (i, a) in floats.into_iter().enumerate() {
-            if !self.act.is_active(a) {
+            if !self.active(a) {
                 continue;
             }
             if !self.func.ty(a).is_float() {

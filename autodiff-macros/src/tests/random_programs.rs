@@ -197,7 +197,7 @@ fn block(rng: &mut Rng, depth: usize) -> String {
 
 fn function(rng: &mut Rng) -> (String, String) {
     if SUPPORTED_ONLY.with(std::cell::Cell::get) {
-        let args = rng.pick(&["", "wrt(x)", "wrt(x, y)"]);
+        let args = rng.pick(&["", "wrt(x)", "wrt(x, y)", "nested", "nested, wrt(x)"]);
         let body = block(rng, 3);
         return (
             args.to_string(),
@@ -221,6 +221,7 @@ fn function(rng: &mut Rng) -> (String, String) {
         "wrt(q)",
         "bogus",
         "wrt(x), wrt(y)",
+        "nested",
     ]);
     let body = block(rng, 3);
     (
