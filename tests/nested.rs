@@ -397,3 +397,78 @@ fn reverse_partials_through_branches() {
         1e-6,
     );
 }
+
+/// A loop with carried values and loop-invariant reads: the reverse sweep runs the loop
+/// again recording its carried values, then a loop over the records backwards.
+#[differentiable(nested)]
+pub fn series(x: f64, y: f64) -> f64 {
+    let mut s = 0.0;
+    let mut term = 1.0;
+    for k in 1..6 {
+        term = term * x / (k as f64);
+        s += term * y.sin() + (k as f64) * x * y;
+    }
+    s * y
+}
+
+/// Nested loops: the potential of a grid of charges.
+#[differentiable(nested)]
+pub fn grid(x: f64, y: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 0..3 {
+        for j in 0..2 {
+            let (dx, dy) = (x - i as f64, y - j as f64);
+            e += 1.0 / (dx * dx + dy * dy + 0.5).sqrt();
+        }
+    }
+    e
+}
+
+#[test]
+fn reverse_partials_through_loops() {
+    let points = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
+    check_reverse_partials(
+        series_grad,
+        [
+            (series_grad_0, series_grad_0_grad, series_grad_0_jvp),
+            (series_grad_1, series_grad_1_grad, series_grad_1_jvp),
+        ],
+        &points,
+        1e-6,
+    );
+    check_reverse_partials(
+        grid_grad,
+        [
+            (grid_grad_0, grid_grad_0_grad, grid_grad_0_jvp),
+            (grid_grad_1, grid_grad_1_grad, grid_grad_1_jvp),
+        ],
+        &points,
+        1e-6,
+    );
+}
+
+/// A `while` loop: six Newton steps towards `√(a² + b² + 1)`, counted by an integer.
+#[differentiable(nested)]
+pub fn newton(a: f64, b: f64) -> f64 {
+    let t = a * a + b * b + 1.0;
+    let mut r = t;
+    let mut k = 0;
+    while k < 6 {
+        r = 0.5 * (r + t / r);
+        k += 1;
+    }
+    r * a
+}
+
+#[test]
+fn reverse_partials_through_a_while_loop() {
+    check_reverse_partials(
+        newton_grad,
+        [
+            (newton_grad_0, newton_grad_0_grad, newton_grad_0_jvp),
+            (newton_grad_1, newton_grad_1_grad, newton_grad_1_jvp),
+        ],
+        &[(0.7, -0.4), (-1.3, 0.0), (1.1, 1.6)],
+        1e-6,
+    );
+}

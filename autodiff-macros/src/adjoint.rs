@@ -2,7 +2,7 @@
 //! ordinary function per active parameter, which `#[differentiable]` differentiates again
 //! (forward over reverse: `f_grad_k_jvp`; reverse over reverse: `f_grad_k_vjp`).
 //!
-//! Input: the optimised IR of `fn f(x..) -> y`, float code with branches, and its
+//! Input: the optimised IR of `fn f(x..) -> y`, float code with branches and loops, and its
 //! activity. Output: the primal, then the adjoint: last to first, each active `v` gets
 //! `d_v = Σ_u ∂u/∂v · d_u` over its uses `u`, seeded with `d_y = 1`. The partials are the
 //! arithmetic of `f_dir` (`forward::symbolic_term`): for a scalar rule, the cotangent of an
@@ -16,13 +16,19 @@
 //! results, and yields what it adds to values defined outside it (zero where the other
 //! branch adds something and it does not).
 //!
+//! A loop is run again recording its index and carried values, one `Vec` each; its
+//! adjoint is a loop over the records backwards that computes each iteration again from
+//! them and runs the iteration's sweep (see `loop_adjoint`).
+//!
 //! Every partial comes out of the same sweep; each `f_grad_k` keeps, after dead-code
-//! elimination, what its own partial reads. The sweep does not write loops or arrays yet
-//! (`f_dir` does): for such a function no `f_grad_k` is generated.
+//! elimination, what its own partial reads. The sweep does not write arrays yet (`f_dir`
+//! does): for a function that reads or writes arrays no `f_grad_k` is generated.
 
 use crate::activity::Activity;
 use crate::forward::symbolic_term;
-use crate::ir::{Block, Func, Inst, InstKind, Op, Role, Value};
+use crate::ir::{
+    Adapter, Block, Const, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Role, Ty, Value,
+};
 use crate::rules::{self, Partial, Rule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -112,7 +118,7 @@ impl Sweep<'_> {
             InstKind::If { cond, then, els } if active => {
                 self.branch(inst, *cond, [then, els], out)
             }
-            InstKind::Loop(_) if active => Err(Unsupported),
+            InstKind::Loop(lp) if active => self.loop_adjoint(inst, lp, out),
             _ => Ok(()),
         }
     }
@@ -174,8 +180,30 @@ impl Sweep<'_> {
         seeds: &[(usize, Value)],
     ) -> Result<(Block, BTreeMap<Value, Value>), Unsupported> {
         let copy = self.fresh_copy(block, &mut HashMap::new());
-        let outer = std::mem::take(&mut self.adj);
         let mut insts = copy.insts.clone();
+        let (_, adds) = self.sweep_copy(&copy, seeds, &[], &mut insts)?;
+        Ok((
+            Block {
+                insts,
+                yields: Vec::new(),
+            },
+            adds.into_iter().collect(),
+        ))
+    }
+
+    /// The sweep of `copy` (a fresh copy whose values `insts` already computes), seeded
+    /// with `seeds` (yield index, cotangent), kept apart from the contributions outside:
+    /// the totals of `local` (values defined for it), and the totals of what it adds to
+    /// each value defined outside it, in a fixed order.
+    #[allow(clippy::type_complexity)]
+    fn sweep_copy(
+        &mut self,
+        copy: &Block,
+        seeds: &[(usize, Value)],
+        local: &[Value],
+        insts: &mut Vec<Inst>,
+    ) -> Result<(Vec<Value>, Vec<(Value, Value)>), Unsupported> {
+        let outer = std::mem::take(&mut self.adj);
         for &(k, d) in seeds {
             if self.active(copy.yields[k]) {
                 self.add(copy.yields[k], d);
@@ -185,7 +213,8 @@ impl Sweep<'_> {
             .insts
             .iter()
             .rev()
-            .try_for_each(|inst| self.inst(inst, &mut insts));
+            .try_for_each(|inst| self.inst(inst, insts));
+        let totals = local.iter().map(|&v| self.total(v, insts)).collect();
         let defined: HashSet<Value> = copy.insts.iter().flat_map(|i| i.outs.clone()).collect();
         let mut escaping: Vec<Value> = self
             .adj
@@ -196,17 +225,11 @@ impl Sweep<'_> {
         escaping.sort();
         let adds = escaping
             .into_iter()
-            .map(|v| (v, self.total(v, &mut insts)))
+            .map(|v| (v, self.total(v, insts)))
             .collect();
         self.adj = outer;
         swept?;
-        Ok((
-            Block {
-                insts,
-                yields: Vec::new(),
-            },
-            adds,
-        ))
+        Ok((totals, adds))
     }
 
     /// `block` with a fresh value for everything it defines (its reads of those renamed
@@ -217,20 +240,218 @@ impl Sweep<'_> {
         for inst in &block.insts {
             let mut inst = inst.clone();
             inst.map_header_uses(&mut |v| rename(names, v));
+            if let InstKind::Loop(lp) = &mut inst.kind {
+                let index = match &mut lp.kind {
+                    LoopKind::For { index, .. } => Some(index),
+                    _ => None,
+                };
+                for v in lp.params.iter_mut().chain(index) {
+                    *v = self.fresh(*v, names);
+                }
+            }
             for b in inst.blocks_mut() {
                 *b = self.fresh_copy(b, names);
             }
             for o in &mut inst.outs {
-                let fresh = self.func.new_derived(Role::Primal, *o);
-                let origin = *self.origin.get(o).unwrap_or(o);
-                self.origin.insert(fresh, origin);
-                names.insert(*o, fresh);
-                *o = fresh;
+                *o = self.fresh(*o, names);
             }
             insts.push(inst);
         }
         let yields = block.yields.iter().map(|&v| rename(names, v)).collect();
         Block { insts, yields }
+    }
+
+    /// A fresh copy of `v` (renamed in `names`), active where `v` is.
+    fn fresh(&mut self, v: Value, names: &mut HashMap<Value, Value>) -> Value {
+        let fresh = self.func.new_derived(Role::Primal, v);
+        let origin = *self.origin.get(&v).unwrap_or(&v);
+        self.origin.insert(fresh, origin);
+        names.insert(v, fresh);
+        fresh
+    }
+
+    /// The adjoint of a loop (`for` or `while`): the loop again, recording its index and
+    /// carried values in one `Vec` each; then a loop over the records backwards whose body computes the
+    /// iteration again from them and runs its sweep. It carries the cotangents of the
+    /// carried values (seeded with those of the loop's results) and the sums of what the
+    /// iterations add to values defined outside the loop.
+    fn loop_adjoint(
+        &mut self,
+        inst: &Inst,
+        lp: &Loop,
+        out: &mut Vec<Inst>,
+    ) -> Result<(), Unsupported> {
+        let index = match &lp.kind {
+            LoopKind::For { index, .. } => Some(*index),
+            LoopKind::While { .. } => None,
+            LoopKind::Tape { .. } => return Err(Unsupported),
+        };
+        let span = inst.span;
+        let slots: Vec<usize> = (0..lp.params.len())
+            .filter(|&s| self.active(lp.params[s]) || self.active(inst.outs[s]))
+            .collect();
+        let mut seeds = HashMap::new();
+        for &s in &slots {
+            let o = inst.outs[s];
+            if self.adj.contains_key(&o) {
+                seeds.insert(s, self.total(o, out));
+            }
+        }
+        if seeds.is_empty() {
+            return Ok(());
+        }
+        // The index and every carried value (the inactive ones are needed to compute the
+        // iteration again): the records also count the iterations.
+        let recorded: Vec<Value> = index.into_iter().chain(lp.params.clone()).collect();
+        if recorded.is_empty() {
+            return Err(Unsupported);
+        }
+        let first_param = usize::from(index.is_some());
+        let tapes = self.recording(inst, &recorded, out)?;
+        // The loop over the records, last first.
+        let int = |f: &mut Func, kind: InstKind, out: &mut Vec<Inst>| {
+            let v = f.new_value(None, span, Ty::Int);
+            out.push(Inst::new(vec![v], kind, span));
+            v
+        };
+        let count = int(self.func, InstKind::Op(Op::Len, vec![tapes[0]]), out);
+        let zero = Op::Const(Const::Int(proc_macro2::Literal::usize_unsuffixed(0)));
+        let lo = int(self.func, InstKind::Op(zero, Vec::new()), out);
+        let t = self.func.new_value(None, span, Ty::Int);
+        let mut body = Vec::new();
+        let mut names = HashMap::new();
+        let mut reads = Vec::new();
+        for (&v, &tape) in recorded.iter().zip(&tapes) {
+            let r = self.fresh(v, &mut names);
+            body.push(Inst::new(
+                vec![r],
+                InstKind::Op(Op::Index, vec![tape, t]),
+                span,
+            ));
+            reads.push(r);
+        }
+        let copy = self.fresh_copy(&lp.body, &mut names);
+        let d_params: Vec<Value> = slots
+            .iter()
+            .map(|&s| {
+                self.func
+                    .new_derived(Role::Derivative(lp.params[s]), lp.params[s])
+            })
+            .collect();
+        body.extend(copy.insts.iter().cloned());
+        let carried: Vec<(usize, Value)> = slots.iter().copied().zip(d_params.clone()).collect();
+        // What the iteration adds to its carried values is the cotangent the iteration
+        // before receives; what it adds to values from outside is summed.
+        let (totals, adds) = self.sweep_copy(&copy, &carried, &reads, &mut body)?;
+        let mut yields: Vec<Value> = slots.iter().map(|&s| totals[first_param + s]).collect();
+        let (escaping, adds): (Vec<Value>, Vec<Value>) = adds.into_iter().unzip();
+        let mut params = d_params;
+        let mut inits: Vec<Value> = Vec::new();
+        for &s in &slots {
+            let init = match seeds.get(&s) {
+                Some(&d) => d,
+                None => self.func.push_float(0.0, lp.params[s], span, out),
+            };
+            inits.push(init);
+        }
+        for (&v, &add) in escaping.iter().zip(&adds) {
+            let acc = self.func.new_derived(Role::Derivative(v), v);
+            params.push(acc);
+            inits.push(self.func.push_float(0.0, v, span, out));
+            yields.push(
+                self.func
+                    .push_op(Op::Add, vec![acc, add], v, span, &mut body),
+            );
+        }
+        let outs: Vec<Value> = params
+            .iter()
+            .map(|&p| self.func.new_derived(self.func.info(p).role, p))
+            .collect();
+        let range = Range {
+            lo,
+            hi: count,
+            inclusive: false,
+            adapters: vec![Adapter::Rev],
+        };
+        let adjoint = Loop {
+            kind: LoopKind::For { index: t, range },
+            params,
+            inits,
+            body: Block {
+                insts: body,
+                yields,
+            },
+            record: None,
+        };
+        out.push(Inst::new(
+            outs.clone(),
+            InstKind::Loop(Box::new(adjoint)),
+            span,
+        ));
+        for (&s, &d) in slots.iter().zip(&outs) {
+            if self.active(lp.inits[s]) {
+                self.add(lp.inits[s], d);
+            }
+        }
+        for (&v, &d) in escaping.iter().zip(&outs[slots.len()..]) {
+            self.add(v, d);
+        }
+        Ok(())
+    }
+
+    /// The loop `inst` again, pushing each of `recorded` (its index and carried values) at
+    /// the start of every iteration onto a `Vec` of its own; the filled `Vec`s.
+    fn recording(
+        &mut self,
+        inst: &Inst,
+        recorded: &[Value],
+        out: &mut Vec<Inst>,
+    ) -> Result<Vec<Value>, Unsupported> {
+        let span = inst.span;
+        let mut names = HashMap::new();
+        let block = Block {
+            insts: vec![inst.clone()],
+            yields: Vec::new(),
+        };
+        let mut copy = self.fresh_copy(&block, &mut names).insts.remove(0);
+        let InstKind::Loop(rec) = &mut copy.kind else {
+            return Err(Unsupported);
+        };
+        let mut tapes = Vec::new();
+        let mut pushes = Vec::new();
+        for &v in recorded {
+            let ty = match self.func.ty(v) {
+                Ty::F64 | Ty::Float => Ty::ArrayF64,
+                Ty::F32 => Ty::ArrayF32,
+                Ty::Int => Ty::ArrayInt,
+                _ => return Err(Unsupported),
+            };
+            let mut array = || self.func.new_value(None, span, ty);
+            let (empty, tape, pushed, filled) = (array(), array(), array(), array());
+            out.push(Inst::new(
+                vec![empty],
+                InstKind::Op(Op::EmptyVec, Vec::new()),
+                span,
+            ));
+            let len = self.func.new_value(None, span, Ty::Int);
+            pushes.push(Inst::new(
+                vec![len],
+                InstKind::Op(Op::Len, vec![tape]),
+                span,
+            ));
+            let item = names[&v];
+            let push = InstKind::Op(Op::Push, vec![tape, len, item]);
+            pushes.push(Inst::new(vec![pushed], push, span));
+            rec.params.push(tape);
+            rec.inits.push(empty);
+            rec.body.yields.push(pushed);
+            copy.outs.push(filled);
+            tapes.push(filled);
+        }
+        pushes.append(&mut rec.body.insts);
+        rec.body.insts = pushes;
+        out.push(copy);
+        Ok(tapes)
     }
 
     /// The contributions of `y = op(args)` to its active operands.

@@ -114,7 +114,7 @@ fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
 /// For `nested`: `f_grad_k(x..) = f_grad(x..).1.k`, the `k`-th partial by reverse mode, with
 /// its own derivatives, so that a differentiable function may call `f_grad` (see
 /// `fence::tuple_let`). Only for float parameters and code the sweep can write (see
-/// `adjoint`: no loops over active values, no arrays); otherwise none is generated, and a caller's `f_grad` is reported by rustc
+/// `adjoint`: no active arrays); otherwise none is generated, and a caller's `f_grad` is reported by rustc
 /// as a missing `f_grad_k`.
 fn reverse_partials(
     f: &DiffFn,
