@@ -472,3 +472,43 @@ fn reverse_partials_through_a_while_loop() {
         1e-6,
     );
 }
+
+/// The piecewise and two-operand methods: `max`, `min`, `clamp` (with constant and with
+/// active bounds), `atan2`, `log`, `mul_add` and `%`. Each branch of each piecewise one is
+/// taken at one of the points below.
+#[differentiable(nested)]
+pub fn piecewise_rules(x: f64, y: f64) -> f64 {
+    let a = (x * y).max(x - y) + (x + y).min(2.0 * x);
+    let b = (x * 3.0).clamp(-1.0, 2.5) + y.atan2(x) + (x * x + 2.0).log(y * y + 1.5);
+    let c = x.mul_add(y, x * x) + (x * 7.0) % (y + 3.0) + (2.0 * x).clamp(y - 1.0, y + 1.0);
+    a * b + c
+}
+
+#[test]
+fn second_derivatives_of_the_piecewise_and_two_operand_methods() {
+    let points = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
+    check_second_derivatives(
+        piecewise_rules_grad,
+        piecewise_rules_dir_grad,
+        piecewise_rules_dir_jvp,
+        &points,
+        1e-6,
+    );
+    check_reverse_partials(
+        piecewise_rules_grad,
+        [
+            (
+                piecewise_rules_grad_0,
+                piecewise_rules_grad_0_grad,
+                piecewise_rules_grad_0_jvp,
+            ),
+            (
+                piecewise_rules_grad_1,
+                piecewise_rules_grad_1_grad,
+                piecewise_rules_grad_1_jvp,
+            ),
+        ],
+        &points,
+        1e-6,
+    );
+}

@@ -440,9 +440,118 @@ impl Forward<'_> {
                 }
             }
             ("powi", None) => self.powi_partial(a, b?, y, t, span, out)?,
+            // d log_b(a)/da = 1/(a·ln b), d log_b(a)/db = −y/(b·ln b)
+            ("log", Some("x")) => {
+                let lb = p(Op::Fun(Fun::Ln), vec![b?]);
+                let d = p(Op::Mul, vec![a, lb]);
+                p(Op::Div, vec![t, d])
+            }
+            ("log", Some("base")) => {
+                let b = b?;
+                let lb = p(Op::Fun(Fun::Ln), vec![b]);
+                let d = p(Op::Mul, vec![b, lb]);
+                let q = p(Op::Div, vec![y, d]);
+                let m = p(Op::Mul, vec![q, t]);
+                p(Op::Neg, vec![m])
+            }
+            // d atan2(a, b)/da = b/(a² + b²), d atan2(a, b)/db = −a/(a² + b²)
+            ("atan2", Some(slot)) => {
+                let b = b?;
+                let (aa, bb) = (p(Op::Mul, vec![a, a]), p(Op::Mul, vec![b, b]));
+                let r = p(Op::Add, vec![aa, bb]);
+                let num = if slot == "y" { b } else { a };
+                let q = p(Op::Div, vec![num, r]);
+                let m = p(Op::Mul, vec![q, t]);
+                if slot == "y" {
+                    m
+                } else {
+                    p(Op::Neg, vec![m])
+                }
+            }
+            // a.mul_add(m, c) = a·m + c
+            ("mul_add", Some("x")) => p(Op::Mul, vec![t, b?]),
+            ("mul_add", Some("a")) => p(Op::Mul, vec![a, t]),
+            // a % b = a − trunc(a/b)·b
+            ("rem", Some("rhs")) => {
+                let q = p(Op::Div, vec![a, b?]);
+                let q = p(Op::Fun(Fun::Trunc), vec![q]);
+                let m = p(Op::Mul, vec![q, t]);
+                p(Op::Neg, vec![m])
+            }
+            ("max" | "min" | "clamp", Some(slot)) => {
+                let cond = self.selects(op, slot, args, span, out)?;
+                self.select(cond, t, y, span, out)
+            }
             _ => return None,
         };
         Some(v)
+    }
+
+    /// Whether the piecewise operation `op` (`max`, `min`, `clamp`) passes operand `slot`
+    /// through, as the runtime's rules decide it: `max` and `min` give ties to the first
+    /// operand and ignore a NaN second one; `clamp` gives the bounds themselves to `x`.
+    fn selects(
+        &mut self,
+        op: &str,
+        slot: &str,
+        args: &[Value],
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        use crate::ir::{CmpOp, Ty};
+        let mut b = |op: Op, xs: Vec<Value>| {
+            let v = self.func.new_value(None, span, Ty::Bool);
+            out.push(Inst::new(vec![v], InstKind::Op(op, xs), span));
+            v
+        };
+        let (x, other) = (args[0], *args.get(1)?);
+        Some(match (op, slot) {
+            ("max" | "min", _) => {
+                let cmp = if op == "max" { CmpOp::Ge } else { CmpOp::Le };
+                let first = b(Op::Cmp(cmp), vec![x, other]);
+                let nan = b(Op::Cmp(CmpOp::Ne), vec![other, other]);
+                let first = b(Op::BitOr, vec![first, nan]);
+                if slot == "lhs" {
+                    first
+                } else {
+                    b(Op::Not, vec![first])
+                }
+            }
+            ("clamp", "x") => {
+                let hi = *args.get(2)?;
+                let below = b(Op::Cmp(CmpOp::Lt), vec![x, other]);
+                let above = b(Op::Cmp(CmpOp::Gt), vec![x, hi]);
+                let outside = b(Op::BitOr, vec![below, above]);
+                b(Op::Not, vec![outside])
+            }
+            ("clamp", "lo") => b(Op::Cmp(CmpOp::Lt), vec![x, other]),
+            ("clamp", "hi") => b(Op::Cmp(CmpOp::Gt), vec![x, *args.get(2)?]),
+            _ => return None,
+        })
+    }
+
+    /// `if cond { t } else { 0 }`, zero of `y`'s type.
+    fn select(
+        &mut self,
+        cond: Value,
+        t: Value,
+        y: Value,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        let mut els = Vec::new();
+        let zero = self.func.push_float(0.0, y, span, &mut els);
+        let v = self.func.new_derived(Role::Primal, y);
+        let then = Block {
+            insts: Vec::new(),
+            yields: vec![t],
+        };
+        let els = Block {
+            insts: els,
+            yields: vec![zero],
+        };
+        out.push(Inst::new(vec![v], InstKind::If { cond, then, els }, span));
+        v
     }
 
     /// `d aⁿ = n·a^(n−1)` for an integer `n`: `n` is cast to the float type of `y`.

@@ -2,7 +2,7 @@ use autodiff::differentiable;
 
 #[differentiable(nested)]
 fn f(x: f64) -> f64 {
-    x.atan2(2.0) * x
+    f64::from(x as f32) * x
 }
 
 fn main() {
