@@ -61,7 +61,7 @@ fn a_function_that_differentiates_inside() {
 }
 
 /// The same force by the inner reverse mode: `potential_grad` destructured inside a
-/// differentiable function calls `potential_grad_0`, the reverse sweep written out.
+/// differentiable function calls `potential_grad_0_of_3`, the reverse sweep written out.
 #[differentiable]
 pub fn force_x_reverse(x0: f64, x1: f64, w: f64) -> f64 {
     let (_, (g0, _, _)) = potential_grad(x0, x1, w);
@@ -255,14 +255,14 @@ fn reverse_partials_of_every_rule() {
         every_rule_grad,
         [
             (
-                every_rule_grad_0,
-                every_rule_grad_0_grad,
-                every_rule_grad_0_jvp,
+                every_rule_grad_0_of_2,
+                every_rule_grad_0_of_2_grad,
+                every_rule_grad_0_of_2_jvp,
             ),
             (
-                every_rule_grad_1,
-                every_rule_grad_1_grad,
-                every_rule_grad_1_jvp,
+                every_rule_grad_1_of_2,
+                every_rule_grad_1_of_2_grad,
+                every_rule_grad_1_of_2_jvp,
             ),
         ],
         &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
@@ -272,14 +272,14 @@ fn reverse_partials_of_every_rule() {
         more_rules_grad,
         [
             (
-                more_rules_grad_0,
-                more_rules_grad_0_grad,
-                more_rules_grad_0_jvp,
+                more_rules_grad_0_of_2,
+                more_rules_grad_0_of_2_grad,
+                more_rules_grad_0_of_2_jvp,
             ),
             (
-                more_rules_grad_1,
-                more_rules_grad_1_grad,
-                more_rules_grad_1_jvp,
+                more_rules_grad_1_of_2,
+                more_rules_grad_1_of_2_grad,
+                more_rules_grad_1_of_2_jvp,
             ),
         ],
         &[(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)],
@@ -338,14 +338,14 @@ fn reverse_partials_through_a_nested_callee() {
         two_charges_grad,
         [
             (
-                two_charges_grad_0,
-                two_charges_grad_0_grad,
-                two_charges_grad_0_jvp,
+                two_charges_grad_0_of_2,
+                two_charges_grad_0_of_2_grad,
+                two_charges_grad_0_of_2_jvp,
             ),
             (
-                two_charges_grad_1,
-                two_charges_grad_1_grad,
-                two_charges_grad_1_jvp,
+                two_charges_grad_1_of_2,
+                two_charges_grad_1_of_2_grad,
+                two_charges_grad_1_of_2_jvp,
             ),
         ],
         &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
@@ -376,14 +376,14 @@ fn reverse_partials_through_branches() {
         piecewise_grad,
         [
             (
-                piecewise_grad_0,
-                piecewise_grad_0_grad,
-                piecewise_grad_0_jvp,
+                piecewise_grad_0_of_2,
+                piecewise_grad_0_of_2_grad,
+                piecewise_grad_0_of_2_jvp,
             ),
             (
-                piecewise_grad_1,
-                piecewise_grad_1_grad,
-                piecewise_grad_1_jvp,
+                piecewise_grad_1_of_2,
+                piecewise_grad_1_of_2_grad,
+                piecewise_grad_1_of_2_jvp,
             ),
         ],
         &points,
@@ -430,8 +430,16 @@ fn reverse_partials_through_loops() {
     check_reverse_partials(
         series_grad,
         [
-            (series_grad_0, series_grad_0_grad, series_grad_0_jvp),
-            (series_grad_1, series_grad_1_grad, series_grad_1_jvp),
+            (
+                series_grad_0_of_2,
+                series_grad_0_of_2_grad,
+                series_grad_0_of_2_jvp,
+            ),
+            (
+                series_grad_1_of_2,
+                series_grad_1_of_2_grad,
+                series_grad_1_of_2_jvp,
+            ),
         ],
         &points,
         1e-6,
@@ -439,8 +447,16 @@ fn reverse_partials_through_loops() {
     check_reverse_partials(
         grid_grad,
         [
-            (grid_grad_0, grid_grad_0_grad, grid_grad_0_jvp),
-            (grid_grad_1, grid_grad_1_grad, grid_grad_1_jvp),
+            (
+                grid_grad_0_of_2,
+                grid_grad_0_of_2_grad,
+                grid_grad_0_of_2_jvp,
+            ),
+            (
+                grid_grad_1_of_2,
+                grid_grad_1_of_2_grad,
+                grid_grad_1_of_2_jvp,
+            ),
         ],
         &points,
         1e-6,
@@ -465,8 +481,16 @@ fn reverse_partials_through_a_while_loop() {
     check_reverse_partials(
         newton_grad,
         [
-            (newton_grad_0, newton_grad_0_grad, newton_grad_0_jvp),
-            (newton_grad_1, newton_grad_1_grad, newton_grad_1_jvp),
+            (
+                newton_grad_0_of_2,
+                newton_grad_0_of_2_grad,
+                newton_grad_0_of_2_jvp,
+            ),
+            (
+                newton_grad_1_of_2,
+                newton_grad_1_of_2_grad,
+                newton_grad_1_of_2_jvp,
+            ),
         ],
         &[(0.7, -0.4), (-1.3, 0.0), (1.1, 1.6)],
         1e-6,
@@ -498,14 +522,14 @@ fn second_derivatives_of_the_piecewise_and_two_operand_methods() {
         piecewise_rules_grad,
         [
             (
-                piecewise_rules_grad_0,
-                piecewise_rules_grad_0_grad,
-                piecewise_rules_grad_0_jvp,
+                piecewise_rules_grad_0_of_2,
+                piecewise_rules_grad_0_of_2_grad,
+                piecewise_rules_grad_0_of_2_jvp,
             ),
             (
-                piecewise_rules_grad_1,
-                piecewise_rules_grad_1_grad,
-                piecewise_rules_grad_1_jvp,
+                piecewise_rules_grad_1_of_2,
+                piecewise_rules_grad_1_of_2_grad,
+                piecewise_rules_grad_1_of_2_jvp,
             ),
         ],
         &points,

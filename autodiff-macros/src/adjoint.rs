@@ -1,6 +1,6 @@
-//! The reverse sweep written out as IR, for `nested`: `f_grad_k(x..) = ∂f/∂x_k`, one
+//! The reverse sweep written out as IR, for `nested`: `f_grad_k_of_n(x..) = ∂f/∂x_k`, one
 //! ordinary function per active parameter, which `#[differentiable]` differentiates again
-//! (forward over reverse: `f_grad_k_jvp`; reverse over reverse: `f_grad_k_vjp`).
+//! (forward over reverse: `f_grad_k_of_n_jvp`; reverse over reverse: `f_grad_k_of_n_vjp`).
 //!
 //! Input: the optimised IR of `fn f(x..) -> y`, float code with branches and loops, and its
 //! activity. Output: the primal, then the adjoint: last to first, each active `v` gets
@@ -8,7 +8,7 @@
 //! arithmetic of `f_dir` (`forward::symbolic_term`): for a scalar rule, the cotangent of an
 //! operand is the tangent rule with the result's cotangent in place of the operand's
 //! tangent. A call `y = g(a, ..)` of another `nested` function gives its `i`-th float
-//! argument `g_grad_i(a, ..) · d_y`.
+//! argument `g_grad_i_of_n(a, ..) · d_y`.
 //!
 //! An `if` on active values becomes an `if` on the same condition after it in the sweep:
 //! each branch computes its values again (fresh copies: the primal's are not visible
@@ -20,9 +20,9 @@
 //! adjoint is a loop over the records backwards that computes each iteration again from
 //! them and runs the iteration's sweep (see `loop_adjoint`).
 //!
-//! Every partial comes out of the same sweep; each `f_grad_k` keeps, after dead-code
+//! Every partial comes out of the same sweep; each partial keeps, after dead-code
 //! elimination, what its own partial reads. The sweep does not write arrays yet (`f_dir`
-//! does): for a function that reads or writes arrays no `f_grad_k` is generated.
+//! does): for a function that reads or writes arrays no partial is generated.
 
 use crate::activity::Activity;
 use crate::forward::symbolic_term;
@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// A construct the sweep has no adjoint arithmetic for.
 pub struct Unsupported;
 
-/// `f_grad_k` for each active parameter `k`, in order.
+/// `f_grad_k_of_n` for each of the `n` active parameters, in order.
 pub fn partials(func: &Func, act: &Activity, active: &[Value]) -> Result<Vec<Func>, Unsupported> {
     let mut out = func.derived("_grad");
     let mut insts = func.body.insts.clone();
@@ -56,12 +56,13 @@ pub fn partials(func: &Func, act: &Activity, active: &[Value]) -> Result<Vec<Fun
         sweep.inst(inst, &mut insts)?;
     }
     let grads: Vec<Value> = active.iter().map(|&p| sweep.total(p, &mut insts)).collect();
+    let n = grads.len();
     Ok(grads
         .into_iter()
         .enumerate()
         .map(|(k, g)| {
             let mut f = out.clone();
-            f.name = format!("{}_grad_{k}", func.name);
+            f.name = format!("{}{}", func.name, crate::names::partial_suffix(k, n));
             f.body = Block {
                 insts: insts.clone(),
                 yields: Vec::new(),
@@ -496,7 +497,7 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    /// `y = g(args)`: the `i`-th float argument gets `g_grad_i(args) · d_y`.
+    /// `y = g(args)`: the `i`-th of the `n` float arguments gets `g_grad_i_of_n(args) · d_y`.
     #[allow(clippy::too_many_arguments)]
     fn call(
         &mut self,
@@ -513,6 +514,7 @@ impl Sweep<'_> {
             .copied()
             .filter(|&a| self.func.ty(a).is_differentiable())
             .collect();
+        let n = floats.len();
         for (i, a) in floats.into_iter().enumerate() {
             if !self.active(a) {
                 continue;
@@ -521,7 +523,7 @@ impl Sweep<'_> {
                 return Err(Unsupported);
             }
             let partial = Op::Call {
-                path: crate::emit::suffixed_path(path, &format!("_grad_{i}")),
+                path: crate::emit::suffixed_path(path, &crate::names::partial_suffix(i, n)),
                 form: form.clone(),
             };
             let g = self.func.push_op(partial, args.to_vec(), y, span, out);

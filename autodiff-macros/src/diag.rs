@@ -375,6 +375,13 @@ pub fn nested_rule(span: Span, rule: &str) -> Error {
     )
 }
 
+pub fn grad_field(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "read the value and partials of `f_grad` by destructuring it, `let (v, (d_x, d_y)) = f_grad(x, y);` (`let (v, d_x) = f_grad(x);` with one active parameter, `_` for a part not wanted); `f` must be `#[differentiable(nested)]`",
+    )
+}
+
 pub fn nested_shape(span: Span) -> Error {
     Error::new(
         span,

@@ -111,11 +111,11 @@ fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
     Ok(tokens)
 }
 
-/// For `nested`: `f_grad_k(x..) = f_grad(x..).1.k`, the `k`-th partial by reverse mode, with
+/// For `nested`: `f_grad_k_of_n(x..) = f_grad(x..).1.k`, the `k`-th partial by reverse mode, with
 /// its own derivatives, so that a differentiable function may call `f_grad` (see
 /// `fence::tuple_let`). Only for float parameters and code the sweep can write (see
 /// `adjoint`: no active arrays); otherwise none is generated, and a caller's `f_grad` is reported by rustc
-/// as a missing `f_grad_k`.
+/// as a missing `f_grad_k_of_n`.
 fn reverse_partials(
     f: &DiffFn,
     func: &Func,
@@ -139,7 +139,7 @@ fn reverse_partials(
             nested: false,
         };
         let partial_fn = DiffFn::from_syn(&cx, &args, &item)
-            .ok_or_else(|| fail(diag::internal(f.name().span(), "f_grad_k signature")))?;
+            .ok_or_else(|| fail(diag::internal(f.name().span(), "f_grad_k_of_n signature")))?;
         cx.check().map_err(fail)?;
         let d = differentiate(&partial_fn, &mut partial);
         tokens.extend(emit::emit(&partial_fn, &d.jvp, &d.vjp));
@@ -147,10 +147,10 @@ fn reverse_partials(
     Ok(tokens)
 }
 
-/// `fn f_grad_k(<f's parameters>) -> R { f_grad(..).1.k }` (`.1` alone for one partial).
+/// `fn f_grad_k_of_n(<f's parameters>) -> R { f_grad(..).1.k }` (`.1` alone for one).
 fn partial_item(f: &DiffFn, k: usize, n: usize) -> ItemFn {
     let sig = &f.original.sig;
-    let name = quote::format_ident!("{}_grad_{k}", sig.ident);
+    let name = quote::format_ident!("{}{}", sig.ident, crate::names::partial_suffix(k, n));
     let grad = quote::format_ident!("{}_grad", sig.ident);
     let (vis, generics, inputs, output) =
         (&f.original.vis, &sig.generics, &sig.inputs, &sig.output);

@@ -228,7 +228,7 @@ pub fn tuple_let(local: &Local) -> Option<Vec<(&Pat, Expr)>> {
 /// `let (v, (g0, g1)) = f_grad(a, b);`, or `let (v, g) = f_grad(a);` with one active
 /// parameter, `_` where a part is not wanted: the value and reverse-mode partials of a
 /// `#[differentiable(nested)]` function, which is `let (v, g0, g1) = (f(a, b),
-/// f_grad_0(a, b), f_grad_1(a, b));`. Each partial is a function of its own (the reverse
+/// f_grad_0_of_2(a, b), f_grad_1_of_2(a, b));`. Each partial is a function of its own (the reverse
 /// sweep written out), so it is differentiated again like any call.
 fn grad_let<'a>(pats: &'a syn::PatTuple, init: &Expr) -> Option<Vec<(&'a Pat, Expr)>> {
     let Expr::Call(call) = init else { return None };
@@ -262,7 +262,8 @@ fn grad_let<'a>(pats: &'a syn::PatTuple, init: &Expr) -> Option<Vec<(&'a Pat, Ex
     };
     let mut parts = vec![(value, renamed(base.clone()))];
     for (k, &p) in partials.iter().enumerate() {
-        parts.push((p, renamed(format!("{base}_grad_{k}"))));
+        let suffix = crate::names::partial_suffix(k, partials.len());
+        parts.push((p, renamed(format!("{base}{suffix}"))));
     }
     Some(
         parts
@@ -270,6 +271,21 @@ fn grad_let<'a>(pats: &'a syn::PatTuple, init: &Expr) -> Option<Vec<(&'a Pat, Ex
             .filter(|(p, _)| !matches!(p, Pat::Wild(_)))
             .collect(),
     )
+}
+
+/// Whether `e` reads a part of an `f_grad(..)` call (`f_grad(x).1`, `f_grad(x).1 .0`):
+/// the partials are reached by destructuring it instead (see [`tuple_let`]).
+pub fn reads_grad_call(e: &syn::ExprField) -> bool {
+    fn grad_call(e: &Expr) -> bool {
+        match e {
+            Expr::Field(f) => grad_call(&f.base),
+            Expr::Paren(p) => grad_call(&p.expr),
+            Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("_grad"))),
+            _ => false,
+        }
+    }
+    grad_call(&e.base)
 }
 
 /// The fill and length of `vec![fill; len]`.

@@ -45,8 +45,8 @@ use proc_macro::TokenStream;
 ///
 /// `#[differentiable(nested)]` also makes the first derivatives differentiable, so that
 /// other differentiable functions may use them inside: `f_dir(x, y, d_x, d_y)` (forward
-/// mode) and, for code without active arrays, `f_grad_0`, `f_grad_1`, .. (the partials by
-/// reverse mode), which a differentiable function reaches by destructuring `f_grad`:
+/// mode) and, for code without active arrays, `f_grad_0_of_n`, .., `f_grad_{n-1}_of_n` (the
+/// `n` partials by reverse mode), which a differentiable function reaches by destructuring `f_grad`:
 ///
 /// ```ignore
 /// #[differentiable(nested)]

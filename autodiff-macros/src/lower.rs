@@ -1063,6 +1063,10 @@ impl<'a> Lower<'a> {
     }
 
     fn field(&mut self, f: &syn::ExprField) -> Value {
+        if crate::fence::reads_grad_call(f) {
+            self.cx.push(diag::grad_field(f));
+            return self.undef(f.span());
+        }
         let base = self.need(&f.base);
         if self.is_varied(base) {
             return self.active_field(f, base);

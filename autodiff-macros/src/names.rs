@@ -97,3 +97,10 @@ fn unique(base: &str, taken: &mut HashSet<String>) -> String {
     taken.insert(name.clone());
     name
 }
+
+/// The suffix of the `k`-th of the `n` reverse partials of a `nested` function,
+/// `f_grad_k_of_n`: the count is in the name, so that a caller destructuring `f_grad` into
+/// the wrong number of partials finds no function instead of the wrong one.
+pub fn partial_suffix(k: usize, n: usize) -> String {
+    format!("_grad_{k}_of_{n}")
+}
