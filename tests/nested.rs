@@ -1,6 +1,7 @@
 //! Nested differentiation: `#[differentiable(nested)]` also generates `f_dir(x, d_x)`, the
-//! directional derivative, with its own derivatives, so that second derivatives and
-//! functions that use a derivative inside can be differentiated.
+//! directional derivative, and the reverse partials `f_grad_k_of_n`, each with its own
+//! derivatives, so that second derivatives and functions that use a derivative inside
+//! (forward or reverse) can be differentiated.
 
 use autodiff::differentiable;
 
@@ -121,418 +122,335 @@ fn an_inner_gradient_in_reverse_mode_differentiated_in_both_modes() {
     }
 }
 
+/// A `nested` function `f` of two floats, in a module of its own (`m::f`), with the
+/// derivatives the checks below compare: `f_grad`, its two reverse partials (each with its
+/// `_grad` and `_jvp`), `f_dir_grad` and `f_dir_jvp`.
+struct Modes {
+    grad: fn(f64, f64) -> (f64, (f64, f64)),
+    partials: [ReversePartial; 2],
+    dir_grad: DirGrad,
+    dir_jvp: DirJvp,
+}
+
+/// `f_dir_grad(x, y, d_x, d_y)`: `H·d` and the gradient, as cotangents of `d`.
+type DirGrad = fn(f64, f64, f64, f64) -> (f64, (f64, f64, f64, f64));
+/// `f_dir_jvp(x, y, d_x, d_y, e_x, e_y, e_dx, e_dy)`.
+type DirJvp = fn(f64, f64, f64, f64, f64, f64, f64, f64) -> (f64, f64);
+
+/// `f_grad_k_of_2` with its gradient (a Hessian row) and its forward derivative.
+type ReversePartial = (
+    fn(f64, f64) -> f64,
+    fn(f64, f64) -> (f64, (f64, f64)),
+    fn(f64, f64, f64, f64) -> (f64, f64),
+);
+
+macro_rules! modes {
+    ($m:ident) => {
+        Modes {
+            grad: $m::f_grad,
+            partials: [
+                (
+                    $m::f_grad_0_of_2,
+                    $m::f_grad_0_of_2_grad,
+                    $m::f_grad_0_of_2_jvp,
+                ),
+                (
+                    $m::f_grad_1_of_2,
+                    $m::f_grad_1_of_2_grad,
+                    $m::f_grad_1_of_2_jvp,
+                ),
+            ],
+            dir_grad: $m::f_dir_grad,
+            dir_jvp: $m::f_dir_jvp,
+        }
+    };
+}
+
 /// Every operation `nested` has a second-order form for.
-#[differentiable(nested)]
-pub fn every_rule(x: f64, y: f64) -> f64 {
-    let a = x.sin() * y.cos() + (x * y).exp() / (1.0 + y * y);
-    let b = (x * x + 1.0).ln() + (y * y + 2.0).sqrt() - (x - y).tanh();
-    a * b + x.recip() * 0.1 - y / x + -a
+mod every_rule {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let a = x.sin() * y.cos() + (x * y).exp() / (1.0 + y * y);
+        let b = (x * x + 1.0).ln() + (y * y + 2.0).sqrt() - (x - y).tanh();
+        a * b + x.recip() * 0.1 - y / x + -a
+    }
 }
 
 /// The float methods with second-order forms, at arguments inside their domains.
-#[differentiable(nested)]
-pub fn more_rules(x: f64, y: f64) -> f64 {
-    let s = x * 0.3 + y * 0.2;
-    let a = s.tan() + s.asin() - s.acos() + s.atan() + s.atanh();
-    let b = x.sinh() * y.cosh() + (x * y).asinh() + (x * x + 2.0).acosh();
-    let c = (0.5 * x).exp2() + (0.3 * y).exp_m1() + (x * x).ln_1p() + (y * y + 1.0).log2();
-    let d = (x * x + 3.0).log10() + (x + 5.0).cbrt() + (x * y).abs() + x.powi(3) * y.powi(-2);
-    let e = (y * y + 1.0).powf(x * 0.5) + x.hypot(y) + x.to_degrees() * 0.01 + y.to_radians();
-    a * b + c - d * e
+mod more_rules {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let s = x * 0.3 + y * 0.2;
+        let a = s.tan() + s.asin() - s.acos() + s.atan() + s.atanh();
+        let b = x.sinh() * y.cosh() + (x * y).asinh() + (x * x + 2.0).acosh();
+        let c = (0.5 * x).exp2() + (0.3 * y).exp_m1() + (x * x).ln_1p() + (y * y + 1.0).log2();
+        let d = (x * x + 3.0).log10() + (x + 5.0).cbrt() + (x * y).abs() + x.powi(3) * y.powi(-2);
+        let e = (y * y + 1.0).powf(x * 0.5) + x.hypot(y) + x.to_degrees() * 0.01 + y.to_radians();
+        a * b + c - d * e
+    }
 }
 
-type Grad = fn(f64, f64) -> (f64, (f64, f64));
-type DirGrad = fn(f64, f64, f64, f64) -> (f64, (f64, f64, f64, f64));
-type DirJvp = fn(f64, f64, f64, f64, f64, f64, f64, f64) -> (f64, f64);
+/// The piecewise and two-operand methods: `max`, `min`, `clamp` (with constant and with
+/// active bounds), `atan2`, `log`, `mul_add` and `%`. Each branch of each piecewise one is
+/// taken at one of the points below.
+mod piecewise_rules {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let a = (x * y).max(x - y) + (x + y).min(2.0 * x);
+        let b = (x * 3.0).clamp(-1.0, 2.5) + y.atan2(x) + (x * x + 2.0).log(y * y + 1.5);
+        let c = x.mul_add(y, x * x) + (x * 7.0) % (y + 3.0) + (2.0 * x).clamp(y - 1.0, y + 1.0);
+        a * b + c
+    }
+}
+
+/// Two charges through a `nested` helper: `f_dir` calls the helper's `_dir`, the reverse
+/// partials call its `_grad_k_of_2`.
+mod two_charges {
+    use super::*;
+    /// `1/‖(a, b)‖`.
+    #[differentiable(nested)]
+    pub fn inverse_distance(a: f64, b: f64) -> f64 {
+        1.0 / (a * a + b * b).sqrt()
+    }
+
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        inverse_distance(x - 3.0, y - 1.0) + 2.0 * inverse_distance(x + 1.0, y * 0.5)
+    }
+}
+
+/// Branches: the reverse sweep of an `if` computes the branch taken again, and each branch
+/// adds to what it reads (the branches read different values, one of them only outer ones).
+mod branches {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let s = x * y;
+        let r = if s > 0.5 {
+            (s * x).sin() + y
+        } else if x < -1.0 {
+            x * x * 3.0
+        } else {
+            (y * y + 1.0).ln() * x
+        };
+        r * s + x
+    }
+}
+
+/// A loop with carried values and loop-invariant reads: the reverse sweep runs the loop
+/// again recording its carried values, then a loop over the records backwards.
+mod series {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let mut s = 0.0;
+        let mut term = 1.0;
+        for k in 1..6 {
+            term = term * x / (k as f64);
+            s += term * y.sin() + (k as f64) * x * y;
+        }
+        s * y
+    }
+}
+
+/// Nested loops: the potential of a grid of charges.
+mod grid {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let mut e = 0.0;
+        for i in 0..3 {
+            for j in 0..2 {
+                let (dx, dy) = (x - i as f64, y - j as f64);
+                e += 1.0 / (dx * dx + dy * dy + 0.5).sqrt();
+            }
+        }
+        e
+    }
+}
+
+/// A `while` loop: six Newton steps towards `√(a² + b² + 1)`, counted by an integer.
+mod newton {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(a: f64, b: f64) -> f64 {
+        let t = a * a + b * b + 1.0;
+        let mut r = t;
+        let mut k = 0;
+        while k < 6 {
+            r = 0.5 * (r + t / r);
+            k += 1;
+        }
+        r * a
+    }
+}
+
+/// Three points, negative values included; `x` is never 0 (`every_rule` divides by it).
+const POINTS: [(f64, f64); 3] = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
+
+/// Central differences of the gradient along `d`.
+fn gradient_difference(
+    grad: fn(f64, f64) -> (f64, (f64, f64)),
+    (x, y): (f64, f64),
+    d: (f64, f64),
+) -> (f64, f64) {
+    let h = 1e-6;
+    let up = grad(x + h * d.0, y + h * d.1).1;
+    let down = grad(x - h * d.0, y - h * d.1).1;
+    ((up.0 - down.0) / (2.0 * h), (up.1 - down.1) / (2.0 * h))
+}
+
+/// Whether `a` is within `tol` of `b`, relative to `b`'s size.
+fn near(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + b.abs())
+}
 
 /// At each point and along three directions d: `H·d` from reverse over forward
 /// (`f_dir_grad`) against central differences of the gradient (relative `tol`), the
 /// cotangent of `d` against the gradient, and `dᵀH e₁` from forward over forward.
-fn check_second_derivatives(
-    grad: Grad,
-    dir_grad: DirGrad,
-    dir_jvp: DirJvp,
-    points: &[(f64, f64)],
-    tol: f64,
-) {
+fn check_second_derivatives(m: &Modes, points: &[(f64, f64)], tol: f64) {
     for &(x, y) in points {
-        for (dx, dy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
-            let (_, (hx, hy, gx, gy)) = dir_grad(x, y, dx, dy);
-            let (_, g) = grad(x, y);
-            assert!((gx - g.0).abs() < 1e-12 && (gy - g.1).abs() < 1e-12);
-            let h = 1e-6;
-            let (up, down) = (
-                grad(x + h * dx, y + h * dy).1,
-                grad(x - h * dx, y - h * dy).1,
-            );
-            let fd = ((up.0 - down.0) / (2.0 * h), (up.1 - down.1) / (2.0 * h));
-            let tol = tol * (1.0 + fd.0.abs().max(fd.1.abs()));
-            assert!(
-                (hx - fd.0).abs() < tol,
-                "({x}, {y}) d=({dx}, {dy}): {hx} vs {}",
-                fd.0
-            );
-            assert!(
-                (hy - fd.1).abs() < tol,
-                "({x}, {y}) d=({dx}, {dy}): {hy} vs {}",
-                fd.1
-            );
-            let (_, t) = dir_jvp(x, y, dx, dy, 1.0, 0.0, 0.0, 0.0);
-            assert!((t - hx).abs() < 1e-9 * (1.0 + hx.abs()), "{t} vs {hx}");
+        for d in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+            let (_, (hx, hy, gx, gy)) = (m.dir_grad)(x, y, d.0, d.1);
+            let (_, g) = (m.grad)(x, y);
+            assert!(near(gx, g.0, 1e-12) && near(gy, g.1, 1e-12));
+            let fd = gradient_difference(m.grad, (x, y), d);
+            assert!(near(hx, fd.0, tol), "({x}, {y}) d={d:?}: {hx} vs {}", fd.0);
+            assert!(near(hy, fd.1, tol), "({x}, {y}) d={d:?}: {hy} vs {}", fd.1);
+            let (_, t) = (m.dir_jvp)(x, y, d.0, d.1, 1.0, 0.0, 0.0, 0.0);
+            assert!(near(t, hx, 1e-9), "{t} vs {hx}");
         }
     }
 }
 
-type PartialGrad = fn(f64, f64) -> (f64, (f64, f64));
-type PartialJvp = fn(f64, f64, f64, f64) -> (f64, f64);
-/// `f_grad_k` with its gradient and forward derivative.
-type ReversePartial = (fn(f64, f64) -> f64, PartialGrad, PartialJvp);
-
-/// The reverse partials `f_grad_k` (the sweep written out): their values against `f_grad`,
-/// the Hessian rows by reverse over reverse (`f_grad_k_grad`) against central differences
-/// of the gradient (relative `tol`), and forward over reverse (`f_grad_k_jvp`) against them.
-fn check_reverse_partials(
-    grad: Grad,
-    partials: [ReversePartial; 2],
-    points: &[(f64, f64)],
-    tol: f64,
-) {
-    let h = 1e-6;
+/// The reverse partials `f_grad_k_of_2` (the sweep written out): their values against
+/// `f_grad`, the Hessian rows by reverse over reverse (`_grad`) against central
+/// differences of the gradient (relative `tol`), and forward over reverse (`_jvp`)
+/// against those rows.
+fn check_reverse_partials(m: &Modes, points: &[(f64, f64)], tol: f64) {
     for &(x, y) in points {
-        let (_, g) = grad(x, y);
-        let (gx_up, gx_down) = (grad(x + h, y).1, grad(x - h, y).1);
-        let (gy_up, gy_down) = (grad(x, y + h).1, grad(x, y - h).1);
-        // Row k of the Hessian: (∂g_k/∂x, ∂g_k/∂y).
-        let rows = [
-            (
-                (gx_up.0 - gx_down.0) / (2.0 * h),
-                (gy_up.0 - gy_down.0) / (2.0 * h),
-            ),
-            (
-                (gx_up.1 - gx_down.1) / (2.0 * h),
-                (gy_up.1 - gy_down.1) / (2.0 * h),
-            ),
-        ];
-        for (k, ((partial, partial_grad, partial_jvp), fd)) in partials.iter().zip(rows).enumerate()
+        let (_, g) = (m.grad)(x, y);
+        // Column j of the Hessian is the difference of the gradient along axis j.
+        let (cx, cy) = (
+            gradient_difference(m.grad, (x, y), (1.0, 0.0)),
+            gradient_difference(m.grad, (x, y), (0.0, 1.0)),
+        );
+        let rows = [(cx.0, cy.0), (cx.1, cy.1)];
+        for (k, ((partial, partial_grad, partial_jvp), fd)) in
+            m.partials.iter().zip(rows).enumerate()
         {
             let want = if k == 0 { g.0 } else { g.1 };
             let value = partial(x, y);
-            assert!(
-                (value - want).abs() < 1e-12 * (1.0 + want.abs()),
-                "{value} vs {want}"
-            );
+            assert!(near(value, want, 1e-12), "{value} vs {want}");
             let (v, (hx, hy)) = partial_grad(x, y);
-            assert!(
-                (v - value).abs() < 1e-12 * (1.0 + value.abs()),
-                "{v} vs {value}"
-            );
-            let tol = tol * (1.0 + fd.0.abs().max(fd.1.abs()));
-            assert!(
-                (hx - fd.0).abs() < tol,
-                "({x}, {y}) row {k}: {hx} vs {}",
-                fd.0
-            );
-            assert!(
-                (hy - fd.1).abs() < tol,
-                "({x}, {y}) row {k}: {hy} vs {}",
-                fd.1
-            );
+            assert!(near(v, value, 1e-12), "{v} vs {value}");
+            assert!(near(hx, fd.0, tol), "({x}, {y}) row {k}: {hx} vs {}", fd.0);
+            assert!(near(hy, fd.1, tol), "({x}, {y}) row {k}: {hy} vs {}", fd.1);
             for (dx, dy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
                 let (_, t) = partial_jvp(x, y, dx, dy);
                 let want = hx * dx + hy * dy;
-                assert!(
-                    (t - want).abs() < 1e-9 * (1.0 + want.abs()),
-                    "{t} vs {want}"
-                );
+                assert!(near(t, want, 1e-9), "{t} vs {want}");
             }
         }
     }
 }
 
 #[test]
-fn reverse_partials_of_every_rule() {
-    check_reverse_partials(
-        every_rule_grad,
-        [
-            (
-                every_rule_grad_0_of_2,
-                every_rule_grad_0_of_2_grad,
-                every_rule_grad_0_of_2_jvp,
-            ),
-            (
-                every_rule_grad_1_of_2,
-                every_rule_grad_1_of_2_grad,
-                every_rule_grad_1_of_2_jvp,
-            ),
-        ],
-        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
-        1e-6,
-    );
-    check_reverse_partials(
-        more_rules_grad,
-        [
-            (
-                more_rules_grad_0_of_2,
-                more_rules_grad_0_of_2_grad,
-                more_rules_grad_0_of_2_jvp,
-            ),
-            (
-                more_rules_grad_1_of_2,
-                more_rules_grad_1_of_2_grad,
-                more_rules_grad_1_of_2_jvp,
-            ),
-        ],
-        &[(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)],
-        1e-5,
-    );
-}
-
-#[test]
 fn second_derivatives_of_every_rule_against_finite_differences() {
-    check_second_derivatives(
-        every_rule_grad,
-        every_rule_dir_grad,
-        every_rule_dir_jvp,
-        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
-        1e-6,
-    );
+    check_second_derivatives(&modes!(every_rule), &POINTS, 1e-6);
+    check_reverse_partials(&modes!(every_rule), &POINTS, 1e-6);
 }
 
 #[test]
 fn second_derivatives_of_the_other_float_methods() {
-    check_second_derivatives(
-        more_rules_grad,
-        more_rules_dir_grad,
-        more_rules_dir_jvp,
-        &[(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)],
-        1e-5,
-    );
-}
-
-/// `1/‖(a, b)‖`, used by the next function.
-#[differentiable(nested)]
-pub fn inverse_distance(a: f64, b: f64) -> f64 {
-    1.0 / (a * a + b * b).sqrt()
-}
-
-/// Two charges through a `nested` helper: `f_dir` calls the helper's `_dir`.
-#[differentiable(nested)]
-pub fn two_charges(x: f64, y: f64) -> f64 {
-    inverse_distance(x - 3.0, y - 1.0) + 2.0 * inverse_distance(x + 1.0, y * 0.5)
-}
-
-#[test]
-fn second_derivatives_through_a_nested_callee() {
-    check_second_derivatives(
-        two_charges_grad,
-        two_charges_dir_grad,
-        two_charges_dir_jvp,
-        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
-        1e-6,
-    );
-}
-
-#[test]
-fn reverse_partials_through_a_nested_callee() {
-    check_reverse_partials(
-        two_charges_grad,
-        [
-            (
-                two_charges_grad_0_of_2,
-                two_charges_grad_0_of_2_grad,
-                two_charges_grad_0_of_2_jvp,
-            ),
-            (
-                two_charges_grad_1_of_2,
-                two_charges_grad_1_of_2_grad,
-                two_charges_grad_1_of_2_jvp,
-            ),
-        ],
-        &[(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)],
-        1e-6,
-    );
-}
-
-/// Branches: the reverse sweep of an `if` computes the branch taken again, and each branch
-/// adds to what it reads (the branches read different values, one of them only outer ones).
-#[differentiable(nested)]
-pub fn piecewise(x: f64, y: f64) -> f64 {
-    let s = x * y;
-    let r = if s > 0.5 {
-        (s * x).sin() + y
-    } else if x < -1.0 {
-        x * x * 3.0
-    } else {
-        (y * y + 1.0).ln() * x
-    };
-    r * s + x
-}
-
-#[test]
-fn reverse_partials_through_branches() {
-    // One point inside each of the three pieces, negative values included.
-    let points = [(0.9, 1.2), (-1.5, 0.2), (0.3, -0.4)];
-    check_reverse_partials(
-        piecewise_grad,
-        [
-            (
-                piecewise_grad_0_of_2,
-                piecewise_grad_0_of_2_grad,
-                piecewise_grad_0_of_2_jvp,
-            ),
-            (
-                piecewise_grad_1_of_2,
-                piecewise_grad_1_of_2_grad,
-                piecewise_grad_1_of_2_jvp,
-            ),
-        ],
-        &points,
-        1e-6,
-    );
-    check_second_derivatives(
-        piecewise_grad,
-        piecewise_dir_grad,
-        piecewise_dir_jvp,
-        &points,
-        1e-6,
-    );
-}
-
-/// A loop with carried values and loop-invariant reads: the reverse sweep runs the loop
-/// again recording its carried values, then a loop over the records backwards.
-#[differentiable(nested)]
-pub fn series(x: f64, y: f64) -> f64 {
-    let mut s = 0.0;
-    let mut term = 1.0;
-    for k in 1..6 {
-        term = term * x / (k as f64);
-        s += term * y.sin() + (k as f64) * x * y;
-    }
-    s * y
-}
-
-/// Nested loops: the potential of a grid of charges.
-#[differentiable(nested)]
-pub fn grid(x: f64, y: f64) -> f64 {
-    let mut e = 0.0;
-    for i in 0..3 {
-        for j in 0..2 {
-            let (dx, dy) = (x - i as f64, y - j as f64);
-            e += 1.0 / (dx * dx + dy * dy + 0.5).sqrt();
-        }
-    }
-    e
-}
-
-#[test]
-fn reverse_partials_through_loops() {
-    let points = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
-    check_reverse_partials(
-        series_grad,
-        [
-            (
-                series_grad_0_of_2,
-                series_grad_0_of_2_grad,
-                series_grad_0_of_2_jvp,
-            ),
-            (
-                series_grad_1_of_2,
-                series_grad_1_of_2_grad,
-                series_grad_1_of_2_jvp,
-            ),
-        ],
-        &points,
-        1e-6,
-    );
-    check_reverse_partials(
-        grid_grad,
-        [
-            (
-                grid_grad_0_of_2,
-                grid_grad_0_of_2_grad,
-                grid_grad_0_of_2_jvp,
-            ),
-            (
-                grid_grad_1_of_2,
-                grid_grad_1_of_2_grad,
-                grid_grad_1_of_2_jvp,
-            ),
-        ],
-        &points,
-        1e-6,
-    );
-}
-
-/// A `while` loop: six Newton steps towards `√(a² + b² + 1)`, counted by an integer.
-#[differentiable(nested)]
-pub fn newton(a: f64, b: f64) -> f64 {
-    let t = a * a + b * b + 1.0;
-    let mut r = t;
-    let mut k = 0;
-    while k < 6 {
-        r = 0.5 * (r + t / r);
-        k += 1;
-    }
-    r * a
-}
-
-#[test]
-fn reverse_partials_through_a_while_loop() {
-    check_reverse_partials(
-        newton_grad,
-        [
-            (
-                newton_grad_0_of_2,
-                newton_grad_0_of_2_grad,
-                newton_grad_0_of_2_jvp,
-            ),
-            (
-                newton_grad_1_of_2,
-                newton_grad_1_of_2_grad,
-                newton_grad_1_of_2_jvp,
-            ),
-        ],
-        &[(0.7, -0.4), (-1.3, 0.0), (1.1, 1.6)],
-        1e-6,
-    );
-}
-
-/// The piecewise and two-operand methods: `max`, `min`, `clamp` (with constant and with
-/// active bounds), `atan2`, `log`, `mul_add` and `%`. Each branch of each piecewise one is
-/// taken at one of the points below.
-#[differentiable(nested)]
-pub fn piecewise_rules(x: f64, y: f64) -> f64 {
-    let a = (x * y).max(x - y) + (x + y).min(2.0 * x);
-    let b = (x * 3.0).clamp(-1.0, 2.5) + y.atan2(x) + (x * x + 2.0).log(y * y + 1.5);
-    let c = x.mul_add(y, x * x) + (x * 7.0) % (y + 3.0) + (2.0 * x).clamp(y - 1.0, y + 1.0);
-    a * b + c
+    let points = [(0.7, -0.4), (-0.9, 0.5), (1.1, 1.3)];
+    check_second_derivatives(&modes!(more_rules), &points, 1e-5);
+    check_reverse_partials(&modes!(more_rules), &points, 1e-5);
 }
 
 #[test]
 fn second_derivatives_of_the_piecewise_and_two_operand_methods() {
-    let points = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
-    check_second_derivatives(
-        piecewise_rules_grad,
-        piecewise_rules_dir_grad,
-        piecewise_rules_dir_jvp,
-        &points,
-        1e-6,
+    check_second_derivatives(&modes!(piecewise_rules), &POINTS, 1e-6);
+    check_reverse_partials(&modes!(piecewise_rules), &POINTS, 1e-6);
+}
+
+#[test]
+fn second_derivatives_through_a_nested_callee() {
+    check_second_derivatives(&modes!(two_charges), &POINTS, 1e-6);
+    check_reverse_partials(&modes!(two_charges), &POINTS, 1e-6);
+}
+
+#[test]
+fn second_derivatives_through_branches() {
+    // One point inside each of the three pieces.
+    let points = [(0.9, 1.2), (-1.5, 0.2), (0.3, -0.4)];
+    check_second_derivatives(&modes!(branches), &points, 1e-6);
+    check_reverse_partials(&modes!(branches), &points, 1e-6);
+}
+
+#[test]
+fn second_derivatives_through_loops() {
+    for m in [modes!(series), modes!(grid), modes!(newton)] {
+        check_second_derivatives(&m, &POINTS, 1e-6);
+        check_reverse_partials(&m, &POINTS, 1e-6);
+    }
+}
+
+/// On a point and directions `d`, `e`, the four second-order modes agree with one another
+/// (no finite differences, so a tight tolerance): reverse over reverse gives the Hessian
+/// rows `Hₖ`; reverse over forward must give `H·d` (component `k` is `Hₖ·d`), forward
+/// over reverse `Hₖ·e`, forward over forward `eᵀH d`; and the partials are the gradient.
+fn modes_agree(m: &Modes, (x, y): (f64, f64), d: (f64, f64), e: (f64, f64)) {
+    let (_, g) = (m.grad)(x, y);
+    let (_, (hdx, hdy, _, _)) = (m.dir_grad)(x, y, d.0, d.1);
+    let (_, ehd) = (m.dir_jvp)(x, y, d.0, d.1, e.0, e.1, 0.0, 0.0);
+    let mut rows = Vec::new();
+    for (k, (value, row_grad, row_jvp)) in m.partials.iter().enumerate() {
+        let gk = if k == 0 { g.0 } else { g.1 };
+        assert!(
+            near(value(x, y), gk, 1e-9),
+            "partial {k}: {} vs {gk}",
+            value(x, y)
+        );
+        let (_, row) = row_grad(x, y);
+        let (_, he) = row_jvp(x, y, e.0, e.1);
+        assert!(near(he, row.0 * e.0 + row.1 * e.1, 1e-9), "row {k}·e: {he}");
+        rows.push(row);
+    }
+    let hd = (
+        rows[0].0 * d.0 + rows[0].1 * d.1,
+        rows[1].0 * d.0 + rows[1].1 * d.1,
     );
-    check_reverse_partials(
-        piecewise_rules_grad,
-        [
-            (
-                piecewise_rules_grad_0_of_2,
-                piecewise_rules_grad_0_of_2_grad,
-                piecewise_rules_grad_0_of_2_jvp,
-            ),
-            (
-                piecewise_rules_grad_1_of_2,
-                piecewise_rules_grad_1_of_2_grad,
-                piecewise_rules_grad_1_of_2_jvp,
-            ),
-        ],
-        &points,
-        1e-6,
+    assert!(
+        near(hdx, hd.0, 1e-9) && near(hdy, hd.1, 1e-9),
+        "H·d: ({hdx}, {hdy}) vs {hd:?}"
     );
+    assert!(near(ehd, e.0 * hd.0 + e.1 * hd.1, 1e-9), "eᵀH d: {ehd}");
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_modes_agree_on_random_points(
+        // `x` stays away from 0, where `every_rule` divides by it.
+        x in proptest::prop_oneof![-2.0..-0.3_f64, 0.3..2.0_f64],
+        y in -2.0..2.0_f64,
+        d in (-1.0..1.0_f64, -1.0..1.0_f64),
+        e in (-1.0..1.0_f64, -1.0..1.0_f64),
+    ) {
+        let all = [
+            modes!(every_rule),
+            modes!(piecewise_rules),
+            modes!(two_charges),
+            modes!(branches),
+            modes!(series),
+            modes!(grid),
+            modes!(newton),
+        ];
+        for m in &all {
+            modes_agree(m, (x, y), d, e);
+        }
+    }
 }
