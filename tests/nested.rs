@@ -166,6 +166,37 @@ macro_rules! modes {
     };
 }
 
+/// One active parameter: `f_grad` gives the value and the partial itself, `(v, g)`.
+mod one_parameter {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn p(x: f64) -> f64 {
+        (x * x + 1.0).ln() * x.sin()
+    }
+
+    /// `p'(x)² + p(x)`, with `p'` by the inner reverse mode.
+    #[differentiable]
+    pub fn f(x: f64) -> f64 {
+        let (v, g) = p_grad(x);
+        g * g + v
+    }
+}
+
+#[test]
+fn an_inner_gradient_of_one_parameter() {
+    use one_parameter::*;
+    let h = 1e-6;
+    for x in [0.0, -1.3, 0.8, 2.1] {
+        let (value, d) = f_grad(x);
+        let (_, g) = p_grad(x);
+        assert!(near(value, g * g + p(x), 1e-12));
+        let fd = (f(x + h) - f(x - h)) / (2.0 * h);
+        assert!(near(d, fd, 1e-6), "{x}: {d} vs {fd}");
+        let (_, t) = f_jvp(x, 1.0);
+        assert!(near(t, d, 1e-10), "{x}: {t} vs {d}");
+    }
+}
+
 /// Every operation `nested` has a second-order form for.
 mod every_rule {
     use super::*;
