@@ -1063,12 +1063,13 @@ impl<'a> Lower<'a> {
     }
 
     fn field(&mut self, f: &syn::ExprField) -> Value {
-        if crate::fence::reads_grad_call(f) {
-            self.cx.push(diag::grad_field(f));
-            return self.undef(f.span());
-        }
         let base = self.need(&f.base);
         if self.is_varied(base) {
+            // An active part of `f_grad(..)`: the partials are reached by destructuring.
+            if crate::fence::reads_grad_call(f) {
+                self.cx.push(diag::grad_field(f));
+                return self.undef(f.span());
+            }
             return self.active_field(f, base);
         }
         self.emit(
