@@ -144,14 +144,7 @@ impl Sweep<'_> {
         }
         let [then, els] = branches.map(|b| self.branch_adjoint(b, &seeds));
         let ((mut then, then_adds), (mut els, els_adds)) = (then?, els?);
-        // The values either branch adds to, in a fixed order.
-        let targets: Vec<Value> = then_adds
-            .keys()
-            .chain(els_adds.keys())
-            .copied()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let targets = crate::ir::union_keys(&then_adds, &els_adds);
         for (block, adds) in [(&mut then, &then_adds), (&mut els, &els_adds)] {
             for &v in &targets {
                 let d = match adds.get(&v) {

@@ -988,13 +988,7 @@ impl Reverse<'_> {
         }
         let (mut then_adj, then_parts) = self.branch_adjoint(then, &seeds);
         let (mut els_adj, els_parts) = self.branch_adjoint(els, &seeds);
-        let outer: Vec<Value> = then_parts
-            .keys()
-            .chain(els_parts.keys())
-            .copied()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let outer = crate::ir::union_keys(&then_parts, &els_parts);
         let mut outs = Vec::new();
         for &v in &outer {
             let t = self.part_or_zero(&then_parts, v, &mut then_adj.insts);

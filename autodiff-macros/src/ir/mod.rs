@@ -297,6 +297,16 @@ impl Loop {
     }
 }
 
+/// The values either branch of an `if` adds a cotangent to (the keys of both maps), in
+/// order: the results of the adjoint `if`.
+pub fn union_keys<T>(
+    a: &std::collections::BTreeMap<Value, T>,
+    b: &std::collections::BTreeMap<Value, T>,
+) -> Vec<Value> {
+    let all: std::collections::BTreeSet<Value> = a.keys().chain(b.keys()).copied().collect();
+    all.into_iter().collect()
+}
+
 impl Func {
     /// An empty function `<name><suffix>` sharing this one's values and parameters: the
     /// starting point of a derivative.
