@@ -8,15 +8,46 @@ use crate::rules::ZeroLike;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
 use rayon::prelude::*;
 
-/// Element-wise work on at least this many elements is split between threads.
-const PARALLEL: usize = 1 << 15;
 use std::fmt;
 
+/// Element-wise work on at least this many elements is split between threads.
+const PARALLEL: usize = 1 << 15;
+
+/// `len` zeros (`0.0`, or `0` for indices). A batch-sized buffer is written by all the
+/// threads: one thread's `memset` (and the page faults of fresh memory) would keep the
+/// others waiting.
+pub(crate) fn zeroed<T: Copy + Default + Send + Sync>(len: usize) -> Vec<T> {
+    if len < PARALLEL {
+        return vec![T::default(); len];
+    }
+    let mut v = Vec::with_capacity(len);
+    v.par_extend(rayon::iter::repeat_n(T::default(), len));
+    v
+}
+
 /// A shape and `f32` elements, row-major.
-#[derive(Clone, PartialEq, Default)]
+#[derive(PartialEq, Default)]
 pub struct Tensor {
     shape: Vec<usize>,
     data: Vec<f32>,
+}
+
+/// A batch-sized tensor is copied by all the threads (pullbacks keep a copy of their
+/// layer's input, and one thread's `memcpy` would keep the others waiting).
+impl Clone for Tensor {
+    fn clone(&self) -> Tensor {
+        let data = if self.data.len() >= PARALLEL {
+            let mut data = Vec::with_capacity(self.data.len());
+            data.par_extend(self.data.par_iter().copied());
+            data
+        } else {
+            self.data.clone()
+        };
+        Tensor {
+            shape: self.shape.clone(),
+            data,
+        }
+    }
 }
 
 /// A tensor whose data does not fit its shape, or two tensors whose shapes do not fit.
@@ -70,7 +101,7 @@ impl Tensor {
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor {
             shape: shape.to_vec(),
-            data: vec![0.0; shape.iter().product()],
+            data: zeroed(shape.iter().product()),
         }
     }
 

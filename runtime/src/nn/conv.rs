@@ -8,7 +8,7 @@
 use super::direct::{self, Planes, STRIP};
 use super::Init;
 use crate::needs::needs;
-use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, Tensor};
+use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, zeroed, Tensor};
 use rayon::prelude::*;
 
 /// A 2-D convolution: `weight` `(out, in, k, k)`, `bias` `(out)`, square kernel, the same
@@ -282,7 +282,7 @@ impl Conv2d {
     /// pullback builds it again from the input, which is a tenth of its size.
     fn run(&self, x: &Tensor) -> (Tensor, Geometry) {
         let g = self.geometry(x);
-        let mut out = vec![0.0f32; g.n * g.out_len()];
+        let mut out = zeroed(g.n * g.out_len());
         let images = out
             .par_chunks_mut(g.out_len())
             .zip(x.data().par_chunks(g.in_len()));
@@ -397,7 +397,7 @@ impl Conv2d {
             }
             (dw, db)
         };
-        let mut dx = vec![0.0f32; if need_dx { g.n * g.in_len() } else { 0 }];
+        let mut dx = zeroed(if need_dx { g.n * g.in_len() } else { 0 });
         let partials: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
             dx.par_chunks_mut(per * g.in_len())
                 .enumerate()
