@@ -1,7 +1,7 @@
 //! Max pooling over `k × k` windows with stride `k` (PyTorch's `MaxPool2d(k)`), and the
 //! flattening of a batch of images into a matrix with one example per column.
 
-use crate::tensor::Tensor;
+use crate::tensor::{zeroed, Tensor};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
@@ -27,55 +27,65 @@ fn pool(x: &Tensor, k: usize) -> (Tensor, Vec<u32>) {
         "max_pool2d: a {h}×{w} image and a {k}×{k} window"
     );
     let (oh, ow) = (h / k, w / k);
-    let mut y = vec![0.0f32; n * c * oh * ow];
-    let mut arg = vec![0u32; n * c * oh * ow];
+    let mut y = zeroed(n * c * oh * ow);
+    let mut arg = zeroed(n * c * oh * ow);
     y.par_chunks_mut(oh * ow)
         .zip(arg.par_chunks_mut(oh * ow))
         .zip(x.data().par_chunks(h * w))
         .for_each(|((y, arg), plane)| {
             if k == 2 {
-                return pool_2x2(plane, w, ow, oh, y, arg);
-            }
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut best = (oy * k) * w + ox * k;
-                    for i in 0..k {
-                        for j in 0..k {
-                            let at = (oy * k + i) * w + ox * k + j;
-                            if plane[at] > plane[best] {
-                                best = at;
-                            }
-                        }
-                    }
-                    y[oy * ow + ox] = plane[best];
-                    arg[oy * ow + ox] = best as u32;
-                }
+                pool_2x2(plane, w, (oh, ow), y, arg);
+            } else {
+                pool_k(plane, w, k, (oh, ow), y, arg);
             }
         });
     (Tensor::new(&[n, c, oh, ow], y).expect("shape"), arg)
 }
 
-/// The common 2×2 window, two input rows at a time.
-fn pool_2x2(plane: &[f32], w: usize, ow: usize, oh: usize, y: &mut [f32], arg: &mut [u32]) {
+/// Any `k × k` window: the first element of the window wins ties.
+fn pool_k(
+    plane: &[f32],
+    w: usize,
+    k: usize,
+    (oh, ow): (usize, usize),
+    y: &mut [f32],
+    arg: &mut [u32],
+) {
     for oy in 0..oh {
-        let top = &plane[2 * oy * w..][..w];
-        let bottom = &plane[(2 * oy + 1) * w..][..w];
-        let (y, arg) = (&mut y[oy * ow..][..ow], &mut arg[oy * ow..][..ow]);
         for ox in 0..ow {
-            let x = 2 * ox;
+            let mut best = (oy * k) * w + ox * k;
+            for i in 0..k {
+                for j in 0..k {
+                    let at = (oy * k + i) * w + ox * k + j;
+                    if plane[at] > plane[best] {
+                        best = at;
+                    }
+                }
+            }
+            y[oy * ow + ox] = plane[best];
+            arg[oy * ow + ox] = best as u32;
+        }
+    }
+}
+
+/// The common 2×2 window, two input rows at a time, without branches: the data decide
+/// every comparison, so a branch would be mispredicted about half the time.
+fn pool_2x2(plane: &[f32], w: usize, (oh, ow): (usize, usize), y: &mut [f32], arg: &mut [u32]) {
+    for oy in 0..oh {
+        let top = &plane[2 * oy * w..][..2 * ow];
+        let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+        let (y, arg) = (&mut y[oy * ow..][..ow], &mut arg[oy * ow..][..ow]);
+        let rows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+        for (ox, ((y, arg), (t, b))) in y.iter_mut().zip(arg).zip(rows).enumerate() {
             // First of the window wins ties: a later element must be strictly greater.
-            let (mut best, mut at) = (top[x], x);
-            if top[x + 1] > best {
-                (best, at) = (top[x + 1], x + 1);
-            }
-            if bottom[x] > best {
-                (best, at) = (bottom[x], w + x);
-            }
-            if bottom[x + 1] > best {
-                (best, at) = (bottom[x + 1], w + x + 1);
-            }
-            y[ox] = best;
-            arg[ox] = (2 * oy * w + at) as u32;
+            let top_right = t[1] > t[0];
+            let bottom_right = b[1] > b[0];
+            let t_best = if top_right { t[1] } else { t[0] };
+            let b_best = if bottom_right { b[1] } else { b[0] };
+            let lower = b_best > t_best;
+            *y = if lower { b_best } else { t_best };
+            let column = u32::from(if lower { bottom_right } else { top_right });
+            *arg = ((2 * oy + usize::from(lower)) * w + 2 * ox) as u32 + column;
         }
     }
 }
@@ -88,7 +98,7 @@ pub fn max_pool2d_vjp(x: &Tensor, k: usize) -> (Tensor, impl FnOnce(Tensor) -> T
     let pullback = move |dy: Tensor| {
         let plane = in_shape[2] * in_shape[3];
         let out_plane = (in_shape[2] / k) * (in_shape[3] / k);
-        let mut dx = vec![0.0f32; in_shape.iter().product()];
+        let mut dx = zeroed(in_shape.iter().product());
         dx.par_chunks_mut(plane)
             .zip(dy.data().par_chunks(out_plane))
             .zip(arg.par_chunks(out_plane))
@@ -273,6 +283,22 @@ mod tests {
         assert_eq!(dx.data(), [0.0, 10.0, 0.0, 0.0, 0.0, 0.0, 20.0, 0.0]);
         let t = Tensor::from_fn(x.shape(), |i| i as f32);
         assert_eq!(max_pool2d_jvp(&x, 2, &t).1.data(), [1.0, 6.0]);
+    }
+
+    /// The branch-free 2×2 loop picks the same element as the loop for any `k`: values
+    /// drawn from a handful, so that windows have ties in every position, and odd sizes
+    /// whose last row and column belong to no window.
+    #[test]
+    fn the_2x2_loop_agrees_with_the_general_one() {
+        for (h, w) in [(2, 2), (5, 7), (8, 9), (32, 32)] {
+            let plane: Vec<f32> = (0..h * w).map(|i| ((i * 7919) % 5) as f32 - 2.0).collect();
+            let (oh, ow) = (h / 2, w / 2);
+            let (mut y, mut arg) = (vec![0.0; oh * ow], vec![0; oh * ow]);
+            let (mut y2, mut arg2) = (vec![0.0; oh * ow], vec![0; oh * ow]);
+            pool_k(&plane, w, 2, (oh, ow), &mut y, &mut arg);
+            pool_2x2(&plane, w, (oh, ow), &mut y2, &mut arg2);
+            assert_eq!((y, arg), (y2, arg2), "{h}×{w}");
+        }
     }
 
     /// ReLU and max pooling commute, cotangents included, so a network may pool first.
