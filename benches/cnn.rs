@@ -37,7 +37,15 @@ fn best(seconds: u64, mut f: impl FnMut()) -> f64 {
     best
 }
 
+/// Everything runs on a worker of the pool, as the `cifar10` example trains.
 fn main() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("thread pool");
+    pool.install(measure);
+}
+
+fn measure() {
     let (x, labels) = batch();
     let mut net = Net::new(0);
     let mut adam = Adam::new(1e-3);

@@ -104,21 +104,25 @@ fn write_reports(args: &Args, history: &History) -> Result<(), String> {
     Ok(())
 }
 
+/// The training loop runs on a worker of the thread pool (`install`), not on the main
+/// thread: between parallel regions the pool's workers spin before they sleep, and on a
+/// 2-core machine a third busy thread would be preempted dozens of times per step.
 fn main() {
     let args = Args::parse();
-    if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .expect("thread pool");
+    if let Err((code, message)) = pool.install(|| run(&args)) {
+        eprintln!("error: {message}");
+        std::process::exit(code);
     }
-    let (train, test) = match load(&args.data) {
-        Ok(sets) => sets,
-        Err(e) => {
-            eprintln!("error: {e}\n(see --help for where to get CIFAR-10)");
-            std::process::exit(2);
-        }
-    };
+}
+
+/// Training and evaluation as the arguments ask; an error carries its exit code.
+fn run(args: &Args) -> Result<(), (i32, String)> {
+    let (train, test) = load(&args.data)
+        .map_err(|e| (2, format!("{e}\n(see --help for where to get CIFAR-10)")))?;
     let train = match args.train_limit {
         Some(n) => train.subset(n, args.seed),
         None => train,
@@ -126,10 +130,7 @@ fn main() {
     let norm = Normalize::uniform(3, 0.5, 0.5);
     let mut net = Net::new(args.seed);
     if let Some(path) = &args.resume {
-        if let Err(e) = autodiff::checkpoint::load(path, &mut net) {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
+        autodiff::checkpoint::load(path, &mut net).map_err(|e| (2, e.to_string()))?;
     }
     let mut adam = Adam::new(args.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
@@ -183,15 +184,9 @@ fn main() {
             test_accuracy: acc,
             seconds: elapsed,
         });
-        if let Err(e) = write_reports(&args, &history) {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
+        write_reports(args, &history).map_err(|e| (2, e))?;
         if let Some(path) = &args.checkpoint {
-            if let Err(e) = autodiff::checkpoint::save(path, &net) {
-                eprintln!("error: {e}");
-                std::process::exit(2);
-            }
+            autodiff::checkpoint::save(path, &net).map_err(|e| (2, e.to_string()))?;
         }
     }
     let accuracies: Vec<f64> = history.epochs.iter().map(|r| r.test_accuracy).collect();
@@ -207,10 +202,11 @@ fn main() {
             autodiff::train::peak_rss_mb().unwrap_or(f64::NAN)
         );
     }
-    if let Some(min) = args.min_accuracy {
-        if last < min {
-            eprintln!("error: test accuracy {last:.4} is below the required {min:.4}");
-            std::process::exit(1);
-        }
+    match args.min_accuracy {
+        Some(min) if last < min => Err((
+            1,
+            format!("test accuracy {last:.4} is below the required {min:.4}"),
+        )),
+        _ => Ok(()),
     }
 }

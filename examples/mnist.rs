@@ -65,8 +65,17 @@ impl Mlp {
     }
 }
 
+/// The loop runs on a worker of the thread pool, as in the `cifar10` example: the main
+/// thread would otherwise compete with the pool's spinning workers for the cores.
 fn main() {
     let args = Args::parse();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("thread pool");
+    pool.install(|| run(&args));
+}
+
+fn run(args: &Args) {
     let load = |prefix| read_mnist(&args.data, prefix);
     let (train, test) = match (load("train"), load("t10k")) {
         (Ok(train), Ok(test)) => (train, test),
