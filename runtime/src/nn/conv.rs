@@ -594,6 +594,18 @@ mod tests {
             let ybar = Tensor::new(y.shape(), init.uniform(y.len(), 1.0)).unwrap();
             let (_, pullback) = layer.forward_vjp(&x);
             let (layer_bar, x_bar) = pullback(ybar.clone());
+            // b̄ is ȳ summed over images and pixels, channel by channel.
+            let plane = y.shape()[2] * y.shape()[3];
+            for (o, &b) in layer_bar.bias.data().iter().enumerate() {
+                let sum: f32 = (0..3)
+                    .map(|n| {
+                        ybar.data()[(n * 6 + o) * plane..][..plane]
+                            .iter()
+                            .sum::<f32>()
+                    })
+                    .sum();
+                assert!((b - sum).abs() < 1e-4, "b̄[{o}] = {b}, Σ ȳ = {sum}");
+            }
             let forward = dy.inner(&ybar);
             let reverse = layer_bar.inner(&d_layer) + x_bar.inner(&dx);
             assert!(
