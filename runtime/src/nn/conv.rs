@@ -11,6 +11,8 @@ use crate::needs::needs;
 use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, zeroed, Tensor};
 use rayon::prelude::*;
 
+mod pooled;
+
 /// A 2-D convolution: `weight` `(out, in, k, k)`, `bias` `(out)`, square kernel, the same
 /// stride and zero padding in both directions.
 #[derive(Clone, Debug, crate::Differentiable)]
@@ -42,6 +44,49 @@ struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
     c: Vec<f32>,
+}
+
+/// The cotangent of the output: dense, or that of the max-pooled output of a fused
+/// convolution and pooling (`pooled.rs`), with the offset of each window's maximum in its
+/// plane.
+#[derive(Clone, Copy)]
+enum OutputCotangent<'a> {
+    Dense(&'a [f32]),
+    Pooled {
+        dp: &'a [f32],
+        arg: &'a [u32],
+        plane: usize,
+    },
+}
+
+impl OutputCotangent<'_> {
+    /// The output cotangent of a block of images, where it is, or scattered from the pooled
+    /// cotangent into `buffer` (a few images: it stays in cache for the pullback).
+    fn block<'b>(
+        &'b self,
+        g: &Geometry,
+        images: std::ops::Range<usize>,
+        buffer: &'b mut Vec<f32>,
+    ) -> &'b [f32] {
+        let planes = images.start * g.out..images.end * g.out;
+        match *self {
+            OutputCotangent::Dense(dy) => &dy[planes.start * g.ohw()..planes.end * g.ohw()],
+            OutputCotangent::Pooled { dp, arg, plane } => {
+                buffer.clear();
+                buffer.resize(planes.len() * g.ohw(), 0.0);
+                let pooled = planes.start * plane..planes.end * plane;
+                let windows = dp[pooled.clone()]
+                    .chunks(plane)
+                    .zip(arg[pooled].chunks(plane));
+                for (dy, (dp, arg)) in buffer.chunks_mut(g.ohw()).zip(windows) {
+                    for (&d, &a) in dp.iter().zip(arg) {
+                        dy[a as usize] += d;
+                    }
+                }
+                buffer
+            }
+        }
+    }
 }
 
 /// The sizes of one convolution of one batch.
@@ -277,57 +322,53 @@ impl Conv2d {
         self.run(x).0
     }
 
-    /// The output of every image. On the im2col path, the column matrix of an image is
-    /// built in a buffer of the thread's and used at once (it stays in cache); the
-    /// pullback builds it again from the input, which is a tenth of its size.
+    /// The output of every image, in parallel over the batch.
     fn run(&self, x: &Tensor) -> (Tensor, Geometry) {
         let g = self.geometry(x);
         let mut out = zeroed(g.n * g.out_len());
-        let images = out
-            .par_chunks_mut(g.out_len())
-            .zip(x.data().par_chunks(g.in_len()));
+        out.par_chunks_mut(g.out_len())
+            .zip(x.data().par_chunks(g.in_len()))
+            .for_each_init(Scratch::default, |s, (y, x)| {
+                self.image_forward(&g, x, y, s)
+            });
+        let y = Tensor::new(&[g.n, g.out, g.oh, g.ow], out).expect("shape");
+        (y, g)
+    }
+
+    /// Image `x`'s output `y` (dense `out × OH × OW`). On the direct path the input is
+    /// padded into the thread's buffer first; on the im2col path the column matrix is built
+    /// in it and used at once (it stays in cache; the pullback builds it again from the
+    /// input, which is a tenth of its size).
+    fn image_forward(&self, g: &Geometry, x: &[f32], y: &mut [f32], s: &mut Scratch) {
         if g.direct() {
             let (xp_at, out_at) = (g.xp_at(), g.out_at());
             let params = (self.weight.data(), Some(self.bias.data()));
-            // Rows of whole strips are the dense layout: the output is written in place.
-            let dense = out_at.row == g.ow;
-            images.for_each_init(
-                || {
-                    let padded_out = if dense { 0 } else { out_at.len(g.out) };
-                    (vec![0.0f32; xp_at.len(g.c)], vec![0.0f32; padded_out])
-                },
-                |(xp, yp), (y, x)| {
-                    direct::pad_planes(x, g.h, g.w, g.pad, xp_at, xp);
-                    if dense {
-                        direct::correlate(xp, xp_at, params, g.k, y, out_at);
-                    } else {
-                        direct::correlate(xp, xp_at, params, g.k, yp, out_at);
-                        direct::unpad_planes(yp, out_at, g.ow, y);
-                    }
-                },
-            );
+            s.a.resize(xp_at.len(g.c), 0.0);
+            direct::pad_planes(x, g.h, g.w, g.pad, xp_at, &mut s.a);
+            if out_at.row == g.ow {
+                // Rows of whole strips are the dense layout: written in place.
+                direct::correlate(&s.a, xp_at, params, g.k, y, out_at);
+            } else {
+                s.b.resize(out_at.len(g.out), 0.0);
+                direct::correlate(&s.a, xp_at, params, g.k, &mut s.b, out_at);
+                direct::unpad_planes(&s.b, out_at, g.ow, y);
+            }
         } else {
             let (ckk, ohw) = (g.ckk(), g.ohw());
+            s.a.resize(ckk * ohw, 0.0);
+            g.im2col(x, &mut s.a);
+            for (row, &b) in y.chunks_mut(ohw).zip(self.bias.data()) {
+                row.fill(b);
+            }
             let w = matrix(self.weight.data(), g.out, ckk);
-            images.for_each_init(
-                || vec![0.0f32; ckk * ohw],
-                |cols, (y, x)| {
-                    g.im2col(x, cols);
-                    for (row, &b) in y.chunks_mut(ohw).zip(self.bias.data()) {
-                        row.fill(b);
-                    }
-                    gemm(
-                        &mut matrix_mut(y, g.out, ohw),
-                        1.0,
-                        &w,
-                        &matrix(cols, ckk, ohw),
-                        1.0,
-                    );
-                },
+            gemm(
+                &mut matrix_mut(y, g.out, ohw),
+                1.0,
+                &w,
+                &matrix(&s.a, ckk, ohw),
+                1.0,
             );
         }
-        let y = Tensor::new(&[g.n, g.out, g.oh, g.ow], out).expect("shape");
-        (y, g)
     }
 
     /// The output and the pullback, which gives the layer's cotangent and, if the caller
@@ -349,7 +390,7 @@ impl Conv2d {
                 [g.n, g.out, g.oh, g.ow],
                 "Conv2d: cotangent shape"
             );
-            self.cotangents(&g, &x, &dy, needs & 2 != 0)
+            self.cotangents(&g, &x, OutputCotangent::Dense(dy.data()), needs & 2 != 0)
         };
         (y, pullback)
     }
@@ -357,7 +398,13 @@ impl Conv2d {
     /// `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and, if `need_dx`, `x̄ₙ`, in one pass over the
     /// images: blocks of images in parallel, each summing its share of `W̄` and `b̄`
     /// (then the shares are added) and writing its images' `x̄ₙ`.
-    fn cotangents(&self, g: &Geometry, x: &Tensor, dy: &Tensor, need_dx: bool) -> (Conv2d, Tensor) {
+    fn cotangents(
+        &self,
+        g: &Geometry,
+        x: &Tensor,
+        dy: OutputCotangent<'_>,
+        need_dx: bool,
+    ) -> (Conv2d, Tensor) {
         // Four blocks per thread: a thread that starts late (woken late, or sharing its
         // core) leaves blocks for the others to take.
         let per = g.n.div_ceil(4 * rayon::current_num_threads().max(1)).max(1);
@@ -368,20 +415,14 @@ impl Conv2d {
         };
         let block = |first: usize, dx_block: &mut [f32]| {
             let (mut dw, mut db) = (vec![0.0f32; self.weight.len()], vec![0.0f32; g.out]);
-            let mut scratch = Scratch::default();
+            let (mut scratch, mut dy_buffer) = (Scratch::default(), Vec::new());
             let images = first..(first + per).min(g.n);
+            let dy = dy.block(g, images.clone(), &mut dy_buffer);
             if g.direct() {
-                self.block_weight_grad(
-                    g,
-                    x.data(),
-                    dy.data(),
-                    images.clone(),
-                    &mut dw,
-                    &mut scratch,
-                );
+                self.block_weight_grad(g, x.data(), dy, images.clone(), &mut dw, &mut scratch);
             }
             for (k, n) in images.enumerate() {
-                let dy_n = &dy.data()[n * g.out_len()..][..g.out_len()];
+                let dy_n = &dy[k * g.out_len()..][..g.out_len()];
                 let x_n = &x.data()[n * g.in_len()..][..g.in_len()];
                 let dx_n = need_dx.then(|| &mut dx_block[k * g.in_len()..][..g.in_len()]);
                 for (b, row) in db.iter_mut().zip(dy_n.chunks(g.ohw())) {
@@ -428,8 +469,9 @@ impl Conv2d {
         (layer, dx)
     }
 
-    /// A block of images' share of `W̄`, by the direct loops: their inputs padded into the
-    /// thread's buffer, then one pass over all of them, reading `ȳ` where it is.
+    /// A block of images' share of `W̄` (`dy`: the block's output cotangents), by the direct
+    /// loops: their inputs padded into the thread's buffer, then one pass over all of them,
+    /// reading `ȳ` where it is.
     fn block_weight_grad(
         &self,
         g: &Geometry,
@@ -449,7 +491,6 @@ impl Conv2d {
             let x_n = &x[n * g.in_len()..][..g.in_len()];
             direct::pad_planes(x_n, g.h, g.w, g.pad, x_at, xp);
         }
-        let dy = &dy[images.start * g.out_len()..images.end * g.out_len()];
         direct::weight_grad(&s.a, x_at, dy, (g.oh, g.ow), images.len(), g.k, dw);
     }
 

@@ -32,14 +32,20 @@ fn pool(x: &Tensor, k: usize) -> (Tensor, Vec<u32>) {
     y.par_chunks_mut(oh * ow)
         .zip(arg.par_chunks_mut(oh * ow))
         .zip(x.data().par_chunks(h * w))
-        .for_each(|((y, arg), plane)| {
-            if k == 2 {
-                pool_2x2(plane, w, (oh, ow), y, arg);
-            } else {
-                pool_k(plane, w, k, (oh, ow), y, arg);
-            }
-        });
+        .for_each(|((y, arg), plane)| pool_plane(plane, w, k, y, arg));
     (Tensor::new(&[n, c, oh, ow], y).expect("shape"), arg)
+}
+
+/// One plane `w` wide: the maximum of each window into `y` (`oh × ow`) and its offset in
+/// the plane into `arg`.
+pub(super) fn pool_plane(plane: &[f32], w: usize, k: usize, y: &mut [f32], arg: &mut [u32]) {
+    let ow = w / k;
+    let oh = y.len() / ow;
+    if k == 2 {
+        pool_2x2(plane, w, (oh, ow), y, arg);
+    } else {
+        pool_k(plane, w, k, (oh, ow), y, arg);
+    }
 }
 
 /// Any `k × k` window: the first element of the window wins ties.
