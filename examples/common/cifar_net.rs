@@ -29,11 +29,13 @@ impl Net {
     ///
     /// ReLU then max-pool is max-pool then ReLU (ReLU is monotone, and both orders send a
     /// window's cotangent to its maximum, or nowhere if it is negative): pooling first
-    /// applies ReLU to a quarter of the values. The function and gradient are the seed's.
+    /// applies ReLU to a quarter of the values. `conv.forward_max_pool(x, 2)` is
+    /// `max_pool2d(&conv.forward(x), 2)` fused, so that no batch-sized convolution output
+    /// (or its cotangent) is written. The function and gradient are the seed's.
     #[differentiable]
     pub fn logits(&self, x: &Tensor) -> DMatrix<f32> {
-        let h = relu(&max_pool2d(&self.conv1.forward(x), 2));
-        let h = relu(&max_pool2d(&self.conv2.forward(&h), 2));
+        let h = relu(&self.conv1.forward_max_pool(x, 2));
+        let h = relu(&self.conv2.forward_max_pool(&h, 2));
         let h = relu(&self.fc1.forward(&flatten(&h)));
         self.fc2.forward(&h)
     }
