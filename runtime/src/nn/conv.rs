@@ -6,6 +6,7 @@
 //! `yₙ = W Xₙ + b 𝟙ᵀ`, so `W̄ = Σₙ ȳₙ Xₙᵀ`, `b̄ = Σₙ ȳₙ 𝟙` and `x̄ₙ = col2im(Wᵀ ȳₙ)`.
 
 use super::direct::{self, Planes, STRIP};
+use super::pool::unpool_plane;
 use super::Init;
 use crate::needs::needs;
 use crate::tensor::{gemm, matrix, matrix_mut, matrix_transposed, strided_mut, zeroed, Tensor};
@@ -79,9 +80,7 @@ impl OutputCotangent<'_> {
                     .chunks(plane)
                     .zip(arg[pooled].chunks(plane));
                 for (dy, (dp, arg)) in buffer.chunks_mut(g.ohw()).zip(windows) {
-                    for (&d, &a) in dp.iter().zip(arg) {
-                        dy[a as usize] += d;
-                    }
+                    unpool_plane(dp, arg, dy);
                 }
                 buffer
             }

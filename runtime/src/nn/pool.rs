@@ -96,6 +96,14 @@ fn pool_2x2(plane: &[f32], w: usize, (oh, ow): (usize, usize), y: &mut [f32], ar
     }
 }
 
+/// One plane of the pullback: each window's cotangent `dy` added to `dx` at its maximum
+/// (`arg`: offsets in the plane, as [`pool_plane`] gives them).
+pub(super) fn unpool_plane(dy: &[f32], arg: &[u32], dx: &mut [f32]) {
+    for (&d, &a) in dy.iter().zip(arg) {
+        dx[a as usize] += d;
+    }
+}
+
 /// Value of [`max_pool2d`] and its pullback: each output's cotangent goes to the input that
 /// was the maximum of its window.
 pub fn max_pool2d_vjp(x: &Tensor, k: usize) -> (Tensor, impl FnOnce(Tensor) -> Tensor + use<>) {
@@ -108,11 +116,7 @@ pub fn max_pool2d_vjp(x: &Tensor, k: usize) -> (Tensor, impl FnOnce(Tensor) -> T
         dx.par_chunks_mut(plane)
             .zip(dy.data().par_chunks(out_plane))
             .zip(arg.par_chunks(out_plane))
-            .for_each(|((dx, dy), arg)| {
-                for (&d, &a) in dy.iter().zip(arg) {
-                    dx[a as usize] += d;
-                }
-            });
+            .for_each(|((dx, dy), arg)| unpool_plane(dy, arg, dx));
         Tensor::new(&in_shape, dx).expect("shape")
     };
     (y, pullback)
