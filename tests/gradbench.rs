@@ -3,6 +3,8 @@
 //! (`../shared/gradbench/PROTOCOL.md`), and each module's outputs against independent
 //! references (closed forms, finite differences, and ADBench's reference files).
 
+#![cfg(feature = "gradbench")]
+
 mod adbench;
 
 use serde_json::{json, Value};

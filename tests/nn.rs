@@ -2,6 +2,8 @@
 //! with every kind of primitive, and the fused convolution and pooling, checked against
 //! finite differences and forward mode.
 
+#![cfg(feature = "train")]
+
 use autodiff::gradcheck::{check_gradient, Tolerance};
 use autodiff::linalg::*;
 use autodiff::losses::*;

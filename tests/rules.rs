@@ -2,9 +2,13 @@
 //! modes against central finite differences at fixed points including zero and negative
 //! values where the function is differentiable there; then the kink table, at the kinks.
 
+// `erf` and `erfc` are unstable std methods: the lint says std's may be picked one day.
+#![allow(unstable_name_collisions)]
+
 mod common;
 
 use autodiff::differentiable;
+use autodiff::Erf;
 use autodiff::gradcheck::Tolerance;
 use common::check_at;
 
@@ -58,6 +62,8 @@ unary_rules! {
     acosh, acosh32: |a| a.acosh(), at [1.2, 2.0, 5.0];
     atanh, atanh32: |a| a.atanh(), at [-0.9, -0.3, 0.0, 0.5];
     exp, exp32: |a| a.exp(), at [-2.0, -0.5, 0.0, 1.5];
+    erf, erf32: |a| a.erf(), at [-2.5, -0.5, 0.0, 0.7, 1.8];
+    erfc, erfc32: |a| a.erfc(), at [-2.5, -0.5, 0.0, 0.7, 1.8];
     exp2, exp2_32: |a| a.exp2(), at [-2.0, -0.5, 0.0, 1.5];
     exp_m1, exp_m1_32: |a| a.exp_m1(), at [-2.0, -0.5, 0.0, 1.5];
     ln, ln32: |a| a.ln(), at [0.1, 0.7, 2.5];

@@ -4,7 +4,7 @@
 //! rest of the primal is emitted as it is.
 
 use crate::ir::{Block, Func, InstKind, Loop, LoopKind, Op, Value};
-use crate::rules::{self, Partial, Rule};
+use crate::rules;
 
 pub struct Activity {
     varied: Vec<bool>,
@@ -46,17 +46,6 @@ fn loop_blocks(lp: &Loop) -> Vec<&Block> {
     }
 }
 
-/// Whether the result of `op` has a non-zero derivative with respect to operand `i`.
-fn carries(rule: &Rule, i: usize) -> bool {
-    match rule {
-        // The index of a write carries nothing; the array and the value do.
-        Rule::Store => i != 1,
-        Rule::Call | Rule::Construct => true,
-        Rule::Constant => false,
-        Rule::Partials(_) => rule.partial(i) != Partial::Zero,
-    }
-}
-
 impl Activity {
     fn forward(&mut self, block: &Block) {
         for inst in &block.insts {
@@ -66,7 +55,7 @@ impl Activity {
                     let varied = args
                         .iter()
                         .enumerate()
-                        .any(|(i, &a)| self.varied[a.index()] && carries(&rule, i));
+                        .any(|(i, &a)| self.varied[a.index()] && rule.carries(i));
                     for o in &inst.outs {
                         self.varied[o.index()] = varied;
                     }
@@ -164,7 +153,7 @@ impl Activity {
     fn mark_operands(&mut self, op: &Op, args: &[Value]) {
         let rule = rules::rule(op);
         for (i, &a) in args.iter().enumerate() {
-            if carries(&rule, i) {
+            if rule.carries(i) {
                 self.useful[a.index()] = true;
             }
         }

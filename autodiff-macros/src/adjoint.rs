@@ -5,7 +5,7 @@
 //! Input: the optimised IR of `fn f(x..) -> y`, float code with branches and loops, and its
 //! activity. Output: the primal, then the adjoint: last to first, each active `v` gets
 //! `d_v = Σ_u ∂u/∂v · d_u` over its uses `u`, seeded with `d_y = 1`. The partials are the
-//! arithmetic of `f_dir` (`forward::symbolic_term`): for a scalar rule, the cotangent of an
+//! formulas of the rule table (`rules`): for a scalar rule, the cotangent of an
 //! operand is the tangent rule with the result's cotangent in place of the operand's
 //! tangent. A call `y = g(a, ..)` of another `nested` function gives its `i`-th float
 //! argument `g_grad_i_of_n(a, ..) · d_y`.
@@ -25,11 +25,10 @@
 //! does): for a function that reads or writes arrays no partial is generated.
 
 use crate::activity::Activity;
-use crate::forward::symbolic_term;
 use crate::ir::{
     Adapter, Block, Const, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Role, Ty, Value,
 };
-use crate::rules::{self, Partial, Rule};
+use crate::rules::{self, Builder, Operands, Partial, Rule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -479,9 +478,16 @@ impl Sweep<'_> {
                 Partial::Zero => continue,
                 Partial::Identity => d_y,
                 Partial::Negate => self.func.push_op(Op::Neg, vec![d_y], y, span, out),
-                Partial::Runtime { op, slot } => {
-                    symbolic_term(self.func, self.act, op, slot, args, y, d_y, span, out)
-                        .ok_or(Unsupported)?
+                Partial::Runtime(rule) => {
+                    let mut b = Builder {
+                        func: self.func,
+                        out,
+                        like: y,
+                        span,
+                    };
+                    let operands = Operands { args, y, t: d_y };
+                    let formula = rule.formula.ok_or(Unsupported)?;
+                    b.apply(formula, operands).ok_or(Unsupported)?
                 }
                 _ => return Err(Unsupported),
             };

@@ -371,7 +371,7 @@ pub fn unknown_arg_type(span: Span) -> Error {
 pub fn nested_rule(span: Span, rule: &str) -> Error {
     Error::new(
         span,
-        format!("`nested` cannot differentiate this operation twice yet (no second-order form of `{rule}`); compute it from `+ - * / %` and the float methods with one (sin, cos, tan, their inverses and hyperbolic forms, exp, exp2, exp_m1, ln, ln_1p, log, log2, log10, sqrt, cbrt, abs, recip, powi, powf, hypot, atan2, max, min, clamp, mul_add), or drop `nested`"),
+        format!("`nested` cannot differentiate this operation twice yet (no second-order form of `{rule}`); compute it from `+ - * / %` and the float methods with one ({}), or drop `nested`", crate::rules::second_order_methods().join(", ")),
     )
 }
 

@@ -1117,7 +1117,7 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #m.map(#closure))
             }
             (Op::MapRule { mode, jvp }, [_, _]) => {
-                let name = format_ident!("map_{}", mode, span = span);
+                let name = format_ident!("map_{}", mode.name(), span = span);
                 let (m, seed) = (self.by_ref_operand(args[0]), self.by_ref_operand(args[1]));
                 let closure = scalar_closure(jvp);
                 quote_spanned!(span=> ::autodiff::__private::obj::#name(#m, #seed, #closure))
@@ -1146,6 +1146,12 @@ impl<'a> Emitter<'a> {
                 quote_spanned!(span=> #x #sym #y)
             }
             (Op::Cast { ty, .. }, [x]) => quote_spanned!(span=> #x as #ty),
+            (Op::Fun(f), [recv, ..]) if f.is_extension_method() => {
+                // By path: std has these methods on nightly only, and a method call would
+                // warn (`unstable_name_collisions`) in the generated code.
+                let name = format_ident!("{}", f.name(), span = span);
+                quote_spanned!(span=> ::autodiff::Erf::#name(#recv))
+            }
             (Op::Fun(f), [recv, rest @ ..]) => {
                 let name = format_ident!("{}", f.name(), span = span);
                 let recv = self.receiver(args[0], recv);

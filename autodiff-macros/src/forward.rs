@@ -9,8 +9,8 @@
 //! inactive. No storage: every tangent is computed next to its primal.
 
 use crate::activity::Activity;
-use crate::ir::{Block, CallForm, Fun, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
-use crate::rules::{self, Partial};
+use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
+use crate::rules::{self, rule_call, Builder, Mode, Operands, Partial};
 use proc_macro2::Span;
 use std::collections::HashMap;
 
@@ -82,31 +82,6 @@ fn as_primal(block: &mut Block, func: &mut Func, missing: &mut Vec<(String, Span
         }
         block.insts.push(inst);
     }
-}
-
-/// `∂y/∂args[slot] · t` as IR arithmetic appended to `out` (the rules of `f_dir`), or
-/// `None` where there is none. For the scalar rules this is also the cotangent rule with
-/// `t` the cotangent of `y`, which is how `adjoint` writes the reverse sweep.
-#[allow(clippy::too_many_arguments)]
-pub fn symbolic_term(
-    func: &mut Func,
-    act: &Activity,
-    op: &'static str,
-    slot: Option<&'static str>,
-    args: &[Value],
-    y: Value,
-    t: Value,
-    span: Span,
-    out: &mut Vec<Inst>,
-) -> Option<Value> {
-    let mut fwd = Forward {
-        func,
-        act,
-        tangent: HashMap::new(),
-        symbolic: true,
-        missing: Vec::new(),
-    };
-    fwd.symbolic_partial(op, slot, args, y, t, span, out)
 }
 
 fn transform(
@@ -237,7 +212,7 @@ impl Forward<'_> {
                 Partial::Map => {
                     let Op::Map { jvp, .. } = op else { continue };
                     let rule = Op::MapRule {
-                        mode: "jvp",
+                        mode: Mode::Jvp,
                         jvp: jvp.clone(),
                     };
                     self.func.push_op(rule, vec![args[0], t], y, span, out)
@@ -253,23 +228,26 @@ impl Forward<'_> {
                     self.func.values[v.index()].by_ref = true;
                     v
                 }
-                Partial::Runtime { op, slot } if self.symbolic => {
-                    match self.symbolic_partial(op, slot, args, y, t, span, out) {
+                Partial::Runtime(rule) if self.symbolic => {
+                    let mut b = Builder {
+                        func: self.func,
+                        out,
+                        like: y,
+                        span,
+                    };
+                    let operands = Operands { args, y, t };
+                    match rule.formula.and_then(|f| b.apply(f, operands)) {
                         Some(v) => v,
                         None => {
-                            let name = Partial::runtime_name(op, slot, "jvp");
-                            self.missing.push((name, span));
+                            self.missing.push((rule.name(Mode::Jvp), span));
                             continue;
                         }
                     }
                 }
-                Partial::Runtime { op, slot } => {
+                Partial::Runtime(rule) => {
                     let v = self.fresh(y, false);
-                    out.push(Inst::new(
-                        vec![v],
-                        rules::runtime_call(op, slot, "jvp", args, y, t),
-                        span,
-                    ));
+                    let kind = rule_call(&rule, Mode::Jvp, args, y, t);
+                    out.push(Inst::new(vec![v], kind, span));
                     v
                 }
             };
@@ -281,323 +259,6 @@ impl Forward<'_> {
             info.role = Role::Derivative(y);
         }
         self.tangent.insert(y, d_y);
-    }
-
-    /// `∂y/∂args[slot] · t` written with IR operations, for the rules that have such a
-    /// form; `None` for the others.
-    #[allow(clippy::too_many_arguments)]
-    fn symbolic_partial(
-        &mut self,
-        op: &str,
-        slot: Option<&str>,
-        args: &[Value],
-        y: Value,
-        t: Value,
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Option<Value> {
-        use std::f64::consts::{LN_10, LN_2, PI};
-        let a = args[0];
-        let b = args.get(1).copied();
-        let one = self.constant(1.0, y, span, out);
-        let mut p = |op: Op, xs: Vec<Value>| self.func.push_op(op, xs, y, span, out);
-        let v = match (op, slot) {
-            ("mul", Some("lhs")) => p(Op::Mul, vec![t, b?]),
-            ("mul", Some("rhs")) => p(Op::Mul, vec![a, t]),
-            ("div", Some("lhs")) => p(Op::Div, vec![t, b?]),
-            // d(a/b)/db = −y/b
-            ("div", Some("rhs")) => {
-                let q = p(Op::Div, vec![y, b?]);
-                let m = p(Op::Mul, vec![q, t]);
-                p(Op::Neg, vec![m])
-            }
-            ("exp", None) => p(Op::Mul, vec![y, t]),
-            ("ln", None) => p(Op::Div, vec![t, a]),
-            // d√a = 1/(2y)
-            ("sqrt", None) => {
-                let twice = p(Op::Add, vec![y, y]);
-                p(Op::Div, vec![t, twice])
-            }
-            ("sin", None) => {
-                let c = p(Op::Fun(Fun::Cos), vec![a]);
-                p(Op::Mul, vec![c, t])
-            }
-            ("cos", None) => {
-                let s = p(Op::Fun(Fun::Sin), vec![a]);
-                let m = p(Op::Mul, vec![s, t]);
-                p(Op::Neg, vec![m])
-            }
-            // d tanh = 1 − y²
-            ("tanh", None) => {
-                let yt = p(Op::Mul, vec![y, t]);
-                let yyt = p(Op::Mul, vec![y, yt]);
-                p(Op::Sub, vec![t, yyt])
-            }
-            // d(1/a) = −y²
-            ("recip", None) => {
-                let yt = p(Op::Mul, vec![y, t]);
-                let yyt = p(Op::Mul, vec![y, yt]);
-                p(Op::Neg, vec![yyt])
-            }
-            // d tan = 1 + y²
-            ("tan", None) => {
-                let yy = p(Op::Mul, vec![y, y]);
-                let d = p(Op::Add, vec![one, yy]);
-                p(Op::Mul, vec![d, t])
-            }
-            // d asin = 1/√(1 − a²), d acos = −1/√(1 − a²)
-            ("asin" | "acos", None) => {
-                let aa = p(Op::Mul, vec![a, a]);
-                let r = p(Op::Sub, vec![one, aa]);
-                let r = p(Op::Fun(Fun::Sqrt), vec![r]);
-                let q = p(Op::Div, vec![t, r]);
-                if op == "acos" {
-                    p(Op::Neg, vec![q])
-                } else {
-                    q
-                }
-            }
-            // d atan = 1/(1 + a²), d atanh = 1/(1 − a²)
-            ("atan" | "atanh", None) => {
-                let aa = p(Op::Mul, vec![a, a]);
-                let kind = if op == "atan" { Op::Add } else { Op::Sub };
-                let r = p(kind, vec![one, aa]);
-                p(Op::Div, vec![t, r])
-            }
-            ("sinh", None) => {
-                let c = p(Op::Fun(Fun::Cosh), vec![a]);
-                p(Op::Mul, vec![c, t])
-            }
-            ("cosh", None) => {
-                let s = p(Op::Fun(Fun::Sinh), vec![a]);
-                p(Op::Mul, vec![s, t])
-            }
-            // d asinh = 1/√(a² + 1), d acosh = 1/√(a² − 1)
-            ("asinh" | "acosh", None) => {
-                let aa = p(Op::Mul, vec![a, a]);
-                let kind = if op == "asinh" { Op::Add } else { Op::Sub };
-                let r = p(kind, vec![aa, one]);
-                let r = p(Op::Fun(Fun::Sqrt), vec![r]);
-                p(Op::Div, vec![t, r])
-            }
-            // d exp_m1 = y + 1, d ln_1p = 1/(1 + a)
-            ("exp_m1", None) => {
-                let d = p(Op::Add, vec![y, one]);
-                p(Op::Mul, vec![d, t])
-            }
-            ("ln_1p", None) => {
-                let d = p(Op::Add, vec![one, a]);
-                p(Op::Div, vec![t, d])
-            }
-            // d cbrt = 1/(3y²)
-            ("cbrt", None) => {
-                let yy = p(Op::Mul, vec![y, y]);
-                let d = p(Op::Add, vec![yy, yy]);
-                let d = p(Op::Add, vec![d, yy]);
-                p(Op::Div, vec![t, d])
-            }
-            ("abs", None) => {
-                let s = p(Op::Fun(Fun::Signum), vec![a]);
-                p(Op::Mul, vec![s, t])
-            }
-            // d aᵇ/da = b·a^(b−1), d aᵇ/db = y·ln a
-            ("powf", Some("base")) => {
-                let b = b?;
-                let b1 = p(Op::Sub, vec![b, one]);
-                let pw = p(Op::Fun(Fun::Powf), vec![a, b1]);
-                let d = p(Op::Mul, vec![b, pw]);
-                p(Op::Mul, vec![d, t])
-            }
-            ("powf", Some("exp")) => {
-                let l = p(Op::Fun(Fun::Ln), vec![a]);
-                let d = p(Op::Mul, vec![y, l]);
-                p(Op::Mul, vec![d, t])
-            }
-            // d hypot(a, b)/da = a/y, /db = b/y
-            ("hypot", Some("lhs")) => {
-                let q = p(Op::Div, vec![a, y]);
-                p(Op::Mul, vec![q, t])
-            }
-            ("hypot", Some("rhs")) => {
-                let q = p(Op::Div, vec![b?, y]);
-                p(Op::Mul, vec![q, t])
-            }
-            ("exp2" | "log2" | "log10" | "to_degrees" | "to_radians", None) => {
-                let factor = match op {
-                    "exp2" => LN_2,
-                    "log2" => 1.0 / LN_2,
-                    "log10" => 1.0 / LN_10,
-                    "to_degrees" => 180.0 / PI,
-                    _ => PI / 180.0,
-                };
-                let c = self.constant(factor, y, span, out);
-                let mut p = |op: Op, xs: Vec<Value>| self.func.push_op(op, xs, y, span, out);
-                let ct = p(Op::Mul, vec![c, t]);
-                match op {
-                    "exp2" => p(Op::Mul, vec![y, ct]),
-                    "log2" | "log10" => p(Op::Div, vec![ct, a]),
-                    _ => ct,
-                }
-            }
-            ("powi", None) => self.powi_partial(a, b?, y, t, span, out)?,
-            // d log_b(a)/da = 1/(a·ln b), d log_b(a)/db = −y/(b·ln b)
-            ("log", Some("x")) => {
-                let lb = p(Op::Fun(Fun::Ln), vec![b?]);
-                let d = p(Op::Mul, vec![a, lb]);
-                p(Op::Div, vec![t, d])
-            }
-            ("log", Some("base")) => {
-                let b = b?;
-                let lb = p(Op::Fun(Fun::Ln), vec![b]);
-                let d = p(Op::Mul, vec![b, lb]);
-                let q = p(Op::Div, vec![y, d]);
-                let m = p(Op::Mul, vec![q, t]);
-                p(Op::Neg, vec![m])
-            }
-            // d atan2(a, b)/da = b/(a² + b²), d atan2(a, b)/db = −a/(a² + b²)
-            ("atan2", Some(slot)) => {
-                let b = b?;
-                let (aa, bb) = (p(Op::Mul, vec![a, a]), p(Op::Mul, vec![b, b]));
-                let r = p(Op::Add, vec![aa, bb]);
-                let num = if slot == "y" { b } else { a };
-                let q = p(Op::Div, vec![num, r]);
-                let m = p(Op::Mul, vec![q, t]);
-                if slot == "y" {
-                    m
-                } else {
-                    p(Op::Neg, vec![m])
-                }
-            }
-            // a.mul_add(m, c) = a·m + c
-            ("mul_add", Some("x")) => p(Op::Mul, vec![t, b?]),
-            ("mul_add", Some("a")) => p(Op::Mul, vec![a, t]),
-            // a % b = a − trunc(a/b)·b
-            ("rem", Some("rhs")) => {
-                let q = p(Op::Div, vec![a, b?]);
-                let q = p(Op::Fun(Fun::Trunc), vec![q]);
-                let m = p(Op::Mul, vec![q, t]);
-                p(Op::Neg, vec![m])
-            }
-            ("max" | "min" | "clamp", Some(slot)) => {
-                let cond = self.selects(op, slot, args, span, out)?;
-                self.select(cond, t, y, span, out)
-            }
-            _ => return None,
-        };
-        Some(v)
-    }
-
-    /// Whether the piecewise operation `op` (`max`, `min`, `clamp`) passes operand `slot`
-    /// through, as the runtime's rules decide it: `max` and `min` give ties to the first
-    /// operand and ignore a NaN second one; `clamp` gives the bounds themselves to `x`.
-    fn selects(
-        &mut self,
-        op: &str,
-        slot: &str,
-        args: &[Value],
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Option<Value> {
-        use crate::ir::{CmpOp, Ty};
-        let mut b = |op: Op, xs: Vec<Value>| {
-            let v = self.func.new_value(None, span, Ty::Bool);
-            out.push(Inst::new(vec![v], InstKind::Op(op, xs), span));
-            v
-        };
-        let (x, other) = (args[0], *args.get(1)?);
-        Some(match (op, slot) {
-            ("max" | "min", _) => {
-                let cmp = if op == "max" { CmpOp::Ge } else { CmpOp::Le };
-                let first = b(Op::Cmp(cmp), vec![x, other]);
-                let nan = b(Op::Cmp(CmpOp::Ne), vec![other, other]);
-                let first = b(Op::BitOr, vec![first, nan]);
-                if slot == "lhs" {
-                    first
-                } else {
-                    b(Op::Not, vec![first])
-                }
-            }
-            ("clamp", "x") => {
-                let hi = *args.get(2)?;
-                let below = b(Op::Cmp(CmpOp::Lt), vec![x, other]);
-                let above = b(Op::Cmp(CmpOp::Gt), vec![x, hi]);
-                let outside = b(Op::BitOr, vec![below, above]);
-                b(Op::Not, vec![outside])
-            }
-            ("clamp", "lo") => b(Op::Cmp(CmpOp::Lt), vec![x, other]),
-            ("clamp", "hi") => b(Op::Cmp(CmpOp::Gt), vec![x, *args.get(2)?]),
-            _ => return None,
-        })
-    }
-
-    /// `if cond { t } else { 0 }`, zero of `y`'s type.
-    fn select(
-        &mut self,
-        cond: Value,
-        t: Value,
-        y: Value,
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Value {
-        let mut els = Vec::new();
-        let zero = self.func.push_float(0.0, y, span, &mut els);
-        let v = self.func.new_derived(Role::Primal, y);
-        let then = Block {
-            insts: Vec::new(),
-            yields: vec![t],
-        };
-        let els = Block {
-            insts: els,
-            yields: vec![zero],
-        };
-        out.push(Inst::new(vec![v], InstKind::If { cond, then, els }, span));
-        v
-    }
-
-    /// `d aⁿ = n·a^(n−1)` for an integer `n`: `n` is cast to the float type of `y`.
-    fn powi_partial(
-        &mut self,
-        a: Value,
-        n: Value,
-        y: Value,
-        t: Value,
-        span: Span,
-        out: &mut Vec<Inst>,
-    ) -> Option<Value> {
-        use crate::ir::{Const, Ty};
-        let float = self.func.ty(y);
-        let ty = match float {
-            Ty::F64 => quote::quote!(f64),
-            Ty::F32 => quote::quote!(f32),
-            _ => return None,
-        };
-        let int = |f: &mut Func, kind: InstKind, out: &mut Vec<Inst>| {
-            let v = f.new_value(None, span, Ty::Int);
-            out.push(Inst::new(vec![v], kind, span));
-            v
-        };
-        let one = int(
-            self.func,
-            InstKind::Op(
-                Op::Const(Const::Int(proc_macro2::Literal::i32_unsuffixed(1))),
-                vec![],
-            ),
-            out,
-        );
-        let n1 = int(self.func, InstKind::Op(Op::Sub, vec![n, one]), out);
-        let nf = self
-            .func
-            .push_op(Op::Cast { ty, to: float }, vec![n], y, span, out);
-        let pw = self
-            .func
-            .push_op(Op::Fun(Fun::Powi), vec![a, n1], y, span, out);
-        let d = self.func.push_op(Op::Mul, vec![nf, pw], y, span, out);
-        Some(self.func.push_op(Op::Mul, vec![d, t], y, span, out))
-    }
-
-    /// A float constant of `like`'s type.
-    fn constant(&mut self, value: f64, like: Value, span: Span, out: &mut Vec<Inst>) -> Value {
-        self.func.push_float(value, like, span, out)
     }
 
     /// A value of `like`'s type; named as its tangent if `named`.

@@ -18,7 +18,7 @@ use crate::ir::{
     Adapter, Block, CallForm, CmpOp, Const, Fun, Func, Inst, InstKind, Lin, Loop, LoopKind, Op,
     Range, Ty, Value,
 };
-use crate::rules::{self, Partial, Rule};
+use crate::rules;
 use crate::types::{self, Constraints};
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -220,18 +220,9 @@ impl<'a> Lower<'a> {
 
     fn result_varied(&self, op: &Op, args: &[Value]) -> bool {
         let rule = rules::rule(op);
-        match rule {
-            Rule::Call | Rule::Construct => args.iter().any(|&a| self.is_varied(a)),
-            Rule::Store => args
-                .iter()
-                .enumerate()
-                .any(|(i, &a)| i != 1 && self.is_varied(a)),
-            Rule::Constant => false,
-            Rule::Partials(_) => args
-                .iter()
-                .enumerate()
-                .any(|(i, &a)| self.is_varied(a) && rule.partial(i) != Partial::Zero),
-        }
+        args.iter()
+            .enumerate()
+            .any(|(i, &a)| self.is_varied(a) && rule.carries(i))
     }
 
     /// Records which operands share the result's type.

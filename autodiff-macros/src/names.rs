@@ -22,6 +22,16 @@ pub fn grad_fn(name: &Ident) -> Ident {
     Ident::new(&format!("{name}_grad"), name.span())
 }
 
+/// The runtime rule `<op>_<mode>[_<slot>]` (`sin_jvp`, `mul_vjp_rhs`); see
+/// `autodiff_runtime::rules` for the contract.
+pub fn rule_fn(op: &str, mode: crate::rules::Mode, slot: Option<&str>) -> String {
+    let mode = mode.name();
+    match slot {
+        Some(slot) => format!("{op}_{mode}_{slot}"),
+        None => format!("{op}_{mode}"),
+    }
+}
+
 /// A hygienic identifier for generated code, reported at `span`.
 pub fn local(name: &str, span: Span) -> Ident {
     Ident::new(name, Span::mixed_site().located_at(span))

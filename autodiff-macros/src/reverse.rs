@@ -23,7 +23,7 @@ use crate::activity::Activity;
 use crate::ir::{
     Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Request, Role, Ty, Value,
 };
-use crate::rules::{self, Partial, Rule};
+use crate::rules::{self, Mode, Partial, Rule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -823,7 +823,7 @@ impl Reverse<'_> {
                     let Op::Map { jvp, .. } = op else { continue };
                     let v = self.cotangent_value(a);
                     let rule = Op::MapRule {
-                        mode: "vjp",
+                        mode: Mode::Vjp,
                         jvp: jvp.clone(),
                     };
                     out.push(Inst::new(vec![v], InstKind::Op(rule, vec![a, d_y]), span));
@@ -883,13 +883,10 @@ impl Reverse<'_> {
                     }
                     continue;
                 }
-                Partial::Runtime { op, slot } => {
+                Partial::Runtime(rule) => {
                     let v = self.cotangent_value(a);
-                    out.push(Inst::new(
-                        vec![v],
-                        rules::runtime_call(op, slot, "vjp", args, y, d_y),
-                        span,
-                    ));
+                    let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
+                    out.push(Inst::new(vec![v], kind, span));
                     v
                 }
             };

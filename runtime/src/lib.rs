@@ -35,19 +35,28 @@
 // resolve inside the runtime too, so its own code can use `#[differentiable]`.
 extern crate self as autodiff;
 
-pub mod checkpoint;
-pub mod data;
 mod differentiable;
 pub mod gradcheck;
 pub mod linalg;
-pub mod losses;
 mod needs;
-pub mod nn;
-pub mod optim;
 mod real;
 pub mod rules;
 pub mod special;
+
+// The training stack, behind the default feature `train`.
+#[cfg(feature = "train")]
+pub mod checkpoint;
+#[cfg(feature = "train")]
+pub mod data;
+#[cfg(feature = "train")]
+pub mod losses;
+#[cfg(feature = "train")]
+pub mod nn;
+#[cfg(feature = "train")]
+pub mod optim;
+#[cfg(feature = "train")]
 pub mod tensor;
+#[cfg(feature = "train")]
 pub mod train;
 
 pub use autodiff_macros::{differentiable, Differentiable};
@@ -57,7 +66,8 @@ pub use gradcheck::{
 };
 /// nalgebra, re-exported so that matrix code and derived structs name the same version.
 pub use nalgebra;
-pub use real::{Real, Zero};
+pub use real::{Erf, Real, Zero};
+#[cfg(feature = "train")]
 pub use tensor::{ShapeError, Tensor};
 
 /// The items generated code refers to. Not a public API: names may change in any release.

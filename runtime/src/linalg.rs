@@ -57,6 +57,7 @@ where
     }
 }
 
+#[cfg(feature = "train")]
 impl Array for crate::Tensor {
     type Elem = f32;
     fn map_elems(&self, f: impl Fn(f32) -> f32 + Sync) -> Self {

@@ -1,48 +1,25 @@
-//! The scalar types the rules are written over.
-
-use core::ops::{Add, Div, Mul, Neg, Rem, Sub};
+//! The scalar types the rules are written over: num-traits' `Float`, which the ecosystem
+//! (nalgebra, ndarray, statrs) shares, plus the conversions the rules need.
 
 /// A value with an additive identity: what an unreached tangent or cotangent is.
+/// Unlike `num_traits::Zero` it needs no `Add` and no `is_zero`, so that matrices of a
+/// shape known only at run time and parameter structs can have one too.
 pub trait Zero {
     /// The additive identity.
     fn zero() -> Self;
 }
 
-/// `f32` or `f64`: the methods the derivative rules need, with Rust's own semantics.
-pub trait Real:
-    Copy
-    + PartialOrd
-    + Zero
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Rem<Output = Self>
-    + Neg<Output = Self>
-{
+/// `f32` or `f64`: num-traits' [`Float`](num_traits::Float) (so `sin`, `sqrt`, `powi`, ..
+/// with Rust's own semantics) and exact conversions through `f64`.
+pub trait Real: num_traits::Float + Send + Sync + 'static {
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` (exact).
-    fn to_f64(self) -> f64;
+    fn into_f64(self) -> f64;
     /// Converts between real types: `f32 -> f64` is exact, `f64 -> f32` rounds.
     fn cast<T: Real>(self) -> T {
-        T::from_f64(self.to_f64())
+        T::from_f64(self.into_f64())
     }
-    /// `1`.
-    fn one() -> Self {
-        Self::from_f64(1.0)
-    }
-    fn is_nan(self) -> bool;
-    fn sqrt(self) -> Self;
-    fn cbrt(self) -> Self;
-    fn sin(self) -> Self;
-    fn cos(self) -> Self;
-    fn sinh(self) -> Self;
-    fn cosh(self) -> Self;
-    fn ln(self) -> Self;
-    fn trunc(self) -> Self;
-    fn powf(self, y: Self) -> Self;
-    fn powi(self, n: i32) -> Self;
 }
 
 macro_rules! impl_real {
@@ -58,44 +35,42 @@ macro_rules! impl_real {
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
-            fn to_f64(self) -> f64 {
+            fn into_f64(self) -> f64 {
                 f64::from(self)
-            }
-            fn is_nan(self) -> bool {
-                $t::is_nan(self)
-            }
-            fn sqrt(self) -> Self {
-                $t::sqrt(self)
-            }
-            fn cbrt(self) -> Self {
-                $t::cbrt(self)
-            }
-            fn sin(self) -> Self {
-                $t::sin(self)
-            }
-            fn cos(self) -> Self {
-                $t::cos(self)
-            }
-            fn sinh(self) -> Self {
-                $t::sinh(self)
-            }
-            fn cosh(self) -> Self {
-                $t::cosh(self)
-            }
-            fn ln(self) -> Self {
-                $t::ln(self)
-            }
-            fn trunc(self) -> Self {
-                $t::trunc(self)
-            }
-            fn powf(self, y: Self) -> Self {
-                $t::powf(self, y)
-            }
-            fn powi(self, n: i32) -> Self {
-                $t::powi(self, n)
             }
         }
     )*};
 }
 
 impl_real!(f32, f64);
+
+/// The error function and its complement for `f32` and `f64` (std has them only on
+/// nightly): `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`, `erfc(x) = 1 − erf(x)` without the
+/// cancellation for large `x`. Computed by the `libm` crate. Differentiable code calls them
+/// as methods, `x.erf()`, with this trait in scope (`use autodiff::Erf;`).
+pub trait Erf {
+    /// The error function.
+    #[must_use]
+    fn erf(self) -> Self;
+    /// The complementary error function, `1 − erf(x)`.
+    #[must_use]
+    fn erfc(self) -> Self;
+}
+
+impl Erf for f64 {
+    fn erf(self) -> f64 {
+        libm::erf(self)
+    }
+    fn erfc(self) -> f64 {
+        libm::erfc(self)
+    }
+}
+
+impl Erf for f32 {
+    fn erf(self) -> f32 {
+        libm::erff(self)
+    }
+    fn erfc(self) -> f32 {
+        libm::erfcf(self)
+    }
+}

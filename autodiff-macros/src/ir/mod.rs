@@ -347,7 +347,8 @@ impl Func {
         v
     }
 
-    /// A float constant of `like`'s type, appended to `out`.
+    /// A float constant of `like`'s type, appended to `out`. The literal is the magnitude;
+    /// the sign is in `value` (as for folded constants: emitted as `-lit`).
     pub fn push_float(
         &mut self,
         value: f64,
@@ -355,7 +356,7 @@ impl Func {
         span: Span,
         out: &mut Vec<Inst>,
     ) -> Value {
-        let lit = proc_macro2::Literal::f64_unsuffixed(value);
+        let lit = proc_macro2::Literal::f64_unsuffixed(value.abs());
         self.push_op(
             Op::Const(Const::Float { value, lit }),
             vec![],

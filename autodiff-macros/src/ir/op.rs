@@ -1,5 +1,5 @@
 //! The closed set of primal operations. Adding a variant does not compile until
-//! `rules::partials` gives it a derivative rule.
+//! `rules::rule` gives it a derivative rule.
 
 use proc_macro2::{Ident, Literal, TokenStream};
 
@@ -80,7 +80,7 @@ pub enum Op {
     /// In derivative code: `map_jvp(args[0], args[1], jvp)` (the tangent of a `Map`) or
     /// `map_vjp(args[0], args[1], jvp)` (the cotangent of its matrix), by `mode`.
     MapRule {
-        mode: &'static str,
+        mode: crate::rules::Mode,
         jvp: Box<super::Func>,
     },
 }
@@ -130,6 +130,9 @@ macro_rules! funs {
         }
 
         impl Fun {
+            /// Every float method with a rule.
+            pub const ALL: &[Fun] = &[$(Fun::$variant,)*];
+
             pub fn from_name(name: &str) -> Option<Fun> {
                 match name {
                     $($name => Some(Fun::$variant),)*
@@ -185,6 +188,8 @@ funs! {
     Fract = "fract" / 1,
     ToDegrees = "to_degrees" / 1,
     ToRadians = "to_radians" / 1,
+    Erf = "erf" / 1,
+    Erfc = "erfc" / 1,
     Powi = "powi" / 2,
     Powf = "powf" / 2,
     Log = "log" / 2,
@@ -249,6 +254,13 @@ lins! {
     Trace = "trace" / 1 / true,
 }
 
+impl Fun {
+    /// Whether the method comes from the runtime's `Erf` trait rather than std.
+    pub fn is_extension_method(self) -> bool {
+        matches!(self, Fun::Erf | Fun::Erfc)
+    }
+}
+
 impl Op {
     /// Whether evaluating the op twice is the same as evaluating it once, so common
     /// subexpressions may be merged. Calls and unknown methods may have effects.
@@ -300,7 +312,7 @@ impl Op {
             Op::At => "at".into(),
             Op::Construct { path } => format!("construct {}", compact(path)),
             Op::Map { closure, .. } => format!("map {}", compact(closure)),
-            Op::MapRule { mode, jvp } => format!("map_{mode} {}", jvp.name),
+            Op::MapRule { mode, jvp } => format!("map_{} {}", mode.name(), jvp.name),
         }
     }
 }

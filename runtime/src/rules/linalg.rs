@@ -23,7 +23,7 @@
 //! | `tr A` (`trace`) | `d I` | |
 
 use crate::rules::ZeroLike;
-use crate::{Real, Zero};
+use crate::Real;
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim, Dyn, MatrixView, OMatrix, RealField};
 
@@ -484,8 +484,8 @@ pub fn norm_jvp<M: Reduce>(a: &M, y: &M::Elem, t: &M) -> M::Elem
 where
     M::Elem: crate::Real,
 {
-    if *y == M::Elem::zero() {
-        M::Elem::zero()
+    if *y == <M::Elem as num_traits::Zero>::zero() {
+        <M::Elem as num_traits::Zero>::zero()
     } else {
         a.inner(t) / *y
     }
@@ -496,8 +496,8 @@ pub fn norm_vjp<M: Reduce>(a: &M, y: &M::Elem, d: &M::Elem) -> M
 where
     M::Elem: crate::Real,
 {
-    if *y == M::Elem::zero() {
-        a.fill_like(M::Elem::zero())
+    if *y == <M::Elem as num_traits::Zero>::zero() {
+        a.fill_like(<M::Elem as num_traits::Zero>::zero())
     } else {
         a.scaled(*d / *y)
     }

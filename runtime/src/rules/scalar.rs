@@ -140,6 +140,13 @@ partial!(/// `∂log_b(x)/∂x = 1/(x·ln b)`; zero stays zero
 partial!(/// `∂log_b(x)/∂b = -ln x/(b·ln² b)`; zero stays zero
     guarded log_jvp_base, log_vjp_base(x: T, b: T, y: T) => -(y / (b * b.ln())));
 
+// -------------------- the error function --------------------
+
+partial!(/// `∂erf x = 2/√π · e^(−x²)`
+    erf_jvp, erf_vjp(x: T, y: T) => lit::<T>(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp());
+partial!(/// `∂erfc x = −2/√π · e^(−x²)`
+    erfc_jvp, erfc_vjp(x: T, y: T) => -(lit::<T>(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp()));
+
 // -------------------- trigonometry --------------------
 
 partial!(/// `∂sin x = cos x`
