@@ -351,7 +351,10 @@ fn check_second_derivatives(m: &Modes, points: &[(f64, f64)], tol: f64) {
         for d in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
             let (_, (hx, hy, gx, gy)) = (m.dir_grad)(x, y, d.0, d.1);
             let (_, g) = (m.grad)(x, y);
-            assert!(near(gx, g.0, 1e-12) && near(gy, g.1, 1e-12), "{gx} {gy} vs {g:?} at {x} {y} {d:?}");
+            assert!(
+                near(gx, g.0, 1e-12) && near(gy, g.1, 1e-12),
+                "{gx} {gy} vs {g:?} at {x} {y} {d:?}"
+            );
             let fd = gradient_difference(m.grad, (x, y), d);
             assert!(near(hx, fd.0, tol), "({x}, {y}) d={d:?}: {hx} vs {}", fd.0);
             assert!(near(hy, fd.1, tol), "({x}, {y}) d={d:?}: {hy} vs {}", fd.1);

@@ -8,8 +8,8 @@
 mod common;
 
 use autodiff::differentiable;
-use autodiff::Erf;
 use autodiff::gradcheck::Tolerance;
+use autodiff::Erf;
 use common::check_at;
 
 macro_rules! unary_rules {

@@ -522,7 +522,7 @@ impl Sweep<'_> {
                 return Err(Unsupported);
             }
             let partial = Op::Call {
-                path: crate::emit::suffixed_path(path, &crate::names::partial_suffix(i, n)),
+                path: crate::names::suffixed_path(path, &crate::names::partial_suffix(i, n)),
                 form: form.clone(),
             };
             let g = self.func.push_op(partial, args.to_vec(), y, span, out);

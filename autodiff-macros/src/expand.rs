@@ -223,15 +223,6 @@ fn active_params(f: &DiffFn, func: &Func) -> Vec<crate::ir::Value> {
         .collect()
 }
 
-/// The forward derivative of a function of one float (the closure of `m.map(|v| ..)`),
-/// a function of the parameter and its tangent.
-pub fn scalar_jvp(mut func: Func) -> Func {
-    opt::optimize(&mut func);
-    let active = func.params.clone();
-    let activity = activity::analyze(&func, &active);
-    forward::jvp(&func, &activity, &active)
-}
-
 /// The forward and reverse derivatives of a function.
 pub struct Derivatives {
     pub jvp: Func,

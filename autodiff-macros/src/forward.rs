@@ -84,6 +84,17 @@ fn as_primal(block: &mut Block, func: &mut Func, missing: &mut Vec<(String, Span
     }
 }
 
+/// The forward derivative of a function of one float (the closure of `m.map(|v| ..)`),
+/// a function of the parameter and its tangent; the reverse mode of `map` uses it too,
+/// element by element.
+pub fn scalar_jvp(func: &Func) -> Func {
+    let mut func = func.clone();
+    crate::opt::optimize(&mut func);
+    let active = func.params.clone();
+    let activity = crate::activity::analyze(&func, &active);
+    jvp(&func, &activity, &active)
+}
+
 fn transform(
     func: &Func,
     act: &Activity,
@@ -210,10 +221,10 @@ impl Forward<'_> {
                 Partial::Negate => self.func.push_op(Op::Neg, vec![t], y, span, out),
                 Partial::Indexed => self.func.push_op(Op::Index, vec![t, args[1]], y, span, out),
                 Partial::Map => {
-                    let Op::Map { jvp, .. } = op else { continue };
+                    let Op::Map { body, .. } = op else { continue };
                     let rule = Op::MapRule {
                         mode: Mode::Jvp,
-                        jvp: jvp.clone(),
+                        jvp: Box::new(scalar_jvp(body)),
                     };
                     self.func.push_op(rule, vec![args[0], t], y, span, out)
                 }
@@ -337,7 +348,7 @@ impl Forward<'_> {
             }
             out.push(inst.clone());
             let dir = Op::Call {
-                path: crate::emit::suffixed_path(path, "_dir"),
+                path: crate::names::suffixed_path(path, "_dir"),
                 form,
             };
             out.push(Inst::new(vec![d_y], InstKind::Op(dir, all), inst.span));

@@ -114,3 +114,12 @@ fn unique(base: &str, taken: &mut HashSet<String>) -> String {
 pub fn partial_suffix(k: usize, n: usize) -> String {
     format!("_grad_{k}_of_{n}")
 }
+
+/// `a::b::g` with `suffix` (`_vjp`, `_dir`, or nothing) appended to `g`, keeping the spans.
+pub fn suffixed_path(path: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2::TokenStream {
+    let mut tokens: Vec<proc_macro2::TokenTree> = path.clone().into_iter().collect();
+    if let Some(proc_macro2::TokenTree::Ident(last)) = tokens.last_mut() {
+        *last = Ident::new(&format!("{last}{suffix}"), last.span());
+    }
+    tokens.into_iter().collect()
+}

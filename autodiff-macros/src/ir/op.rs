@@ -71,11 +71,11 @@ pub enum Op {
         path: TokenStream,
     },
     /// `args[0].map(closure)` with a closure of one float (`|v| body`, `closure` its
-    /// tokens as written); `jvp` is the forward derivative of the body, a function of the
-    /// parameter and its tangent.
+    /// tokens as written); `body` is the closure as a function of its parameter, an IR
+    /// sub-function that the forward and reverse stages differentiate.
     Map {
         closure: TokenStream,
-        jvp: Box<super::Func>,
+        body: Box<super::Func>,
     },
     /// In derivative code: `map_jvp(args[0], args[1], jvp)` (the tangent of a `Map`) or
     /// `map_vjp(args[0], args[1], jvp)` (the cotangent of its matrix), by `mode`.

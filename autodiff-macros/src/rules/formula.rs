@@ -83,8 +83,7 @@ impl Builder<'_> {
 
     /// A float constant of the result's type.
     pub fn num(&mut self, value: f64) -> Value {
-        self.func
-            .push_float(value, self.like, self.span, self.out)
+        self.func.push_float(value, self.like, self.span, self.out)
     }
 
     /// `c · t`, for a constant factor `c`.

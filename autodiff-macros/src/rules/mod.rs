@@ -106,7 +106,13 @@ impl RuntimeRule {
 }
 
 /// The instruction `<rule>_<mode>[_<slot>](args.., y, seed)`.
-pub fn rule_call(rule: &RuntimeRule, mode: Mode, args: &[Value], y: Value, seed: Value) -> InstKind {
+pub fn rule_call(
+    rule: &RuntimeRule,
+    mode: Mode,
+    args: &[Value],
+    y: Value,
+    seed: Value,
+) -> InstKind {
     let mut all = args.to_vec();
     all.extend([y, seed]);
     InstKind::Rule {
@@ -216,13 +222,13 @@ pub fn rule(op: &Op) -> Rule {
         ]),
         Op::Neg => Rule::Partials(vec![Negate]),
         Op::Fun(f) => Rule::Partials(fun(*f)),
-        Op::Cast { to, .. } if to.is_float() => Rule::Partials(vec![Partial::Runtime(
-            RuntimeRule {
+        Op::Cast { to, .. } if to.is_float() => {
+            Rule::Partials(vec![Partial::Runtime(RuntimeRule {
                 prim: Prim::Cast,
                 slot: None,
                 formula: None,
-            },
-        )]),
+            })])
+        }
         Op::Cast { .. }
         | Op::Cmp(_)
         | Op::Not

@@ -1,0 +1,364 @@
+//! Operations, calls, loops and closures.
+
+use super::*;
+
+impl Emitter<'_> {
+    /// A loop, with its carried values in `mut` variables named after its results:
+    ///
+    /// ```text
+    /// let (s, tape) = {
+    ///     let mut tape = Vec::new();
+    ///     let mut s = s_0;
+    ///     for i in 0..n {
+    ///         let s_1 = s;
+    ///         tape.push((i, s_1));
+    ///         ..;
+    ///         s = v3;
+    ///     }
+    ///     (s, tape)
+    /// };
+    /// ```
+    pub(super) fn loop_stmt(&self, outs: &[Value], lp: &Loop, span: Span) -> TokenStream {
+        let vars: Vec<_> = outs[..lp.params.len()]
+            .iter()
+            .map(|&o| self.names.ident(o))
+            .collect();
+        let carried: Vec<_> = lp
+            .params
+            .iter()
+            .zip(&vars)
+            .filter(|(p, _)| self.used.contains(*p))
+            .collect();
+        let bind: Vec<_> = carried
+            .iter()
+            .map(|(&p, var)| {
+                let p = self.names.ident(p);
+                quote!(let #p = #var;)
+            })
+            .collect();
+        let updates: Vec<_> = lp
+            .params
+            .iter()
+            .zip(&lp.body.yields)
+            .zip(&vars)
+            .filter(|((p, y), _)| p != y)
+            .map(|((_, &y), var)| {
+                let y = self.operand(y);
+                quote!(#var = #y;)
+            })
+            .collect();
+        // Annotated where the type is known: a later `x.sin()` on a carried `0.0` needs it.
+        let decls = outs
+            .iter()
+            .zip(&vars)
+            .zip(&lp.inits)
+            .map(|((&o, var), &init)| {
+                let init = self.operand(init);
+                match self.func.ty(o) {
+                    Ty::F64 => quote!(let mut #var: f64 = #init;),
+                    Ty::F32 => quote!(let mut #var: f32 = #init;),
+                    Ty::Bool => quote!(let mut #var: bool = #init;),
+                    _ => quote!(let mut #var = #init;),
+                }
+            });
+        let push = lp.record.as_ref().map(|r| {
+            let tape = self.names.ident(r.tape);
+            let items = self.tuple(&r.items);
+            quote!(#tape.push(#items);)
+        });
+        // A counted loop knows its trip count: the tape is allocated once.
+        let iter = names::local("iteration_range", span);
+        let tape_decl = lp.record.as_ref().map(|r| {
+            let tape = self.names.ident(r.tape);
+            match &lp.kind {
+                LoopKind::For { range, .. } => {
+                    let range = self.range(range);
+                    quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
+                }
+                _ => quote!(let mut #tape = ::std::vec::Vec::new();),
+            }
+        });
+        let body = self.block(&lp.body);
+        // Recorded at the end of the iteration: results computed in it may be recorded.
+        let iteration = quote!(#(#bind)* #body #push #(#updates)*);
+        let looped = match &lp.kind {
+            LoopKind::For { index, range } => {
+                let index = self.pattern(&[*index]);
+                let range = if lp.record.is_some() {
+                    iter.to_token_stream()
+                } else {
+                    self.range(range)
+                };
+                quote_spanned!(span=> for #index in #range { #iteration })
+            }
+            LoopKind::While { cond } => {
+                let stmts = self.block(cond);
+                let c = self.tuple(&cond.yields);
+                // The carried values were moved into the iteration's bindings: on leaving,
+                // they move back (arrays are not `Copy`).
+                let restore = carried.iter().map(|(&p, var)| {
+                    let p = self.names.ident(p);
+                    quote!(#var = #p;)
+                });
+                quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { #(#restore)* break; } #body #push #(#updates)* })
+            }
+            LoopKind::Tape { tape, items } => {
+                let (tape, items) = (self.operand(*tape), self.pattern(items));
+
+                quote_spanned!(span=> for #items in #tape.into_iter().rev() { #iteration })
+            }
+        };
+        let results = self.tuple(outs);
+        let pat = self.pattern(outs);
+        if outs.is_empty() {
+            return quote!({ #tape_decl #(#decls)* #looped });
+        }
+        quote!(let #pat = { #tape_decl #(#decls)* #looped #results };)
+    }
+
+    fn range(&self, range: &Range) -> TokenStream {
+        let (lo, hi) = (self.operand(range.lo), self.operand(range.hi));
+        let mut tokens = if range.inclusive {
+            quote!(#lo..=#hi)
+        } else {
+            quote!(#lo..#hi)
+        };
+        for adapter in &range.adapters {
+            tokens = match adapter {
+                Adapter::Rev => quote!((#tokens).rev()),
+                Adapter::StepBy(k) => {
+                    let k = self.operand(*k);
+                    quote!((#tokens).step_by(#k))
+                }
+            };
+        }
+        tokens
+    }
+
+    pub(super) fn closure(&self, params: &[Value], body: &Block, span: Span) -> TokenStream {
+        let params: Vec<_> = params.iter().map(|&p| self.names.ident(p)).collect();
+        let borrow_again = self.owned.iter().map(|(v, owned)| {
+            let v = self.names.ident(*v);
+            quote!(let #v = &#owned;)
+        });
+        let body = self.block_value(body);
+        let body = quote!(#(#borrow_again)* #body);
+        match &self.closure {
+            // An array cotangent is a buffer the pullback updates in place.
+            Some(ClosureSig { arg, ret }) if self.f_returns_array => {
+                quote_spanned!(span=> move |#(mut #params: #arg),*| -> #ret { #body })
+            }
+            Some(ClosureSig { arg, ret }) => {
+                quote_spanned!(span=> move |#(#params: #arg),*| -> #ret { #body })
+            }
+            None => quote_spanned!(span=> move |#(#params),*| { #body }),
+        }
+    }
+
+    /// `g<suffix>(..)` for a call of `g` (last path segment suffixed), or
+    /// `recv.g<suffix>(..)` for a method; arguments passed as the user passed them.
+    pub(super) fn call(
+        &self,
+        path: &TokenStream,
+        form: &CallForm,
+        suffix: &str,
+        args: &[Value],
+        span: Span,
+    ) -> TokenStream {
+        let path = suffixed_path(path, suffix);
+        let passed: Vec<TokenStream> = args
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                // A variable holding a reference is passed on as it is, like in the source.
+                if form.borrowed(i) || (self.by_ref(a) && self.is_obj(a)) {
+                    self.by_ref_operand(a)
+                } else {
+                    self.operand(a)
+                }
+            })
+            .collect();
+        match (form.method, args.first()) {
+            // The receiver as it is: method calls borrow it themselves.
+            (true, Some(&recv)) => {
+                let (recv, rest) = (self.raw_operand(recv), &passed[1..]);
+                quote_spanned!(span=> #recv.#path(#(#rest),*))
+            }
+            _ => quote_spanned!(span=> #path(#(#passed),*)),
+        }
+    }
+
+    pub(super) fn op(&self, op: &Op, args: &[Value], outs: &[Value], span: Span) -> TokenStream {
+        // Arithmetic on objects borrows them: `&a * &b` (nalgebra implements both).
+        let objects = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg)
+            && args.iter().any(|&v| self.is_obj(v));
+        let a: Vec<TokenStream> = if objects {
+            args.iter()
+                .map(|&v| {
+                    if self.is_obj(v) {
+                        self.by_ref_operand(v)
+                    } else {
+                        self.operand(v)
+                    }
+                })
+                .collect()
+        } else {
+            self.operands(args)
+        };
+        match (op, a.as_slice()) {
+            // A field of a parameter, by reference: `&p.layer.w`.
+            (Op::Field { member }, [_]) if outs.first().is_some_and(|&o| self.by_ref(o)) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> &#recv.#member)
+            }
+            (Op::At, [_, i]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m[#i])
+            }
+            (Op::At, [_, i, j]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m[(#i, #j)])
+            }
+            (Op::Construct { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
+            (Op::Map { closure, .. }, [_]) => {
+                let m = self.raw_operand(args[0]);
+                quote_spanned!(span=> #m.map(#closure))
+            }
+            (Op::MapRule { mode, jvp }, [_, _]) => {
+                let name = format_ident!("map_{}", mode.name(), span = span);
+                let (m, seed) = (self.by_ref_operand(args[0]), self.by_ref_operand(args[1]));
+                let closure = scalar_closure(jvp);
+                quote_spanned!(span=> ::autodiff::__private::obj::#name(#m, #seed, #closure))
+            }
+            (Op::Lin(l), [_, ..]) => {
+                let name = format_ident!("{}", l.name(), span = span);
+                let recv = self.raw_operand(args[0]);
+                let rest = args[1..].iter().map(|&v| self.by_ref_operand(v));
+                quote_spanned!(span=> #recv.#name(#(#rest),*))
+            }
+            (Op::Call { path, form }, _) => self.call(path, form, "", args, span),
+            (Op::Add, [x, y]) => quote_spanned!(span=> #x + #y),
+            (Op::Sub, [x, y]) => quote_spanned!(span=> #x - #y),
+            (Op::Mul, [x, y]) => quote_spanned!(span=> #x * #y),
+            (Op::Div, [x, y]) => quote_spanned!(span=> #x / #y),
+            (Op::Rem, [x, y]) => quote_spanned!(span=> #x % #y),
+            (Op::BitAnd, [x, y]) => quote_spanned!(span=> #x & #y),
+            (Op::BitOr, [x, y]) => quote_spanned!(span=> #x | #y),
+            (Op::BitXor, [x, y]) => quote_spanned!(span=> #x ^ #y),
+            (Op::Shl, [x, y]) => quote_spanned!(span=> #x << #y),
+            (Op::Shr, [x, y]) => quote_spanned!(span=> #x >> #y),
+            (Op::Neg, [x]) => quote_spanned!(span=> -#x),
+            (Op::Not, [x]) => quote_spanned!(span=> !#x),
+            (Op::Cmp(c), [x, y]) => {
+                let sym: TokenStream = c.symbol().parse().unwrap_or_default();
+                quote_spanned!(span=> #x #sym #y)
+            }
+            (Op::Cast { ty, .. }, [x]) => quote_spanned!(span=> #x as #ty),
+            (Op::Fun(f), [recv, ..]) if f.is_extension_method() => {
+                // By path: std has these methods on nightly only, and a method call would
+                // warn (`unstable_name_collisions`) in the generated code.
+                let name = format_ident!("{}", f.name(), span = span);
+                quote_spanned!(span=> ::autodiff::Erf::#name(#recv))
+            }
+            (Op::Fun(f), [recv, rest @ ..]) => {
+                let name = format_ident!("{}", f.name(), span = span);
+                let recv = self.receiver(args[0], recv);
+                quote_spanned!(span=> #recv.#name(#(#rest),*))
+            }
+            (Op::Method { name }, [_, rest @ ..]) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> #recv.#name(#(#rest),*))
+            }
+            (Op::Field { member }, [_]) => {
+                let recv = self.raw_operand(args[0]);
+                quote_spanned!(span=> #recv.#member)
+            }
+            (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
+            (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
+            (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
+            (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
+            (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
+        }
+    }
+
+    /// An operand whose type must be known where it stands: an unsuffixed float literal
+    /// of known width gets its suffix (`0.0_f32`).
+    pub(super) fn typed_operand(&self, v: Value) -> TokenStream {
+        let tokens = self.operand(v);
+        let text = tokens.to_string();
+        let suffix = match self.func.ty(v) {
+            Ty::F64 => "_f64",
+            Ty::F32 => "_f32",
+            _ => return tokens,
+        };
+        let literal = text.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+        let suffixed = text.contains("f32") || text.contains("f64");
+        if !literal || suffixed {
+            return tokens;
+        }
+        format!("{text}{suffix}").parse().unwrap_or(tokens)
+    }
+
+    /// A method receiver: an unsuffixed float literal gets its type's suffix, since
+    /// `2.0.sin()` does not compile where `f64::sin(2.0)` does.
+    pub(super) fn receiver(&self, v: Value, tokens: &TokenStream) -> TokenStream {
+        if !self.inline.contains_key(&v) {
+            return tokens.clone();
+        }
+        let text = tokens.to_string();
+        if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return tokens.clone();
+        }
+        let unsuffixed = text.chars().all(|c| {
+            c.is_ascii_digit()
+                || c == '.'
+                || c == '_'
+                || c == 'e'
+                || c == 'E'
+                || c == '-'
+                || c == '+'
+        });
+        match (self.func.ty(v), unsuffixed) {
+            (Ty::F64, true) => format!("({text}_f64)")
+                .parse()
+                .unwrap_or_else(|_| tokens.clone()),
+            (Ty::F32, true) => format!("({text}_f32)")
+                .parse()
+                .unwrap_or_else(|_| tokens.clone()),
+            _ => tokens.clone(),
+        }
+    }
+}
+
+/// `|v, d_v| { ..; (y, d_y) }`: a function of one float and its tangent (the forward
+/// derivative of a `map` closure) as a closure whose types rustc infers.
+fn scalar_closure(func: &Func) -> TokenStream {
+    let params: Vec<(Value, proc_macro2::Ident)> = func
+        .params
+        .iter()
+        .take(1)
+        .map(|&v| {
+            let name = func.info(v).name.clone().unwrap_or_else(|| "v".into());
+            (v, format_ident!("{}", name))
+        })
+        .collect();
+    let e = Emitter::new(func, &params, None);
+    let idents: Vec<proc_macro2::Ident> = func.params.iter().map(|&v| e.names.ident(v)).collect();
+    let body = e.block(&func.body);
+    let results = e.results_tuple(&func.results);
+    quote!(|#(#idents),*| { #body #results })
+}
+
+/// The expression of an operation that is written inline at its uses, if it is one.
+pub(super) fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
+    Some(match op {
+        Op::Const(Const::Float { lit, value }) if value.is_sign_negative() => {
+            quote_spanned!(span=> -#lit)
+        }
+        Op::Const(Const::Float { lit, .. } | Const::Int(lit)) => lit.to_token_stream(),
+        Op::Const(Const::Bool(b)) => quote_spanned!(span=> #b),
+        Op::Extern(path) => path.clone(),
+        Op::Undef => quote_spanned!(span=> ::core::default::Default::default()),
+        _ => return None,
+    })
+}

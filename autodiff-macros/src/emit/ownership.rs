@@ -1,0 +1,191 @@
+//! Ownership in the generated code: how often each value is moved, which objects are
+//! cloned, and what the pullback closure captures.
+
+use super::*;
+
+impl<'a> Emitter<'a> {
+    pub(super) fn new(
+        func: &'a Func,
+        params: &[(Value, proc_macro2::Ident)],
+        closure: Option<ClosureSig>,
+    ) -> Self {
+        let mut e = Emitter {
+            func,
+            names: Names::assign(func, params),
+            inline: HashMap::new(),
+            used: HashSet::new(),
+            moves: HashMap::new(),
+            aliases: HashMap::new(),
+            owned: Vec::new(),
+            inactive: HashSet::new(),
+            needs_id: None,
+            f_returns_array: false,
+            closure,
+        };
+        e.scan(&func.body);
+        e.used.extend(&func.results);
+        e.count_moves(&func.body);
+        for &r in &func.results {
+            *e.moves.entry(r).or_default() += 1;
+        }
+        e
+    }
+
+    pub(super) fn is_obj(&self, v: Value) -> bool {
+        self.func.ty(v) == Ty::Obj
+    }
+
+    pub(super) fn by_ref(&self, v: Value) -> bool {
+        self.func.info(v).by_ref
+    }
+
+    /// Counts the uses of every value, so that an object is moved only where that is its
+    /// only use (and cloned elsewhere). Writes into cotangent buffers do not count: they
+    /// all come before the buffer is yielded.
+    fn count_moves(&mut self, block: &Block) {
+        for &y in &block.yields {
+            *self.moves.entry(y).or_default() += 1;
+        }
+        for inst in &block.insts {
+            for v in own_uses(inst) {
+                *self.moves.entry(v).or_default() += 1;
+            }
+            for b in inst.blocks() {
+                self.count_moves(b);
+            }
+        }
+    }
+
+    /// Plans what the pullback closure captures: a result it also captures is cloned
+    /// before the closure moves it; an object it would capture by reference (a borrowed
+    /// parameter, a field of one) is cloned into the closure instead, so that the pullback
+    /// does not borrow from the caller (who may pass a reference to a local of its own).
+    /// `self` and its fields are captured as they are.
+    pub(super) fn plan_closure(&mut self) {
+        let captured = captured(self.func);
+        for &r in &self.func.results {
+            if self.is_obj(r) && !self.by_ref(r) && captured.contains(&r) {
+                let alias = format_ident!("{}_value", self.names.ident(r));
+                self.aliases.insert(r, alias);
+            }
+        }
+        let receiver = self_and_fields(self.func);
+        let mut owned: Vec<Value> = captured
+            .into_iter()
+            .filter(|&v| {
+                self.is_obj(v)
+                    && self.by_ref(v)
+                    && !receiver.contains(&v)
+                    && !self.inactive.contains(&v)
+            })
+            .collect();
+        owned.sort();
+        self.owned = owned
+            .into_iter()
+            .map(|v| (v, format_ident!("{}_owned", self.names.ident(v))))
+            .collect();
+    }
+
+    /// `v` where a reference is wanted: `&v`, or `v` if it holds one.
+    pub(super) fn by_ref_operand(&self, v: Value) -> TokenStream {
+        let t = self.raw_operand(v);
+        if self.by_ref(v) {
+            t
+        } else {
+            quote!(&#t)
+        }
+    }
+
+    fn scan(&mut self, block: &Block) {
+        self.used.extend(&block.yields);
+        for inst in &block.insts {
+            self.used.extend(inst.uses());
+            match &inst.kind {
+                InstKind::Op(op, _) => {
+                    if let Some(tokens) = inline_op(op, inst.span) {
+                        self.inline.insert(inst.outs[0], tokens);
+                    }
+                }
+                InstKind::Zero => {
+                    self.inline.insert(
+                        inst.outs[0],
+                        quote_spanned!(inst.span=> ::autodiff::__private::zero()),
+                    );
+                }
+                _ => {
+                    for b in inst.blocks() {
+                        self.scan(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The values the pullback closure of `func` (its last instruction) reads from outside.
+pub(super) fn captured(func: &Func) -> HashSet<Value> {
+    let Some(InstKind::Closure { params, body }) = func.body.insts.last().map(|i| &i.kind) else {
+        return HashSet::new();
+    };
+    let mut inside = params.clone();
+    body.defs(&mut inside);
+    let inside: HashSet<Value> = inside.into_iter().collect();
+    body.uses()
+        .into_iter()
+        .filter(|v| !inside.contains(v))
+        .collect()
+}
+
+/// `self` and the fields read from it (`&self.w`): values the pullback may keep borrowed,
+/// since a receiver is normally part of the caller's own parameters.
+fn self_and_fields(func: &Func) -> HashSet<Value> {
+    let mut out: HashSet<Value> = func
+        .params
+        .iter()
+        .copied()
+        .filter(|&p| func.info(p).name.as_deref() == Some("self"))
+        .collect();
+    fn scan(block: &Block, out: &mut HashSet<Value>) {
+        for inst in &block.insts {
+            if let InstKind::Op(Op::Field { .. }, args) = &inst.kind {
+                if args.iter().any(|a| out.contains(a)) {
+                    out.extend(&inst.outs);
+                }
+            }
+            for b in inst.blocks() {
+                scan(b, out);
+            }
+        }
+    }
+    scan(&func.body, &mut out);
+    out
+}
+
+/// The values `inst` reads itself (not in its blocks), but for the buffers it writes.
+fn own_uses(inst: &Inst) -> Vec<Value> {
+    match &inst.kind {
+        InstKind::AddField { value, .. } => vec![*value],
+        InstKind::AddElem { indices, value, .. } => {
+            let mut out = indices.clone();
+            out.push(*value);
+            out
+        }
+        InstKind::AddAt { index, value, .. } => vec![*index, *value],
+        InstKind::TakeAt { index, .. } => vec![*index],
+        InstKind::If { cond, .. } => vec![*cond],
+        InstKind::Loop(lp) => {
+            let mut out = lp.header_uses();
+            if let Some(r) = &lp.record {
+                out.extend(&r.items);
+            }
+            out
+        }
+        InstKind::Closure { .. } => Vec::new(),
+        InstKind::Guard { needs, inner, .. } => {
+            let mut out = own_uses(inner);
+            out.push(*needs);
+            out
+        }
+        _ => inst.uses(),
+    }
+}

@@ -1,0 +1,335 @@
+//! Expressions: operators, literals, paths, array writes and casts.
+
+use super::*;
+
+impl Lower<'_> {
+    // -------------------- expressions --------------------
+
+    /// Lowers an expression whose value is required.
+    pub(super) fn need(&mut self, e: &Expr) -> Value {
+        match self.lower_expr(e) {
+            Some(v) => v,
+            None => {
+                if !self.definitely_diverted() {
+                    self.unsupported(diag::needs_value(e));
+                }
+                self.undef(e.span())
+            }
+        }
+    }
+
+    /// Lowers an expression; `None` if it has no value (`()`) or never finishes (`return`).
+    pub(super) fn lower_expr(&mut self, e: &Expr) -> Option<Value> {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => Some(self.literal(&l.lit)),
+            Expr::Path(p) => Some(self.path(&p.path)),
+            Expr::Paren(p) => self.lower_expr(&p.expr),
+            Expr::Group(g) => self.lower_expr(&g.expr),
+            // `&a` is `a`: how a value is passed is decided where it is used (calls keep the
+            // borrow, see `borrowed`).
+            Expr::Reference(r) => self.lower_expr(&r.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => Some(self.deref(u)),
+            Expr::Unary(u) => {
+                let a = self.need(&u.expr);
+                let op = if matches!(u.op, UnOp::Not(_)) {
+                    Op::Not
+                } else {
+                    Op::Neg
+                };
+                Some(self.emit(op, vec![a], span, Ty::Unknown))
+            }
+            Expr::Binary(b) => self.binary(b),
+            Expr::Cast(c) => Some(self.cast(c)),
+            Expr::MethodCall(m) => Some(self.method(m)),
+            Expr::Call(c) => Some(self.call(c)),
+            Expr::If(i) => self.lower_if(i, i.else_branch.is_some()),
+            Expr::Block(b) => self.lower_block(&b.block),
+            Expr::ForLoop(f) => {
+                self.lower_for(f);
+                None
+            }
+            Expr::Break(_) | Expr::Continue(_) => {
+                let frame = self.loop_frames.last();
+                let flag = if matches!(e, Expr::Break(_)) {
+                    frame.and_then(|f| f.brk)
+                } else {
+                    frame.and_then(|f| f.cont)
+                };
+                match flag {
+                    Some(id) => {
+                        let yes = self.bool_const(true, span);
+                        self.env.insert(id, yes);
+                    }
+                    None => self.unsupported(diag::internal(span, "`break` outside a loop")),
+                }
+                None
+            }
+            Expr::Loop(l) => {
+                // `loop { .. }` is `while true { .. }`: it ends by `break` or `return`.
+                let always: Expr = syn::parse_quote!(true);
+                self.lower_loop(
+                    LoopHead::While { cond: &always },
+                    &l.body,
+                    l.loop_token.span,
+                );
+                None
+            }
+            Expr::While(w) => {
+                self.lower_while(w);
+                None
+            }
+            Expr::Return(r) => {
+                match &r.expr {
+                    Some(value) => {
+                        let v = self.need(value);
+                        self.set_return(v, span);
+                    }
+                    None => self.cx.push(diag::needs_value(r)),
+                }
+                None
+            }
+            Expr::Assign(a) => {
+                let v = self.need(&a.right);
+                self.store(&a.left, v);
+                None
+            }
+            Expr::Field(f) => Some(self.field(f)),
+            Expr::Repeat(r) => Some(self.new_array(&r.expr, &r.len, true, span)),
+            Expr::Macro(m) => match crate::fence::vec_repeat(&m.mac) {
+                Some((fill, len)) => Some(self.new_array(&fill, &len, false, span)),
+                None => {
+                    self.unsupported(diag::internal(span, "macro passed the fence"));
+                    Some(self.undef(span))
+                }
+            },
+            Expr::Index(ix) if self.object(&ix.expr) => {
+                // An element of a matrix or vector: `v[i]` or `m[(i, j)]`.
+                let base = self.need(&ix.expr);
+                let mut args = vec![base];
+                match crate::fence::index_pair(&ix.index) {
+                    Some((i, j)) => args.extend([self.need(i), self.need(j)]),
+                    None => args.push(self.need(&ix.index)),
+                }
+                Some(self.emit(Op::At, args, span, Ty::Float))
+            }
+            Expr::Index(ix) => {
+                let base = self.need(&ix.expr);
+                let index = self.need(&ix.index);
+                let ty = self.func.ty(base).elem();
+                Some(self.emit(Op::Index, vec![base, index], span, ty))
+            }
+            _ => {
+                self.unsupported(diag::internal(span, "expression passed the fence"));
+                Some(self.undef(span))
+            }
+        }
+    }
+
+    /// Whether `e` is a variable, field or parenthesised expression holding an object (a
+    /// matrix), without lowering it.
+    pub(super) fn object(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Paren(p) => self.object(&p.expr),
+            Expr::Group(g) => self.object(&g.expr),
+            Expr::Field(_) => true,
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .and_then(|id| self.env.get(&id))
+                .is_some_and(|&v| self.func.ty(v) == Ty::Obj),
+            _ => false,
+        }
+    }
+
+    /// `*v` is only meaningful for the element `v` of `for v in xs.iter()` (a reference in
+    /// Rust, a value here); anything else behind a reference is not supported.
+    fn deref(&mut self, u: &syn::ExprUnary) -> Value {
+        let id = match &*u.expr {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        if id.is_some_and(|id| self.deref_ok.contains(&id)) {
+            return self.need(&u.expr);
+        }
+        self.cx.push(diag::reference(u));
+        self.undef(u.span())
+    }
+
+    fn literal(&mut self, lit: &syn::Lit) -> Value {
+        let span = lit.span();
+        let (c, ty) = match lit {
+            syn::Lit::Float(f) => (
+                float_const(f.base10_parse(), f.token()),
+                float_suffix(f.suffix()),
+            ),
+            syn::Lit::Int(i) if matches!(i.suffix(), "f32" | "f64") => (
+                float_const(i.base10_parse::<u64>().map(|n| n as f64), i.token()),
+                float_suffix(i.suffix()),
+            ),
+            syn::Lit::Int(i) => (Const::Int(i.token()), Ty::Int),
+            syn::Lit::Bool(b) => return self.bool_const(b.value, span),
+            _ => {
+                self.unsupported(diag::internal(span, "literal passed the fence"));
+                return self.undef(span);
+            }
+        };
+        self.emit(Op::Const(c), vec![], span, ty)
+    }
+
+    pub(super) fn path(&mut self, path: &syn::Path) -> Value {
+        if let Some(id) = path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+            if let Some(&v) = self.env.get(&id) {
+                return v;
+            }
+        }
+        let ty = path_float_ty(path);
+        self.emit(Op::Extern(path.to_token_stream()), vec![], path.span(), ty)
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary) -> Option<Value> {
+        let span = b.op.span();
+        match b.op {
+            BinOp::And(_) | BinOp::Or(_) => return Some(self.short_circuit(b)),
+            _ if crate::fence::is_compound_assign(&b.op) => {
+                let current = self.need(&b.left);
+                let rhs = self.need(&b.right);
+                let v = self.binary_inst(b.op, current, rhs, span);
+                self.store(&b.left, v);
+                return None;
+            }
+            _ => {}
+        }
+        let l = self.need(&b.left);
+        let r = self.need(&b.right);
+        Some(self.binary_inst(b.op, l, r, span))
+    }
+
+    fn binary_inst(&mut self, op: BinOp, l: Value, r: Value, span: Span) -> Value {
+        match binary_op(op) {
+            Some(op) => {
+                let ty = if matches!(op, Op::Cmp(_)) {
+                    Ty::Bool
+                } else {
+                    Ty::Unknown
+                };
+                self.emit(op, vec![l, r], span, ty)
+            }
+            None => {
+                self.unsupported(diag::internal(span, "unknown binary operator"));
+                self.undef(span)
+            }
+        }
+    }
+
+    /// `a && b` is `if a { b } else { false }`; `a || b` is `if a { true } else { b }`.
+    fn short_circuit(&mut self, b: &syn::ExprBinary) -> Value {
+        let span = b.op.span();
+        let a = self.need(&b.left);
+        let out = if matches!(b.op, BinOp::And(_)) {
+            self.branch(
+                a,
+                span,
+                true,
+                |l| Some(l.need(&b.right)),
+                |l| Some(l.bool_const(false, span)),
+            )
+        } else {
+            self.branch(
+                a,
+                span,
+                true,
+                |l| Some(l.bool_const(true, span)),
+                |l| Some(l.need(&b.right)),
+            )
+        };
+        out.unwrap_or_else(|| self.undef(span))
+    }
+
+    fn store(&mut self, target: &Expr, v: Value) {
+        if let Expr::Index(ix) = target {
+            return self.store_element(ix, v);
+        }
+        let id = match target {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        match id {
+            Some(id) => self.assign(id, v),
+            None => self.unsupported(diag::unknown_variable(target)),
+        }
+    }
+
+    /// `a[i] = v`: the array variable `a` is rebound to a new version with the element set.
+    fn store_element(&mut self, ix: &syn::ExprIndex, v: Value) {
+        let id = match &*ix.expr {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        let Some(id) = id else {
+            self.unsupported(diag::array_write(ix));
+            return;
+        };
+        let array = self.env[&id];
+        let index = self.need(&ix.index);
+        let ty = self.func.ty(array);
+        let out = self.emit(Op::Store, vec![array, index, v], ix.span(), ty);
+        self.constraints.same(out, array);
+        self.assign(id, out);
+    }
+
+    /// `v.push(e)`: `v` is rebound to a new version with `e` at index `v.len()`.
+    pub(super) fn push_element(&mut self, m: &syn::ExprMethodCall, span: Span) -> Value {
+        let id = match &*m.receiver {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
+            _ => None,
+        };
+        let args: Vec<&Expr> = m.args.iter().collect();
+        let (Some(id), [arg]) = (id, args.as_slice()) else {
+            self.cx.push(diag::push(&m.method));
+            return self.undef(span);
+        };
+        let value = self.need(arg);
+        let array = self.env[&id];
+        let index = self.emit(Op::Len, vec![array], span, Ty::Int);
+        let ty = self.func.ty(array);
+        let out = self.emit(Op::Push, vec![array, index, value], span, ty);
+        self.constraints.same(out, array);
+        self.assign(id, out);
+        self.undef(span)
+    }
+
+    /// `vec![fill; len]` or `[fill; len]`: a new local array filled with a constant.
+    fn new_array(&mut self, fill: &Expr, len: &Expr, fixed: bool, span: Span) -> Value {
+        let fill_v = self.need(fill);
+        let len_v = self.need(len);
+        if self.is_varied(fill_v) {
+            self.cx.push(diag::active_fill(fill));
+        }
+        let ty = match self.func.ty(fill_v) {
+            Ty::F64 => Ty::ArrayF64,
+            Ty::F32 => Ty::ArrayF32,
+            Ty::Int => Ty::ArrayInt,
+            _ => Ty::Unknown,
+        };
+        self.emit(Op::NewArray { fixed }, vec![fill_v, len_v], span, ty)
+    }
+
+    fn cast(&mut self, c: &syn::ExprCast) -> Value {
+        let a = self.need(&c.expr);
+        let to = ty_of(classify(&c.ty));
+        if !matches!(to, Ty::F32 | Ty::F64 | Ty::Int) {
+            self.cx.push(diag::unsupported_cast(&c.ty));
+        }
+        self.emit(
+            Op::Cast {
+                ty: c.ty.to_token_stream(),
+                to,
+            },
+            vec![a],
+            c.ty.span(),
+            to,
+        )
+    }
+}

@@ -1,0 +1,474 @@
+//! Loops: `for` over ranges and iterators, `while`, `loop`, with `break` and `continue`.
+
+use super::*;
+
+// -------------------- loops --------------------
+
+/// What a loop needs besides its carried values: how it iterates.
+pub(super) enum LoopHead<'s> {
+    For {
+        index: Option<&'s syn::Ident>,
+        range: Range,
+        span: Span,
+        elem: Option<Elem<'s>>,
+    },
+    While {
+        cond: &'s Expr,
+    },
+}
+
+/// The element bound in `for v in xs.iter()`: `v` is `&xs[i]` (`by_ref`) or, with the
+/// pattern `&v`, `xs[i]`.
+pub(super) struct Elem<'s> {
+    array: Value,
+    pat: Option<(&'s syn::Ident, bool)>,
+}
+
+/// `xs.iter()` or `xs.iter().enumerate()`: the array and whether it is enumerated.
+fn iterated_array(e: &Expr) -> Option<(&Expr, bool)> {
+    match e {
+        Expr::Paren(p) => iterated_array(&p.expr),
+        Expr::Group(g) => iterated_array(&g.expr),
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            Some((&m.receiver, false))
+        }
+        Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+            let (array, enumerated) = iterated_array(&m.receiver)?;
+            (!enumerated).then_some((array, true))
+        }
+        _ => None,
+    }
+}
+
+/// The index name and element binding of the pattern of an iterator loop.
+fn split_pattern(
+    pat: &syn::Pat,
+    enumerated: bool,
+) -> (Option<&syn::Ident>, Option<(&syn::Ident, bool)>) {
+    fn elem(p: &syn::Pat) -> Option<(&syn::Ident, bool)> {
+        match p {
+            syn::Pat::Ident(pi) => Some((&pi.ident, true)),
+            syn::Pat::Reference(r) => match &*r.pat {
+                syn::Pat::Ident(pi) => Some((&pi.ident, false)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    match (pat, enumerated) {
+        (syn::Pat::Tuple(t), true) if t.elems.len() == 2 => {
+            let index = match &t.elems[0] {
+                syn::Pat::Ident(pi) => Some(&pi.ident),
+                _ => None,
+            };
+            (index, elem(&t.elems[1]))
+        }
+        (p, false) => (None, elem(p)),
+        _ => (None, None),
+    }
+}
+
+/// The lowering state a loop body may have to be lowered again from.
+struct Snapshot {
+    values: usize,
+    errors: usize,
+    constraints: usize,
+    bindings: usize,
+    env: BTreeMap<BindingId, Value>,
+    scopes: Vec<Vec<(String, BindingId)>>,
+}
+
+impl Lower<'_> {
+    /// `for i in range { body }`: the bindings the body assigns are carried through the loop.
+    /// `for i in range { body }`, or `for v in xs.iter()` / `for (i, v) in
+    /// xs.iter().enumerate()`, which run over `0..xs.len()` reading `xs[i]`. The bindings
+    /// the body assigns are carried through the loop.
+    pub(super) fn lower_for(&mut self, f: &syn::ExprForLoop) {
+        let span = f.for_token.span;
+        let head = match iterated_array(&f.expr) {
+            Some((array, enumerated)) => {
+                let array = self.need(array);
+                let (index, elem) = split_pattern(&f.pat, enumerated);
+                if elem.is_none() && !matches!(&*f.pat, syn::Pat::Wild(_)) {
+                    self.cx.push(diag::loop_pattern(&f.pat));
+                }
+                let zero = self.emit(
+                    Op::Const(Const::Int(proc_macro2::Literal::usize_unsuffixed(0))),
+                    vec![],
+                    span,
+                    Ty::Int,
+                );
+                let len = self.emit(Op::Len, vec![array], span, Ty::Int);
+                let range = Range {
+                    lo: zero,
+                    hi: len,
+                    inclusive: false,
+                    adapters: Vec::new(),
+                };
+                LoopHead::For {
+                    index,
+                    range,
+                    span,
+                    elem: Some(Elem { array, pat: elem }),
+                }
+            }
+            None => {
+                let Some(range) = self.range(&f.expr) else {
+                    return;
+                };
+                let index = match &*f.pat {
+                    syn::Pat::Ident(pi) => Some(&pi.ident),
+                    _ => None,
+                };
+                LoopHead::For {
+                    index,
+                    range,
+                    span,
+                    elem: None,
+                }
+            }
+        };
+        self.lower_loop(head, &f.body, span);
+    }
+
+    pub(super) fn lower_while(&mut self, w: &syn::ExprWhile) {
+        self.lower_loop(
+            LoopHead::While { cond: &w.cond },
+            &w.body,
+            w.while_token.span,
+        );
+    }
+
+    /// `lo..hi`, `lo..=hi`, then `.rev()` and `.step_by(k)` in any order.
+    fn range(&mut self, e: &Expr) -> Option<Range> {
+        match e {
+            Expr::Paren(p) => self.range(&p.expr),
+            Expr::Group(g) => self.range(&g.expr),
+            Expr::Range(r) => {
+                let (Some(start), Some(end)) = (&r.start, &r.end) else {
+                    self.cx.push(diag::loop_range(e));
+                    return None;
+                };
+                let lo = self.need(start);
+                let hi = self.need(end);
+                self.constraints.same(lo, hi);
+                let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+                Some(Range {
+                    lo,
+                    hi,
+                    inclusive,
+                    adapters: Vec::new(),
+                })
+            }
+            Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+                let mut range = self.range(&m.receiver)?;
+                range.adapters.push(Adapter::Rev);
+                Some(range)
+            }
+            Expr::MethodCall(m) if m.method == "step_by" && m.args.len() == 1 => {
+                let mut range = self.range(&m.receiver)?;
+                let step = self.need(&m.args[0]);
+                range.adapters.push(Adapter::StepBy(step));
+                Some(range)
+            }
+            _ => {
+                self.cx.push(diag::loop_range(e));
+                None
+            }
+        }
+    }
+
+    /// Lowers a loop. The carried bindings become the loop's params (at the start of an
+    /// iteration), inits (before the loop), yields (at the end of an iteration) and outs
+    /// (after the loop). Whether a param is varied depends on the body, so the body is
+    /// lowered again when a yield turns out varied but its param was not (a fixpoint; at
+    /// most one more pass per carried binding).
+    pub(super) fn lower_loop(&mut self, head: LoopHead, body: &syn::Block, span: Span) {
+        let exits = ExitScan::of(body);
+        let brk = exits.brk.then(|| {
+            let no = self.bool_const(false, span);
+            self.bind("<broken>".into(), no)
+        });
+        let mut carried = self.carried_bindings(body, &head);
+        carried.extend(brk);
+        if exits.ret {
+            carried.extend([self.ret_flag, self.ret_val]);
+        }
+        carried.sort_unstable();
+        carried.dedup();
+        let exits = LoopExits {
+            brk,
+            cont: exits.cont,
+            ret: exits.ret,
+        };
+        let inits: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
+        let mut varied: Vec<bool> = inits.iter().map(|&v| self.is_varied(v)).collect();
+        let snapshot = self.snapshot();
+        loop {
+            let (lp, yields_varied) =
+                self.loop_pass(&head, body, &carried, &inits, &varied, &exits, span);
+            let more: Vec<bool> = varied
+                .iter()
+                .zip(&yields_varied)
+                .map(|(&p, &y)| p || y)
+                .collect();
+            if more == varied {
+                self.finish_loop(lp, &carried, &varied, span);
+                return;
+            }
+            varied = more;
+            self.rollback(&snapshot);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn loop_pass(
+        &mut self,
+        head: &LoopHead,
+        body: &syn::Block,
+        carried: &[BindingId],
+        inits: &[Value],
+        varied: &[bool],
+        exits: &LoopExits,
+        span: Span,
+    ) -> (Loop, Vec<bool>) {
+        let params: Vec<Value> = carried
+            .iter()
+            .zip(inits)
+            .zip(varied)
+            .map(|((&id, &init), &v)| {
+                let p = self.new_value(Some(self.binding_names[id].clone()), span, Ty::Unknown, v);
+                self.constraints.same(p, init);
+                p
+            })
+            .collect();
+        for (&id, &p) in carried.iter().zip(&params) {
+            self.env.insert(id, p);
+        }
+        self.scopes.push(Vec::new());
+        let mut elem_insts = Vec::new();
+        let kind = match head {
+            LoopHead::For {
+                index,
+                range,
+                span,
+                elem,
+            } => {
+                let i = self.new_value(index.map(ToString::to_string), *span, Ty::Unknown, false);
+                self.constraints.same(i, range.lo);
+                if let Some(name) = index {
+                    self.bind(name.to_string(), i);
+                }
+                if let Some(Elem {
+                    array,
+                    pat: Some((name, by_ref)),
+                }) = elem
+                {
+                    self.blocks.push(Vec::new());
+                    let ty = self.func.ty(*array).elem();
+                    let v = self.emit(Op::Index, vec![*array, i], name.span(), ty);
+                    elem_insts = self.blocks.pop().unwrap_or_default();
+                    let id = self.bind(name.to_string(), v);
+                    if *by_ref {
+                        self.deref_ok.insert(id);
+                    }
+                }
+                LoopKind::For {
+                    index: i,
+                    range: range.clone(),
+                }
+            }
+            LoopHead::While { cond } => {
+                self.blocks.push(Vec::new());
+                // After a `break` or `return`, the condition is not evaluated again.
+                let c = match self.exit_value(exits, span) {
+                    Some(exit) => {
+                        let no = |l: &mut Self| Some(l.bool_const(false, span));
+                        let c = self.branch(exit, span, true, no, |l| Some(l.need(cond)));
+                        c.unwrap_or_else(|| self.undef(span))
+                    }
+                    None => self.need(cond),
+                };
+                let insts = self.blocks.pop().unwrap_or_default();
+                LoopKind::While {
+                    cond: Block {
+                        insts,
+                        yields: vec![c],
+                    },
+                }
+            }
+        };
+        self.blocks.push(elem_insts);
+        let cont = exits.cont.then(|| {
+            let no = self.bool_const(false, span);
+            self.bind("<continued>".into(), no)
+        });
+        self.loop_frames.push(LoopFrame {
+            brk: exits.brk,
+            cont,
+        });
+        // A `for` loop after a `break` or `return` runs its remaining iterations empty.
+        match (&kind, self.exit_value(exits, span)) {
+            (LoopKind::For { .. }, Some(exit)) => {
+                self.branch(
+                    exit,
+                    span,
+                    false,
+                    |_| None,
+                    |l| l.lower_block(body).and(None),
+                );
+            }
+            _ => {
+                self.lower_block(body);
+            }
+        }
+        self.loop_frames.pop();
+        let insts = self.blocks.pop().unwrap_or_default();
+        self.scopes.pop();
+        let yields: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
+        let yields_varied = yields.iter().map(|&y| self.is_varied(y)).collect();
+        for (&p, &y) in params.iter().zip(&yields) {
+            self.constraints.same(p, y);
+        }
+        let lp = Loop {
+            kind,
+            params,
+            inits: inits.to_vec(),
+            body: Block { insts, yields },
+            record: None,
+        };
+        (lp, yields_varied)
+    }
+
+    fn finish_loop(&mut self, lp: Loop, carried: &[BindingId], varied: &[bool], span: Span) {
+        let outs: Vec<Value> = lp
+            .params
+            .iter()
+            .zip(varied)
+            .map(|(&p, &v)| {
+                let out = self.new_value(None, span, Ty::Unknown, v);
+                self.constraints.same(p, out);
+                out
+            })
+            .collect();
+        self.push(Inst::new(outs.clone(), InstKind::Loop(Box::new(lp)), span));
+        for (&id, &out) in carried.iter().zip(&outs) {
+            self.assign(id, out);
+        }
+    }
+
+    /// The bindings in scope that the loop assigns (`x = ..`, `x += ..`), in binding order.
+    fn carried_bindings(&self, body: &syn::Block, head: &LoopHead) -> Vec<BindingId> {
+        let mut names = AssignedNames(Vec::new());
+        syn::visit::Visit::visit_block(&mut names, body);
+        if let LoopHead::While { cond } = head {
+            syn::visit::Visit::visit_expr(&mut names, cond);
+        }
+        let mut ids: Vec<BindingId> = names.0.iter().filter_map(|n| self.lookup(n)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// `broken || returned` at the start of an iteration, if the loop can be left early.
+    fn exit_value(&mut self, exits: &LoopExits, span: Span) -> Option<Value> {
+        let mut flags: Vec<Value> = exits.brk.iter().map(|id| self.env[id]).collect();
+        if exits.ret {
+            flags.push(self.env[&self.ret_flag]);
+        }
+        let (&first, rest) = flags.split_first()?;
+        Some(rest.iter().fold(first, |acc, &v| {
+            self.emit(Op::BitOr, vec![acc, v], span, Ty::Bool)
+        }))
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            values: self.func.values.len(),
+            errors: self.cx.len(),
+            constraints: self.constraints.same.len(),
+            bindings: self.binding_names.len(),
+            env: self.env.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+
+    fn rollback(&mut self, s: &Snapshot) {
+        self.func.values.truncate(s.values);
+        self.varied.truncate(s.values);
+        self.bool_consts.retain(|v, _| v.index() < s.values);
+        self.cx.truncate(s.errors);
+        self.constraints.same.truncate(s.constraints);
+        self.binding_names.truncate(s.bindings);
+        self.env.clone_from(&s.env);
+        self.scopes.clone_from(&s.scopes);
+    }
+}
+
+/// How a loop body can leave early.
+struct LoopExits {
+    /// The binding `break` sets (carried through the loop).
+    brk: Option<BindingId>,
+    cont: bool,
+    ret: bool,
+}
+
+/// Finds `break` and `continue` of this loop (not of loops nested in it) and `return`.
+#[derive(Default)]
+struct ExitScan {
+    brk: bool,
+    cont: bool,
+    ret: bool,
+    depth: usize,
+}
+
+impl ExitScan {
+    pub(super) fn of(body: &syn::Block) -> ExitScan {
+        let mut scan = ExitScan::default();
+        syn::visit::Visit::visit_block(&mut scan, body);
+        scan
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for ExitScan {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match e {
+            Expr::Break(_) if self.depth == 0 => self.brk = true,
+            Expr::Continue(_) if self.depth == 0 => self.cont = true,
+            Expr::Return(_) => self.ret = true,
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.depth += 1;
+                syn::visit::visit_expr(self, e);
+                self.depth -= 1;
+                return;
+            }
+            _ => {}
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}
+
+/// Collects the names assigned to in a loop body.
+struct AssignedNames(Vec<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        let target = match e {
+            Expr::Assign(a) => Some(&*a.left),
+            Expr::Binary(b) if crate::fence::is_compound_assign(&b.op) => Some(&*b.left),
+            _ => None,
+        };
+        // A write `buf[i] = ..` or `buf.push(..)` assigns (a new version of) `buf`.
+        let target = match (target, e) {
+            (Some(Expr::Index(ix)), _) => Some(&*ix.expr),
+            (None, Expr::MethodCall(m)) if m.method == "push" => Some(&*m.receiver),
+            (t, _) => t,
+        };
+        if let Some(Expr::Path(p)) = target {
+            if let Some(ident) = p.path.get_ident() {
+                self.0.push(ident.to_string());
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}

@@ -1,0 +1,312 @@
+//! Lowering: the checked function body to SSA IR.
+//!
+//! Every expression becomes one instruction per operation, with the user's span. Local
+//! variables disappear: each `let`, assignment and compound assignment just rebinds a name
+//! to a new value, and an `if` merges the bindings its branches changed into its results.
+//!
+//! Early `return` is lowered with a flag, in structured form: `return e` sets the bindings
+//! `returned = true` and `result = e`; after a statement that may have returned, the rest
+//! of the block runs under `if returned { .. } else { rest }`. The tail of the function
+//! body is a `return` too, so the function's result is `result` at the end.
+//!
+//! `&&` and `||` keep Rust's short-circuit order: `a && b` is `if a { b } else { false }`.
+//!
+//! Files: this one holds the builder (values, bindings and scopes, instructions);
+//! `control` statements, branches and early exits; `expr` expressions; `call` calls,
+//! methods and fields; `loops` loops; `syntax` questions about the syntax tree.
+
+use crate::ast::{class_of_name, classify, DiffFn, FloatTy, TypeClass};
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::ir::{
+    Adapter, Block, CallForm, CmpOp, Const, Fun, Func, Inst, InstKind, Lin, Loop, LoopKind, Op,
+    Range, Ty, Value,
+};
+use crate::rules;
+use crate::types::{self, Constraints};
+use proc_macro2::Span;
+use quote::ToTokens;
+use std::collections::{BTreeMap, HashMap};
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, Stmt, UnOp};
+
+mod call;
+mod control;
+mod expr;
+mod loops;
+mod syntax;
+
+use loops::LoopHead;
+use syntax::*;
+
+/// Methods of floats that return `bool` and so never carry a derivative.
+const PREDICATES: &[&str] = &[
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_subnormal",
+    "is_sign_positive",
+    "is_sign_negative",
+];
+
+/// `fenced`: the fence has reported unsupported syntax, which lowering then skips quietly.
+pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
+    let mut l = Lower::new(cx, f.name().to_string());
+    l.fenced = fenced;
+    for p in &f.params {
+        l.add_param(&p.ident, p.class, p.active, p.by_ref());
+    }
+    let span = f.original.block.span();
+    let no = l.bool_const(false, span);
+    // The result before any `return`: never observed, but typed like the result.
+    let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(f.ret_ty)));
+    l.ret_flag = l.bind("<returned>".into(), no);
+    l.ret_val = l.bind("<result>".into(), undef);
+    l.lower_stmts(&f.original.block.stmts, true);
+    let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
+    // The result has the declared type (a float behind a field or call is one).
+    l.constraints.same(result, undef);
+    l.finish(result)
+}
+
+type BindingId = usize;
+
+/// Whether control may have left the statement list being lowered.
+enum Diverted {
+    No,
+    Maybe(Value),
+    Yes,
+}
+
+/// The flags of a loop being lowered: set by `break` (carried, ends the loop) and by
+/// `continue` (reset each iteration, ends the iteration).
+struct LoopFrame {
+    brk: Option<BindingId>,
+    cont: Option<BindingId>,
+}
+
+struct Lower<'a> {
+    cx: &'a Ctxt,
+    func: Func,
+    /// Instruction lists under construction; the last one is where new instructions go.
+    blocks: Vec<Vec<Inst>>,
+    /// Names in scope, innermost last.
+    scopes: Vec<Vec<(String, BindingId)>>,
+    /// The current value of every binding.
+    env: BTreeMap<BindingId, Value>,
+    binding_names: Vec<String>,
+    /// Whether a value depends on an active parameter through differentiable operations.
+    varied: Vec<bool>,
+    bool_consts: HashMap<Value, bool>,
+    constraints: Constraints,
+    ret_flag: BindingId,
+    ret_val: BindingId,
+    fenced: bool,
+    /// The loops being lowered, innermost last.
+    loop_frames: Vec<LoopFrame>,
+    /// Bindings of iterator elements, on which `*v` is allowed.
+    deref_ok: std::collections::HashSet<BindingId>,
+    /// Field reads of active parameters: the parameter and the member path.
+    field_paths: HashMap<Value, (Value, proc_macro2::TokenStream)>,
+}
+
+impl<'a> Lower<'a> {
+    fn new(cx: &'a Ctxt, name: String) -> Self {
+        Lower {
+            cx,
+            func: Func {
+                name,
+                values: Vec::new(),
+                params: Vec::new(),
+                body: Block::default(),
+                results: Vec::new(),
+            },
+            blocks: vec![Vec::new()],
+            scopes: vec![Vec::new()],
+            env: BTreeMap::new(),
+            binding_names: Vec::new(),
+            varied: Vec::new(),
+            bool_consts: HashMap::new(),
+            constraints: Constraints::default(),
+            ret_flag: 0,
+            ret_val: 0,
+            fenced: false,
+            loop_frames: Vec::new(),
+            deref_ok: std::collections::HashSet::new(),
+            field_paths: HashMap::new(),
+        }
+    }
+
+    fn finish(mut self, result: Value) -> Func {
+        self.func.body.insts = self.blocks.pop().unwrap_or_default();
+        self.func.results = vec![result];
+        types::infer(&mut self.func, &self.constraints);
+        // After a fence error, unsupported expressions are placeholders of unknown type.
+        if !self.fenced {
+            self.check_call_args(&self.func.body.clone());
+        }
+        self.func
+    }
+
+    // -------------------- values and bindings --------------------
+
+    fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool, by_ref: bool) {
+        let ty = ty_of(class);
+        let v = self.new_value(Some(ident.to_string()), ident.span(), ty, active);
+        self.func.values[v.index()].by_ref = by_ref && ty == Ty::Obj;
+        self.func.params.push(v);
+        self.bind(ident.to_string(), v);
+    }
+
+    fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty, varied: bool) -> Value {
+        self.varied.push(varied);
+        self.func.new_value(name, span, ty)
+    }
+
+    fn bind(&mut self, name: String, v: Value) -> BindingId {
+        let id = self.binding_names.len();
+        self.binding_names.push(name.clone());
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push((name, id));
+        }
+        self.env.insert(id, v);
+        id
+    }
+
+    fn lookup(&self, name: &str) -> Option<BindingId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|&(_, id)| id)
+    }
+
+    /// Rebinds an existing binding (assignment); the new value takes the variable's name.
+    fn assign(&mut self, id: BindingId, v: Value) {
+        self.name_value(v, &self.binding_names[id].clone());
+        self.env.insert(id, v);
+    }
+
+    fn name_value(&mut self, v: Value, name: &str) {
+        let info = &mut self.func.values[v.index()];
+        if info.name.is_none() && !self.func.params.contains(&v) {
+            info.name = Some(name.to_string());
+        }
+    }
+
+    /// Reports syntax the fence should have rejected, unless the fence already reported.
+    fn unsupported(&self, error: syn::Error) {
+        if !self.fenced {
+            self.cx.push(error);
+        }
+    }
+
+    fn is_varied(&self, v: Value) -> bool {
+        self.varied.get(v.index()).copied().unwrap_or(false)
+    }
+
+    // -------------------- instructions --------------------
+
+    /// Appends `op(args)` to the current block; `ty` is what is known of the result's type.
+    fn emit(&mut self, op: Op, args: Vec<Value>, span: Span, ty: Ty) -> Value {
+        let varied = self.result_varied(&op, &args);
+        // Arithmetic on an object (a matrix, a field) gives an object.
+        let arithmetic = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg);
+        let ty = if arithmetic && args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
+            Ty::Obj
+        } else {
+            ty
+        };
+        let out = self.new_value(None, span, ty, varied);
+        self.constrain(&op, &args, out);
+        self.push(Inst::new(vec![out], InstKind::Op(op, args), span));
+        out
+    }
+
+    fn push(&mut self, inst: Inst) {
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(inst);
+        }
+    }
+
+    fn result_varied(&self, op: &Op, args: &[Value]) -> bool {
+        let rule = rules::rule(op);
+        args.iter()
+            .enumerate()
+            .any(|(i, &a)| self.is_varied(a) && rule.carries(i))
+    }
+
+    /// Records which operands share the result's type.
+    fn constrain(&mut self, op: &Op, args: &[Value], out: Value) {
+        // A matrix times (or over) a scalar: the operands' types differ.
+        let objects = args.iter().any(|&a| self.func.ty(a) == Ty::Obj);
+        if objects && matches!(op, Op::Mul | Op::Div) {
+            return;
+        }
+        let same_as_out: &[Value] = match op {
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Neg | Op::Not => args,
+            Op::BitAnd | Op::BitOr | Op::BitXor => args,
+            Op::Shl | Op::Shr | Op::Fun(Fun::Powi) => &args[..1.min(args.len())],
+            Op::Fun(_) => args,
+            Op::Cmp(_) => {
+                if let [a, b] = args {
+                    self.constraints.same(*a, *b);
+                }
+                &[]
+            }
+            _ => &[],
+        };
+        for &a in same_as_out {
+            self.constraints.same(a, out);
+        }
+    }
+
+    fn bool_const(&mut self, b: bool, span: Span) -> Value {
+        let v = self.emit(Op::Const(Const::Bool(b)), vec![], span, Ty::Bool);
+        self.bool_consts.insert(v, b);
+        v
+    }
+
+    fn undef(&mut self, span: Span) -> Value {
+        self.emit(Op::Undef, vec![], span, Ty::Unknown)
+    }
+
+    /// The flags that divert control at this point: `return`, and the innermost loop's
+    /// `break` and `continue`.
+    fn exit_flags(&self) -> Vec<BindingId> {
+        let mut flags = vec![self.ret_flag];
+        if let Some(frame) = self.loop_frames.last() {
+            flags.extend(frame.brk);
+            flags.extend(frame.cont);
+        }
+        flags
+    }
+
+    fn definitely_diverted(&self) -> bool {
+        self.exit_flags()
+            .iter()
+            .any(|id| self.env.get(id).and_then(|v| self.bool_consts.get(v)) == Some(&true))
+    }
+
+    /// Whether control may have left the current statement list (by `return`, `break` or
+    /// `continue`), with the condition when it depends on the path taken.
+    fn diverted(&mut self, span: Span) -> Diverted {
+        if self.definitely_diverted() {
+            return Diverted::Yes;
+        }
+        let maybe: Vec<Value> = self
+            .exit_flags()
+            .iter()
+            .filter_map(|id| self.env.get(id).copied())
+            .filter(|v| self.bool_consts.get(v) != Some(&false))
+            .collect();
+        let Some((&first, rest)) = maybe.split_first() else {
+            return Diverted::No;
+        };
+        Diverted::Maybe(rest.iter().fold(first, |acc, &v| {
+            self.emit(Op::BitOr, vec![acc, v], span, Ty::Bool)
+        }))
+    }
+}

@@ -1,0 +1,589 @@
+//! The adjoint sweep: each instruction last to first, branches replayed on their condition,
+//! loops run backwards over their records.
+
+use super::*;
+
+impl Reverse<'_> {
+    // -------------------- adjoint sweep --------------------
+
+    /// The adjoint of `insts` (in primal form), last to first; contributions to values
+    /// defined outside `insts` are left in `adj`.
+    pub(super) fn adjoint(&mut self, insts: &[Inst], adj: &mut Adjoints) -> Vec<Inst> {
+        let mut out = self.new_buffers(insts);
+        for inst in insts.iter().rev() {
+            match &inst.kind {
+                InstKind::Op(Op::Store | Op::Push, args) if self.act.is_active(inst.outs[0]) => {
+                    self.store_adjoint(args, inst.span, adj, &mut out);
+                }
+                InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
+                    if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
+                        self.op(op, args, inst.outs[0], d, inst.span, adj, &mut out);
+                    }
+                }
+                InstKind::CallVjp { args, .. } => {
+                    if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
+                        self.call(args, inst.outs[1], d, inst.span, adj, &mut out);
+                    }
+                }
+                InstKind::If { cond, then, els } => {
+                    self.branch(inst, *cond, then, els, adj, &mut out)
+                }
+                InstKind::Loop(lp) => self.loop_adjoint(inst, lp, adj, &mut out),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Cotangent buffers for the active arrays created in `insts`, zero to start with.
+    fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
+        let mut out = Vec::new();
+        for inst in insts {
+            let (InstKind::Op(Op::NewArray { .. } | Op::EmptyVec, args), Some(&array)) =
+                (&inst.kind, inst.outs.first())
+            else {
+                continue;
+            };
+            let root = self.families.root(array);
+            if self.buffers.contains_key(&root) || !self.family_active(root) {
+                continue;
+            }
+            let InstKind::Op(Op::NewArray { fixed }, _) = &inst.kind else {
+                // A `Vec` built by `push`: its buffer starts empty and grows.
+                let buffer = self.cotangent_value(array);
+                out.push(Inst::new(
+                    vec![buffer],
+                    InstKind::Op(Op::EmptyVec, Vec::new()),
+                    inst.span,
+                ));
+                self.buffers.insert(root, buffer);
+                continue;
+            };
+            let zero = self.cotangent_value(args[0]);
+            out.push(Inst::new(
+                vec![zero],
+                InstKind::ZeroLike(args[0]),
+                inst.span,
+            ));
+            let buffer = self.cotangent_value(inst.outs[0]);
+            out.push(Inst::new(
+                vec![buffer],
+                InstKind::Op(Op::NewArray { fixed: *fixed }, vec![zero, args[1]]),
+                inst.span,
+            ));
+            self.buffers.insert(root, buffer);
+        }
+        out
+    }
+
+    fn family_active(&self, root: Value) -> bool {
+        self.families
+            .parent
+            .iter()
+            .any(|(&v, _)| self.families.root(v) == root && self.act.is_active(v))
+            || self.act.is_active(root)
+    }
+
+    /// `a' = store(a, i, v)`: `v` takes the cotangent of element `i`, which then becomes
+    /// zero (the element before the write did not reach the result).
+    fn store_adjoint(
+        &mut self,
+        args: &[Value],
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let Some(&buffer) = self.buffers.get(&self.families.root(args[0])) else {
+            return;
+        };
+        let d_v = self.cotangent_value(args[2]);
+        out.push(Inst::new(
+            vec![d_v],
+            InstKind::TakeAt {
+                buffer,
+                index: args[1],
+                grow: self
+                    .families
+                    .growable
+                    .contains(&self.families.root(args[0])),
+            },
+            span,
+        ));
+        if self.act.is_active(args[2]) {
+            adj.add(args[2], d_v);
+        }
+    }
+
+    /// The summed cotangent of `v`, if anything contributed to it.
+    pub(super) fn take(
+        &mut self,
+        adj: &mut Adjoints,
+        v: Value,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        let parts = adj.contributions.remove(&v)?;
+        match parts.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            _ => {
+                let d = self.cotangent_value(v);
+                out.push(Inst::new(
+                    vec![d],
+                    InstKind::Sum(parts),
+                    self.func.info(v).span,
+                ));
+                Some(d)
+            }
+        }
+    }
+
+    pub(super) fn take_or_zero(
+        &mut self,
+        adj: &mut Adjoints,
+        v: Value,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        match self.take(adj, v, out) {
+            Some(d) => d,
+            None => {
+                let z = self.cotangent_value(v);
+                // An object's zero has its shape.
+                let kind = if self.func.ty(v) == Ty::Obj {
+                    InstKind::ZeroLike(v)
+                } else {
+                    InstKind::Zero
+                };
+                out.push(Inst::new(vec![z], kind, self.func.info(v).span));
+                z
+            }
+        }
+    }
+
+    fn cotangent_value(&mut self, v: Value) -> Value {
+        self.func.new_derived(Role::Derivative(v), v)
+    }
+
+    /// Each active operand `a` of `y = op(args)` receives `vjp_a(args, y, d_y)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn op(
+        &mut self,
+        op: &Op,
+        args: &[Value],
+        y: Value,
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let rule = rules::rule(op);
+        if let Rule::Construct = rule {
+            return self.construct_adjoint(args, d_y, span, adj, out);
+        }
+        for (i, &a) in args.iter().enumerate() {
+            if !self.act.is_active(a) {
+                continue;
+            }
+            let contribution = match rule.partial(i) {
+                Partial::Zero => continue,
+                Partial::Map => {
+                    let Op::Map { body, .. } = op else { continue };
+                    let v = self.cotangent_value(a);
+                    let rule = Op::MapRule {
+                        mode: Mode::Vjp,
+                        jvp: Box::new(crate::forward::scalar_jvp(body)),
+                    };
+                    out.push(Inst::new(vec![v], InstKind::Op(rule, vec![a, d_y]), span));
+                    v
+                }
+                // Into the parameter's cotangent in place, or as a matrix zero but there.
+                Partial::At => {
+                    if let Some(&buffer) = self.buffers.get(&a) {
+                        let kind = InstKind::AddElem {
+                            buffer,
+                            indices: args[1..].to_vec(),
+                            value: d_y,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                        continue;
+                    }
+                    let v = self.cotangent_value(a);
+                    let name = if args.len() == 3 { "at2_vjp" } else { "at_vjp" };
+                    let mut all = args.to_vec();
+                    all.extend([y, d_y]);
+                    let kind = InstKind::Rule {
+                        name: name.into(),
+                        args: all,
+                    };
+                    out.push(Inst::new(vec![v], kind, span));
+                    v
+                }
+                Partial::Identity => d_y,
+                Partial::Negate => {
+                    let v = self.cotangent_value(a);
+                    out.push(Inst::new(vec![v], InstKind::Op(Op::Neg, vec![d_y]), span));
+                    v
+                }
+                Partial::Field => {
+                    if let (Some(&buffer), Op::Field { member }) = (self.buffers.get(&a), op) {
+                        let kind = InstKind::AddField {
+                            buffer,
+                            member: member.clone(),
+                            value: d_y,
+                            assign: false,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                    }
+                    continue;
+                }
+                Partial::Indexed => {
+                    let root = self.families.root(a);
+                    if let Some(&buffer) = self.buffers.get(&root) {
+                        let grow = self.families.growable.contains(&root);
+                        let kind = InstKind::AddAt {
+                            buffer,
+                            index: args[1],
+                            value: d_y,
+                            grow,
+                        };
+                        out.push(Inst::new(Vec::new(), kind, span));
+                    }
+                    continue;
+                }
+                Partial::Runtime(rule) => {
+                    let v = self.cotangent_value(a);
+                    let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
+                    out.push(Inst::new(vec![v], kind, span));
+                    v
+                }
+            };
+            adj.add(a, contribution);
+        }
+    }
+
+    /// `y = M::new(a, b, ..)`: argument `k` gets element `k` (row-major) of `d_y`.
+    fn construct_adjoint(
+        &mut self,
+        args: &[Value],
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        for (k, &a) in args.iter().enumerate() {
+            if !self.act.is_active(a) {
+                continue;
+            }
+            let index = self.func.new_value(None, span, Ty::Int);
+            let lit = proc_macro2::Literal::usize_suffixed(k);
+            out.push(Inst::new(
+                vec![index],
+                InstKind::Op(Op::Const(crate::ir::Const::Int(lit)), Vec::new()),
+                span,
+            ));
+            let v = self.cotangent_value(a);
+            let kind = InstKind::Rule {
+                name: "element_vjp".into(),
+                args: vec![d_y, index],
+            };
+            out.push(Inst::new(vec![v], kind, span));
+            adj.add(a, v);
+        }
+    }
+
+    /// `(d_a, d_b, ..) = pullback(d_y)`: one cotangent per float argument, in order.
+    pub(super) fn call(
+        &mut self,
+        args: &[Value],
+        pullback: Value,
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let mut outs = Vec::new();
+        let floats: Vec<Value> = args
+            .iter()
+            .copied()
+            .filter(|&a| self.func.ty(a).is_differentiable())
+            .collect();
+        for a in floats {
+            let d = self.cotangent_value(a);
+            outs.push(d);
+            if self.act.is_active(a) {
+                adj.add(a, d);
+            }
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::Pullback {
+                pullback,
+                seed: d_y,
+            },
+            span,
+        ));
+    }
+
+    /// The adjoint of an `if`: an `if` on the same condition whose branches recompute what
+    /// they need, run the branch's adjoint, and yield contributions to outer values.
+    pub(super) fn branch(
+        &mut self,
+        inst: &Inst,
+        cond: Value,
+        then: &Block,
+        els: &Block,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let mut seeds = Vec::new();
+        for (i, &o) in inst.outs.iter().enumerate() {
+            if self.act.is_active(o) {
+                if let Some(d) = self.take(adj, o, out) {
+                    seeds.push((i, d));
+                }
+            }
+        }
+        let writes = inst
+            .outs
+            .iter()
+            .any(|&o| self.act.is_active(o) && self.families.is_array(o));
+        if seeds.is_empty() && !writes {
+            return;
+        }
+        let (mut then_adj, then_parts) = self.branch_adjoint(then, &seeds);
+        let (mut els_adj, els_parts) = self.branch_adjoint(els, &seeds);
+        let outer = crate::ir::union_keys(&then_parts, &els_parts);
+        let mut outs = Vec::new();
+        for &v in &outer {
+            let t = self.part_or_zero(&then_parts, v, &mut then_adj.insts);
+            then_adj.yields.push(t);
+            let e = self.part_or_zero(&els_parts, v, &mut els_adj.insts);
+            els_adj.yields.push(e);
+            let d = self.cotangent_value(v);
+            outs.push(d);
+            adj.add(v, d);
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::If {
+                cond,
+                then: then_adj,
+                els: els_adj,
+            },
+            inst.span,
+        ));
+    }
+
+    fn part_or_zero(
+        &mut self,
+        parts: &BTreeMap<Value, Value>,
+        v: Value,
+        insts: &mut Vec<Inst>,
+    ) -> Value {
+        match parts.get(&v) {
+            Some(&d) => d,
+            None => {
+                let z = self.cotangent_value(v);
+                insts.push(Inst::new(vec![z], InstKind::Zero, self.func.info(v).span));
+                z
+            }
+        }
+    }
+
+    /// The adjoint of a loop: a loop over its tape, last iteration first. Each iteration
+    /// restores what it recorded, recomputes what it needs of the body, and runs the body's
+    /// adjoint with the carried cotangents as seeds of the yields; contributions to the
+    /// params become the next carried cotangents, contributions to values from outside the
+    /// loop are summed in accumulators.
+    fn loop_adjoint(&mut self, inst: &Inst, lp: &Loop, adj: &mut Adjoints, out: &mut Vec<Inst>) {
+        let Some(record) = &lp.record else { return };
+        let active = |i: &usize| self.act.slot_active(lp, &inst.outs, *i);
+        // Arrays carry no cotangent through the loop: their buffers are updated in place.
+        let arrays = (0..lp.params.len())
+            .filter(active)
+            .any(|i| self.families.is_array(lp.params[i]));
+        let slots: Vec<usize> = (0..lp.params.len())
+            .filter(active)
+            .filter(|&i| !self.families.is_array(lp.params[i]))
+            .collect();
+        let seeds: Vec<Option<Value>> = slots
+            .iter()
+            .map(|&i| self.take(adj, inst.outs[i], out))
+            .collect();
+        if seeds.iter().all(Option::is_none) && !arrays {
+            return;
+        }
+        let mut inits: Vec<Value> = slots
+            .iter()
+            .zip(seeds)
+            .map(|(&i, d)| d.unwrap_or_else(|| self.zero_like(inst.outs[i], out)))
+            .collect();
+        let mut params: Vec<Value> = slots
+            .iter()
+            .map(|&i| self.cotangent_value(lp.params[i]))
+            .collect();
+        let mut body_adj = Adjoints::default();
+        for (&i, &dp) in slots.iter().zip(&params) {
+            if self.act.is_active(lp.body.yields[i]) {
+                body_adj.add(lp.body.yields[i], dp);
+            }
+        }
+        let adjoint = self.adjoint(&lp.body.insts, &mut body_adj);
+        // Results of nested loops (their tapes included) are recorded, not recomputed:
+        // recomputing them would rerun the inner loop once per enclosing level.
+        let exported: HashSet<Value> = self.exports.values().copied().collect();
+        let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
+            self.must_record(inst) || wanted.iter().all(|o| exported.contains(o))
+        });
+        // Arrays are never recorded: their cotangents live in buffers.
+        let stored: Vec<Value> = stored
+            .into_iter()
+            .filter(|&v| !self.families.is_array(v))
+            .collect();
+        insts.extend(adjoint);
+        let mut yields: Vec<Value> = slots
+            .iter()
+            .map(|&i| self.take_or_zero_like(&mut body_adj, lp.params[i], &mut insts))
+            .collect();
+        let mut defined = lp.body_defs();
+        lp.body.defs(&mut defined);
+        let outer: Vec<Value> = body_adj
+            .contributions
+            .keys()
+            .copied()
+            .filter(|v| !defined.contains(v))
+            .collect();
+        for &o in &outer {
+            let acc = self.cotangent_value(o);
+            params.push(acc);
+            let zero = self.zero_like(o, out);
+            inits.push(zero);
+            let next = match self.take(&mut body_adj, o, &mut insts) {
+                Some(part) => {
+                    let next = self.cotangent_value(o);
+                    insts.push(Inst::new(
+                        vec![next],
+                        InstKind::Sum(vec![acc, part]),
+                        inst.span,
+                    ));
+                    next
+                }
+                None => acc,
+            };
+            yields.push(next);
+        }
+        let mut items = recorded_items(lp, &insts);
+        items.extend(stored);
+        let kind = match &lp.kind {
+            // Nothing to record but the index: run the same range backwards, no tape.
+            // (`step_by` is reversible only over some integer types, so it keeps its tape.)
+            LoopKind::For { index, range }
+                if items.iter().all(|v| v == index)
+                    && range.adapters.iter().all(|a| matches!(a, Adapter::Rev)) =>
+            {
+                let mut range = range.clone();
+                range.adapters.push(Adapter::Rev);
+                LoopKind::For {
+                    index: *index,
+                    range,
+                }
+            }
+            _ => {
+                self.records.insert(record.tape, items.clone());
+                LoopKind::Tape {
+                    tape: record.tape,
+                    items,
+                }
+            }
+        };
+        let tape_loop = Loop {
+            kind,
+            params,
+            inits,
+            body: Block { insts, yields },
+            record: None,
+        };
+        let mut outs = Vec::new();
+        for &i in &slots {
+            let d = self.cotangent_value(lp.inits[i]);
+            outs.push(d);
+            if self.act.is_active(lp.inits[i]) {
+                adj.add(lp.inits[i], d);
+            }
+        }
+        for &o in &outer {
+            let d = self.cotangent_value(o);
+            outs.push(d);
+            adj.add(o, d);
+        }
+        out.push(Inst::new(
+            outs,
+            InstKind::Loop(Box::new(tape_loop)),
+            inst.span,
+        ));
+    }
+
+    fn zero_like(&mut self, like: Value, out: &mut Vec<Inst>) -> Value {
+        let z = self.cotangent_value(like);
+        out.push(Inst::new(
+            vec![z],
+            InstKind::ZeroLike(like),
+            self.func.info(like).span,
+        ));
+        z
+    }
+
+    fn take_or_zero_like(&mut self, adj: &mut Adjoints, v: Value, out: &mut Vec<Inst>) -> Value {
+        match self.take(adj, v, out) {
+            Some(d) => d,
+            None => self.zero_like(v, out),
+        }
+    }
+
+    /// One branch of an `if` adjoint: the recomputed primal it needs, its adjoint seeded
+    /// with the `if`'s result cotangents, and its summed contributions to outer values.
+    fn branch_adjoint(
+        &mut self,
+        block: &Block,
+        seeds: &[(usize, Value)],
+    ) -> (Block, BTreeMap<Value, Value>) {
+        let mut adj = Adjoints::default();
+        for &(i, d) in seeds {
+            if self.act.is_active(block.yields[i]) {
+                adj.add(block.yields[i], d);
+            }
+        }
+        let adjoint = self.adjoint(&block.insts, &mut adj);
+        let exported: Vec<Value> = block
+            .insts
+            .iter()
+            .flat_map(|i| i.outs.iter().copied())
+            .filter(|v| self.exports.contains_key(v))
+            .collect();
+        let mut insts = recompute(&block.insts, &adjoint, &exported);
+        insts.extend(adjoint);
+        // Values exported from this branch are read from the `if`'s results, not recomputed.
+        let map: HashMap<Value, Value> = exported.iter().map(|v| (*v, self.exports[v])).collect();
+        for inst in &mut insts {
+            inst.map_uses(&mut |v| map.get(&v).copied().unwrap_or(v));
+        }
+        let mut defined = Vec::new();
+        block.defs(&mut defined);
+        let mut parts = BTreeMap::new();
+        let pending: Vec<Value> = adj.contributions.keys().copied().collect();
+        for v in pending {
+            if defined.contains(&v) {
+                continue;
+            }
+            if let Some(d) = self.take(&mut adj, v, &mut insts) {
+                parts.insert(v, d);
+            }
+        }
+        (
+            Block {
+                insts,
+                yields: Vec::new(),
+            },
+            parts,
+        )
+    }
+}

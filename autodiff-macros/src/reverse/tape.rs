@@ -1,0 +1,125 @@
+//! What the adjoint of a loop recomputes from its records and what it records.
+
+use super::*;
+
+/// The instructions of `primal` that `adjoint` reads, directly or through each other, in
+/// their original order.
+pub(super) fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) -> Vec<Inst> {
+    let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let mut keep = vec![false; primal.len()];
+    for (i, inst) in primal.iter().enumerate().rev() {
+        if inst
+            .outs
+            .iter()
+            .any(|o| needed.contains(o) && !available.contains(o))
+        {
+            keep[i] = true;
+            needed.extend(inst.uses());
+        }
+    }
+    primal
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(inst, _)| inst.clone())
+        .collect()
+}
+
+/// Splits what a loop iteration's `adjoint` needs of `body` into instructions to recompute
+/// (in body order) and values to record (in body order): the needed results of the
+/// instructions `record` picks (given the results wanted of it), e.g. costly ones, nested
+/// loops with their tapes, reads of written arrays, values exported from branches. The need
+/// is transitive: a cheap value recomputed from a loop's result makes that result recorded,
+/// so no inner loop ever runs again in the adjoint.
+pub(super) fn recompute_or_record(
+    body: &[Inst],
+    adjoint: &[Inst],
+    record: impl Fn(&Inst, &[Value]) -> bool,
+) -> (Vec<Inst>, Vec<Value>) {
+    let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let mut keep = vec![false; body.len()];
+    let mut recorded = Vec::new();
+    for (i, inst) in body.iter().enumerate().rev() {
+        let wanted: Vec<Value> = inst
+            .outs
+            .iter()
+            .copied()
+            .filter(|o| needed.contains(o))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        if record(inst, &wanted) {
+            recorded.extend(wanted.iter().rev());
+        } else {
+            keep[i] = true;
+            needed.extend(inst.uses());
+        }
+    }
+    recorded.reverse();
+    let insts = body
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(inst, _)| inst.clone())
+        .collect();
+    (insts, recorded)
+}
+
+/// Loops, and the float functions that cost more than a few multiplications: recording
+/// their result (8 bytes) is cheaper than computing it again.
+pub(super) fn costly(inst: &Inst) -> bool {
+    use crate::ir::Fun;
+    match &inst.kind {
+        InstKind::Loop(_) => true,
+        InstKind::Op(Op::Fun(f), _) => !matches!(
+            f,
+            Fun::Abs
+                | Fun::Signum
+                | Fun::Recip
+                | Fun::Floor
+                | Fun::Ceil
+                | Fun::Round
+                | Fun::Trunc
+                | Fun::Fract
+                | Fun::ToDegrees
+                | Fun::ToRadians
+                | Fun::Powi
+                | Fun::Max
+                | Fun::Min
+                | Fun::Clamp
+                | Fun::MulAdd
+        ),
+        _ => false,
+    }
+}
+
+pub(super) fn recorded_items(lp: &Loop, adjoint: &[Inst]) -> Vec<Value> {
+    let used: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    lp.body_defs()
+        .into_iter()
+        .filter(|v| used.contains(v))
+        .collect()
+}
+
+/// Sets what each recording loop pushes per iteration, now that its adjoint is known;
+/// a loop whose adjoint never ran records nothing (and loses its tape).
+pub(super) fn fill_records(block: &mut Block, records: &HashMap<Value, Vec<Value>>) {
+    for inst in &mut block.insts {
+        if let InstKind::Loop(lp) = &mut inst.kind {
+            if let Some(r) = &mut lp.record {
+                match records.get(&r.tape) {
+                    Some(items) => r.items.clone_from(items),
+                    None => {
+                        let tape = r.tape;
+                        lp.record = None;
+                        inst.outs.retain(|&o| o != tape);
+                    }
+                }
+            }
+        }
+        for b in inst.blocks_mut() {
+            fill_records(b, records);
+        }
+    }
+}
