@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 use syn::visit_mut::{self, VisitMut};
 
 mod body;
+mod inst;
 mod ops;
 mod ownership;
 mod signature;
