@@ -32,6 +32,19 @@ pub fn rule_fn(op: &str, mode: crate::rules::Mode, slot: Option<&str>) -> String
     }
 }
 
+/// The runtime rule giving element `k` (row-major) of a matrix's cotangent, for the
+/// adjoint of a matrix built from elements.
+pub const ELEMENT_RULE: &str = "element_vjp";
+
+/// The runtime rule of a matrix element read `m[i]` (one index) or `m[(i, j)]` (two).
+pub fn at_rule(indices: usize) -> String {
+    if indices == 2 {
+        "at2_vjp".into()
+    } else {
+        "at_vjp".into()
+    }
+}
+
 /// A hygienic identifier for generated code, reported at `span`.
 pub fn local(name: &str, span: Span) -> Ident {
     Ident::new(name, Span::mixed_site().located_at(span))

@@ -1,6 +1,7 @@
 //! Operations, calls, loops and closures.
 
 use super::*;
+use proc_macro2::Ident;
 
 impl Emitter<'_> {
     /// A loop, with its carried values in `mut` variables named after its results:
@@ -47,37 +48,14 @@ impl Emitter<'_> {
                 quote!(#var = #y;)
             })
             .collect();
-        // Annotated where the type is known: a later `x.sin()` on a carried `0.0` needs it.
-        let decls = outs
-            .iter()
-            .zip(&vars)
-            .zip(&lp.inits)
-            .map(|((&o, var), &init)| {
-                let init = self.operand(init);
-                match self.func.ty(o) {
-                    Ty::F64 => quote!(let mut #var: f64 = #init;),
-                    Ty::F32 => quote!(let mut #var: f32 = #init;),
-                    Ty::Bool => quote!(let mut #var: bool = #init;),
-                    _ => quote!(let mut #var = #init;),
-                }
-            });
+        let decls = self.carried_decls(outs, &vars, &lp.inits);
         let push = lp.record.as_ref().map(|r| {
             let tape = self.names.ident(r.tape);
             let items = self.tuple(&r.items);
             quote!(#tape.push(#items);)
         });
-        // A counted loop knows its trip count: the tape is allocated once.
         let iter = names::local("iteration_range", span);
-        let tape_decl = lp.record.as_ref().map(|r| {
-            let tape = self.names.ident(r.tape);
-            match &lp.kind {
-                LoopKind::For { range, .. } => {
-                    let range = self.range(range);
-                    quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
-                }
-                _ => quote!(let mut #tape = ::std::vec::Vec::new();),
-            }
-        });
+        let tape_decl = self.tape_decl(lp, &iter);
         let body = self.block(&lp.body);
         // Recorded at the end of the iteration: results computed in it may be recorded.
         let iteration = quote!(#(#bind)* #body #push #(#updates)*);
@@ -114,6 +92,40 @@ impl Emitter<'_> {
             return quote!({ #tape_decl #(#decls)* #looped });
         }
         quote!(let #pat = { #tape_decl #(#decls)* #looped #results };)
+    }
+
+    /// `let mut s: f64 = s_0;` for each carried value, annotated where the type is known:
+    /// a later `x.sin()` on a carried `0.0` needs it.
+    fn carried_decls(&self, outs: &[Value], vars: &[Ident], inits: &[Value]) -> Vec<TokenStream> {
+        outs.iter()
+            .zip(vars)
+            .zip(inits)
+            .map(|((&o, var), &init)| {
+                let init = self.operand(init);
+                match self.func.ty(o) {
+                    Ty::F64 => quote!(let mut #var: f64 = #init;),
+                    Ty::F32 => quote!(let mut #var: f32 = #init;),
+                    Ty::Bool => quote!(let mut #var: bool = #init;),
+                    _ => quote!(let mut #var = #init;),
+                }
+            })
+            .collect()
+    }
+
+    /// The tape a loop records into; a counted loop knows its trip count, so the tape is
+    /// allocated once (over `iter`, the loop's range bound to a name).
+    fn tape_decl(&self, lp: &Loop, iter: &Ident) -> Option<TokenStream> {
+        let record = lp.record.as_ref()?;
+        let tape = self.names.ident(record.tape);
+        Some(match &lp.kind {
+            LoopKind::For { range, .. } => {
+                let range = self.range(range);
+                quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
+            }
+            LoopKind::While { .. } | LoopKind::Tape { .. } => {
+                quote!(let mut #tape = ::std::vec::Vec::new();)
+            }
+        })
     }
 
     fn range(&self, range: &Range) -> TokenStream {
@@ -189,22 +201,7 @@ impl Emitter<'_> {
     }
 
     pub(super) fn op(&self, op: &Op, args: &[Value], outs: &[Value], span: Span) -> TokenStream {
-        // Arithmetic on objects borrows them: `&a * &b` (nalgebra implements both).
-        let objects = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg)
-            && args.iter().any(|&v| self.is_obj(v));
-        let a: Vec<TokenStream> = if objects {
-            args.iter()
-                .map(|&v| {
-                    if self.is_obj(v) {
-                        self.by_ref_operand(v)
-                    } else {
-                        self.operand(v)
-                    }
-                })
-                .collect()
-        } else {
-            self.operands(args)
-        };
+        let a = self.op_operands(op, args);
         match (op, a.as_slice()) {
             // A field of a parameter, by reference: `&p.layer.w`.
             (Op::Field { member }, [_]) if outs.first().is_some_and(|&o| self.by_ref(o)) => {
@@ -237,23 +234,6 @@ impl Emitter<'_> {
                 quote_spanned!(span=> #recv.#name(#(#rest),*))
             }
             (Op::Call { path, form }, _) => self.call(path, form, "", args, span),
-            (Op::Add, [x, y]) => quote_spanned!(span=> #x + #y),
-            (Op::Sub, [x, y]) => quote_spanned!(span=> #x - #y),
-            (Op::Mul, [x, y]) => quote_spanned!(span=> #x * #y),
-            (Op::Div, [x, y]) => quote_spanned!(span=> #x / #y),
-            (Op::Rem, [x, y]) => quote_spanned!(span=> #x % #y),
-            (Op::BitAnd, [x, y]) => quote_spanned!(span=> #x & #y),
-            (Op::BitOr, [x, y]) => quote_spanned!(span=> #x | #y),
-            (Op::BitXor, [x, y]) => quote_spanned!(span=> #x ^ #y),
-            (Op::Shl, [x, y]) => quote_spanned!(span=> #x << #y),
-            (Op::Shr, [x, y]) => quote_spanned!(span=> #x >> #y),
-            (Op::Neg, [x]) => quote_spanned!(span=> -#x),
-            (Op::Not, [x]) => quote_spanned!(span=> !#x),
-            (Op::Cmp(c), [x, y]) => {
-                let sym: TokenStream = c.symbol().parse().unwrap_or_default();
-                quote_spanned!(span=> #x #sym #y)
-            }
-            (Op::Cast { ty, .. }, [x]) => quote_spanned!(span=> #x as #ty),
             (Op::Fun(f), [recv, ..]) if f.is_extension_method() => {
                 // By path: std has these methods on nightly only, and a method call would
                 // warn (`unstable_name_collisions`) in the generated code.
@@ -273,12 +253,27 @@ impl Emitter<'_> {
                 let recv = self.raw_operand(args[0]);
                 quote_spanned!(span=> #recv.#member)
             }
-            (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
-            (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
-            (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
-            (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
-            (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
+            _ => operator(op, &a, span),
         }
+    }
+
+    /// The operands of an operation; arithmetic on objects borrows them: `&a * &b`
+    /// (nalgebra implements both).
+    fn op_operands(&self, op: &Op, args: &[Value]) -> Vec<TokenStream> {
+        let objects = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg)
+            && args.iter().any(|&v| self.is_obj(v));
+        if !objects {
+            return self.operands(args);
+        }
+        args.iter()
+            .map(|&v| {
+                if self.is_obj(v) {
+                    self.by_ref_operand(v)
+                } else {
+                    self.operand(v)
+                }
+            })
+            .collect()
     }
 
     /// An operand whose type must be known where it stands: an unsuffixed float literal
@@ -361,4 +356,32 @@ pub(super) fn inline_op(op: &Op, span: Span) -> Option<TokenStream> {
         Op::Undef => quote_spanned!(span=> ::core::default::Default::default()),
         _ => return None,
     })
+}
+
+/// Operators, array reads and constructors, on operands already written.
+fn operator(op: &Op, a: &[TokenStream], span: Span) -> TokenStream {
+    match (op, a) {
+        (Op::Add, [x, y]) => quote_spanned!(span=> #x + #y),
+        (Op::Sub, [x, y]) => quote_spanned!(span=> #x - #y),
+        (Op::Mul, [x, y]) => quote_spanned!(span=> #x * #y),
+        (Op::Div, [x, y]) => quote_spanned!(span=> #x / #y),
+        (Op::Rem, [x, y]) => quote_spanned!(span=> #x % #y),
+        (Op::BitAnd, [x, y]) => quote_spanned!(span=> #x & #y),
+        (Op::BitOr, [x, y]) => quote_spanned!(span=> #x | #y),
+        (Op::BitXor, [x, y]) => quote_spanned!(span=> #x ^ #y),
+        (Op::Shl, [x, y]) => quote_spanned!(span=> #x << #y),
+        (Op::Shr, [x, y]) => quote_spanned!(span=> #x >> #y),
+        (Op::Neg, [x]) => quote_spanned!(span=> -#x),
+        (Op::Not, [x]) => quote_spanned!(span=> !#x),
+        (Op::Cmp(c), [x, y]) => {
+            let sym: TokenStream = c.symbol().parse().unwrap_or_default();
+            quote_spanned!(span=> #x #sym #y)
+        }
+        (Op::Cast { ty, .. }, [x]) => quote_spanned!(span=> #x as #ty),
+        (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
+        (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
+        (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
+        (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
+        (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
+    }
 }

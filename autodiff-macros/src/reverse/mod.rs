@@ -58,113 +58,156 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
         rev.func.ty(result),
     );
     let mut adj = Adjoints::default();
-    // An array result's cotangent is its family's buffer to start with.
-    let result_array = rev.families.is_array(result);
-    if result_array {
-        let root = rev.families.root(result);
-        rev.buffers.insert(root, d_ret);
-    } else if act.is_active(result) {
-        adj.add(result, d_ret);
-    }
-    // Arrays get mutable cotangent buffers, declared first; elements are added in place.
-    let mut adjoint = Vec::new();
-    let arrays: Vec<Value> = active_params
-        .iter()
-        .copied()
-        .filter(|&p| rev.func.ty(p).elem() != Ty::Unknown)
-        .collect();
-    for p in arrays {
-        if rev.buffers.contains_key(&rev.families.root(p)) {
-            continue;
-        }
-        let buffer = rev.func.new_derived(Role::Derivative(p), p);
-        adjoint.push(Inst::new(
-            vec![buffer],
-            InstKind::Buffer { like: p },
-            rev.func.info(p).span,
-        ));
-        rev.buffers.insert(rev.families.root(p), buffer);
-    }
-    // Parameters whose fields are read get a cotangent of their type, filled field by
-    // field. It is made in the primal, so that the pullback need not capture the parameter.
-    let mut hoisted = Vec::new();
-    for p in fields_read(func, active_params) {
-        let buffer = rev.func.new_derived(Role::Derivative(p), p);
-        rev.func.values[buffer.index()].by_ref = false;
-        hoisted.push(Inst::new(
-            vec![buffer],
-            InstKind::Buffer { like: p },
-            rev.func.info(p).span,
-        ));
-        rev.buffers.insert(p, buffer);
-    }
+    rev.seed(result, d_ret, &mut adj);
+    let mut adjoint = rev.array_buffers(active_params);
+    let hoisted = rev.field_buffers(func, active_params);
     adjoint.extend(rev.adjoint(&primal.insts, &mut adj));
-    let grads: Vec<Value> = active_params
-        .iter()
-        .map(|&p| match rev.buffers.get(&rev.families.root(p)) {
-            Some(&buffer) => {
-                // Uses of the whole parameter add to the fields' cotangents.
-                if let Some(whole) = rev.take(&mut adj, p, &mut adjoint) {
-                    let kind = InstKind::AddField {
-                        buffer,
-                        member: proc_macro2::TokenStream::new(),
-                        value: whole,
-                        assign: false,
-                    };
-                    adjoint.push(Inst::new(Vec::new(), kind, rev.func.info(p).span));
-                }
-                buffer
-            }
-            None => rev.take_or_zero(&mut adj, p, &mut adjoint),
-        })
-        .collect();
-    let closure_span = rev.func.info(result).span;
-    // With several active parameters, the caller may need only some cotangents; worth
-    // asking when one is an array or an object (a float's cotangent costs less than the
-    // asking).
-    let costly = active_params.iter().any(|&p| !rev.func.ty(p).is_float());
-    let needs = (costly && (2..=64).contains(&grads.len())).then(|| {
-        rev.func
-            .new_value(Some("needs".into()), closure_span, Ty::Int)
-    });
-    let mut passed = false;
-    let mut primal = primal;
-    if let Some(needs) = needs {
-        let (guarded, reach) = guard_by_need(adjoint, &grads, needs);
-        adjoint = guarded;
-        passed = pass_needs_on(&mut primal, &adjoint, &reach, needs);
-    }
-    assign_first_writes(&mut adjoint);
-    let guarded = adjoint
-        .iter()
-        .any(|i| matches!(i.kind, InstKind::Guard { .. }));
-    let needs = needs.filter(|_| guarded || passed);
-    let pullback = rev.func.new_value(
-        Some("pullback".into()),
-        closure_span,
-        crate::ir::Ty::Unknown,
-    );
-    let closure = InstKind::Closure {
-        params: vec![d_ret],
-        body: Block {
-            insts: adjoint,
-            yields: grads,
-        },
+    let grads = rev.gradients(active_params, &mut adj, &mut adjoint);
+    let closure = Closure {
+        primal,
+        adjoint,
+        d_ret,
+        grads,
+        hoisted,
+        span: rev.func.info(result).span,
     };
-    let records = std::mem::take(&mut rev.records);
-    let mut body = primal;
-    if let Some(needs) = needs {
-        // First: a call made in the primal may address a request to another callee.
-        body.insts
-            .insert(0, Inst::new(vec![needs], InstKind::Needs, closure_span));
-    }
-    body.insts.extend(hoisted);
-    body.insts
-        .push(Inst::new(vec![pullback], closure, closure_span));
-    fill_records(&mut body, &records);
+    let (body, pullback) = rev.package(closure, active_params);
     out.body = body;
     out.results = vec![result, pullback];
     out
+}
+
+/// The parts of the pullback before packaging.
+struct Closure {
+    primal: Block,
+    adjoint: Vec<Inst>,
+    d_ret: Value,
+    grads: Vec<Value>,
+    /// Cotangent buffers made in the primal (so the pullback need not capture what they
+    /// are shaped like).
+    hoisted: Vec<Inst>,
+    span: Span,
+}
+
+impl Reverse<'_> {
+    /// The result's cotangent: an array result's is its family's buffer to start with.
+    fn seed(&mut self, result: Value, d_ret: Value, adj: &mut Adjoints) {
+        if self.families.is_array(result) {
+            let root = self.families.root(result);
+            self.buffers.insert(root, d_ret);
+        } else if self.act.is_active(result) {
+            adj.add(result, d_ret);
+        }
+    }
+
+    /// Arrays get mutable cotangent buffers, declared first; elements are added in place.
+    fn array_buffers(&mut self, active_params: &[Value]) -> Vec<Inst> {
+        let mut decls = Vec::new();
+        for &p in active_params {
+            let root = self.families.root(p);
+            if self.func.ty(p).elem() == Ty::Unknown || self.buffers.contains_key(&root) {
+                continue;
+            }
+            let buffer = self.func.new_derived(Role::Derivative(p), p);
+            let span = self.func.info(p).span;
+            decls.push(Inst::new(vec![buffer], InstKind::Buffer { like: p }, span));
+            self.buffers.insert(root, buffer);
+        }
+        decls
+    }
+
+    /// Parameters whose fields are read get a cotangent of their type, filled field by
+    /// field. It is made in the primal, so that the pullback need not capture the parameter.
+    fn field_buffers(&mut self, func: &Func, active_params: &[Value]) -> Vec<Inst> {
+        let mut hoisted = Vec::new();
+        for p in fields_read(func, active_params) {
+            let buffer = self.func.new_derived(Role::Derivative(p), p);
+            self.func.values[buffer.index()].by_ref = false;
+            let span = self.func.info(p).span;
+            hoisted.push(Inst::new(vec![buffer], InstKind::Buffer { like: p }, span));
+            self.buffers.insert(p, buffer);
+        }
+        hoisted
+    }
+
+    /// The parameters' cotangents at the end of the sweep; uses of a whole parameter that
+    /// has a buffer add to its fields' cotangents.
+    fn gradients(
+        &mut self,
+        active_params: &[Value],
+        adj: &mut Adjoints,
+        adjoint: &mut Vec<Inst>,
+    ) -> Vec<Value> {
+        let mut grads = Vec::new();
+        for &p in active_params {
+            let Some(&buffer) = self.buffers.get(&self.families.root(p)) else {
+                grads.push(self.take_or_zero(adj, p, adjoint));
+                continue;
+            };
+            if let Some(whole) = self.take(adj, p, adjoint) {
+                let kind = InstKind::AddField {
+                    buffer,
+                    member: proc_macro2::TokenStream::new(),
+                    value: whole,
+                    assign: false,
+                };
+                adjoint.push(Inst::new(Vec::new(), kind, self.func.info(p).span));
+            }
+            grads.push(buffer);
+        }
+        grads
+    }
+
+    /// The primal with the pullback closure at its end, after the passes over the adjoint:
+    /// guards by need, first writes as assignments, and the records loops fill. Returns
+    /// the body and the pullback value.
+    fn package(&mut self, c: Closure, active_params: &[Value]) -> (Block, Value) {
+        let Closure {
+            mut primal,
+            mut adjoint,
+            d_ret,
+            grads,
+            hoisted,
+            span,
+        } = c;
+        // With several active parameters, the caller may need only some cotangents; worth
+        // asking when one is an array or an object (a float's cotangent costs less than
+        // the asking).
+        let costly = active_params.iter().any(|&p| !self.func.ty(p).is_float());
+        let needs = (costly && (2..=64).contains(&grads.len()))
+            .then(|| self.func.new_value(Some("needs".into()), span, Ty::Int));
+        let mut passed = false;
+        if let Some(needs) = needs {
+            let (guarded, reach) = guard_by_need(adjoint, &grads, needs);
+            adjoint = guarded;
+            passed = pass_needs_on(&mut primal, &adjoint, &reach, needs);
+        }
+        assign_first_writes(&mut adjoint);
+        let guarded = adjoint
+            .iter()
+            .any(|i| matches!(i.kind, InstKind::Guard { .. }));
+        let needs = needs.filter(|_| guarded || passed);
+        let pullback = self
+            .func
+            .new_value(Some("pullback".into()), span, Ty::Unknown);
+        let closure = InstKind::Closure {
+            params: vec![d_ret],
+            body: Block {
+                insts: adjoint,
+                yields: grads,
+            },
+        };
+        if let Some(needs) = needs {
+            // First: a call made in the primal may address a request to another callee.
+            primal
+                .insts
+                .insert(0, Inst::new(vec![needs], InstKind::Needs, span));
+        }
+        primal.insts.extend(hoisted);
+        primal.insts.push(Inst::new(vec![pullback], closure, span));
+        fill_records(&mut primal, &std::mem::take(&mut self.records));
+        (primal, pullback)
+    }
 }
 
 /// Cotangent contributions collected so far, by value.

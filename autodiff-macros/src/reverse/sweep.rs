@@ -179,85 +179,120 @@ impl Reverse<'_> {
         if let Rule::Construct = rule {
             return self.construct_adjoint(args, d_y, span, adj, out);
         }
+        let site = Site {
+            op,
+            args,
+            y,
+            d_y,
+            span,
+        };
         for (i, &a) in args.iter().enumerate() {
             if !self.act.is_active(a) {
                 continue;
             }
-            let contribution = match rule.partial(i) {
-                Partial::Zero => continue,
-                Partial::Map => {
-                    let Op::Map { body, .. } = op else { continue };
-                    let v = self.cotangent_value(a);
-                    let rule = Op::MapRule {
-                        mode: Mode::Vjp,
-                        jvp: Box::new(crate::forward::scalar_jvp(body)),
-                    };
-                    out.push(Inst::new(vec![v], InstKind::Op(rule, vec![a, d_y]), span));
-                    v
-                }
-                // Into the parameter's cotangent in place, or as a matrix zero but there.
-                Partial::At => {
-                    if let Some(&buffer) = self.buffers.get(&a) {
-                        let kind = InstKind::AddElem {
-                            buffer,
-                            indices: args[1..].to_vec(),
-                            value: d_y,
-                        };
-                        out.push(Inst::new(Vec::new(), kind, span));
-                        continue;
-                    }
-                    let v = self.cotangent_value(a);
-                    let name = if args.len() == 3 { "at2_vjp" } else { "at_vjp" };
-                    let mut all = args.to_vec();
-                    all.extend([y, d_y]);
-                    let kind = InstKind::Rule {
-                        name: name.into(),
-                        args: all,
-                    };
-                    out.push(Inst::new(vec![v], kind, span));
-                    v
-                }
-                Partial::Identity => d_y,
-                Partial::Negate => {
-                    let v = self.cotangent_value(a);
-                    out.push(Inst::new(vec![v], InstKind::Op(Op::Neg, vec![d_y]), span));
-                    v
-                }
-                Partial::Field => {
-                    if let (Some(&buffer), Op::Field { member }) = (self.buffers.get(&a), op) {
-                        let kind = InstKind::AddField {
-                            buffer,
-                            member: member.clone(),
-                            value: d_y,
-                            assign: false,
-                        };
-                        out.push(Inst::new(Vec::new(), kind, span));
-                    }
-                    continue;
-                }
-                Partial::Indexed => {
-                    let root = self.families.root(a);
-                    if let Some(&buffer) = self.buffers.get(&root) {
-                        let grow = self.families.growable.contains(&root);
-                        let kind = InstKind::AddAt {
-                            buffer,
-                            index: args[1],
-                            value: d_y,
-                            grow,
-                        };
-                        out.push(Inst::new(Vec::new(), kind, span));
-                    }
-                    continue;
-                }
-                Partial::Runtime(rule) => {
-                    let v = self.cotangent_value(a);
-                    let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
-                    out.push(Inst::new(vec![v], kind, span));
-                    v
-                }
-            };
-            adj.add(a, contribution);
+            if let Some(contribution) = self.contribution(rule.partial(i), a, &site, out) {
+                adj.add(a, contribution);
+            }
         }
+    }
+
+    /// What operand `a` of `site` receives by `partial`: a value to add to its cotangent,
+    /// or `None` when nothing is due or it went into a cotangent buffer in place.
+    fn contribution(
+        &mut self,
+        partial: Partial,
+        a: Value,
+        site: &Site<'_>,
+        out: &mut Vec<Inst>,
+    ) -> Option<Value> {
+        let Site {
+            op,
+            args,
+            y,
+            d_y,
+            span,
+        } = *site;
+        let v = match partial {
+            Partial::Zero => return None,
+            Partial::Identity => return Some(d_y),
+            Partial::Map => {
+                let Op::Map { body, .. } = op else {
+                    return None;
+                };
+                let rule = Op::MapRule {
+                    mode: Mode::Vjp,
+                    jvp: Box::new(crate::forward::scalar_jvp(body)),
+                };
+                self.push_cotangent(a, InstKind::Op(rule, vec![a, d_y]), span, out)
+            }
+            Partial::At => return self.at_adjoint(a, site, out),
+            Partial::Negate => self.push_cotangent(a, InstKind::Op(Op::Neg, vec![d_y]), span, out),
+            Partial::Field => {
+                if let (Some(&buffer), Op::Field { member }) = (self.buffers.get(&a), op) {
+                    let kind = InstKind::AddField {
+                        buffer,
+                        member: member.clone(),
+                        value: d_y,
+                        assign: false,
+                    };
+                    out.push(Inst::new(Vec::new(), kind, span));
+                }
+                return None;
+            }
+            Partial::Indexed => {
+                let root = self.families.root(a);
+                if let Some(&buffer) = self.buffers.get(&root) {
+                    let grow = self.families.growable.contains(&root);
+                    let kind = InstKind::AddAt {
+                        buffer,
+                        index: args[1],
+                        value: d_y,
+                        grow,
+                    };
+                    out.push(Inst::new(Vec::new(), kind, span));
+                }
+                return None;
+            }
+            Partial::Runtime(rule) => {
+                let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
+                self.push_cotangent(a, kind, span, out)
+            }
+        };
+        Some(v)
+    }
+
+    /// A new cotangent value of `a`, computed by `kind`.
+    fn push_cotangent(
+        &mut self,
+        a: Value,
+        kind: InstKind,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) -> Value {
+        let v = self.cotangent_value(a);
+        out.push(Inst::new(vec![v], kind, span));
+        v
+    }
+
+    /// `y = m[i]` or `m[(i, j)]`: into the parameter's cotangent in place, or as a matrix
+    /// that is zero but there.
+    fn at_adjoint(&mut self, a: Value, site: &Site<'_>, out: &mut Vec<Inst>) -> Option<Value> {
+        if let Some(&buffer) = self.buffers.get(&a) {
+            let kind = InstKind::AddElem {
+                buffer,
+                indices: site.args[1..].to_vec(),
+                value: site.d_y,
+            };
+            out.push(Inst::new(Vec::new(), kind, site.span));
+            return None;
+        }
+        let mut all = site.args.to_vec();
+        all.extend([site.y, site.d_y]);
+        let kind = InstKind::Rule {
+            name: crate::names::at_rule(site.args.len() - 1),
+            args: all,
+        };
+        Some(self.push_cotangent(a, kind, site.span, out))
     }
 
     /// `y = M::new(a, b, ..)`: argument `k` gets element `k` (row-major) of `d_y`.
@@ -282,7 +317,7 @@ impl Reverse<'_> {
             ));
             let v = self.cotangent_value(a);
             let kind = InstKind::Rule {
-                name: "element_vjp".into(),
+                name: crate::names::ELEMENT_RULE.into(),
                 args: vec![d_y, index],
             };
             out.push(Inst::new(vec![v], kind, span));
@@ -586,4 +621,14 @@ impl Reverse<'_> {
             parts,
         )
     }
+}
+
+/// An instruction `y = op(args)` in the adjoint sweep, with the cotangent `d_y` of `y`.
+#[derive(Clone, Copy)]
+struct Site<'i> {
+    op: &'i Op,
+    args: &'i [Value],
+    y: Value,
+    d_y: Value,
+    span: Span,
 }

@@ -260,216 +260,337 @@ pub fn rule(op: &Op) -> Rule {
 fn fun(f: Fun) -> Vec<Partial> {
     use Partial::{Identity, Zero};
     match f {
-        Fun::Sin => unary(f, |s, o| {
-            let c = s.call(Fun::Cos, &[o.a()]);
-            Some(s.mul(c, o.t))
-        }),
-        Fun::Cos => unary(f, |s, o| {
-            let sin = s.call(Fun::Sin, &[o.a()]);
-            let m = s.mul(sin, o.t);
-            Some(s.neg(m))
-        }),
-        // d tan = 1 + y²
-        Fun::Tan => unary(f, |s, o| {
-            let (one, yy) = (s.num(1.0), s.mul(o.y, o.y));
-            let d = s.add(one, yy);
-            Some(s.mul(d, o.t))
-        }),
-        // d asin = 1/√(1 − a²), d acos = −1/√(1 − a²)
-        Fun::Asin => unary(f, |s, o| Some(inverse_sqrt(s, o, false))),
-        Fun::Acos => unary(f, |s, o| {
-            let q = inverse_sqrt(s, o, false);
-            Some(s.neg(q))
-        }),
-        // d atan = 1/(1 + a²)
-        Fun::Atan => unary(f, |s, o| {
-            let (one, aa) = (s.num(1.0), s.mul(o.a(), o.a()));
-            let r = s.add(one, aa);
-            Some(s.div(o.t, r))
-        }),
-        Fun::Sinh => unary(f, |s, o| {
-            let c = s.call(Fun::Cosh, &[o.a()]);
-            Some(s.mul(c, o.t))
-        }),
-        Fun::Cosh => unary(f, |s, o| {
-            let sinh = s.call(Fun::Sinh, &[o.a()]);
-            Some(s.mul(sinh, o.t))
-        }),
-        // d tanh = 1 − y²
-        Fun::Tanh => unary(f, |s, o| {
-            let yt = s.mul(o.y, o.t);
-            let yyt = s.mul(o.y, yt);
-            Some(s.sub(o.t, yyt))
-        }),
-        // d asinh = 1/√(a² + 1)
-        Fun::Asinh => unary(f, |s, o| Some(inverse_sqrt(s, o, true))),
-        // d acosh = 1/√(a² − 1)
-        Fun::Acosh => unary(f, |s, o| {
-            let (aa, one) = (s.mul(o.a(), o.a()), s.num(1.0));
-            let r = s.sub(aa, one);
-            let r = s.call(Fun::Sqrt, &[r]);
-            Some(s.div(o.t, r))
-        }),
-        // d atanh = 1/(1 − a²)
-        Fun::Atanh => unary(f, |s, o| {
-            let (one, aa) = (s.num(1.0), s.mul(o.a(), o.a()));
-            let r = s.sub(one, aa);
-            Some(s.div(o.t, r))
-        }),
-        Fun::Exp => unary(f, |s, o| Some(s.mul(o.y, o.t))),
-        // d 2ᵃ = ln 2 · y
-        Fun::Exp2 => unary(f, |s, o| {
-            let ct = s.scale(LN_2, o.t);
-            Some(s.mul(o.y, ct))
-        }),
-        // d exp_m1 = y + 1
-        Fun::ExpM1 => unary(f, |s, o| {
-            let one = s.num(1.0);
-            let d = s.add(o.y, one);
-            Some(s.mul(d, o.t))
-        }),
-        Fun::Ln => unary(f, |s, o| Some(s.div(o.t, o.a()))),
-        // d ln_1p = 1/(1 + a)
-        Fun::Ln1p => unary(f, |s, o| {
-            let one = s.num(1.0);
-            let d = s.add(one, o.a());
-            Some(s.div(o.t, d))
-        }),
-        Fun::Log2 => unary(f, |s, o| {
-            let ct = s.scale(1.0 / LN_2, o.t);
-            Some(s.div(ct, o.a()))
-        }),
-        Fun::Log10 => unary(f, |s, o| {
-            let ct = s.scale(1.0 / LN_10, o.t);
-            Some(s.div(ct, o.a()))
-        }),
-        // d√a = 1/(2y)
-        Fun::Sqrt => unary(f, |s, o| {
-            let twice = s.add(o.y, o.y);
-            Some(s.div(o.t, twice))
-        }),
-        // d ∛a = 1/(3y²)
-        Fun::Cbrt => unary(f, |s, o| {
-            let yy = s.mul(o.y, o.y);
-            let d = s.add(yy, yy);
-            let d = s.add(d, yy);
-            Some(s.div(o.t, d))
-        }),
-        Fun::Abs => unary(f, |s, o| {
-            let sign = s.call(Fun::Signum, &[o.a()]);
-            Some(s.mul(sign, o.t))
-        }),
-        // d(1/a) = −y²
-        Fun::Recip => unary(f, |s, o| {
-            let yt = s.mul(o.y, o.t);
-            let yyt = s.mul(o.y, yt);
-            Some(s.neg(yyt))
-        }),
-        Fun::ToDegrees => unary(f, |s, o| Some(s.scale(180.0 / PI, o.t))),
-        Fun::ToRadians => unary(f, |s, o| Some(s.scale(PI / 180.0, o.t))),
-        // d erf = 2/√π · e^(−a²), d erfc = −2/√π · e^(−a²)
-        Fun::Erf => unary(f, |s, o| Some(gaussian(s, o, FRAC_2_SQRT_PI))),
-        Fun::Erfc => unary(f, |s, o| Some(gaussian(s, o, -FRAC_2_SQRT_PI))),
+        Fun::Sin => unary(f, d_sin),
+        Fun::Cos => unary(f, d_cos),
+        Fun::Tan => unary(f, d_tan),
+        Fun::Asin => unary(f, d_asin),
+        Fun::Acos => unary(f, d_acos),
+        Fun::Atan => unary(f, d_atan),
+        Fun::Sinh => unary(f, d_sinh),
+        Fun::Cosh => unary(f, d_cosh),
+        Fun::Tanh => unary(f, d_tanh),
+        Fun::Asinh => unary(f, d_asinh),
+        Fun::Acosh => unary(f, d_acosh),
+        Fun::Atanh => unary(f, d_atanh),
+        Fun::Exp => unary(f, d_exp),
+        Fun::Exp2 => unary(f, d_exp2),
+        Fun::ExpM1 => unary(f, d_exp_m1),
+        Fun::Ln => unary(f, d_ln),
+        Fun::Ln1p => unary(f, d_ln1p),
+        Fun::Log2 => unary(f, d_log2),
+        Fun::Log10 => unary(f, d_log10),
+        Fun::Sqrt => unary(f, d_sqrt),
+        Fun::Cbrt => unary(f, d_cbrt),
+        Fun::Abs => unary(f, d_abs),
+        Fun::Recip => unary(f, d_recip),
+        Fun::ToDegrees => unary(f, d_to_degrees),
+        Fun::ToRadians => unary(f, d_to_radians),
+        Fun::Erf => unary(f, d_erf),
+        Fun::Erfc => unary(f, d_erfc),
         // Piecewise constant: the derivative is zero wherever it exists.
         Fun::Signum | Fun::Floor | Fun::Ceil | Fun::Round | Fun::Trunc => vec![Zero],
         // fract(x) = x - trunc(x)
         Fun::Fract => vec![Identity],
-        // d aⁿ = n·aⁿ⁻¹ for an integer n
-        Fun::Powi => vec![
-            rule_of(f, None, |s, o| {
-                let n = o.arg(1)?;
-                let nf = s.int_to_float(n)?;
-                let n1 = s.int_pred(n);
-                let pw = s.call(Fun::Powi, &[o.a(), n1]);
-                let d = s.mul(nf, pw);
-                Some(s.mul(d, o.t))
-            }),
-            Zero,
-        ],
+        Fun::Powi => vec![rule_of(f, None, d_powi), Zero],
         Fun::Powf => vec![
-            // d aᵇ/da = b·aᵇ⁻¹
-            rule_of(f, Some(Slot::Base), |s, o| {
-                let (b, one) = (o.arg(1)?, s.num(1.0));
-                let b1 = s.sub(b, one);
-                let pw = s.call(Fun::Powf, &[o.a(), b1]);
-                let d = s.mul(b, pw);
-                Some(s.mul(d, o.t))
-            }),
-            // d aᵇ/db = y·ln a
-            rule_of(f, Some(Slot::Exp), |s, o| {
-                let l = s.call(Fun::Ln, &[o.a()]);
-                let d = s.mul(o.y, l);
-                Some(s.mul(d, o.t))
-            }),
+            rule_of(f, Some(Slot::Base), d_powf_base),
+            rule_of(f, Some(Slot::Exp), d_powf_exp),
         ],
         Fun::Log => vec![
-            // d log_b(a)/da = 1/(a·ln b)
-            rule_of(f, Some(Slot::X), |s, o| {
-                let lb = s.call(Fun::Ln, &[o.arg(1)?]);
-                let d = s.mul(o.a(), lb);
-                Some(s.div(o.t, d))
-            }),
-            // d log_b(a)/db = −y/(b·ln b)
-            rule_of(f, Some(Slot::Base), |s, o| {
-                let b = o.arg(1)?;
-                let lb = s.call(Fun::Ln, &[b]);
-                let d = s.mul(b, lb);
-                let q = s.div(o.y, d);
-                let m = s.mul(q, o.t);
-                Some(s.neg(m))
-            }),
+            rule_of(f, Some(Slot::X), d_log_x),
+            rule_of(f, Some(Slot::Base), d_log_base),
         ],
         // d atan2(a, b)/da = b/(a² + b²), d atan2(a, b)/db = −a/(a² + b²)
         Fun::Atan2 => vec![
-            rule_of(f, Some(Slot::Y), |s, o| atan2_partial(s, o, true)),
-            rule_of(f, Some(Slot::X), |s, o| atan2_partial(s, o, false)),
+            rule_of(f, Some(Slot::Y), d_atan2_y),
+            rule_of(f, Some(Slot::X), d_atan2_x),
         ],
         // d hypot(a, b)/da = a/y, /db = b/y
         Fun::Hypot => vec![
-            rule_of(f, Some(Slot::Lhs), |s, o| {
-                let q = s.div(o.a(), o.y);
-                Some(s.mul(q, o.t))
-            }),
-            rule_of(f, Some(Slot::Rhs), |s, o| {
-                let q = s.div(o.arg(1)?, o.y);
-                Some(s.mul(q, o.t))
-            }),
+            rule_of(f, Some(Slot::Lhs), d_hypot_lhs),
+            rule_of(f, Some(Slot::Rhs), d_hypot_rhs),
         ],
         // The piecewise ones pass the seed to the operand they select, as the runtime's
         // rules decide it: ties to the first operand, a NaN second operand ignored.
         Fun::Max => vec![
-            rule_of(f, Some(Slot::Lhs), |s, o| max_min(s, o, CmpOp::Ge, true)),
-            rule_of(f, Some(Slot::Rhs), |s, o| max_min(s, o, CmpOp::Ge, false)),
+            rule_of(f, Some(Slot::Lhs), d_max_lhs),
+            rule_of(f, Some(Slot::Rhs), d_max_rhs),
         ],
         Fun::Min => vec![
-            rule_of(f, Some(Slot::Lhs), |s, o| max_min(s, o, CmpOp::Le, true)),
-            rule_of(f, Some(Slot::Rhs), |s, o| max_min(s, o, CmpOp::Le, false)),
+            rule_of(f, Some(Slot::Lhs), d_min_lhs),
+            rule_of(f, Some(Slot::Rhs), d_min_rhs),
         ],
         // clamp gives the bounds themselves to `x`; a bound only where `x` lies beyond it.
         Fun::Clamp => vec![
-            rule_of(f, Some(Slot::X), |s, o| {
-                let below = s.cmp(CmpOp::Lt, o.a(), o.arg(1)?);
-                let above = s.cmp(CmpOp::Gt, o.a(), o.arg(2)?);
-                let outside = s.or(below, above);
-                let inside = s.not(outside);
-                Some(s.select(inside, o.t))
-            }),
-            rule_of(f, Some(Slot::Lo), |s, o| {
-                let below = s.cmp(CmpOp::Lt, o.a(), o.arg(1)?);
-                Some(s.select(below, o.t))
-            }),
-            rule_of(f, Some(Slot::Hi), |s, o| {
-                let above = s.cmp(CmpOp::Gt, o.a(), o.arg(2)?);
-                Some(s.select(above, o.t))
-            }),
+            rule_of(f, Some(Slot::X), d_clamp_x),
+            rule_of(f, Some(Slot::Lo), d_clamp_lo),
+            rule_of(f, Some(Slot::Hi), d_clamp_hi),
         ],
         // x.mul_add(a, b) = x·a + b
         Fun::MulAdd => vec![
-            rule_of(f, Some(Slot::X), |s, o| Some(s.mul(o.t, o.arg(1)?))),
-            rule_of(f, Some(Slot::A), |s, o| Some(s.mul(o.a(), o.t))),
+            rule_of(f, Some(Slot::X), d_mul_add_x),
+            rule_of(f, Some(Slot::A), d_mul_add_a),
             Identity,
         ],
     }
+}
+
+// -------------------- the formulas, ∂y/∂operand · t --------------------
+
+fn d_sin(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let c = s.call(Fun::Cos, &[o.a()]);
+    Some(s.mul(c, o.t))
+}
+
+fn d_cos(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let sin = s.call(Fun::Sin, &[o.a()]);
+    let m = s.mul(sin, o.t);
+    Some(s.neg(m))
+}
+
+/// d tan = 1 + y²
+fn d_tan(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let (one, yy) = (s.num(1.0), s.mul(o.y, o.y));
+    let d = s.add(one, yy);
+    Some(s.mul(d, o.t))
+}
+
+/// d asin = 1/√(1 − a²), d acos = −1/√(1 − a²)
+fn d_asin(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(inverse_sqrt(s, o, false))
+}
+
+fn d_acos(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let q = inverse_sqrt(s, o, false);
+    Some(s.neg(q))
+}
+
+/// d atan = 1/(1 + a²)
+fn d_atan(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let (one, aa) = (s.num(1.0), s.mul(o.a(), o.a()));
+    let r = s.add(one, aa);
+    Some(s.div(o.t, r))
+}
+
+fn d_sinh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let c = s.call(Fun::Cosh, &[o.a()]);
+    Some(s.mul(c, o.t))
+}
+
+fn d_cosh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let sinh = s.call(Fun::Sinh, &[o.a()]);
+    Some(s.mul(sinh, o.t))
+}
+
+/// d tanh = 1 − y²
+fn d_tanh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let yt = s.mul(o.y, o.t);
+    let yyt = s.mul(o.y, yt);
+    Some(s.sub(o.t, yyt))
+}
+
+/// d asinh = 1/√(a² + 1)
+fn d_asinh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(inverse_sqrt(s, o, true))
+}
+
+/// d acosh = 1/√(a² − 1)
+fn d_acosh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let (aa, one) = (s.mul(o.a(), o.a()), s.num(1.0));
+    let r = s.sub(aa, one);
+    let r = s.call(Fun::Sqrt, &[r]);
+    Some(s.div(o.t, r))
+}
+
+/// d atanh = 1/(1 − a²)
+fn d_atanh(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let (one, aa) = (s.num(1.0), s.mul(o.a(), o.a()));
+    let r = s.sub(one, aa);
+    Some(s.div(o.t, r))
+}
+
+fn d_exp(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.mul(o.y, o.t))
+}
+
+/// d 2ᵃ = ln 2 · y
+fn d_exp2(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let ct = s.scale(LN_2, o.t);
+    Some(s.mul(o.y, ct))
+}
+
+/// d exp_m1 = y + 1
+fn d_exp_m1(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let one = s.num(1.0);
+    let d = s.add(o.y, one);
+    Some(s.mul(d, o.t))
+}
+
+fn d_ln(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.div(o.t, o.a()))
+}
+
+/// d ln_1p = 1/(1 + a)
+fn d_ln1p(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let one = s.num(1.0);
+    let d = s.add(one, o.a());
+    Some(s.div(o.t, d))
+}
+
+fn d_log2(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let ct = s.scale(1.0 / LN_2, o.t);
+    Some(s.div(ct, o.a()))
+}
+
+fn d_log10(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let ct = s.scale(1.0 / LN_10, o.t);
+    Some(s.div(ct, o.a()))
+}
+
+/// d√a = 1/(2y)
+fn d_sqrt(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let twice = s.add(o.y, o.y);
+    Some(s.div(o.t, twice))
+}
+
+/// d ∛a = 1/(3y²)
+fn d_cbrt(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let yy = s.mul(o.y, o.y);
+    let d = s.add(yy, yy);
+    let d = s.add(d, yy);
+    Some(s.div(o.t, d))
+}
+
+fn d_abs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let sign = s.call(Fun::Signum, &[o.a()]);
+    Some(s.mul(sign, o.t))
+}
+
+/// d(1/a) = −y²
+fn d_recip(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let yt = s.mul(o.y, o.t);
+    let yyt = s.mul(o.y, yt);
+    Some(s.neg(yyt))
+}
+
+fn d_to_degrees(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.scale(180.0 / PI, o.t))
+}
+
+fn d_to_radians(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.scale(PI / 180.0, o.t))
+}
+
+/// d erf = 2/√π · e^(−a²), d erfc = −2/√π · e^(−a²)
+fn d_erf(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(gaussian(s, o, FRAC_2_SQRT_PI))
+}
+
+fn d_erfc(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(gaussian(s, o, -FRAC_2_SQRT_PI))
+}
+
+/// d aⁿ = n·aⁿ⁻¹ for an integer n
+fn d_powi(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let n = o.arg(1)?;
+    let nf = s.int_to_float(n)?;
+    let n1 = s.int_pred(n);
+    let pw = s.call(Fun::Powi, &[o.a(), n1]);
+    let d = s.mul(nf, pw);
+    Some(s.mul(d, o.t))
+}
+
+/// d aᵇ/da = b·aᵇ⁻¹
+fn d_powf_base(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let (b, one) = (o.arg(1)?, s.num(1.0));
+    let b1 = s.sub(b, one);
+    let pw = s.call(Fun::Powf, &[o.a(), b1]);
+    let d = s.mul(b, pw);
+    Some(s.mul(d, o.t))
+}
+
+/// d aᵇ/db = y·ln a
+fn d_powf_exp(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let l = s.call(Fun::Ln, &[o.a()]);
+    let d = s.mul(o.y, l);
+    Some(s.mul(d, o.t))
+}
+
+/// d log_b(a)/da = 1/(a·ln b)
+fn d_log_x(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let lb = s.call(Fun::Ln, &[o.arg(1)?]);
+    let d = s.mul(o.a(), lb);
+    Some(s.div(o.t, d))
+}
+
+/// d log_b(a)/db = −y/(b·ln b)
+fn d_log_base(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let b = o.arg(1)?;
+    let lb = s.call(Fun::Ln, &[b]);
+    let d = s.mul(b, lb);
+    let q = s.div(o.y, d);
+    let m = s.mul(q, o.t);
+    Some(s.neg(m))
+}
+
+fn d_atan2_y(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    atan2_partial(s, o, true)
+}
+
+fn d_atan2_x(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    atan2_partial(s, o, false)
+}
+
+fn d_hypot_lhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let q = s.div(o.a(), o.y);
+    Some(s.mul(q, o.t))
+}
+
+fn d_hypot_rhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let q = s.div(o.arg(1)?, o.y);
+    Some(s.mul(q, o.t))
+}
+
+fn d_max_lhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    max_min(s, o, CmpOp::Ge, true)
+}
+
+fn d_max_rhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    max_min(s, o, CmpOp::Ge, false)
+}
+
+fn d_min_lhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    max_min(s, o, CmpOp::Le, true)
+}
+
+fn d_min_rhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    max_min(s, o, CmpOp::Le, false)
+}
+
+fn d_clamp_x(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let below = s.cmp(CmpOp::Lt, o.a(), o.arg(1)?);
+    let above = s.cmp(CmpOp::Gt, o.a(), o.arg(2)?);
+    let outside = s.or(below, above);
+    let inside = s.not(outside);
+    Some(s.select(inside, o.t))
+}
+
+fn d_clamp_lo(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let below = s.cmp(CmpOp::Lt, o.a(), o.arg(1)?);
+    Some(s.select(below, o.t))
+}
+
+fn d_clamp_hi(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let above = s.cmp(CmpOp::Gt, o.a(), o.arg(2)?);
+    Some(s.select(above, o.t))
+}
+
+fn d_mul_add_x(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.mul(o.t, o.arg(1)?))
+}
+
+fn d_mul_add_a(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.mul(o.a(), o.t))
 }
 
 /// The matrix methods: runtime rules on objects, with no second-order form.
