@@ -274,22 +274,9 @@ impl Sweep<'_> {
         lp: &Loop,
         out: &mut Vec<Inst>,
     ) -> Result<(), Unsupported> {
-        let index = match &lp.kind {
-            LoopKind::For { index, .. } => Some(*index),
-            LoopKind::While { .. } => None,
-            LoopKind::Tape { .. } => return Err(Unsupported),
-        };
+        let index = loop_index(lp)?;
         let span = inst.span;
-        let slots: Vec<usize> = (0..lp.params.len())
-            .filter(|&s| self.active(lp.params[s]) || self.active(inst.outs[s]))
-            .collect();
-        let mut seeds = HashMap::new();
-        for &s in &slots {
-            let o = inst.outs[s];
-            if self.adj.contains_key(&o) {
-                seeds.insert(s, self.total(o, out));
-            }
-        }
+        let (slots, seeds) = self.loop_seeds(inst, lp, out);
         if seeds.is_empty() {
             return Ok(());
         }
@@ -302,27 +289,9 @@ impl Sweep<'_> {
         let first_param = usize::from(index.is_some());
         let tapes = self.recording(inst, &recorded, out)?;
         // The loop over the records, last first.
-        let int = |f: &mut Func, kind: InstKind, out: &mut Vec<Inst>| {
-            let v = f.new_value(None, span, Ty::Int);
-            out.push(Inst::new(vec![v], kind, span));
-            v
-        };
-        let count = int(self.func, InstKind::Op(Op::Len, vec![tapes[0]]), out);
-        let zero = Op::Const(Const::Int(proc_macro2::Literal::usize_unsuffixed(0)));
-        let lo = int(self.func, InstKind::Op(zero, Vec::new()), out);
-        let t = self.func.new_value(None, span, Ty::Int);
-        let mut body = Vec::new();
+        let (t, range) = self.backwards_over(tapes[0], span, out);
         let mut names = HashMap::new();
-        let mut reads = Vec::new();
-        for (&v, &tape) in recorded.iter().zip(&tapes) {
-            let r = self.fresh(v, &mut names);
-            body.push(Inst::new(
-                vec![r],
-                InstKind::Op(Op::Index, vec![tape, t]),
-                span,
-            ));
-            reads.push(r);
-        }
+        let (mut body, reads) = self.read_records(&recorded, &tapes, t, &mut names, span);
         let copy = self.fresh_copy(&lp.body, &mut names);
         let d_params: Vec<Value> = slots
             .iter()
@@ -339,33 +308,22 @@ impl Sweep<'_> {
         let mut yields: Vec<Value> = slots.iter().map(|&s| totals[first_param + s]).collect();
         let (escaping, adds): (Vec<Value>, Vec<Value>) = adds.into_iter().unzip();
         let mut params = d_params;
-        let mut inits: Vec<Value> = Vec::new();
-        for &s in &slots {
-            let init = match seeds.get(&s) {
+        let mut inits: Vec<Value> = slots
+            .iter()
+            .map(|&s| match seeds.get(&s) {
                 Some(&d) => d,
                 None => self.func.push_float(0.0, lp.params[s], span, out),
-            };
-            inits.push(init);
-        }
+            })
+            .collect();
         for (&v, &add) in escaping.iter().zip(&adds) {
             let acc = self.func.new_derived(Role::Derivative(v), v);
             params.push(acc);
             inits.push(self.func.push_float(0.0, v, span, out));
-            yields.push(
-                self.func
-                    .push_op(Op::Add, vec![acc, add], v, span, &mut body),
-            );
+            let sum = self
+                .func
+                .push_op(Op::Add, vec![acc, add], v, span, &mut body);
+            yields.push(sum);
         }
-        let outs: Vec<Value> = params
-            .iter()
-            .map(|&p| self.func.new_derived(self.func.info(p).role, p))
-            .collect();
-        let range = Range {
-            lo,
-            hi: count,
-            inclusive: false,
-            adapters: vec![Adapter::Rev],
-        };
         let adjoint = Loop {
             kind: LoopKind::For { index: t, range },
             params,
@@ -376,11 +334,7 @@ impl Sweep<'_> {
             },
             record: None,
         };
-        out.push(Inst::new(
-            outs.clone(),
-            InstKind::Loop(Box::new(adjoint)),
-            span,
-        ));
+        let outs = self.push_loop(adjoint, span, out);
         for (&s, &d) in slots.iter().zip(&outs) {
             if self.active(lp.inits[s]) {
                 self.add(lp.inits[s], d);
@@ -390,6 +344,79 @@ impl Sweep<'_> {
             self.add(v, d);
         }
         Ok(())
+    }
+
+    /// Appends the loop, with one result per carried value; returns the results.
+    fn push_loop(&mut self, lp: Loop, span: Span, out: &mut Vec<Inst>) -> Vec<Value> {
+        let outs: Vec<Value> = lp
+            .params
+            .iter()
+            .map(|&p| self.func.new_derived(self.func.info(p).role, p))
+            .collect();
+        out.push(Inst::new(outs.clone(), InstKind::Loop(Box::new(lp)), span));
+        outs
+    }
+
+    /// The carried slots that need a cotangent, and the cotangents the loop's results
+    /// received (by slot).
+    fn loop_seeds(
+        &mut self,
+        inst: &Inst,
+        lp: &Loop,
+        out: &mut Vec<Inst>,
+    ) -> (Vec<usize>, HashMap<usize, Value>) {
+        let slots: Vec<usize> = (0..lp.params.len())
+            .filter(|&s| self.active(lp.params[s]) || self.active(inst.outs[s]))
+            .collect();
+        let mut seeds = HashMap::new();
+        for &s in &slots {
+            let o = inst.outs[s];
+            if self.adj.contains_key(&o) {
+                seeds.insert(s, self.total(o, out));
+            }
+        }
+        (slots, seeds)
+    }
+
+    /// An index `t` and the range `(0..tape.len()).rev()` it runs over.
+    fn backwards_over(&mut self, tape: Value, span: Span, out: &mut Vec<Inst>) -> (Value, Range) {
+        let int = |f: &mut Func, kind: InstKind, out: &mut Vec<Inst>| {
+            let v = f.new_value(None, span, Ty::Int);
+            out.push(Inst::new(vec![v], kind, span));
+            v
+        };
+        let count = int(self.func, InstKind::Op(Op::Len, vec![tape]), out);
+        let zero = Op::Const(Const::Int(proc_macro2::Literal::usize_unsuffixed(0)));
+        let lo = int(self.func, InstKind::Op(zero, Vec::new()), out);
+        let t = self.func.new_value(None, span, Ty::Int);
+        let range = Range {
+            lo,
+            hi: count,
+            inclusive: false,
+            adapters: vec![Adapter::Rev],
+        };
+        (t, range)
+    }
+
+    /// `r = tape[t]` for each recorded value, under a fresh name: the start of an
+    /// iteration of the adjoint loop, and the values read.
+    fn read_records(
+        &mut self,
+        recorded: &[Value],
+        tapes: &[Value],
+        t: Value,
+        names: &mut HashMap<Value, Value>,
+        span: Span,
+    ) -> (Vec<Inst>, Vec<Value>) {
+        let mut body = Vec::new();
+        let mut reads = Vec::new();
+        for (&v, &tape) in recorded.iter().zip(tapes) {
+            let r = self.fresh(v, names);
+            let read = InstKind::Op(Op::Index, vec![tape, t]);
+            body.push(Inst::new(vec![r], read, span));
+            reads.push(r);
+        }
+        (body, reads)
     }
 
     /// The loop `inst` again, pushing each of `recorded` (its index and carried values) at
@@ -530,5 +557,14 @@ impl Sweep<'_> {
             self.add(a, term);
         }
         Ok(())
+    }
+}
+
+/// The index of a `for` loop, none for a `while` loop (a tape loop is derivative code).
+fn loop_index(lp: &Loop) -> Result<Option<Value>, Unsupported> {
+    match &lp.kind {
+        LoopKind::For { index, .. } => Ok(Some(*index)),
+        LoopKind::While { .. } => Ok(None),
+        LoopKind::Tape { .. } => Err(Unsupported),
     }
 }

@@ -47,22 +47,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let fields = fields(&data.fields)?;
     let name = &input.ident;
-    let mut generics = input.generics.clone();
-    {
-        let clause = generics.make_where_clause();
-        for f in fields.iter().filter(|f| !f.inactive) {
-            let ty = f.ty;
-            clause
-                .predicates
-                .push(syn::parse_quote!(#ty: ::autodiff::Differentiable));
-        }
-        for f in fields.iter().filter(|f| f.inactive) {
-            let ty = f.ty;
-            clause
-                .predicates
-                .push(syn::parse_quote!(#ty: ::core::clone::Clone));
-        }
-    }
+    let generics = bounded_generics(&input.generics, &fields);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let placeholder = placeholder_impl(input, &data.fields, &fields);
     let zero = construct(&data.fields, &fields, |f| {
@@ -128,6 +113,22 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
         #placeholder
     })
+}
+
+/// The struct's generics with the bounds the impls need: the active fields'
+/// types are `Differentiable`, the inactive ones' `Clone`.
+fn bounded_generics(generics: &syn::Generics, fields: &[Field]) -> syn::Generics {
+    let mut generics = generics.clone();
+    let clause = generics.make_where_clause();
+    for f in fields {
+        let ty = f.ty;
+        clause.predicates.push(if f.inactive {
+            syn::parse_quote!(#ty: ::core::clone::Clone)
+        } else {
+            syn::parse_quote!(#ty: ::autodiff::Differentiable)
+        });
+    }
+    generics
 }
 
 /// The value a pullback returns for a cotangent its caller does not need: placeholders

@@ -50,19 +50,7 @@ impl Lower<'_> {
                 None
             }
             Expr::Break(_) | Expr::Continue(_) => {
-                let frame = self.loop_frames.last();
-                let flag = if matches!(e, Expr::Break(_)) {
-                    frame.and_then(|f| f.brk)
-                } else {
-                    frame.and_then(|f| f.cont)
-                };
-                match flag {
-                    Some(id) => {
-                        let yes = self.bool_const(true, span);
-                        self.env.insert(id, yes);
-                    }
-                    None => self.unsupported(diag::internal(span, "`break` outside a loop")),
-                }
+                self.jump(matches!(e, Expr::Break(_)), span);
                 None
             }
             Expr::Loop(l) => {
@@ -103,27 +91,47 @@ impl Lower<'_> {
                     Some(self.undef(span))
                 }
             },
-            Expr::Index(ix) if self.object(&ix.expr) => {
-                // An element of a matrix or vector: `v[i]` or `m[(i, j)]`.
-                let base = self.need(&ix.expr);
-                let mut args = vec![base];
-                match crate::fence::index_pair(&ix.index) {
-                    Some((i, j)) => args.extend([self.need(i), self.need(j)]),
-                    None => args.push(self.need(&ix.index)),
-                }
-                Some(self.emit(Op::At, args, span, Ty::Float))
-            }
-            Expr::Index(ix) => {
-                let base = self.need(&ix.expr);
-                let index = self.need(&ix.index);
-                let ty = self.func.ty(base).elem();
-                Some(self.emit(Op::Index, vec![base, index], span, ty))
-            }
+            Expr::Index(ix) => Some(self.index(ix)),
             _ => {
                 self.unsupported(diag::internal(span, "expression passed the fence"));
                 Some(self.undef(span))
             }
         }
+    }
+
+    /// `break` (or `continue` when not `brk`) sets the innermost loop's flag.
+    fn jump(&mut self, brk: bool, span: Span) {
+        let frame = self.loop_frames.last();
+        let flag = if brk {
+            frame.and_then(|f| f.brk)
+        } else {
+            frame.and_then(|f| f.cont)
+        };
+        match flag {
+            Some(id) => {
+                let yes = self.bool_const(true, span);
+                self.env.insert(id, yes);
+            }
+            None => self.unsupported(diag::internal(span, "`break` outside a loop")),
+        }
+    }
+
+    /// `xs[i]` of an array, or an element of a matrix or vector: `v[i]` or `m[(i, j)]`.
+    fn index(&mut self, ix: &syn::ExprIndex) -> Value {
+        let span = ix.span();
+        let object = self.object(&ix.expr);
+        let base = self.need(&ix.expr);
+        if !object {
+            let index = self.need(&ix.index);
+            let ty = self.func.ty(base).elem();
+            return self.emit(Op::Index, vec![base, index], span, ty);
+        }
+        let mut args = vec![base];
+        match crate::fence::index_pair(&ix.index) {
+            Some((i, j)) => args.extend([self.need(i), self.need(j)]),
+            None => args.push(self.need(&ix.index)),
+        }
+        self.emit(Op::At, args, span, Ty::Float)
     }
 
     /// Whether `e` is a variable, field or parenthesised expression holding an object (a

@@ -246,58 +246,7 @@ impl Lower<'_> {
             self.env.insert(id, p);
         }
         self.scopes.push(Vec::new());
-        let mut elem_insts = Vec::new();
-        let kind = match head {
-            LoopHead::For {
-                index,
-                range,
-                span,
-                elem,
-            } => {
-                let i = self.new_value(index.map(ToString::to_string), *span, Ty::Unknown, false);
-                self.constraints.same(i, range.lo);
-                if let Some(name) = index {
-                    self.bind(name.to_string(), i);
-                }
-                if let Some(Elem {
-                    array,
-                    pat: Some((name, by_ref)),
-                }) = elem
-                {
-                    self.blocks.push(Vec::new());
-                    let ty = self.func.ty(*array).elem();
-                    let v = self.emit(Op::Index, vec![*array, i], name.span(), ty);
-                    elem_insts = self.blocks.pop().unwrap_or_default();
-                    let id = self.bind(name.to_string(), v);
-                    if *by_ref {
-                        self.deref_ok.insert(id);
-                    }
-                }
-                LoopKind::For {
-                    index: i,
-                    range: range.clone(),
-                }
-            }
-            LoopHead::While { cond } => {
-                self.blocks.push(Vec::new());
-                // After a `break` or `return`, the condition is not evaluated again.
-                let c = match self.exit_value(exits, span) {
-                    Some(exit) => {
-                        let no = |l: &mut Self| Some(l.bool_const(false, span));
-                        let c = self.branch(exit, span, true, no, |l| Some(l.need(cond)));
-                        c.unwrap_or_else(|| self.undef(span))
-                    }
-                    None => self.need(cond),
-                };
-                let insts = self.blocks.pop().unwrap_or_default();
-                LoopKind::While {
-                    cond: Block {
-                        insts,
-                        yields: vec![c],
-                    },
-                }
-            }
-        };
+        let (kind, elem_insts) = self.loop_head(head, exits, span);
         self.blocks.push(elem_insts);
         let cont = exits.cont.then(|| {
             let no = self.bool_const(false, span);
@@ -338,6 +287,77 @@ impl Lower<'_> {
             record: None,
         };
         (lp, yields_varied)
+    }
+
+    /// How the loop iterates, and the instructions that start an iteration (the read of
+    /// the element in `for v in xs.iter()`).
+    fn loop_head(
+        &mut self,
+        head: &LoopHead,
+        exits: &LoopExits,
+        span: Span,
+    ) -> (LoopKind, Vec<Inst>) {
+        match head {
+            LoopHead::For {
+                index,
+                range,
+                span,
+                elem,
+            } => self.for_head(*index, range, *span, elem.as_ref()),
+            LoopHead::While { cond } => {
+                self.blocks.push(Vec::new());
+                // After a `break` or `return`, the condition is not evaluated again.
+                let c = match self.exit_value(exits, span) {
+                    Some(exit) => {
+                        let no = |l: &mut Self| Some(l.bool_const(false, span));
+                        let c = self.branch(exit, span, true, no, |l| Some(l.need(cond)));
+                        c.unwrap_or_else(|| self.undef(span))
+                    }
+                    None => self.need(cond),
+                };
+                let insts = self.blocks.pop().unwrap_or_default();
+                let cond = Block {
+                    insts,
+                    yields: vec![c],
+                };
+                (LoopKind::While { cond }, Vec::new())
+            }
+        }
+    }
+
+    /// The index of a `for` loop, bound to its name, and the element it reads, if any.
+    fn for_head(
+        &mut self,
+        index: Option<&syn::Ident>,
+        range: &Range,
+        span: Span,
+        elem: Option<&Elem>,
+    ) -> (LoopKind, Vec<Inst>) {
+        let i = self.new_value(index.map(ToString::to_string), span, Ty::Unknown, false);
+        self.constraints.same(i, range.lo);
+        if let Some(name) = index {
+            self.bind(name.to_string(), i);
+        }
+        let mut elem_insts = Vec::new();
+        if let Some(Elem {
+            array,
+            pat: Some((name, by_ref)),
+        }) = elem
+        {
+            self.blocks.push(Vec::new());
+            let ty = self.func.ty(*array).elem();
+            let v = self.emit(Op::Index, vec![*array, i], name.span(), ty);
+            elem_insts = self.blocks.pop().unwrap_or_default();
+            let id = self.bind(name.to_string(), v);
+            if *by_ref {
+                self.deref_ok.insert(id);
+            }
+        }
+        let kind = LoopKind::For {
+            index: i,
+            range: range.clone(),
+        };
+        (kind, elem_insts)
     }
 
     fn finish_loop(&mut self, lp: Loop, carried: &[BindingId], varied: &[bool], span: Span) {

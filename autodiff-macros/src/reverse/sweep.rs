@@ -447,12 +447,12 @@ impl Reverse<'_> {
         if seeds.iter().all(Option::is_none) && !arrays {
             return;
         }
-        let mut inits: Vec<Value> = slots
+        let inits: Vec<Value> = slots
             .iter()
             .zip(seeds)
             .map(|(&i, d)| d.unwrap_or_else(|| self.zero_like(inst.outs[i], out)))
             .collect();
-        let mut params: Vec<Value> = slots
+        let params: Vec<Value> = slots
             .iter()
             .map(|&i| self.cotangent_value(lp.params[i]))
             .collect();
@@ -475,10 +475,51 @@ impl Reverse<'_> {
             .filter(|&v| !self.families.is_array(v))
             .collect();
         insts.extend(adjoint);
-        let mut yields: Vec<Value> = slots
+        let yields: Vec<Value> = slots
             .iter()
             .map(|&i| self.take_or_zero_like(&mut body_adj, lp.params[i], &mut insts))
             .collect();
+        let mut al = AdjointLoop {
+            params,
+            inits,
+            insts,
+            yields,
+        };
+        let outer = self.outer_accumulators(lp, &mut body_adj, &mut al, out, inst.span);
+        let AdjointLoop {
+            params,
+            inits,
+            insts,
+            yields,
+        } = al;
+        let mut items = recorded_items(lp, &insts);
+        items.extend(stored);
+        let kind = self.reversed(lp, record.tape, items);
+        let tape_loop = Loop {
+            kind,
+            params,
+            inits,
+            body: Block { insts, yields },
+            record: None,
+        };
+        let outs = self.loop_cotangents(lp, &slots, &outer, adj);
+        out.push(Inst::new(
+            outs,
+            InstKind::Loop(Box::new(tape_loop)),
+            inst.span,
+        ));
+    }
+
+    /// Contributions of the body to values from outside the loop, summed in accumulators
+    /// carried by the adjoint loop (from zero); returns those values.
+    fn outer_accumulators(
+        &mut self,
+        lp: &Loop,
+        body_adj: &mut Adjoints,
+        al: &mut AdjointLoop,
+        out: &mut Vec<Inst>,
+        span: Span,
+    ) -> Vec<Value> {
         let mut defined = lp.body_defs();
         lp.body.defs(&mut defined);
         let outer: Vec<Value> = body_adj
@@ -489,28 +530,28 @@ impl Reverse<'_> {
             .collect();
         for &o in &outer {
             let acc = self.cotangent_value(o);
-            params.push(acc);
+            al.params.push(acc);
             let zero = self.zero_like(o, out);
-            inits.push(zero);
-            let next = match self.take(&mut body_adj, o, &mut insts) {
+            al.inits.push(zero);
+            let next = match self.take(body_adj, o, &mut al.insts) {
                 Some(part) => {
                     let next = self.cotangent_value(o);
-                    insts.push(Inst::new(
-                        vec![next],
-                        InstKind::Sum(vec![acc, part]),
-                        inst.span,
-                    ));
+                    let sum = InstKind::Sum(vec![acc, part]);
+                    al.insts.push(Inst::new(vec![next], sum, span));
                     next
                 }
                 None => acc,
             };
-            yields.push(next);
+            al.yields.push(next);
         }
-        let mut items = recorded_items(lp, &insts);
-        items.extend(stored);
-        let kind = match &lp.kind {
-            // Nothing to record but the index: run the same range backwards, no tape.
-            // (`step_by` is reversible only over some integer types, so it keeps its tape.)
+        outer
+    }
+
+    /// How the adjoint loop runs: over the tape backwards, or, with nothing recorded but
+    /// the index, the same range backwards without a tape. (`step_by` is reversible only
+    /// over some integer types, so it keeps its tape.)
+    fn reversed(&mut self, lp: &Loop, tape: Value, items: Vec<Value>) -> LoopKind {
+        match &lp.kind {
             LoopKind::For { index, range }
                 if items.iter().all(|v| v == index)
                     && range.adapters.iter().all(|a| matches!(a, Adapter::Rev)) =>
@@ -522,39 +563,36 @@ impl Reverse<'_> {
                     range,
                 }
             }
-            _ => {
-                self.records.insert(record.tape, items.clone());
-                LoopKind::Tape {
-                    tape: record.tape,
-                    items,
-                }
+            LoopKind::For { .. } | LoopKind::While { .. } | LoopKind::Tape { .. } => {
+                self.records.insert(tape, items.clone());
+                LoopKind::Tape { tape, items }
             }
-        };
-        let tape_loop = Loop {
-            kind,
-            params,
-            inits,
-            body: Block { insts, yields },
-            record: None,
-        };
+        }
+    }
+
+    /// The adjoint loop's results: the cotangents of the carried values' initial values,
+    /// then of the outer values; each is added where it belongs.
+    fn loop_cotangents(
+        &mut self,
+        lp: &Loop,
+        slots: &[usize],
+        outer: &[Value],
+        adj: &mut Adjoints,
+    ) -> Vec<Value> {
         let mut outs = Vec::new();
-        for &i in &slots {
+        for &i in slots {
             let d = self.cotangent_value(lp.inits[i]);
             outs.push(d);
             if self.act.is_active(lp.inits[i]) {
                 adj.add(lp.inits[i], d);
             }
         }
-        for &o in &outer {
+        for &o in outer {
             let d = self.cotangent_value(o);
             outs.push(d);
             adj.add(o, d);
         }
-        out.push(Inst::new(
-            outs,
-            InstKind::Loop(Box::new(tape_loop)),
-            inst.span,
-        ));
+        outs
     }
 
     fn zero_like(&mut self, like: Value, out: &mut Vec<Inst>) -> Value {
@@ -631,4 +669,13 @@ struct Site<'i> {
     y: Value,
     d_y: Value,
     span: Span,
+}
+
+/// The adjoint of a loop being built: its carried cotangents, their initial values, its
+/// body and what each iteration yields.
+struct AdjointLoop {
+    params: Vec<Value>,
+    inits: Vec<Value>,
+    insts: Vec<Inst>,
+    yields: Vec<Value>,
 }
