@@ -4,13 +4,10 @@
 //! `cargo bench --bench cnn` prints milliseconds per call (best of batches of ten) and the
 //! epoch time they imply (782 steps of 64 images), then runs the criterion benchmarks.
 
-#[path = "../examples/common/cifar_net.rs"]
-mod cifar_net;
-
+use autodiff::nn::CifarNet as Net;
 use autodiff::nn::Init;
 use autodiff::optim::Adam;
 use autodiff::Tensor;
-use cifar_net::Net;
 use criterion::Criterion;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

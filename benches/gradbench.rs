@@ -6,10 +6,7 @@
 //! `cargo bench --bench gradbench` runs every module; `cargo bench --bench gradbench --
 //! gmm lstm` runs the named ones. BA reads the problem files in `../shared/adbench/ba`.
 
-#[path = "../src/bin/gradbench-tool/evals/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod evals;
-
+use autodiff::gradbench::evals;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};

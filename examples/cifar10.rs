@@ -9,18 +9,15 @@
 //! `../shared/data/cifar10-jpg.tar.gz` into `target/`).
 
 use autodiff::data::{read_cifar10_binary, read_image_folder, shuffled, Dataset, Normalize};
+use autodiff::nn::CifarNet as Net;
 use autodiff::optim::Adam;
 use autodiff::train::{accuracy, json_list, EpochRecord, History};
-use cifar_net::Net;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[path = "common/cifar_net.rs"]
-mod cifar_net;
 
 /// Training allocates and frees batch-sized buffers every step; mimalloc keeps them
 /// instead of returning them to the system (which costs page faults on every reuse).

@@ -25,8 +25,15 @@
 //! See the README for what the body may contain, and [`autodiff_runtime`] (re-exported
 //! here) for the derivative rules, the kink conventions and the gradient checks.
 
+// Generated code names items as `::autodiff::__private::...`; this makes those paths
+// resolve inside this crate too, for the GradBench objectives.
+extern crate self as autodiff;
+
 pub use autodiff_macros::differentiable;
 pub use autodiff_runtime::*;
+
+#[cfg(feature = "gradbench")]
+pub mod gradbench;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -3,6 +3,8 @@
 //! the generated gradients of its two components. Validated against the references in
 //! `../shared/adbench/ba` at ADBench's tolerance (ρ ≤ 1e-8).
 
+#![cfg(feature = "gradbench")]
+
 mod adbench;
 
 use adbench::ba::{reprojection_grad, reprojection_jvp, weight_residual_grad};

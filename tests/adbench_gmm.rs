@@ -4,6 +4,8 @@
 //! `../shared/adbench/gmm`, converted to GradBench's form, at ADBench's tolerance
 //! (ρ ≤ 1e-8).
 
+#![cfg(feature = "gradbench")]
+
 mod adbench;
 
 use adbench::gmm::{constant, log_posterior_jvp, read_gmm};

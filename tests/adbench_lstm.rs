@@ -2,6 +2,8 @@
 //! array written in place); validated against the references in `../shared/adbench/lstm`
 //! at ADBench's tolerance (ρ ≤ 1e-8).
 
+#![cfg(feature = "gradbench")]
+
 mod adbench;
 
 use adbench::lstm::{lstm_objective_grad, lstm_objective_jvp, read_lstm};

@@ -10,10 +10,8 @@
 
 use super::{dir, ln_gamma, numbers};
 
-#[path = "../../src/bin/gradbench-tool/objectives/gmm.rs"]
-mod objective;
 #[allow(unused_imports)]
-pub use objective::*;
+pub use autodiff::gradbench::objectives::gmm::*;
 
 /// One GMM instance as read from an ADBench file, with ADBench's `icf` split into `q`
 /// (each component's log-diagonal) and `l` (its strictly lower triangle, column by column

@@ -2,10 +2,8 @@
 
 use super::{dir, numbers};
 
-#[path = "../../src/bin/gradbench-tool/objectives/lstm.rs"]
-mod objective;
 #[allow(unused_imports)]
-pub use objective::*;
+pub use autodiff::gradbench::objectives::lstm::*;
 
 /// One LSTM instance as read from an ADBench file.
 pub struct Lstm {

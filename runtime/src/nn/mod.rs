@@ -7,12 +7,14 @@
 //! weight is `(out, in, k, k)`. Dense layers take a batch as a matrix with one example
 //! per column (`features × N`), which is what [`flatten`] gives.
 
+mod cifar;
 mod conv;
 mod dense;
 mod direct;
 mod init;
 mod pool;
 
+pub use cifar::CifarNet;
 pub use conv::Conv2d;
 pub use dense::Linear;
 pub use init::Init;

@@ -4,9 +4,7 @@
 //!
 //! `cargo run --release --bin gradbench-tool [-- --multithreaded]`
 
-mod evals;
-mod protocol;
-
+use autodiff::gradbench::protocol;
 use std::io::{BufRead, Write};
 
 fn main() {

@@ -5,9 +5,7 @@ use super::{computation, flatten, parse, unknown, Job};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[path = "../objectives/lstm.rs"]
-mod objective;
-use objective::{lstm_objective, lstm_objective_grad};
+use crate::gradbench::objectives::lstm::{lstm_objective, lstm_objective_grad};
 
 #[derive(Deserialize)]
 struct Input {

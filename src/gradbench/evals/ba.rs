@@ -7,9 +7,9 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[path = "../objectives/ba.rs"]
-mod objective;
-use objective::{reprojection, reprojection_grad, weight_residual, weight_residual_grad};
+use crate::gradbench::objectives::ba::{
+    reprojection, reprojection_grad, weight_residual, weight_residual_grad,
+};
 
 #[derive(Deserialize)]
 struct Input {

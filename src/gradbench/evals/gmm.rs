@@ -6,9 +6,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[path = "../objectives/gmm.rs"]
-mod objective;
-use objective::{constant, log_posterior, log_posterior_grad};
+use crate::gradbench::objectives::gmm::{constant, log_posterior, log_posterior_grad};
 
 #[derive(Deserialize)]
 struct Input {

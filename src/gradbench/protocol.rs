@@ -2,7 +2,7 @@
 //! runs the function at least `min_runs` times and for at least `min_seconds` of measured
 //! time, one `evaluate` timing per run.
 
-use crate::evals::{self, Job};
+use super::evals::{self, Job};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
 

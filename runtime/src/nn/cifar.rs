@@ -1,22 +1,26 @@
-//! The seed's CIFAR-10 network, shared by the `cifar10` example and the `cnn` benchmark.
+//! The seed's CIFAR-10 network (two convolutions with max pooling, two dense layers), as
+//! the `cifar10` example trains it and the `cnn` benchmark times it.
 
-use autodiff::linalg::*;
-use autodiff::nalgebra::DMatrix;
-use autodiff::nn::*;
-use autodiff::{differentiable, Differentiable, Tensor};
+use crate::linalg::*;
+use crate::nn::*;
+use crate::{differentiable, Differentiable, Tensor};
+use nalgebra::DMatrix;
 
+/// Conv(3→16, 3×3) → ReLU → max-pool 2 → Conv(16→32) → ReLU → max-pool 2 → Linear(2048→256)
+/// → ReLU → Linear(256→10).
 #[derive(Clone, Debug, Differentiable)]
-pub struct Net {
+pub struct CifarNet {
     pub conv1: Conv2d,
     pub conv2: Conv2d,
     pub fc1: Linear,
     pub fc2: Linear,
 }
 
-impl Net {
-    pub fn new(seed: u64) -> Net {
+impl CifarNet {
+    /// The network with weights drawn from `seed` (PyTorch's default initialisation).
+    pub fn new(seed: u64) -> CifarNet {
         let mut init = Init::new(seed);
-        Net {
+        CifarNet {
             conv1: Conv2d::new(3, 16, 3, 1, 1, &mut init),
             conv2: Conv2d::new(16, 32, 3, 1, 1, &mut init),
             fc1: Linear::new(32 * 8 * 8, 256, &mut init),

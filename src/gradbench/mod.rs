@@ -1,0 +1,8 @@
+//! The GradBench tool's library (feature `gradbench`): the protocol session
+//! (`../shared/gradbench/PROTOCOL.md`), one module per eval, and the objectives they
+//! differentiate. The `gradbench-tool` binary drives a [`protocol::Session`] over stdin
+//! and stdout; the benchmarks run the same jobs.
+
+pub mod evals;
+pub mod objectives;
+pub mod protocol;
