@@ -1,9 +1,25 @@
 //! The `#[differentiable]` attribute of the `autodiff` crate. Use it through `autodiff`,
 //! which also provides the runtime the generated code calls.
 //!
-//! Pipeline (one stage per module): `args` + `ast` (front end) → `fence` (unsupported
-//! syntax, all reported at once) → `lower` (SSA IR, `types` inference) → `opt` (folding,
-//! CSE, DCE) → `activity` → `forward` / `reverse` (with `rules`) → `emit`.
+//! The pipeline, one stage per module (`expand` runs it):
+//!
+//! | stage | module | in → out |
+//! |---|---|---|
+//! | front end | `args`, `ast` | attribute and `syn::ItemFn` → `DiffFn` (parameters, activity, spans) |
+//! | fence | `fence` | every unsupported construct reported at once, spanned |
+//! | lowering | `lower/` (builder and scopes, `control`, `expr`, `call`, `loops`, `syntax`), `types` | `DiffFn` → `ir::Func` (SSA, structured control flow), types inferred |
+//! | optimisation | `opt/` (fold, CSE, fuse, DCE) | `Func` → `Func` |
+//! | activity | `activity` | varied × useful: which values get tangents and cotangents |
+//! | rules | `rules/` | THE rule table: each op's partials once, a runtime pair and an IR formula |
+//! | forward | `forward` | `f_jvp`, and `f_dir` for `nested` (the formulas as IR) |
+//! | reverse | `reverse/` (`primal`, `sweep`, `passes`, `tape`) | `f_vjp`: the primal, then the pullback closure |
+//! | written-out sweep | `adjoint` | `f_grad_k_of_n` for `nested`: the reverse sweep as ordinary IR |
+//! | emission | `emit/` (`signature`, `ownership`, `body`, `inst`, `ops`) | IR → Rust tokens, the only stage that writes Rust |
+//! | derive | `derive` | `#[derive(Differentiable)]` for parameter structs |
+//!
+//! Beside the stages: `names` spells every generated identifier and runtime rule name,
+//! `diag` every message to the user, `ctxt` accumulates errors, `ir/` holds the IR, its
+//! op enums and its text dump.
 
 mod activity;
 mod adjoint;
