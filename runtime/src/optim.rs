@@ -5,6 +5,38 @@
 use crate::{Differentiable, Floats, FloatsMut};
 use rayon::prelude::*;
 
+/// What every optimizer here does: one update of the parameters from their gradient (a
+/// value of the parameters' own type, as `f_grad` gives it), at a learning rate that a
+/// [`Schedule`] may change between steps. Write training loops over `O: Optimizer` to
+/// swap Adam for SGD without other changes.
+pub trait Optimizer {
+    /// One update of `params` with `grads` (of the same shape).
+    fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P);
+    /// The learning rate of the next step.
+    fn learning_rate(&self) -> f64;
+    /// Sets the learning rate of the steps to come.
+    fn set_learning_rate(&mut self, lr: f64);
+}
+
+/// Implements [`Optimizer`] through each type's own `step` and its `lr` field.
+macro_rules! optimizer {
+    ($($t:ty),*) => {$(
+        impl Optimizer for $t {
+            fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
+                <$t>::step(self, params, grads);
+            }
+            fn learning_rate(&self) -> f64 {
+                self.lr
+            }
+            fn set_learning_rate(&mut self, lr: f64) {
+                self.lr = lr;
+            }
+        }
+    )*};
+}
+
+optimizer!(Adam, Sgd, AdaGrad, RmsProp);
+
 /// Below this many numbers a parameter is updated on one thread.
 const PARALLEL: usize = 1 << 15;
 
@@ -322,6 +354,37 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `steps` updates of any optimizer on `f(p) = ½‖p − c‖²` (gradient `p − c`) from 0.
+    fn minimise<O: Optimizer>(mut opt: O, steps: usize) -> Vec<f32> {
+        let c = [1.5f32, -0.5, 2.0];
+        let mut p = vec![0.0f32; 3];
+        for _ in 0..steps {
+            let g: Vec<f32> = p.iter().zip(&c).map(|(p, c)| p - c).collect();
+            opt.step(&mut p, &g);
+        }
+        p
+    }
+
+    /// The five optimizers through the trait, each close to the minimum after enough
+    /// steps; and the learning rate read and set through it.
+    #[test]
+    fn every_optimizer_minimises_a_quadratic_through_the_trait() {
+        let near = |p: Vec<f32>, name: &str| {
+            let c = [1.5f32, -0.5, 2.0];
+            let err = p.iter().zip(&c).map(|(p, c)| (p - c).abs()).fold(0.0, f32::max);
+            assert!(err < 1e-2, "{name}: {p:?}");
+        };
+        near(minimise(Sgd::new(0.1), 200), "sgd");
+        near(minimise(Sgd::momentum(0.05, 0.9, true), 300), "nesterov");
+        near(minimise(Adam::new(0.05), 800), "adam");
+        near(minimise(Adam::adamw(0.05, 0.0), 800), "adamw");
+        near(minimise(AdaGrad::new(0.5), 800), "adagrad");
+        near(minimise(RmsProp::new(0.01), 800), "rmsprop");
+        let mut opt = Sgd::new(0.1);
+        Optimizer::set_learning_rate(&mut opt, 0.02);
+        assert_eq!(Optimizer::learning_rate(&opt), 0.02);
+    }
 
     /// Two steps computed by hand from PyTorch's equations.
     #[test]
