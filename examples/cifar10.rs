@@ -11,7 +11,7 @@
 use autodiff::data::{read_cifar10_binary, read_image_folder, shuffled, Dataset, Normalize};
 use autodiff::nn::CifarNet as Net;
 use autodiff::optim::Adam;
-use autodiff::train::{accuracy, json_list, EpochRecord, History};
+use autodiff::train::{accuracy, EpochRecord, History};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -190,14 +190,15 @@ fn run(args: &Args) -> Result<(), (i32, String)> {
     let seconds: Vec<f64> = history.epochs.iter().map(|r| r.seconds).collect();
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {
-        println!(
-            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": {}, \"epoch_seconds\": {}, \"peak_rss_mb\": {:.1}}}",
-            args.epochs,
-            train.len(),
-            json_list(&accuracies, 4),
-            json_list(&seconds, 2),
-            autodiff::train::peak_rss_mb().unwrap_or(f64::NAN)
-        );
+        let report = Report {
+            epochs: args.epochs,
+            train_images: train.len(),
+            test_accuracy: accuracies,
+            epoch_seconds: seconds,
+            peak_rss_mb: autodiff::train::peak_rss_mb(),
+        };
+        let line = serde_json::to_string(&report).map_err(|e| (2, e.to_string()))?;
+        println!("{line}");
     }
     match args.min_accuracy {
         Some(min) if last < min => Err((
@@ -206,4 +207,14 @@ fn run(args: &Args) -> Result<(), (i32, String)> {
         )),
         _ => Ok(()),
     }
+}
+
+/// The `--json` line: what the run measured.
+#[derive(serde::Serialize)]
+struct Report {
+    epochs: usize,
+    train_images: usize,
+    test_accuracy: Vec<f64>,
+    epoch_seconds: Vec<f64>,
+    peak_rss_mb: Option<f64>,
 }

@@ -11,7 +11,7 @@ use autodiff::linalg::*;
 use autodiff::nalgebra::DMatrix;
 use autodiff::nn::*;
 use autodiff::optim::Adam;
-use autodiff::train::{accuracy, json_list};
+use autodiff::train::accuracy;
 use autodiff::{differentiable, Differentiable, Tensor};
 use clap::Parser;
 use rand::SeedableRng;
@@ -116,13 +116,19 @@ fn run(args: &Args) {
     }
     let last = accuracies.last().copied().unwrap_or(0.0);
     if args.json {
-        println!(
-            "{{\"epochs\": {}, \"train_images\": {}, \"test_accuracy\": {}, \"epoch_seconds\": {}}}",
-            args.epochs,
-            train.len(),
-            json_list(&accuracies, 4),
-            json_list(&seconds, 3)
-        );
+        let report = Report {
+            epochs: args.epochs,
+            train_images: train.len(),
+            test_accuracy: accuracies,
+            epoch_seconds: seconds,
+        };
+        match serde_json::to_string(&report) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
     }
     if let Some(min) = args.min_accuracy {
         if last < min {
@@ -130,4 +136,13 @@ fn run(args: &Args) {
             std::process::exit(1);
         }
     }
+}
+
+/// The `--json` line: what the run measured.
+#[derive(serde::Serialize)]
+struct Report {
+    epochs: usize,
+    train_images: usize,
+    test_accuracy: Vec<f64>,
+    epoch_seconds: Vec<f64>,
 }

@@ -372,7 +372,11 @@ mod tests {
     fn every_optimizer_minimises_a_quadratic_through_the_trait() {
         let near = |p: Vec<f32>, name: &str| {
             let c = [1.5f32, -0.5, 2.0];
-            let err = p.iter().zip(&c).map(|(p, c)| (p - c).abs()).fold(0.0, f32::max);
+            let err = p
+                .iter()
+                .zip(&c)
+                .map(|(p, c)| (p - c).abs())
+                .fold(0.0, f32::max);
             assert!(err < 1e-2, "{name}: {p:?}");
         };
         near(minimise(Sgd::new(0.1), 200), "sgd");

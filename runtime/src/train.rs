@@ -153,12 +153,6 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// `[a, b, c]` with `digits` decimals, for a JSON line.
-pub fn json_list(values: &[f64], digits: usize) -> String {
-    let items: Vec<String> = values.iter().map(|x| format!("{x:.digits$}")).collect();
-    format!("[{}]", items.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +173,6 @@ mod tests {
             DMatrix::from_column_slice(2, 1, x.data())
         });
         assert_eq!(acc, 0.5);
-        assert_eq!(json_list(&[0.5, 0.25], 2), "[0.50, 0.25]");
     }
 
     fn history() -> History {

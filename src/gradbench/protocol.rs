@@ -3,8 +3,56 @@
 //! time, one `evaluate` timing per run.
 
 use super::evals::{self, Job};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::time::Instant;
+
+/// A message from the eval: its id, its kind, and the fields its kind uses (absent ones
+/// are empty). The id is echoed back as sent.
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    module: String,
+    #[serde(default)]
+    function: String,
+    #[serde(default)]
+    input: Value,
+}
+
+/// A reply: the message's id and the fields of the answer to its kind.
+#[derive(Serialize, Default)]
+struct Reply {
+    id: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<Config>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timings: Option<Vec<Timing>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The tool's configuration, reported in the reply to `start`.
+#[derive(Serialize)]
+struct Config {
+    threads: usize,
+}
+
+/// One measured phase of an evaluation.
+#[derive(Serialize)]
+struct Timing {
+    name: &'static str,
+    nanoseconds: u64,
+}
 
 /// What the tool remembers between messages.
 pub struct Session {
@@ -18,51 +66,58 @@ impl Session {
 
     /// The reply line (without its newline) to one message line.
     pub fn reply(&mut self, line: &str) -> Value {
-        let message: Value = match serde_json::from_str(line) {
-            Ok(m) => m,
-            Err(e) => {
-                // Without an id there is nothing to answer to; say what went wrong.
-                return json!({"id": null, "success": false, "error": format!("not JSON: {e}")});
+        let reply = match serde_json::from_str::<Value>(line) {
+            // Without an id there is nothing to answer to; say what went wrong.
+            Err(e) => failure(Value::Null, format!("not JSON: {e}")),
+            Ok(value) => {
+                let id = value.get("id").cloned().unwrap_or(Value::Null);
+                match Message::deserialize(value) {
+                    Ok(message) => self.answer(message),
+                    Err(e) => failure(id, format!("malformed message: {e}")),
+                }
             }
         };
-        let id = message.get("id").cloned().unwrap_or(Value::Null);
-        let kind = message.get("kind").and_then(Value::as_str).unwrap_or("");
-        match kind {
-            "start" => json!({
-                "id": id,
-                "tool": "autodiff",
-                "config": {"threads": self.threads},
-            }),
-            "define" => define(id, &message),
-            "evaluate" => evaluate(id, message),
+        serde_json::to_value(reply).unwrap_or(Value::Null)
+    }
+
+    fn answer(&mut self, message: Message) -> Reply {
+        let id = message.id.clone();
+        match message.kind.as_str() {
+            "start" => Reply {
+                id,
+                tool: Some("autodiff"),
+                config: Some(Config {
+                    threads: self.threads,
+                }),
+                ..Reply::default()
+            },
+            "define" if evals::implements(&message.module) => Reply {
+                id,
+                success: Some(true),
+                ..Reply::default()
+            },
+            "define" => failure(
+                id,
+                format!("module {:?} is not implemented", message.module),
+            ),
+            "evaluate" => evaluate(message),
             // "analysis" and any kind we do not know: the id alone.
-            _ => json!({ "id": id }),
+            _ => Reply {
+                id,
+                ..Reply::default()
+            },
         }
     }
 }
 
-fn define(id: Value, message: &Value) -> Value {
-    let module = message.get("module").and_then(Value::as_str).unwrap_or("");
-    if evals::implements(module) {
-        json!({"id": id, "success": true})
-    } else {
-        json!({"id": id, "success": false, "error": format!("module {module:?} is not implemented")})
-    }
-}
-
-fn evaluate(id: Value, mut message: Value) -> Value {
-    let text = |key: &str| {
-        message
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let (module, function) = (text("module"), text("function"));
-    let input = message
-        .get_mut("input")
-        .map(Value::take)
-        .unwrap_or(Value::Null);
+fn evaluate(message: Message) -> Reply {
+    let Message {
+        id,
+        module,
+        function,
+        input,
+        ..
+    } = message;
     let repeat = Repeat::of(&input);
     let start = Instant::now();
     let job = match evals::job(&module, &function, input) {
@@ -72,15 +127,29 @@ fn evaluate(id: Value, mut message: Value) -> Value {
     let prepare = start.elapsed();
     match run(job, repeat) {
         Ok((output, mut timings)) => {
-            timings.push(json!({"name": "prepare", "nanoseconds": nanos(prepare)}));
-            json!({"id": id, "success": true, "output": output, "timings": timings})
+            timings.push(Timing {
+                name: "prepare",
+                nanoseconds: nanos(prepare),
+            });
+            Reply {
+                id,
+                success: Some(true),
+                output: Some(output),
+                timings: Some(timings),
+                ..Reply::default()
+            }
         }
         Err(e) => failure(id, e),
     }
 }
 
-fn failure(id: Value, error: String) -> Value {
-    json!({"id": id, "success": false, "error": error})
+fn failure(id: Value, error: String) -> Reply {
+    Reply {
+        id,
+        success: Some(false),
+        error: Some(error),
+        ..Reply::default()
+    }
 }
 
 /// How often to run a function: at least `min_runs` times and until the measured runs
@@ -116,7 +185,7 @@ impl Repeat {
 
 /// Runs `job` as `repeat` says, timing only the computation of each run; the output is
 /// the last run's, converted to JSON after the clock stops.
-fn run(mut job: Box<dyn Job>, repeat: Repeat) -> Result<(Value, Vec<Value>), String> {
+fn run(mut job: Box<dyn Job>, repeat: Repeat) -> Result<(Value, Vec<Timing>), String> {
     let (mut runs, mut seconds) = (0u64, 0.0f64);
     let mut timings = Vec::new();
     while runs < repeat.min_runs || seconds < repeat.min_seconds {
@@ -125,7 +194,10 @@ fn run(mut job: Box<dyn Job>, repeat: Repeat) -> Result<(Value, Vec<Value>), Str
         let elapsed = start.elapsed();
         seconds += elapsed.as_secs_f64();
         runs += 1;
-        timings.push(json!({"name": "evaluate", "nanoseconds": nanos(elapsed)}));
+        timings.push(Timing {
+            name: "evaluate",
+            nanoseconds: nanos(elapsed),
+        });
     }
     let output = job.output();
     if let Some(path) = non_finite(&output, String::new()) {
@@ -160,6 +232,7 @@ fn fields_non_finite(fields: &Map<String, Value>, at: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn repeat_reads_the_merged_fields() {
@@ -179,6 +252,32 @@ mod tests {
             }
         );
         assert_eq!(Repeat::of(&json!({})).min_seconds, 1.0);
+    }
+
+    /// Messages are read into typed fields: a known kind is answered, a field of the wrong
+    /// type is a failure that still carries the id, and text that is not JSON one without.
+    #[test]
+    fn messages_are_typed() {
+        let mut session = Session::new(2);
+        let start = session.reply(r#"{"id": 1, "kind": "start"}"#);
+        assert_eq!(
+            start,
+            json!({"id": 1, "tool": "autodiff", "config": {"threads": 2}})
+        );
+        let define = session.reply(r#"{"id": 2, "kind": "define", "module": "nope"}"#);
+        assert_eq!(define["success"], json!(false));
+        let bad = session.reply(r#"{"id": 3, "kind": 5}"#);
+        assert_eq!(
+            (bad["id"].clone(), bad["success"].clone()),
+            (json!(3), json!(false))
+        );
+        let garbage = session.reply("{oops");
+        assert_eq!(
+            (garbage["id"].clone(), garbage["success"].clone()),
+            (Value::Null, json!(false))
+        );
+        let other = session.reply(r#"{"id": 4, "kind": "analysis"}"#);
+        assert_eq!(other, json!({"id": 4}));
     }
 
     #[test]
