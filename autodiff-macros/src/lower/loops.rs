@@ -420,6 +420,8 @@ impl Lower<'_> {
         self.cx.truncate(s.errors);
         self.constraints.same.truncate(s.constraints);
         self.binding_names.truncate(s.bindings);
+        self.deref_ok.retain(|&id| id < s.bindings);
+        self.field_paths.retain(|v, _| v.index() < s.values);
         self.env.clone_from(&s.env);
         self.scopes.clone_from(&s.scopes);
     }
