@@ -24,7 +24,7 @@ pub fn grad_fn(name: &Ident) -> Ident {
 
 /// The runtime rule `<op>_<mode>[_<slot>]` (`sin_jvp`, `mul_vjp_rhs`); see
 /// `autodiff_runtime::rules` for the contract.
-pub fn rule_fn(op: &str, mode: crate::rules::Mode, slot: Option<&str>) -> String {
+pub fn rule_fn(op: &str, mode: crate::ir::Mode, slot: Option<&str>) -> String {
     let mode = mode.name();
     match slot {
         Some(slot) => format!("{op}_{mode}_{slot}"),

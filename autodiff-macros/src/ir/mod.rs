@@ -13,7 +13,7 @@
 mod display;
 mod op;
 
-pub use op::{CmpOp, Const, Fun, Lin, Op};
+pub use op::{CmpOp, Const, Fun, Lin, Mode, Op};
 use proc_macro2::{Span, TokenStream};
 
 /// An SSA value: an index into [`Func::values`].

@@ -80,9 +80,27 @@ pub enum Op {
     /// In derivative code: `map_jvp(args[0], args[1], jvp)` (the tangent of a `Map`) or
     /// `map_vjp(args[0], args[1], jvp)` (the cotangent of its matrix), by `mode`.
     MapRule {
-        mode: crate::rules::Mode,
+        mode: Mode,
         jvp: Box<super::Func>,
     },
+}
+
+/// Which derivative a runtime rule computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward: the tangent of the result from an operand's tangent.
+    Jvp,
+    /// Reverse: an operand's cotangent from the result's cotangent.
+    Vjp,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Jvp => "jvp",
+            Mode::Vjp => "vjp",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

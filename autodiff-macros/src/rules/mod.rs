@@ -10,28 +10,11 @@
 
 mod formula;
 
+pub use crate::ir::Mode;
 pub use formula::{Builder, Formula, Operands};
 
 use crate::ir::{CmpOp, Fun, InstKind, Lin, Op, Value};
 use std::f64::consts::{FRAC_2_SQRT_PI, LN_10, LN_2, PI};
-
-/// Which derivative a runtime rule computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Forward: the tangent of the result from an operand's tangent.
-    Jvp,
-    /// Reverse: an operand's cotangent from the result's cotangent.
-    Vjp,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Jvp => "jvp",
-            Mode::Vjp => "vjp",
-        }
-    }
-}
 
 /// The operand a runtime rule of a several-operand operation is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
