@@ -1,5 +1,5 @@
 //! The GradBench tool's library (feature `gradbench`): the protocol session
-//! (`../shared/gradbench/PROTOCOL.md`), one module per eval, and the objectives they
+//! (GradBench's PROTOCOL.md), one module per eval, and the objectives they
 //! differentiate. The `gradbench-tool` binary drives a [`protocol::Session`] over stdin
 //! and stdout; the benchmarks run the same jobs.
 
