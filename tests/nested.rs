@@ -323,6 +323,30 @@ mod newton {
     }
 }
 
+/// A `while` loop whose adjoint needs only its trip count (it is linear in the carried
+/// value), then a loop inside one branch of an `if`.
+mod counted {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let mut s = y;
+        let mut n = 0;
+        while n < 4 {
+            s = 0.5 * s + x;
+            n += 1;
+        }
+        let mut p = 1.0;
+        if x > y {
+            for k in 0..3 {
+                p *= (x + k as f64).sin();
+            }
+        } else {
+            p = y * y;
+        }
+        s * p
+    }
+}
+
 /// Three points, negative values included; `x` is never 0 (`every_rule` divides by it).
 const POINTS: [(f64, f64); 3] = [(0.7, -0.4), (-1.3, 0.5), (1.1, 1.6)];
 
@@ -431,7 +455,12 @@ fn second_derivatives_through_branches() {
 
 #[test]
 fn second_derivatives_through_loops() {
-    for m in [modes!(series), modes!(grid), modes!(newton)] {
+    for m in [
+        modes!(series),
+        modes!(grid),
+        modes!(newton),
+        modes!(counted),
+    ] {
         check_second_derivatives(&m, &POINTS, 1e-6);
         check_reverse_partials(&m, &POINTS, 1e-6);
     }

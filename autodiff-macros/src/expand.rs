@@ -2,8 +2,7 @@
 
 use crate::ir::Func;
 use crate::{
-    activity, adjoint, args, ast::DiffFn, ctxt::Ctxt, diag, emit, fence, forward, lower, opt,
-    reverse,
+    activity, args, ast::DiffFn, ctxt::Ctxt, diag, emit, fence, forward, lower, opt, reverse,
 };
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -114,7 +113,7 @@ fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
 /// For `nested`: `f_grad_k_of_n(x..) = f_grad(x..).1.k`, the `k`-th partial by reverse mode, with
 /// its own derivatives, so that a differentiable function may call `f_grad` (see
 /// `fence::tuple_let`). Only for float parameters and code the sweep can write (see
-/// `adjoint`: no active arrays); otherwise none is generated, and a caller's `f_grad` is reported by rustc
+/// `reverse::written`: no active arrays); otherwise none is generated, and a caller's `f_grad` is reported by rustc
 /// as a missing `f_grad_k_of_n`.
 fn reverse_partials(
     f: &DiffFn,
@@ -126,7 +125,7 @@ fn reverse_partials(
     if active.iter().any(|&p| !func.ty(p).is_float()) {
         return Ok(TokenStream::new());
     }
-    let Ok(partials) = adjoint::partials(func, activity, active) else {
+    let Ok(partials) = reverse::partials(func, activity, active) else {
         return Ok(TokenStream::new());
     };
     let mut tokens = TokenStream::new();

@@ -12,8 +12,7 @@
 //! | activity | `activity` | varied × useful: which values get tangents and cotangents |
 //! | rules | `rules/` | THE rule table: each op's partials once, a runtime pair and an IR formula |
 //! | forward | `forward` | `f_jvp`, and `f_dir` for `nested` (the formulas as IR) |
-//! | reverse | `reverse/` (`primal`, `sweep`, `passes`, `tape`) | `f_vjp`: the primal, then the pullback closure |
-//! | written-out sweep | `adjoint` | `f_grad_k_of_n` for `nested`: the reverse sweep as ordinary IR |
+//! | reverse | `reverse/` (`primal`, `sweep`, `passes`, `tape`, `written`) | one adjoint construction, packaged twice: `f_vjp` (the primal, then the pullback closure) and, for `nested`, `f_grad_k_of_n` (the sweep written out as ordinary IR, `written`) |
 //! | emission | `emit/` (`signature`, `ownership`, `body`, `inst`, `ops`) | IR → Rust tokens, the only stage that writes Rust |
 //! | derive | `derive` | `#[derive(Differentiable)]` for parameter structs |
 //!
@@ -22,7 +21,6 @@
 //! op enums and its text dump.
 
 mod activity;
-mod adjoint;
 mod args;
 mod ast;
 mod ctxt;

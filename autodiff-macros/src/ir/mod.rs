@@ -4,7 +4,10 @@
 //! blocks, and its results are the values its branches `yield`), because the emitted
 //! derivative must be structured Rust and because the adjoint of an `if` is an `if` that
 //! replays the same branch. Every value is defined exactly once; a value defined inside a
-//! block is visible only inside that block and the blocks nested in it.
+//! block is visible only inside that block and the blocks nested in it. (The pullback
+//! closure is the exception: it computes parts of branches and iterations again under the
+//! same values, each copy in its own Rust scope; `ssa` renames them where code is
+//! analysed again.)
 //!
 //! No `syn` type survives lowering: operations keep the user's `Span` (for error
 //! positions) and, where the emitted code must repeat the user's tokens (a path, a cast
@@ -12,6 +15,7 @@
 
 mod display;
 mod op;
+mod ssa;
 
 pub use op::{CmpOp, Const, Fun, Lin, Mode, Op};
 use proc_macro2::{Span, TokenStream};

@@ -26,9 +26,10 @@
 
 use crate::activity::Activity;
 use crate::ir::{
-    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Record, Request, Role, Ty, Value,
+    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Record, Request, Role, Ty,
+    Value,
 };
-use crate::rules::{self, Mode, Partial, Rule};
+use crate::rules::{self, Builder, Mode, Operands, Partial, Rule, RuntimeRule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -36,57 +37,95 @@ mod passes;
 mod primal;
 mod sweep;
 mod tape;
+mod written;
+
+pub use written::partials;
 
 use passes::*;
 use tape::*;
 
 pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     let mut out = func.derived("_vjp");
-    let mut rev = Reverse {
-        func: &mut out,
-        act,
-        records: HashMap::new(),
-        buffers: HashMap::new(),
-        families: Families::of(func, active_params),
-        exports: HashMap::new(),
-    };
-    let primal = rev.primal_block(&func.body);
+    let mut rev = Reverse::new(&mut out, func, act, active_params, Target::Pullback);
+    let swept = rev.sweep(func, active_params);
     let result = func.results[0];
-    let d_ret = rev.func.new_value(
-        Some("d_ret".into()),
-        rev.func.info(result).span,
-        rev.func.ty(result),
-    );
-    let mut adj = Adjoints::default();
-    rev.seed(result, d_ret, &mut adj);
-    let mut adjoint = rev.array_buffers(active_params);
-    let hoisted = rev.field_buffers(func, active_params);
-    adjoint.extend(rev.adjoint(&primal.insts, &mut adj));
-    let grads = rev.gradients(active_params, &mut adj, &mut adjoint);
-    let closure = Closure {
-        primal,
-        adjoint,
-        d_ret,
-        grads,
-        hoisted,
-        span: rev.func.info(result).span,
-    };
-    let (body, pullback) = rev.package(closure, active_params);
+    let span = rev.func.info(result).span;
+    let (body, pullback) = rev.package(swept, span, active_params);
     out.body = body;
     out.results = vec![result, pullback];
     out
 }
 
-/// The parts of the pullback before packaging.
-struct Closure {
+/// What the adjoint is built for: the pullback closure of `f_vjp` (runtime rules, calls
+/// through their pullbacks, loop records on tapes), or the written-out sweep of `nested`,
+/// which must be ordinary IR that can be differentiated again (`written`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Pullback,
+    Ordinary,
+}
+
+/// The primal sweep and the adjoint sweep, seeded at the result: the one construction
+/// both targets package.
+struct Swept {
     primal: Block,
     adjoint: Vec<Inst>,
+    /// The result's cotangent the adjoint starts from.
     d_ret: Value,
     grads: Vec<Value>,
     /// Cotangent buffers made in the primal (so the pullback need not capture what they
     /// are shaped like).
     hoisted: Vec<Inst>,
-    span: Span,
+}
+
+impl<'a> Reverse<'a> {
+    fn new(
+        out: &'a mut Func,
+        func: &Func,
+        act: &'a Activity,
+        active_params: &[Value],
+        target: Target,
+    ) -> Self {
+        Reverse {
+            func: out,
+            act,
+            target,
+            unsupported: false,
+            records: HashMap::new(),
+            buffers: HashMap::new(),
+            families: Families::of(func, active_params),
+            exports: HashMap::new(),
+        }
+    }
+
+    /// The primal, then the adjoint seeded at the result, ending with the parameters'
+    /// cotangents. The seed `d_ret` is the pullback's parameter, or `1` written out.
+    fn sweep(&mut self, func: &Func, active_params: &[Value]) -> Swept {
+        let primal = self.primal_block(&func.body);
+        let result = func.results[0];
+        let span = self.func.info(result).span;
+        let mut adjoint = Vec::new();
+        let d_ret = match self.target {
+            Target::Pullback => {
+                let ty = self.func.ty(result);
+                self.func.new_value(Some("d_ret".into()), span, ty)
+            }
+            Target::Ordinary => self.func.push_float(1.0, result, span, &mut adjoint),
+        };
+        let mut adj = Adjoints::default();
+        self.seed(result, d_ret, &mut adj);
+        adjoint.extend(self.array_buffers(active_params));
+        let hoisted = self.field_buffers(func, active_params);
+        adjoint.extend(self.adjoint(&primal.insts, &mut adj));
+        let grads = self.gradients(active_params, &mut adj, &mut adjoint);
+        Swept {
+            primal,
+            adjoint,
+            d_ret,
+            grads,
+            hoisted,
+        }
+    }
 }
 
 impl Reverse<'_> {
@@ -161,15 +200,14 @@ impl Reverse<'_> {
     /// The primal with the pullback closure at its end, after the passes over the adjoint:
     /// guards by need, first writes as assignments, and the records loops fill. Returns
     /// the body and the pullback value.
-    fn package(&mut self, c: Closure, active_params: &[Value]) -> (Block, Value) {
-        let Closure {
+    fn package(&mut self, swept: Swept, span: Span, active_params: &[Value]) -> (Block, Value) {
+        let Swept {
             mut primal,
             mut adjoint,
             d_ret,
             grads,
             hoisted,
-            span,
-        } = c;
+        } = swept;
         // With several active parameters, the caller may need only some cotangents; worth
         // asking when one is an array or an object (a float's cotangent costs less than
         // the asking).
@@ -225,6 +263,10 @@ impl Adjoints {
 struct Reverse<'a> {
     func: &'a mut Func,
     act: &'a Activity,
+    target: Target,
+    /// Set when the `Ordinary` target meets what it has no ordinary IR for (a method
+    /// call, a partial without a formula): then no written-out sweep is made.
+    unsupported: bool,
     /// What each loop's adjoint reads of an iteration, by the loop's tape.
     records: HashMap<Value, Vec<Value>>,
     /// The cotangent buffer of each active array, by the root of its family.

@@ -21,7 +21,10 @@ impl Reverse<'_> {
 
     fn primal_inst(&mut self, inst: &Inst) -> Inst {
         match &inst.kind {
-            InstKind::Op(Op::Call { path, form }, args) if self.act.is_active(inst.outs[0]) => {
+            // The written-out sweep calls the callee's partials instead (`sweep::op`).
+            InstKind::Op(Op::Call { path, form }, args)
+                if self.target == Target::Pullback && self.act.is_active(inst.outs[0]) =>
+            {
                 let y = inst.outs[0];
                 let pb = self.func.new_derived(Role::Pullback(y), y);
                 self.func.values[pb.index()].ty = Ty::Unknown;
@@ -51,7 +54,9 @@ impl Reverse<'_> {
             InstKind::If { cond, then, els } => {
                 let (mut then, mut els) = (self.primal_block(then), self.primal_block(els));
                 let mut outs = inst.outs.clone();
-                {
+                // Exports need placeholders (`Undef`) that have no derivative: not in code
+                // that is differentiated again.
+                if self.target == Target::Pullback {
                     let (from_then, from_els) = (self.exportable(&then), self.exportable(&els));
                     self.export(&from_then, &mut then, &mut els, &mut outs, inst.span);
                     self.export(&from_els, &mut els, &mut then, &mut outs, inst.span);
@@ -129,6 +134,14 @@ impl Reverse<'_> {
             || (self.families.written
                 && (!inst.blocks().is_empty()
                     || inst.uses().iter().any(|&v| self.families.is_written(v))))
+    }
+
+    /// Whether a loop's adjoint reads the `wanted` results of `inst` from its tape: what
+    /// must be recorded, and in the written-out sweep only scalars (its records are one
+    /// `Vec` per item, so an inner loop and its tape are computed again instead).
+    pub(super) fn recordable(&self, inst: &Inst, wanted: &[Value]) -> bool {
+        let scalar = |&v: &Value| self.func.ty(v).is_float() || self.func.ty(v) == Ty::Int;
+        self.must_record(inst) && (self.target == Target::Pullback || wanted.iter().all(scalar))
     }
 
     /// A loop whose adjoint will run: it records each iteration on a tape (its last out).

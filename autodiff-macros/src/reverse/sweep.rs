@@ -179,6 +179,12 @@ impl Reverse<'_> {
         if let Rule::Construct = rule {
             return self.construct_adjoint(args, d_y, span, adj, out);
         }
+        if let (Rule::Call, Op::Call { path, form }) = (&rule, op) {
+            // Only the written-out sweep keeps active calls as ops (the pullback's primal
+            // makes them through `_vjp`).
+            let site = (args, y, d_y, span);
+            return self.call_partials(path, form, site, adj, out);
+        }
         let site = Site {
             op,
             args,
@@ -252,6 +258,9 @@ impl Reverse<'_> {
                     out.push(Inst::new(Vec::new(), kind, span));
                 }
                 return None;
+            }
+            Partial::Runtime(rule) if self.target == Target::Ordinary => {
+                return self.formula(rule, site, out);
             }
             Partial::Runtime(rule) => {
                 let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
@@ -467,7 +476,7 @@ impl Reverse<'_> {
         // recomputing them would rerun the inner loop once per enclosing level.
         let exported: HashSet<Value> = self.exports.values().copied().collect();
         let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
-            self.must_record(inst) || wanted.iter().all(|o| exported.contains(o))
+            self.recordable(inst, wanted) || wanted.iter().all(|o| exported.contains(o))
         });
         // Arrays are never recorded: their cotangents live in buffers.
         let stored: Vec<Value> = stored
@@ -663,12 +672,12 @@ impl Reverse<'_> {
 
 /// An instruction `y = op(args)` in the adjoint sweep, with the cotangent `d_y` of `y`.
 #[derive(Clone, Copy)]
-struct Site<'i> {
-    op: &'i Op,
-    args: &'i [Value],
-    y: Value,
-    d_y: Value,
-    span: Span,
+pub(super) struct Site<'i> {
+    pub(super) op: &'i Op,
+    pub(super) args: &'i [Value],
+    pub(super) y: Value,
+    pub(super) d_y: Value,
+    pub(super) span: Span,
 }
 
 /// The adjoint of a loop being built: its carried cotangents, their initial values, its

@@ -1,6 +1,6 @@
 //! The arithmetic a partial derivative is written in: a small builder over the IR, so that
 //! a rule's formula (`d sin a = cos(a)·t`) reads like the maths and appends ordinary
-//! instructions. `nested` (`f_dir`) and the written-out reverse sweep (`adjoint`) both
+//! instructions. `nested` (`f_dir`) and the written-out reverse sweep (`reverse::written`) both
 //! build their derivative code through it.
 
 use crate::ir::{CmpOp, Const, Fun, Func, Inst, InstKind, Op, Ty, Value};

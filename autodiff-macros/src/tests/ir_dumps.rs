@@ -115,7 +115,7 @@ fn loop_records_only_what_its_adjoint_reads() {
     insta::assert_snapshot!("loop_vjp", s.vjp.to_string());
 }
 
-/// The reverse sweep written out for `nested` (`adjoint`): one function per partial, each
+/// The reverse sweep written out for `nested` (`reverse::written`): one function per partial, each
 /// the primal followed by the adjoint arithmetic, seeded with `d_y = 1`.
 #[test]
 fn reverse_sweep_as_primal_code() {
@@ -127,7 +127,7 @@ fn reverse_sweep_as_primal_code() {
     });
     let active = s.optimized.params.clone();
     let activity = crate::activity::analyze(&s.optimized, &active);
-    let Ok(partials) = crate::adjoint::partials(&s.optimized, &activity, &active) else {
+    let Ok(partials) = crate::reverse::partials(&s.optimized, &activity, &active) else {
         panic!("straight-line code has a sweep");
     };
     assert_eq!(partials.len(), 2);
@@ -150,8 +150,8 @@ fn reverse_sweep_and_arrays() {
     });
     let both = s.optimized.params.clone();
     let activity = crate::activity::analyze(&s.optimized, &both);
-    assert!(crate::adjoint::partials(&s.optimized, &activity, &both).is_err());
+    assert!(crate::reverse::partials(&s.optimized, &activity, &both).is_err());
     let x = vec![both[0]];
     let activity = crate::activity::analyze(&s.optimized, &x);
-    assert!(crate::adjoint::partials(&s.optimized, &activity, &x).is_ok());
+    assert!(crate::reverse::partials(&s.optimized, &activity, &x).is_ok());
 }
