@@ -17,15 +17,6 @@ impl Ctxt {
         self.errors.borrow_mut().push(error);
     }
 
-    pub fn len(&self) -> usize {
-        self.errors.borrow().len()
-    }
-
-    /// Forgets the errors recorded after the first `len` (a stage that lowers code again).
-    pub fn truncate(&self, len: usize) {
-        self.errors.borrow_mut().truncate(len);
-    }
-
     pub fn has_errors(&self) -> bool {
         !self.errors.borrow().is_empty()
     }

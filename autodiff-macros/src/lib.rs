@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | front end | `args`, `ast` | attribute and `syn::ItemFn` → `DiffFn` (parameters, activity, spans) |
 //! | fence | `fence` | every unsupported construct reported at once, spanned |
-//! | lowering | `lower/` (builder and scopes, `control`, `expr`, `call`, `loops`, `syntax`), `types` | `DiffFn` → `ir::Func` (SSA, structured control flow), types inferred |
+//! | lowering | `lower/` (builder and scopes, `control`, `expr`, `call`, `loops`, `syntax`, `resolve`), `types` | `DiffFn` → `ir::Func` (SSA, structured control flow), each loop lowered once; `resolve` then makes the decisions that need activity and objects (methods, fields, indices) and reports what they reject; types inferred |
 //! | optimisation | `opt/` (fold, CSE, fuse, DCE) | `Func` → `Func` |
 //! | activity | `activity` | varied × useful: which values get tangents and cotangents |
 //! | rules | `rules/` | THE rule table: each op's partials once, a runtime pair and an IR formula |

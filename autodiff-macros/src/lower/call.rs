@@ -7,11 +7,7 @@ impl Lower<'_> {
     pub(super) fn method(&mut self, m: &syn::ExprMethodCall) -> Value {
         let recv = self.need(&m.receiver);
         if let Some((param, body)) = crate::fence::map_closure(m) {
-            if self.func.ty(recv) == Ty::Obj {
-                return self.map(recv, m, param, body);
-            }
-            self.cx.push(diag::closure(&m.args[0]));
-            return self.undef(m.span());
+            return self.map(recv, m, param, body);
         }
         let mut args = vec![recv];
         args.extend(m.args.iter().map(|a| self.need(a)));
@@ -34,61 +30,33 @@ impl Lower<'_> {
         if name == "clone" && args.len() == 1 {
             return recv;
         }
-        let object = self.func.ty(recv) == Ty::Obj;
-        if let Some(l) = Lin::from_name(&name).filter(|_| object) {
-            return self.lin(l, args, &m.method);
-        }
-        if let Some(f) = Fun::from_name(&name) {
-            return self.fun(f, args, &m.method);
-        }
-        if object && args.iter().any(|&a| self.is_varied(a)) {
-            // A method of a differentiable value: through `recv.<name>_vjp(..)` / `_jvp`.
-            let form = CallForm {
-                method: true,
-                borrowed: std::iter::once(true)
-                    .chain(m.args.iter().map(borrowed))
-                    .collect(),
-            };
-            let path = m.method.to_token_stream();
-            return self.emit(Op::Call { path, form }, args, span, Ty::Obj);
-        }
-        if PREDICATES.contains(&name.as_str()) {
-            return self.emit(
-                Op::Method {
-                    name: m.method.clone(),
-                },
-                args,
-                span,
-                Ty::Bool,
-            );
-        }
-        if args.iter().any(|&a| self.is_varied(a)) {
-            self.cx.push(diag::unknown_method(&m.method));
-            return self.undef(span);
-        }
-        self.emit(
-            Op::Method {
-                name: m.method.clone(),
-            },
-            args,
-            span,
-            Ty::Unknown,
-        )
+        // What the method is depends on whether the receiver is an object and the
+        // operands are varied: `resolve` decides.
+        let form = CallForm {
+            method: true,
+            borrowed: std::iter::once(true)
+                .chain(m.args.iter().map(borrowed))
+                .collect(),
+        };
+        let pending = Pending::Method {
+            name: m.method.clone(),
+            args: args.clone(),
+            form,
+            map: None,
+        };
+        let opaque = Op::Method {
+            name: m.method.clone(),
+        };
+        self.emit_pending(opaque, args, span, pending)
     }
 
+    /// `f64::sin(x)`: a float method by its path.
     fn fun(&mut self, f: Fun, args: Vec<Value>, method: &syn::Ident) -> Value {
         if args.len() != f.arity() {
             self.cx.push(diag::wrong_arity(method, f.arity()));
             return self.undef(method.span());
         }
-        // Only floats (and integers) have these methods: an object they are applied to
-        // (a field, a call's result) is a float.
-        let ty = if args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
-            Ty::Float
-        } else {
-            Ty::Unknown
-        };
-        self.emit(Op::Fun(f), args, method.span(), ty)
+        self.emit(Op::Fun(f), args, method.span(), Ty::Unknown)
     }
 
     /// `m.map(|v| body)`: the body is lowered as a function of one float and differentiated
@@ -117,19 +85,17 @@ impl Lower<'_> {
         let result = sub.need(body);
         let body = Box::new(sub.finish(result));
         let closure = m.args[0].to_token_stream();
-        let op = Op::Map { closure, body };
-        self.emit(op, vec![recv], span, Ty::Obj)
-    }
-
-    /// A matrix method with a rule: a matrix (`transpose`, `component_mul`, ..) or a
-    /// scalar of the element type (`dot`, `sum`, `norm`, ..).
-    fn lin(&mut self, l: Lin, args: Vec<Value>, method: &syn::Ident) -> Value {
-        if args.len() != l.arity() {
-            self.cx.push(diag::wrong_arity(method, l.arity()));
-            return self.undef(method.span());
-        }
-        let ty = if l.scalar() { Ty::Float } else { Ty::Obj };
-        self.emit(Op::Lin(l), args, method.span(), ty)
+        // A `map` of anything but an object is a closure, which `resolve` reports.
+        let pending = Pending::Method {
+            name: m.method.clone(),
+            args: vec![recv],
+            form: CallForm::default(),
+            map: Some((closure, body)),
+        };
+        let opaque = Op::Method {
+            name: m.method.clone(),
+        };
+        self.emit_pending(opaque, vec![recv], span, pending)
     }
 
     pub(super) fn call(&mut self, c: &syn::ExprCall) -> Value {
@@ -153,15 +119,8 @@ impl Lower<'_> {
             let path = p.path.to_token_stream();
             return self.emit(Op::Construct { path }, args, p.path.span(), Ty::Obj);
         }
-        let varied = args.iter().any(|&a| self.is_varied(a));
-        // A call with an object argument may return anything: rustc knows.
-        let ty = if args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
-            Ty::Obj
-        } else if varied {
-            Ty::Float
-        } else {
-            Ty::Unknown
-        };
+        // Its type (an object with an object argument, a float with a varied one) is
+        // `resolve`'s.
         self.emit(
             Op::Call {
                 path: p.path.to_token_stream(),
@@ -169,7 +128,7 @@ impl Lower<'_> {
             },
             args,
             p.path.span(),
-            ty,
+            Ty::Unknown,
         )
     }
 
@@ -209,59 +168,28 @@ impl Lower<'_> {
         }
     }
 
+    /// `base.member`: a read of an active parameter's field or an opaque one, as
+    /// `resolve` decides.
     pub(super) fn field(&mut self, f: &syn::ExprField) -> Value {
         let base = self.need(&f.base);
-        if self.is_varied(base) {
-            // An active part of `f_grad(..)`: the partials are reached by destructuring.
-            if crate::fence::reads_grad_call(f) {
-                self.cx.push(diag::grad_field(f));
-                return self.undef(f.span());
-            }
-            return self.active_field(f, base);
-        }
-        self.emit(
-            Op::Field {
-                member: f.member.to_token_stream(),
-            },
-            vec![base],
-            f.span(),
-            Ty::Unknown,
-        )
-    }
-
-    /// `p.w` or `p.layer.w` on an active parameter `p`: one field read from the parameter
-    /// (a nested read is one path), held by reference.
-    fn active_field(&mut self, f: &syn::ExprField, base: Value) -> Value {
-        let member = &f.member;
-        let (root, path) = match self.field_paths.get(&base) {
-            Some((root, prefix)) => (*root, quote::quote!(#prefix . #member)),
-            None => (base, member.to_token_stream()),
+        let member = f.member.to_token_stream();
+        let pending = Pending::Field {
+            member: member.clone(),
+            base,
+            tokens: f.to_token_stream(),
+            grad_read: crate::fence::reads_grad_call(f),
         };
-        if !self.func.params.contains(&root) || self.func.ty(root) != Ty::Obj {
-            self.cx.push(diag::active_field(f));
-            return self.undef(f.span());
-        }
-        let v = self.emit(
-            Op::Field {
-                member: path.clone(),
-            },
-            vec![root],
-            f.span(),
-            Ty::Obj,
-        );
-        self.func.values[v.index()].by_ref = true;
-        self.field_paths.insert(v, (root, path));
-        v
+        self.emit_pending(Op::Field { member }, vec![base], f.span(), pending)
     }
 
     // -------------------- checks after inference --------------------
 
     /// A call with an active argument maps the callee's cotangents to its float
     /// arguments in order, so every argument's float-ness must be known.
-    pub(super) fn check_call_args(&self, block: &Block) {
+    pub(super) fn check_call_args(&self, block: &Block, varied: &[bool]) {
         for inst in &block.insts {
             match &inst.kind {
-                InstKind::Op(Op::Call { .. }, args) if args.iter().any(|&a| self.is_varied(a)) => {
+                InstKind::Op(Op::Call { .. }, args) if args.iter().any(|&a| varied[a.index()]) => {
                     for &a in args {
                         if self.func.ty(a) == Ty::Unknown {
                             self.cx.push(diag::unknown_arg_type(self.func.info(a).span));
@@ -269,8 +197,8 @@ impl Lower<'_> {
                     }
                 }
                 InstKind::If { then, els, .. } => {
-                    self.check_call_args(then);
-                    self.check_call_args(els);
+                    self.check_call_args(then, varied);
+                    self.check_call_args(els, varied);
                 }
                 _ => {}
             }

@@ -69,13 +69,12 @@ impl Lower<'_> {
         )
     }
 
-    /// One result per pair of yields, typed like them and varied if either is.
+    /// One result per pair of yields, typed like them.
     fn merge_outs(&mut self, then: &[Value], els: &[Value], span: Span) -> Vec<Value> {
         then.iter()
             .zip(els)
             .map(|(&t, &e)| {
-                let varied = self.is_varied(t) || self.is_varied(e);
-                let out = self.new_value(None, span, Ty::Unknown, varied);
+                let out = self.new_value(None, span, Ty::Unknown);
                 self.constraints.same(t, out);
                 self.constraints.same(e, out);
                 out

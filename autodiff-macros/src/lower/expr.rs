@@ -116,38 +116,46 @@ impl Lower<'_> {
         }
     }
 
-    /// `xs[i]` of an array, or an element of a matrix or vector: `v[i]` or `m[(i, j)]`.
+    /// `xs[i]` of an array, or an element of a matrix or vector: `v[i]` or `m[(i, j)]`,
+    /// as `resolve` decides from what the base is.
     fn index(&mut self, ix: &syn::ExprIndex) -> Value {
         let span = ix.span();
-        let object = self.object(&ix.expr);
+        let written = self.index_base(&ix.expr);
         let base = self.need(&ix.expr);
-        if !object {
-            let index = self.need(&ix.index);
-            let ty = self.func.ty(base).elem();
-            return self.emit(Op::Index, vec![base, index], span, ty);
-        }
+        let indices = match crate::fence::index_pair(&ix.index) {
+            Some((i, j)) => vec![self.need(i), self.need(j)],
+            None => vec![self.need(&ix.index)],
+        };
         let mut args = vec![base];
-        match crate::fence::index_pair(&ix.index) {
-            Some((i, j)) => args.extend([self.need(i), self.need(j)]),
-            None => args.push(self.need(&ix.index)),
-        }
-        self.emit(Op::At, args, span, Ty::Float)
+        args.extend(&indices);
+        let pending = Pending::Index {
+            base,
+            indices,
+            written,
+        };
+        self.emit_pending(Op::Index, args, span, pending)
     }
 
-    /// Whether `e` is a variable, field or parenthesised expression holding an object (a
-    /// matrix), without lowering it.
-    pub(super) fn object(&self, e: &Expr) -> bool {
+    /// What the base of an index is as written: a field (an object), a variable (an
+    /// object if its value is one), or anything else.
+    fn index_base(&self, e: &Expr) -> IndexBase {
         match e {
-            Expr::Paren(p) => self.object(&p.expr),
-            Expr::Group(g) => self.object(&g.expr),
-            Expr::Field(_) => true,
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|i| self.lookup(&i.to_string()))
-                .and_then(|id| self.env.get(&id))
-                .is_some_and(|&v| self.func.ty(v) == Ty::Obj),
-            _ => false,
+            Expr::Paren(p) => self.index_base(&p.expr),
+            Expr::Group(g) => self.index_base(&g.expr),
+            Expr::Field(_) => IndexBase::Field,
+            Expr::Path(p) => {
+                let bound = p
+                    .path
+                    .get_ident()
+                    .and_then(|i| self.lookup(&i.to_string()))
+                    .is_some_and(|id| self.env.contains_key(&id));
+                if bound {
+                    IndexBase::Variable
+                } else {
+                    IndexBase::Other
+                }
+            }
+            _ => IndexBase::Other,
         }
     }
 
@@ -312,16 +320,17 @@ impl Lower<'_> {
     fn new_array(&mut self, fill: &Expr, len: &Expr, fixed: bool, span: Span) -> Value {
         let fill_v = self.need(fill);
         let len_v = self.need(len);
-        if self.is_varied(fill_v) {
-            self.cx.push(diag::active_fill(fill));
-        }
         let ty = match self.func.ty(fill_v) {
             Ty::F64 => Ty::ArrayF64,
             Ty::F32 => Ty::ArrayF32,
             Ty::Int => Ty::ArrayInt,
             _ => Ty::Unknown,
         };
-        self.emit(Op::NewArray { fixed }, vec![fill_v, len_v], span, ty)
+        let array = self.emit(Op::NewArray { fixed }, vec![fill_v, len_v], span, ty);
+        // The fill must be a constant: `resolve` checks it is not varied.
+        let tokens = fill.to_token_stream();
+        self.pending.insert(array, Pending::Fill { tokens });
+        array
     }
 
     fn cast(&mut self, c: &syn::ExprCast) -> Value {

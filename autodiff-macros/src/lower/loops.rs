@@ -69,15 +69,6 @@ fn split_pattern(
 }
 
 /// The lowering state a loop body may have to be lowered again from.
-struct Snapshot {
-    values: usize,
-    errors: usize,
-    constraints: usize,
-    bindings: usize,
-    env: BTreeMap<BindingId, Value>,
-    scopes: Vec<Vec<(String, BindingId)>>,
-}
-
 impl Lower<'_> {
     /// `for i in range { body }`: the bindings the body assigns are carried through the loop.
     /// `for i in range { body }`, or `for v in xs.iter()` / `for (i, v) in
@@ -178,11 +169,10 @@ impl Lower<'_> {
         }
     }
 
-    /// Lowers a loop. The carried bindings become the loop's params (at the start of an
-    /// iteration), inits (before the loop), yields (at the end of an iteration) and outs
-    /// (after the loop). Whether a param is varied depends on the body, so the body is
-    /// lowered again when a yield turns out varied but its param was not (a fixpoint; at
-    /// most one more pass per carried binding).
+    /// Lowers a loop, once. The carried bindings become the loop's params (at the start
+    /// of an iteration), inits (before the loop), yields (at the end of an iteration) and
+    /// outs (after the loop). Whether a param is varied depends on the body: `resolve`
+    /// finds out after lowering.
     pub(super) fn lower_loop(&mut self, head: LoopHead, body: &syn::Block, span: Span) {
         let exits = ExitScan::of(body);
         let brk = exits.brk.then(|| {
@@ -202,42 +192,11 @@ impl Lower<'_> {
             ret: exits.ret,
         };
         let inits: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
-        let mut varied: Vec<bool> = inits.iter().map(|&v| self.is_varied(v)).collect();
-        let snapshot = self.snapshot();
-        loop {
-            let (lp, yields_varied) =
-                self.loop_pass(&head, body, &carried, &inits, &varied, &exits, span);
-            let more: Vec<bool> = varied
-                .iter()
-                .zip(&yields_varied)
-                .map(|(&p, &y)| p || y)
-                .collect();
-            if more == varied {
-                self.finish_loop(lp, &carried, &varied, span);
-                return;
-            }
-            varied = more;
-            self.rollback(&snapshot);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn loop_pass(
-        &mut self,
-        head: &LoopHead,
-        body: &syn::Block,
-        carried: &[BindingId],
-        inits: &[Value],
-        varied: &[bool],
-        exits: &LoopExits,
-        span: Span,
-    ) -> (Loop, Vec<bool>) {
         let params: Vec<Value> = carried
             .iter()
-            .zip(inits)
-            .zip(varied)
-            .map(|((&id, &init), &v)| {
-                let p = self.new_value(Some(self.binding_names[id].clone()), span, Ty::Unknown, v);
+            .zip(&inits)
+            .map(|(&id, &init)| {
+                let p = self.new_value(Some(self.binding_names[id].clone()), span, Ty::Unknown);
                 self.constraints.same(p, init);
                 p
             })
@@ -245,6 +204,29 @@ impl Lower<'_> {
         for (&id, &p) in carried.iter().zip(&params) {
             self.env.insert(id, p);
         }
+        let (kind, insts) = self.loop_body(&head, body, &exits, span);
+        let yields: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
+        for (&p, &y) in params.iter().zip(&yields) {
+            self.constraints.same(p, y);
+        }
+        let lp = Loop {
+            kind,
+            params,
+            inits,
+            body: Block { insts, yields },
+            record: None,
+        };
+        self.finish_loop(lp, &carried, span);
+    }
+
+    /// The loop's head and body, in a scope of their own.
+    fn loop_body(
+        &mut self,
+        head: &LoopHead,
+        body: &syn::Block,
+        exits: &LoopExits,
+        span: Span,
+    ) -> (LoopKind, Vec<Inst>) {
         self.scopes.push(Vec::new());
         let (kind, elem_insts) = self.loop_head(head, exits, span);
         self.blocks.push(elem_insts);
@@ -274,19 +256,7 @@ impl Lower<'_> {
         self.loop_frames.pop();
         let insts = self.blocks.pop().unwrap_or_default();
         self.scopes.pop();
-        let yields: Vec<Value> = carried.iter().map(|id| self.env[id]).collect();
-        let yields_varied = yields.iter().map(|&y| self.is_varied(y)).collect();
-        for (&p, &y) in params.iter().zip(&yields) {
-            self.constraints.same(p, y);
-        }
-        let lp = Loop {
-            kind,
-            params,
-            inits: inits.to_vec(),
-            body: Block { insts, yields },
-            record: None,
-        };
-        (lp, yields_varied)
+        (kind, insts)
     }
 
     /// How the loop iterates, and the instructions that start an iteration (the read of
@@ -333,7 +303,7 @@ impl Lower<'_> {
         span: Span,
         elem: Option<&Elem>,
     ) -> (LoopKind, Vec<Inst>) {
-        let i = self.new_value(index.map(ToString::to_string), span, Ty::Unknown, false);
+        let i = self.new_value(index.map(ToString::to_string), span, Ty::Unknown);
         self.constraints.same(i, range.lo);
         if let Some(name) = index {
             self.bind(name.to_string(), i);
@@ -360,13 +330,12 @@ impl Lower<'_> {
         (kind, elem_insts)
     }
 
-    fn finish_loop(&mut self, lp: Loop, carried: &[BindingId], varied: &[bool], span: Span) {
+    fn finish_loop(&mut self, lp: Loop, carried: &[BindingId], span: Span) {
         let outs: Vec<Value> = lp
             .params
             .iter()
-            .zip(varied)
-            .map(|(&p, &v)| {
-                let out = self.new_value(None, span, Ty::Unknown, v);
+            .map(|&p| {
+                let out = self.new_value(None, span, Ty::Unknown);
                 self.constraints.same(p, out);
                 out
             })
@@ -400,30 +369,6 @@ impl Lower<'_> {
         Some(rest.iter().fold(first, |acc, &v| {
             self.emit(Op::BitOr, vec![acc, v], span, Ty::Bool)
         }))
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            values: self.func.values.len(),
-            errors: self.cx.len(),
-            constraints: self.constraints.same.len(),
-            bindings: self.binding_names.len(),
-            env: self.env.clone(),
-            scopes: self.scopes.clone(),
-        }
-    }
-
-    fn rollback(&mut self, s: &Snapshot) {
-        self.func.values.truncate(s.values);
-        self.varied.truncate(s.values);
-        self.bool_consts.retain(|v, _| v.index() < s.values);
-        self.cx.truncate(s.errors);
-        self.constraints.same.truncate(s.constraints);
-        self.binding_names.truncate(s.bindings);
-        self.deref_ok.retain(|&id| id < s.bindings);
-        self.field_paths.retain(|v, _| v.index() < s.values);
-        self.env.clone_from(&s.env);
-        self.scopes.clone_from(&s.scopes);
     }
 }
 

@@ -11,9 +11,15 @@
 //!
 //! `&&` and `||` keep Rust's short-circuit order: `a && b` is `if a { b } else { false }`.
 //!
+//! What an operation is may depend on whether its operands are varied (depend on an
+//! active parameter) or objects, which inside a loop is known only after the loop: such
+//! operations are emitted neutral and noted, and `resolve` decides them once the whole
+//! function is lowered. So every statement is lowered once.
+//!
 //! Files: this one holds the builder (values, bindings and scopes, instructions);
 //! `control` statements, branches and early exits; `expr` expressions; `call` calls,
-//! methods and fields; `loops` loops; `syntax` questions about the syntax tree.
+//! methods and fields; `loops` loops; `resolve` the decisions that wait for activity;
+//! `syntax` questions about the syntax tree.
 
 use crate::ast::{class_of_name, classify, DiffFn, FloatTy, TypeClass};
 use crate::ctxt::Ctxt;
@@ -34,9 +40,11 @@ mod call;
 mod control;
 mod expr;
 mod loops;
+mod resolve;
 mod syntax;
 
 use loops::LoopHead;
+use resolve::{IndexBase, Pending};
 use syntax::*;
 
 /// Methods of floats that return `bool` and so never carry a derivative.
@@ -96,8 +104,10 @@ struct Lower<'a> {
     /// The current value of every binding.
     env: BTreeMap<BindingId, Value>,
     binding_names: Vec<String>,
-    /// Whether a value depends on an active parameter through differentiable operations.
-    varied: Vec<bool>,
+    /// Whether each parameter is active.
+    active: Vec<bool>,
+    /// The decisions that wait for activity and objects (see `resolve`).
+    pending: HashMap<Value, Pending>,
     bool_consts: HashMap<Value, bool>,
     constraints: Constraints,
     ret_flag: BindingId,
@@ -107,8 +117,6 @@ struct Lower<'a> {
     loop_frames: Vec<LoopFrame>,
     /// Bindings of iterator elements, on which `*v` is allowed.
     deref_ok: std::collections::HashSet<BindingId>,
-    /// Field reads of active parameters: the parameter and the member path.
-    field_paths: HashMap<Value, (Value, proc_macro2::TokenStream)>,
 }
 
 impl<'a> Lower<'a> {
@@ -126,7 +134,8 @@ impl<'a> Lower<'a> {
             scopes: vec![Vec::new()],
             env: BTreeMap::new(),
             binding_names: Vec::new(),
-            varied: Vec::new(),
+            active: Vec::new(),
+            pending: HashMap::new(),
             bool_consts: HashMap::new(),
             constraints: Constraints::default(),
             ret_flag: 0,
@@ -134,17 +143,24 @@ impl<'a> Lower<'a> {
             fenced: false,
             loop_frames: Vec::new(),
             deref_ok: std::collections::HashSet::new(),
-            field_paths: HashMap::new(),
         }
     }
 
     fn finish(mut self, result: Value) -> Func {
         self.func.body.insts = self.blocks.pop().unwrap_or_default();
         self.func.results = vec![result];
+        let varied = resolve::resolve(
+            self.cx,
+            &mut self.func,
+            &self.pending,
+            &self.active,
+            self.fenced,
+            &mut self.constraints,
+        );
         types::infer(&mut self.func, &self.constraints);
         // After a fence error, unsupported expressions are placeholders of unknown type.
         if !self.fenced {
-            self.check_call_args(&self.func.body.clone());
+            self.check_call_args(&self.func.body, &varied);
         }
         self.func
     }
@@ -153,14 +169,14 @@ impl<'a> Lower<'a> {
 
     fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool, by_ref: bool) {
         let ty = ty_of(class);
-        let v = self.new_value(Some(ident.to_string()), ident.span(), ty, active);
+        let v = self.new_value(Some(ident.to_string()), ident.span(), ty);
         self.func.values[v.index()].by_ref = by_ref && ty == Ty::Obj;
         self.func.params.push(v);
+        self.active.push(active);
         self.bind(ident.to_string(), v);
     }
 
-    fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty, varied: bool) -> Value {
-        self.varied.push(varied);
+    fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty) -> Value {
         self.func.new_value(name, span, ty)
     }
 
@@ -203,63 +219,26 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn is_varied(&self, v: Value) -> bool {
-        self.varied.get(v.index()).copied().unwrap_or(false)
-    }
-
     // -------------------- instructions --------------------
 
-    /// Appends `op(args)` to the current block; `ty` is what is known of the result's type.
+    /// Appends `op(args)` to the current block; `ty` is what is known of the result's type
+    /// (`resolve` adds what objects and activity tell).
     fn emit(&mut self, op: Op, args: Vec<Value>, span: Span, ty: Ty) -> Value {
-        let varied = self.result_varied(&op, &args);
-        // Arithmetic on an object (a matrix, a field) gives an object.
-        let arithmetic = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg);
-        let ty = if arithmetic && args.iter().any(|&a| self.func.ty(a) == Ty::Obj) {
-            Ty::Obj
-        } else {
-            ty
-        };
-        let out = self.new_value(None, span, ty, varied);
-        self.constrain(&op, &args, out);
+        let out = self.new_value(None, span, ty);
         self.push(Inst::new(vec![out], InstKind::Op(op, args), span));
+        out
+    }
+
+    /// Appends a neutral `op(args)` whose decision waits for `resolve`.
+    fn emit_pending(&mut self, op: Op, args: Vec<Value>, span: Span, pending: Pending) -> Value {
+        let out = self.emit(op, args, span, Ty::Unknown);
+        self.pending.insert(out, pending);
         out
     }
 
     fn push(&mut self, inst: Inst) {
         if let Some(block) = self.blocks.last_mut() {
             block.push(inst);
-        }
-    }
-
-    fn result_varied(&self, op: &Op, args: &[Value]) -> bool {
-        let rule = rules::rule(op);
-        args.iter()
-            .enumerate()
-            .any(|(i, &a)| self.is_varied(a) && rule.carries(i))
-    }
-
-    /// Records which operands share the result's type.
-    fn constrain(&mut self, op: &Op, args: &[Value], out: Value) {
-        // A matrix times (or over) a scalar: the operands' types differ.
-        let objects = args.iter().any(|&a| self.func.ty(a) == Ty::Obj);
-        if objects && matches!(op, Op::Mul | Op::Div) {
-            return;
-        }
-        let same_as_out: &[Value] = match op {
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Neg | Op::Not => args,
-            Op::BitAnd | Op::BitOr | Op::BitXor => args,
-            Op::Shl | Op::Shr | Op::Fun(Fun::Powi) => &args[..1.min(args.len())],
-            Op::Fun(_) => args,
-            Op::Cmp(_) => {
-                if let [a, b] = args {
-                    self.constraints.same(*a, *b);
-                }
-                &[]
-            }
-            _ => &[],
-        };
-        for &a in same_as_out {
-            self.constraints.same(a, out);
         }
     }
 
