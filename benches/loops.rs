@@ -9,18 +9,29 @@
 // measure what the reverse pass stores.
 #![allow(unsafe_code)]
 
-#[path = "../tests/adbench/mod.rs"]
-mod adbench;
-
-use adbench::ba;
-use adbench::gmm::{constant, log_posterior, log_posterior_grad, read_gmm};
-use adbench::lstm::{lstm_objective, lstm_objective_grad, read_lstm};
 use autodiff::differentiable;
+use autodiff::gradbench::adbench::{self, Gmm, Lstm};
+use autodiff::gradbench::objectives::ba;
+use autodiff::gradbench::objectives::gmm::{constant, log_posterior, log_posterior_grad};
+use autodiff::gradbench::objectives::lstm::{lstm_objective, lstm_objective_grad};
 use criterion::Criterion;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// `../shared/adbench`, beside the project root.
+fn adbench_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/adbench")
+}
+
+fn read_gmm(name: &str) -> Gmm {
+    adbench::read_gmm(&adbench_dir(), name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn read_lstm(name: &str) -> Lstm {
+    adbench::read_lstm(&adbench_dir(), name).unwrap_or_else(|e| panic!("{e}"))
+}
 
 /// Counts live heap bytes and their peak.
 struct Counting;

@@ -5,13 +5,10 @@
 //! `cargo bench --bench mlp` prints the ratio (best of alternating batches, one thread),
 //! then runs the criterion benchmarks.
 
-#[path = "../tests/mlp/mod.rs"]
-mod mlp;
-
+use autodiff::models::mlp::numbers;
+use autodiff::models::mlp::single::Mlp;
 use autodiff::nalgebra::DMatrix;
 use criterion::Criterion;
-use mlp::numbers;
-use mlp::single::Mlp;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

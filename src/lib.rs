@@ -34,6 +34,7 @@ pub use autodiff_runtime::*;
 
 #[cfg(feature = "gradbench")]
 pub mod gradbench;
+pub mod models;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

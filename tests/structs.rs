@@ -84,8 +84,7 @@ fn methods() {
     assert_eq!(gx, gx2);
 }
 
-#[path = "mlp/mod.rs"]
-mod mlp;
+use autodiff::models::mlp;
 
 #[test]
 fn mlp_loss_gradient() {

@@ -1,12 +1,11 @@
-//! ADBench data: readers for the shared input files and references, and ADBench's
-//! closeness measure.
+//! ADBench data for the tests: the shared input files through `autodiff::gradbench::adbench`,
+//! ADBench's closeness measure and the checks built on it.
 #![allow(dead_code)]
 
 pub mod ba;
 pub mod gmm;
 pub mod lstm;
 
-pub use autodiff::special::ln_gamma;
 use std::path::{Path, PathBuf};
 
 /// `../shared/adbench`, beside the project root.
@@ -14,21 +13,9 @@ pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/adbench")
 }
 
-/// The whitespace-separated tokens of a file (ADBench's readers use `fscanf`).
-pub fn tokens(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.split_whitespace().map(str::to_string).collect()
-}
-
+/// The numbers of a file (ADBench's format).
 pub fn numbers(path: &Path) -> Vec<f64> {
-    tokens(path)
-        .iter()
-        .map(|t| {
-            t.parse()
-                .unwrap_or_else(|e| panic!("{}: bad number {t:?}: {e}", path.display()))
-        })
-        .collect()
+    autodiff::gradbench::adbench::numbers(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// ADBench's closeness measure: ρ(x, y) = |x − y| / max(1, |x| + |y|).

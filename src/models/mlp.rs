@@ -1,8 +1,8 @@
-//! A two-layer perceptron (`Linear` → ReLU → `Linear` → cross-entropy), written once per
-//! float type: parameters in a `#[derive(Differentiable)]` struct, one `#[differentiable]`
-//! method per layer. Also the same backpropagation written by hand with nalgebra, which
-//! the benchmark compares against. Shared by the tests and the benchmarks.
-#![allow(dead_code)]
+//! A two-layer perceptron (`Linear` → ReLU → `Linear` → cross-entropy) on nalgebra
+//! matrices, for `f32` (`single`) and `f64` (`double`): parameters in a
+//! `#[derive(Differentiable)]` struct, one `#[differentiable]` method per layer, and the
+//! same loss with its backpropagation written by hand, which the tests and the `mlp`
+//! benchmark compare against.
 
 macro_rules! mlp {
     ($t:ty) => {
