@@ -8,34 +8,63 @@
 
 use crate::ir::{Func, Ty, Value};
 
-/// Pairs of values that must have the same type.
+/// Pairs of values that must have the same type, and arrays with values of their element
+/// type (`vec![0.0; n]` then `v[i] = x` with `x: f64`: the fill `0.0` is an `f64`).
 #[derive(Default)]
 pub struct Constraints {
     pub same: Vec<(Value, Value)>,
+    pub elems: Vec<(Value, Value)>,
 }
 
 impl Constraints {
     pub fn same(&mut self, a: Value, b: Value) {
         self.same.push((a, b));
     }
+
+    /// `element` has the element type of `array`.
+    pub fn elem(&mut self, array: Value, element: Value) {
+        self.elems.push((array, element));
+    }
 }
 
 /// Replaces each value's seed type by what its class tells.
 pub fn infer(func: &mut Func, constraints: &Constraints) {
-    let mut parent: Vec<usize> = (0..func.values.len()).collect();
+    let n = func.values.len();
+    let mut parent: Vec<usize> = (0..n).collect();
     for &(a, b) in &constraints.same {
-        let (ra, rb) = (find(&mut parent, a.index()), find(&mut parent, b.index()));
-        parent[ra] = rb;
+        union(&mut parent, a.index(), b.index());
     }
-    let mut class_ty = vec![Ty::Unknown; func.values.len()];
-    for i in 0..func.values.len() {
+    // The elements of one array class form one class: the first element seen stands for
+    // them (arrays are never elements, so these unions do not merge array classes).
+    let mut element_of = vec![None; n];
+    for &(array, element) in &constraints.elems {
+        let root = find(&mut parent, array.index());
+        match element_of[root] {
+            Some(e) => union(&mut parent, e, element.index()),
+            None => element_of[root] = Some(element.index()),
+        }
+    }
+    let mut class_ty = vec![Ty::Unknown; n];
+    for i in 0..n {
         let root = find(&mut parent, i);
         class_ty[root] = merge(class_ty[root], func.values[i].ty);
     }
-    for i in 0..func.values.len() {
+    // An array and its elements tell each other their type.
+    for array in 0..n {
+        let Some(e) = element_of[array] else { continue };
+        let e = find(&mut parent, e);
+        class_ty[e] = merge(class_ty[e], class_ty[array].elem());
+        class_ty[array] = merge(class_ty[array], class_ty[e].array_of());
+    }
+    for i in 0..n {
         let root = find(&mut parent, i);
         func.values[i].ty = class_ty[root];
     }
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    parent[ra] = rb;
 }
 
 fn find(parent: &mut [usize], mut i: usize) -> usize {

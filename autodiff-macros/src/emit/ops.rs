@@ -202,7 +202,16 @@ impl Emitter<'_> {
 
     pub(super) fn op(&self, op: &Op, args: &[Value], outs: &[Value], span: Span) -> TokenStream {
         let a = self.op_operands(op, args);
+        let objects = args.iter().all(|&v| self.is_obj(v));
         match (op, a.as_slice()) {
+            // Two objects may be a matrix and a float (a field, a call's result), which
+            // nalgebra does not multiply by reference: through the rule's own product.
+            (Op::Mul, [x, y]) if objects => {
+                quote_spanned!(span=> ::autodiff::__private::obj::mul(#x, #y))
+            }
+            (Op::Div, [x, y]) if objects => {
+                quote_spanned!(span=> ::autodiff::__private::obj::div(#x, #y))
+            }
             // A field of a parameter, by reference: `&p.layer.w`.
             (Op::Field { member }, [_]) if outs.first().is_some_and(|&o| self.by_ref(o)) => {
                 let recv = self.raw_operand(args[0]);
@@ -295,33 +304,28 @@ impl Emitter<'_> {
     }
 
     /// A method receiver: an unsuffixed float literal gets its type's suffix, since
-    /// `2.0.sin()` does not compile where `f64::sin(2.0)` does.
+    /// `2.0.sin()` does not compile where `f64::sin(2.0)` does, and a negative one its
+    /// parentheses, since `-0.5.cos()` is `-(0.5.cos())`.
     pub(super) fn receiver(&self, v: Value, tokens: &TokenStream) -> TokenStream {
         if !self.inline.contains_key(&v) {
             return tokens.clone();
         }
-        let text = tokens.to_string();
+        // A negative constant is written `- lit`.
+        let text: String = tokens.to_string().split_whitespace().collect();
         if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             return tokens.clone();
         }
-        let unsuffixed = text.chars().all(|c| {
-            c.is_ascii_digit()
-                || c == '.'
-                || c == '_'
-                || c == 'e'
-                || c == 'E'
-                || c == '-'
-                || c == '+'
-        });
-        match (self.func.ty(v), unsuffixed) {
-            (Ty::F64, true) => format!("({text}_f64)")
-                .parse()
-                .unwrap_or_else(|_| tokens.clone()),
-            (Ty::F32, true) => format!("({text}_f32)")
-                .parse()
-                .unwrap_or_else(|_| tokens.clone()),
-            _ => tokens.clone(),
-        }
+        let unsuffixed = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'));
+        let suffix = match (self.func.ty(v), unsuffixed) {
+            (Ty::F64, true) => "_f64",
+            (Ty::F32, true) => "_f32",
+            _ => "",
+        };
+        format!("({text}{suffix})")
+            .parse()
+            .unwrap_or_else(|_| tokens.clone())
     }
 }
 

@@ -203,11 +203,21 @@ impl<'a> Signature<'a> {
         // Active borrowed objects are cloned into the pullback, but for `self` (and its
         // fields), which stays borrowed: the pullback may hold it, directly or through the
         // pullback of a method called on a field.
+        // The same holds for a parameter a method is called on through a field: the
+        // method's pullback may hold that field.
+        let receivers = method_receivers(func);
         let owned: Vec<bool> = self
             .f
             .params
             .iter()
-            .map(|p| p.active && p.class == TypeClass::Linear && p.by_ref() && !p.receiver)
+            .zip(&func.params)
+            .map(|(p, v)| {
+                p.active
+                    && p.class == TypeClass::Linear
+                    && p.by_ref()
+                    && !p.receiver
+                    && !receivers.contains(v)
+            })
             .collect();
         self.function(self.vjp_head(&owned), func, Some(closure))
     }
@@ -324,4 +334,28 @@ impl VisitMut for NameLifetimes {
 pub(super) struct ClosureSig {
     pub(super) arg: TokenStream,
     pub(super) ret: TokenStream,
+}
+
+/// The parameters that an active method call's receiver is, or is a field of.
+fn method_receivers(func: &Func) -> Vec<Value> {
+    fn scan(block: &Block, fields: &mut HashMap<Value, Value>, out: &mut Vec<Value>) {
+        for inst in &block.insts {
+            match &inst.kind {
+                InstKind::Op(Op::Field { .. }, args) => {
+                    let root = *fields.get(&args[0]).unwrap_or(&args[0]);
+                    fields.insert(inst.outs[0], root);
+                }
+                InstKind::CallVjp { form, args, .. } if form.method => {
+                    out.push(*fields.get(&args[0]).unwrap_or(&args[0]));
+                }
+                _ => {}
+            }
+            for b in inst.blocks() {
+                scan(b, fields, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    scan(&func.body, &mut HashMap::new(), &mut out);
+    out
 }

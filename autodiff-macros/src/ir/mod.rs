@@ -69,6 +69,16 @@ impl Ty {
             _ => Ty::Unknown,
         }
     }
+
+    /// The array of elements of this type, if there is one.
+    pub fn array_of(self) -> Ty {
+        match self {
+            Ty::F32 => Ty::ArrayF32,
+            Ty::F64 => Ty::ArrayF64,
+            Ty::Int => Ty::ArrayInt,
+            _ => Ty::Unknown,
+        }
+    }
 }
 
 /// Per-value facts: the user's name for it (if it was bound by `let` or is a parameter),

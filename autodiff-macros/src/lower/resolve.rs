@@ -432,6 +432,12 @@ impl Resolver<'_, '_> {
         if objects && matches!(op, Op::Mul | Op::Div) {
             return;
         }
+        match (op, args) {
+            (Op::Index, [array, _]) => r.constraints.elem(*array, out),
+            (Op::Store | Op::Push, [_, _, v]) => r.constraints.elem(out, *v),
+            (Op::NewArray { .. }, [fill, _]) => r.constraints.elem(out, *fill),
+            _ => {}
+        }
         let same_as_out: &[Value] = match op {
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Neg | Op::Not => args,
             Op::BitAnd | Op::BitOr | Op::BitXor => args,

@@ -31,6 +31,8 @@ use nalgebra::{DefaultAllocator, Dim, Dyn, MatrixView, OMatrix, RealField};
 pub trait MulRule<B>: Sized {
     /// The type of the product.
     type Out;
+    /// `a · b` itself (also where nalgebra has no `&a * &b`: a matrix and a float field).
+    fn apply(a: &Self, b: &B) -> Self::Out;
     /// Tangent of `a · b` from the tangent `t` of `a`.
     fn jvp_lhs(a: &Self, b: &B, t: &Self) -> Self::Out;
     /// Tangent of `a · b` from the tangent `t` of `b`.
@@ -45,6 +47,8 @@ pub trait MulRule<B>: Sized {
 pub trait DivRule<B>: Sized {
     /// The type of the quotient.
     type Out;
+    /// `a / b` itself.
+    fn apply(a: &Self, b: &B) -> Self::Out;
     /// Tangent of `a / b` from the tangent `t` of `a`.
     fn jvp_lhs(a: &Self, b: &B, t: &Self) -> Self::Out;
     /// Tangent of `y = a / b` from the tangent `t` of `b`.
@@ -75,6 +79,9 @@ macro_rules! float_rules {
     ($($t:ty),*) => {$(
         impl MulRule<$t> for $t {
             type Out = $t;
+            fn apply(a: &$t, b: &$t) -> $t {
+                a * b
+            }
             fn jvp_lhs(_a: &$t, b: &$t, t: &$t) -> $t {
                 crate::rules::scalar::mul_jvp_lhs(0.0, *b, 0.0, *t)
             }
@@ -91,6 +98,9 @@ macro_rules! float_rules {
 
         impl DivRule<$t> for $t {
             type Out = $t;
+            fn apply(a: &$t, b: &$t) -> $t {
+                a / b
+            }
             fn jvp_lhs(a: &$t, b: &$t, t: &$t) -> $t {
                 crate::rules::scalar::div_jvp_lhs(*a, *b, *a / *b, *t)
             }
@@ -130,6 +140,9 @@ macro_rules! float_rules {
             DefaultAllocator: Allocator<R, C>,
         {
             type Out = OMatrix<$t, R, C>;
+            fn apply(a: &$t, b: &OMatrix<$t, R, C>) -> OMatrix<$t, R, C> {
+                b * *a
+            }
             fn jvp_lhs(_a: &$t, b: &OMatrix<$t, R, C>, t: &$t) -> OMatrix<$t, R, C> {
                 b * *t
             }
@@ -150,6 +163,9 @@ macro_rules! float_rules {
             DefaultAllocator: Allocator<R, C>,
         {
             type Out = OMatrix<$t, R, C>;
+            fn apply(a: &Self, b: &$t) -> Self {
+                a * *b
+            }
             fn jvp_lhs(_a: &Self, b: &$t, t: &Self) -> Self {
                 t * *b
             }
@@ -170,6 +186,9 @@ macro_rules! float_rules {
             DefaultAllocator: Allocator<R, C>,
         {
             type Out = OMatrix<$t, R, C>;
+            fn apply(a: &Self, b: &$t) -> Self {
+                a / *b
+            }
             fn jvp_lhs(_a: &Self, b: &$t, t: &Self) -> Self {
                 t / *b
             }
@@ -218,6 +237,9 @@ where
     DefaultAllocator: Allocator<R, K> + Allocator<K, C> + Allocator<R, C> + Allocator<C, K>,
 {
     type Out = OMatrix<T, R, C>;
+    fn apply(a: &Self, b: &OMatrix<T, K, C>) -> OMatrix<T, R, C> {
+        a * b
+    }
     fn jvp_lhs(_a: &Self, b: &OMatrix<T, K, C>, t: &Self) -> OMatrix<T, R, C> {
         t * b
     }
@@ -276,6 +298,8 @@ macro_rules! forward {
     };
 }
 
+forward!(MulRule::apply, mul(a: &A, b: &B) -> A::Out; a, b);
+forward!(DivRule::apply, div(a: &A, b: &B) -> A::Out; a, b);
 forward!(MulRule::jvp_lhs, mul_jvp_lhs(a: &A, b: &B, _y: &A::Out, t: &A) -> A::Out; a, b, t);
 forward!(MulRule::jvp_rhs, mul_jvp_rhs(a: &A, b: &B, _y: &A::Out, t: &B) -> A::Out; a, b, t);
 forward!(MulRule::vjp_lhs, mul_vjp_lhs(a: &A, b: &B, _y: &A::Out, d: &A::Out) -> A; a, b, d);
