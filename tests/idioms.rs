@@ -114,3 +114,185 @@ fn struct_code_rustc_rejected_before() {
         );
     }
 }
+
+// -------------------- iterator chains --------------------
+
+/// A [`common::Case`] for a function `m::f(xs: &[f64], ys: &[f64])` (the point split in
+/// halves), or `m::f(xs: &[f64])` with `one`.
+macro_rules! slices {
+    ($m:ident) => {
+        common::Case {
+            name: stringify!($m),
+            f: |v: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                $m::f(a, b)
+            },
+            grad: |v: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (y, g) = $m::f_grad(a, b);
+                (y, common::Flat::flat(g))
+            },
+            vjp: |v: &[f64], ybar: f64| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (y, pullback) = $m::f_vjp(a, b);
+                (y, common::Flat::flat(pullback(ybar)))
+            },
+            jvp: |v: &[f64], dv: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (da, db) = dv.split_at(dv.len() / 2);
+                $m::f_jvp(a, b, da, db)
+            },
+            tol: autodiff::gradcheck::Tolerance::F64,
+        }
+    };
+}
+
+corpus! {
+    map_sum {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            xs.iter().map(|x| x * x).sum::<f64>() + ys.iter().map(|&y| y.sin()).sum::<f64>()
+        }
+    }
+    zip_dot {
+        #[differentiable]
+        pub fn f(w: &[f64], x: &[f64]) -> f64 {
+            w.iter().zip(x).map(|(a, b)| a * b).sum()
+        }
+    }
+    zip_three_ways {
+        #[differentiable]
+        pub fn f(w: &[f64], x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for (a, b) in w.iter().zip(x.iter()) {
+                s += (a - b).powi(2);
+            }
+            s + w.iter().copied().zip(x.iter().rev()).fold(0.0, |acc, (a, b)| acc + a * b.exp())
+        }
+    }
+    fold_product {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            xs.iter().fold(1.0, |acc, &x| acc * (1.0 + x * x)) + ys.iter().product::<f64>()
+        }
+    }
+    fold_max {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                + ys.iter().map(|y| y * 3.0).fold(f64::INFINITY, f64::min)
+        }
+    }
+    filter_and_count {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let positive = xs.iter().filter(|x| **x > 0.05).count() as f64;
+            let s: f64 = ys.iter().filter(|&&y| y < 0.5).map(|y| y * y).sum();
+            positive * s + xs.iter().filter(|x| x.abs() < 1.5).sum::<f64>()
+        }
+    }
+    enumerate_rev_skip {
+        #[differentiable]
+        pub fn f(c: &[f64], t: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for (i, x) in c.iter().enumerate().rev() {
+                s += x * (i as f64 + 1.0) * t[0];
+            }
+            s + c.iter().skip(1).step_by(2).copied().sum::<f64>()
+                + t.iter().take(2).map(|v| v.cos()).sum::<f64>()
+        }
+    }
+    ranges {
+        #[differentiable]
+        pub fn f(c: &[f64], t: &[f64]) -> f64 {
+            let horner = (0..c.len()).rev().fold(0.0, |acc, k| acc * t[0] + c[k]);
+            let tail: f64 = (1..=2).map(|k| t[k] / k as f64).sum();
+            horner + tail
+        }
+    }
+    collect_vec {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let squares: Vec<f64> = xs.iter().zip(ys).map(|(a, b)| (a * b).powi(2) + 1.0).collect();
+            let mut s = 0.0;
+            for v in &squares {
+                s += v.ln();
+            }
+            s
+        }
+    }
+    chain_in_loop {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let mut total = 0.0;
+            for k in 0..2 {
+                let shift = k as f64;
+                total += xs.iter().zip(ys).map(|(a, b)| (a - b - shift).tanh()).sum::<f64>();
+            }
+            total
+        }
+    }
+}
+
+#[test]
+fn iterator_chains_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+        &[0.0, 0.9, -0.2, 0.1, -0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+    ];
+    for case in [
+        slices!(map_sum),
+        slices!(zip_dot),
+        slices!(zip_three_ways),
+        slices!(fold_product),
+        slices!(fold_max),
+        slices!(filter_and_count),
+        slices!(enumerate_rev_skip),
+        slices!(ranges),
+        slices!(collect_vec),
+        slices!(chain_in_loop),
+    ] {
+        check_at(&case, pts);
+    }
+}
+
+/// Loops written out, for the property test below.
+mod written_out {
+    use super::*;
+    #[differentiable]
+    pub fn f(w: &[f64], x: &[f64]) -> f64 {
+        let n = if w.len() < x.len() { w.len() } else { x.len() };
+        let mut s = 0.0;
+        for i in 0..n {
+            if x[i] > -0.5 {
+                s += (w[i] * x[i]).sin();
+            }
+        }
+        s
+    }
+}
+
+mod as_chain {
+    use super::*;
+    #[differentiable]
+    pub fn f(w: &[f64], x: &[f64]) -> f64 {
+        w.iter()
+            .zip(x)
+            .filter(|(_, b)| **b > -0.5)
+            .map(|(a, b)| (a * b).sin())
+            .sum()
+    }
+}
+
+proptest::proptest! {
+    /// An iterator chain and the loop a person would write agree in value and gradient.
+    #[test]
+    fn chains_agree_with_loops(v in proptest::collection::vec(-2.0f64..2.0, 2..12)) {
+        let (w, x) = v.split_at(v.len() / 2);
+        let (a, ga) = written_out::f_grad(w, x);
+        let (b, gb) = as_chain::f_grad(w, x);
+        proptest::prop_assert_eq!(a, b);
+        proptest::prop_assert_eq!(ga, gb);
+    }
+}

@@ -39,6 +39,9 @@ pub enum TypeClass {
 
 pub struct DiffFn<'a> {
     pub original: &'a ItemFn,
+    /// The body as the fence and lowering see it: iterator chains written as loops
+    /// (`desugar`). The original is what the user's function is emitted from.
+    pub body: syn::Block,
     pub params: Vec<Param<'a>>,
     pub ret_ty: &'a Type,
 }
@@ -66,6 +69,7 @@ impl<'a> DiffFn<'a> {
         let ret_ty = result_type(cx, item)?;
         let mut f = DiffFn {
             original: item,
+            body: crate::desugar::body(&item.block),
             params: params?,
             ret_ty,
         };

@@ -122,11 +122,11 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
 // -------------------- body: syntax (fence) --------------------
 
 pub fn closure(e: impl ToTokens) -> Error {
-    at(e, "closures are not supported in a differentiable function, except `m.map(|v| ..)` on a matrix; write the expression inline, or move the code into its own #[differentiable] function and call that")
+    at(e, "closures are supported in iterator chains over arrays and ranges (`xs.iter().map(|x| ..).sum()`, `fold`, `filter`, `zip`, ..) and in `m.map(|v| ..)` on a matrix, not here; write the expression inline, or move the code into its own #[differentiable] function and call that")
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
-    at(e, "a `for` loop runs over an integer range (`a..b`, `a..=b`, with `.rev()` or `.step_by(k)`), `xs.iter()` or `xs.iter().enumerate()`; write other iterator chains as a loop over indices: `for i in 1..xs.len() { let v = xs[i]; .. }`")
+    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`), or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
 }
 
 pub fn return_in_condition(e: impl ToTokens) -> Error {

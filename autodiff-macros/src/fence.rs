@@ -17,7 +17,7 @@ pub fn check(cx: &Ctxt, f: &DiffFn) {
         loops: 0,
         conditions: 0,
     }
-    .visit_block(&f.original.block);
+    .visit_block(&f.body);
 }
 
 struct Fence<'a> {

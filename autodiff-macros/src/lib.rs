@@ -6,6 +6,7 @@
 //! | stage | module | in → out |
 //! |---|---|---|
 //! | front end | `args`, `ast` | attribute and `syn::ItemFn` → `DiffFn` (parameters, activity, spans) |
+//! | desugar | `desugar/` | iterator chains (`iter`, `map`, `zip`, `filter`, `sum`, `fold`, ..) and `for` over them → index loops, before anything else sees the body |
 //! | fence | `fence` | every unsupported construct reported at once, spanned |
 //! | lowering | `lower/` (builder and scopes, `control`, `expr`, `call`, `loops`, `syntax`, `resolve`), `types` | `DiffFn` → `ir::Func` (SSA, structured control flow), each loop lowered once; `resolve` then makes the decisions that need activity and objects (methods, fields, indices) and reports what they reject; types inferred |
 //! | optimisation | `opt/` (fold, CSE, fuse, DCE) | `Func` → `Func` |
@@ -25,6 +26,7 @@ mod args;
 mod ast;
 mod ctxt;
 mod derive;
+mod desugar;
 mod diag;
 mod emit;
 mod expand;

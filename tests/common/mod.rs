@@ -23,6 +23,12 @@ impl Flat for f32 {
     }
 }
 
+impl Flat for Vec<f64> {
+    fn flat(self) -> Vec<f64> {
+        self
+    }
+}
+
 macro_rules! flat_tuple {
     ($($t:ident),+) => {
         impl<$($t: Flat),+> Flat for ($($t,)+) {

@@ -3,8 +3,8 @@ use autodiff::differentiable;
 #[differentiable]
 fn f(x: &[f64]) -> f64 {
     let mut s = 0.0;
-    for v in x.iter().skip(1) {
-        s += *v;
+    for w in x.windows(2) {
+        s += w[1] - w[0];
     }
     s
 }

@@ -148,21 +148,24 @@ impl Lower<'_> {
         }
         let Some(init) = &local.init else { return };
         let v = self.need(&init.expr);
-        self.bind_pattern(&local.pat, v);
+        let id = self.bind_pattern(&local.pat, v);
+        // `let r = &xs[i];` (as iterator chains become): `*r` reads the element.
+        if let (Some(id), Expr::Reference(_)) = (id, &*init.expr) {
+            self.deref_ok.insert(id);
+        }
     }
 
     /// Binds a simple pattern (`x`, `mut x`, `x: T`) to a value.
-    fn bind_pattern(&mut self, pat: &syn::Pat, v: Value) {
+    fn bind_pattern(&mut self, pat: &syn::Pat, v: Value) -> Option<BindingId> {
         let (ident, annotation) = binding_of(pat);
         if let Some(ty) = annotation {
             let seed = self.undef_typed(ty);
             self.constraints.same(v, seed);
         }
-        if let Some(ident) = ident {
-            let name = ident.to_string();
-            self.name_value(v, &name);
-            self.bind(name, v);
-        }
+        let ident = ident?;
+        let name = ident.to_string();
+        self.name_value(v, &name);
+        Some(self.bind(name, v))
     }
 
     /// A value that only carries the type `ty` into inference; dead code afterwards.

@@ -159,15 +159,25 @@ impl Lower<'_> {
         }
     }
 
-    /// `*v` is only meaningful for the element `v` of `for v in xs.iter()` (a reference in
-    /// Rust, a value here); anything else behind a reference is not supported.
+    /// `*v` is only meaningful for the element `v` of `for v in xs.iter()` or of an
+    /// iterator chain's closure (a reference in Rust, a value here; `**v` in `filter`);
+    /// anything else behind a reference is not supported.
     fn deref(&mut self, u: &syn::ExprUnary) -> Value {
-        let id = match &*u.expr {
+        let mut inner = &*u.expr;
+        while let Expr::Unary(syn::ExprUnary {
+            op: UnOp::Deref(_),
+            expr,
+            ..
+        }) = inner
+        {
+            inner = expr;
+        }
+        let id = match inner {
             Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
             _ => None,
         };
         if id.is_some_and(|id| self.deref_ok.contains(&id)) {
-            return self.need(&u.expr);
+            return self.need(inner);
         }
         self.cx.push(diag::reference(u));
         self.undef(u.span())

@@ -71,7 +71,7 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(f.ret_ty)));
     l.ret_flag = l.bind("<returned>".into(), no);
     l.ret_val = l.bind("<result>".into(), undef);
-    l.lower_stmts(&f.original.block.stmts, true);
+    l.lower_stmts(&f.body.stmts, true);
     let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
     // The result has the declared type (a float behind a field or call is one).
     l.constraints.same(result, undef);

@@ -149,3 +149,17 @@ fn method_of_a_parameter_struct() {
         }
     ));
 }
+
+/// An iterator chain is the loop a person would write: no closure, no iterator object;
+/// the pullback records nothing (both arrays are read again).
+#[test]
+fn iterator_chain_is_a_loop() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn dot(w: &[f64], x: &[f64]) -> f64 {
+                w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
+            }
+        }
+    ));
+}

@@ -1,0 +1,309 @@
+//! Sources and adapters of an iterator chain, and the bindings of their items.
+
+use super::{is_place, strip, Desugar};
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, Pat};
+
+/// What one position of a chain yields: an expression (a reference to an element when
+/// `by_ref`), or a tuple of items.
+#[derive(Clone)]
+pub(super) enum Item {
+    Expr { tokens: TokenStream, by_ref: bool },
+    Tuple(Vec<Item>),
+}
+
+/// A chain up to its consumer.
+pub(super) struct Chain {
+    pub span: Span,
+    /// Statements before the loop: the sources' lengths and the adapters' arguments.
+    pub before: Vec<TokenStream>,
+    /// The number of positions.
+    pub count: syn::Ident,
+    /// The loop's position variable.
+    pub p: syn::Ident,
+    /// `let p_k = ..;` from the loop's position to the positions earlier adapters see,
+    /// newest first (`rev`, `skip`, `step_by` remap positions).
+    remaps: Vec<TokenStream>,
+    pub item: Item,
+    /// Per iteration, in order: `let`s of mapped values and `filter` conditions.
+    stages: Vec<Stage>,
+}
+
+pub(super) enum Stage {
+    Let(TokenStream),
+    Filter(TokenStream),
+}
+
+impl Chain {
+    /// The body of one iteration: positions, stages, then `body` under the filters.
+    pub fn iteration(&self, body: TokenStream) -> TokenStream {
+        let inner = self
+            .stages
+            .iter()
+            .rev()
+            .fold(body, |inner, stage| match stage {
+                Stage::Let(l) => quote!(#l #inner),
+                Stage::Filter(c) => quote!(if #c { #inner }),
+            });
+        let remaps = &self.remaps;
+        quote!(#(#remaps)* #inner)
+    }
+
+    fn filtered(&self) -> bool {
+        self.stages.iter().any(|s| matches!(s, Stage::Filter(_)))
+    }
+}
+
+impl Desugar {
+    /// The chain `e` (without a consumer), if it is one this stage writes as a loop.
+    /// `iterable`: `e` is iterated itself (a `for` loop's or `zip`'s argument), so an
+    /// array variable alone is a source; a method's receiver is not (`m.map(..)` of a
+    /// matrix is nalgebra's).
+    pub(super) fn chain(&mut self, e: &Expr, iterable: bool) -> Option<Chain> {
+        let e = strip(e);
+        if let Some(chain) = self.source(e, iterable) {
+            return Some(chain);
+        }
+        let Expr::MethodCall(m) = e else { return None };
+        let mut chain = self.chain(&m.receiver, false)?;
+        let span = m.method.span();
+        match (m.method.to_string().as_str(), m.args.len()) {
+            ("copied" | "cloned" | "into_iter" | "iter", 0) => {
+                chain.item = by_value(chain.item);
+            }
+            ("map", 1) => self.map(&mut chain, &m.args[0], span)?,
+            ("filter", 1) => {
+                let (pat, body) = closure(&m.args[0])?;
+                let bind = bind_pattern(pat, &reference(chain.item.clone()))?;
+                chain.stages.push(Stage::Filter(quote!({ #bind #body })));
+            }
+            ("enumerate", 0) if !chain.filtered() => {
+                let p = &chain.p;
+                let index = Item::Expr {
+                    tokens: quote!(#p),
+                    by_ref: false,
+                };
+                chain.item = Item::Tuple(vec![index, chain.item]);
+            }
+            ("zip", 1) if !chain.filtered() => self.zip(&mut chain, &m.args[0], span)?,
+            (adapter @ ("rev" | "skip" | "take" | "step_by"), _) if !chain.filtered() => {
+                self.reposition(&mut chain, adapter, m.args.first(), span)?;
+            }
+            _ => return None,
+        }
+        Some(chain)
+    }
+
+    /// `xs.iter()`, `xs.into_iter()`, `&xs`, `xs` of an array place; `a..b`, `a..=b`.
+    fn source(&mut self, e: &Expr, iterable: bool) -> Option<Chain> {
+        let span = e.span();
+        let array = match e {
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "iter" | "into_iter")
+                    && m.args.is_empty()
+                    && is_place(&m.receiver) =>
+            {
+                Some(&*m.receiver)
+            }
+            Expr::Reference(r) if iterable && is_place(&r.expr) => Some(&*r.expr),
+            _ if iterable && is_place(e) => Some(e),
+            _ => None,
+        };
+        if let Some(array) = array {
+            let (count, p) = (self.fresh("n", span), self.fresh("p", span));
+            let before = vec![quote_spanned!(span=> let #count = #array.len();)];
+            let item = Item::Expr {
+                tokens: quote!(#array[#p]),
+                by_ref: true,
+            };
+            return Some(self.start(span, before, count, p, item));
+        }
+        let Expr::Range(r) = e else { return None };
+        let (Some(lo), Some(hi)) = (&r.start, &r.end) else {
+            return None;
+        };
+        let (a, b, count, p) = (
+            self.fresh("lo", span),
+            self.fresh("hi", span),
+            self.fresh("n", span),
+            self.fresh("p", span),
+        );
+        let length = match r.limits {
+            syn::RangeLimits::HalfOpen(_) => quote!(if #b > #a { #b - #a } else { 0 }),
+            syn::RangeLimits::Closed(_) => quote!(if #b >= #a { #b - #a + 1 } else { 0 }),
+        };
+        let before = vec![quote_spanned!(span=> let #a = #lo; let #b = #hi; let #count = #length;)];
+        let item = Item::Expr {
+            tokens: quote!(#a + #p),
+            by_ref: false,
+        };
+        Some(self.start(span, before, count, p, item))
+    }
+
+    fn start(
+        &mut self,
+        span: Span,
+        before: Vec<TokenStream>,
+        count: syn::Ident,
+        p: syn::Ident,
+        item: Item,
+    ) -> Chain {
+        Chain {
+            span,
+            before,
+            count,
+            p,
+            remaps: Vec::new(),
+            item,
+            stages: Vec::new(),
+        }
+    }
+
+    /// `.map(|pat| body)`: the mapped value is computed once per iteration.
+    fn map(&mut self, chain: &mut Chain, f: &Expr, span: Span) -> Option<()> {
+        let (pat, body) = closure(f)?;
+        let bind = bind_pattern(pat, &chain.item)?;
+        let m = self.fresh("m", span);
+        chain
+            .stages
+            .push(Stage::Let(quote!(let #m = { #bind #body };)));
+        chain.item = Item::Expr {
+            tokens: quote!(#m),
+            by_ref: false,
+        };
+        Some(())
+    }
+
+    /// `.zip(other)`: both at the same position, as many as the shorter has.
+    fn zip(&mut self, chain: &mut Chain, other: &Expr, span: Span) -> Option<()> {
+        let other = self.chain(other, true)?;
+        if other.filtered() {
+            return None;
+        }
+        let (c, oc, n) = (&chain.count, &other.count, self.fresh("n", span));
+        chain.before.extend(other.before);
+        chain
+            .before
+            .push(quote_spanned!(span=> let #n = if #c < #oc { #c } else { #oc };));
+        chain.count = n;
+        // The other chain's positions are this one's.
+        let (p, op) = (&chain.p, &other.p);
+        chain.remaps.insert(0, quote!(let #op = #p;));
+        for (k, r) in other.remaps.into_iter().enumerate() {
+            chain.remaps.insert(1 + k, r);
+        }
+        chain.stages.extend(other.stages);
+        chain.item = Item::Tuple(vec![chain.item.clone(), other.item]);
+        Some(())
+    }
+
+    /// `rev()`, `skip(n)`, `take(n)`, `step_by(k)`: a new position (and count) for the
+    /// loop, from which the one before is computed.
+    fn reposition(
+        &mut self,
+        chain: &mut Chain,
+        adapter: &str,
+        arg: Option<&Expr>,
+        span: Span,
+    ) -> Option<()> {
+        let (c, old) = (chain.count.clone(), chain.p.clone());
+        let (n, p, k) = (
+            self.fresh("n", span),
+            self.fresh("p", span),
+            self.fresh("k", span),
+        );
+        let (count, position) = match (adapter, arg) {
+            ("rev", None) => (quote!(#c), quote!(#c - 1 - #p)),
+            ("skip", Some(a)) => {
+                chain.before.push(quote_spanned!(span=> let #k = #a;));
+                (quote!(if #c > #k { #c - #k } else { 0 }), quote!(#p + #k))
+            }
+            ("take", Some(a)) => {
+                chain.before.push(quote_spanned!(span=> let #k = #a;));
+                (quote!(if #c < #k { #c } else { #k }), quote!(#p))
+            }
+            ("step_by", Some(a)) => {
+                chain.before.push(quote_spanned!(span=> let #k = #a;));
+                (quote!((#c + #k - 1) / #k), quote!(#p * #k))
+            }
+            _ => return None,
+        };
+        chain.before.push(quote_spanned!(span=> let #n = #count;));
+        chain.remaps.insert(0, quote!(let #old = #position;));
+        chain.count = n;
+        chain.p = p;
+        Some(())
+    }
+}
+
+/// The parameter and body of a one-parameter closure.
+fn closure(e: &Expr) -> Option<(&Pat, &Expr)> {
+    match strip(e) {
+        Expr::Closure(c) if c.inputs.len() == 1 => Some((&c.inputs[0], &c.body)),
+        _ => None,
+    }
+}
+
+/// The item with its elements as values (`copied`, `cloned`).
+fn by_value(item: Item) -> Item {
+    match item {
+        Item::Expr { tokens, .. } => Item::Expr {
+            tokens,
+            by_ref: false,
+        },
+        Item::Tuple(items) => Item::Tuple(items.into_iter().map(by_value).collect()),
+    }
+}
+
+/// The item as `filter` sees it: a reference to it.
+fn reference(item: Item) -> Item {
+    match item {
+        Item::Expr { tokens, .. } => Item::Expr {
+            tokens,
+            by_ref: true,
+        },
+        tuple @ Item::Tuple(_) => tuple,
+    }
+}
+
+/// `let`s binding `pat` to `item`: an identifier to an element (by reference where the
+/// element is one), references and tuples component by component.
+pub(super) fn bind_pattern(pat: &Pat, item: &Item) -> Option<TokenStream> {
+    match (pat, item) {
+        (Pat::Ident(i), Item::Expr { tokens, by_ref }) if i.subpat.is_none() => {
+            let borrow = by_ref.then(|| quote!(&));
+            Some(quote_spanned!(i.span()=> let #i = #borrow #tokens;))
+        }
+        (Pat::Reference(r), Item::Expr { tokens, .. }) => {
+            let inner = Item::Expr {
+                tokens: tokens.clone(),
+                by_ref: false,
+            };
+            bind_pattern(&r.pat, &inner)
+        }
+        (Pat::Reference(r), Item::Tuple(_)) => bind_pattern(&r.pat, item),
+        (Pat::Tuple(t), Item::Tuple(items)) if t.elems.len() == items.len() => {
+            let parts: Option<Vec<TokenStream>> = t
+                .elems
+                .iter()
+                .zip(items)
+                .map(|(p, i)| bind_pattern(p, i))
+                .collect();
+            Some(parts?.into_iter().collect())
+        }
+        (Pat::Type(t), _) => bind_pattern(&t.pat, item),
+        (Pat::Paren(p), _) => bind_pattern(&p.pat, item),
+        (Pat::Wild(_), _) => Some(TokenStream::new()),
+        _ => None,
+    }
+}
+
+/// `let x = item;` by value, for a consumer's own use.
+pub(super) fn bind_value(x: &syn::Ident, item: &Item) -> Option<TokenStream> {
+    match item {
+        Item::Expr { tokens, .. } => Some(quote!(let #x = #tokens;)),
+        Item::Tuple(_) => None,
+    }
+}
