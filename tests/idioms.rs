@@ -296,3 +296,42 @@ proptest::proptest! {
         proptest::prop_assert_eq!(ga, gb);
     }
 }
+
+// -------------------- local closures --------------------
+
+corpus! {
+    closure_called_twice {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let sq = |t: f64| t * t;
+            sq(x) + sq(x - y)
+        }
+    }
+    closure_capturing_locals {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let scale = y.exp();
+            let damp = |t: f64, k: f64| (t * scale).sin() / (1.0 + k * k);
+            let mut s = 0.0;
+            for k in 0..3 {
+                s += damp(x, k as f64);
+            }
+            s
+        }
+    }
+    closure_passed_to_a_chain {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let g = |k: usize| (x * k as f64 + y).tanh();
+            (0..4).map(g).sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn local_closures_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    check_at(&case!(closure_called_twice(a, b | da, db)), pts);
+    check_at(&case!(closure_capturing_locals(a, b | da, db)), pts);
+    check_at(&case!(closure_passed_to_a_chain(a, b | da, db)), pts);
+}

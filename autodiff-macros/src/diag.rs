@@ -122,7 +122,7 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
 // -------------------- body: syntax (fence) --------------------
 
 pub fn closure(e: impl ToTokens) -> Error {
-    at(e, "closures are supported in iterator chains over arrays and ranges (`xs.iter().map(|x| ..).sum()`, `fold`, `filter`, `zip`, ..) and in `m.map(|v| ..)` on a matrix, not here; write the expression inline, or move the code into its own #[differentiable] function and call that")
+    at(e, "closures are supported in iterator chains over arrays and ranges (`xs.iter().map(|x| ..).sum()`, `fold`, `filter`, `zip`, ..), in `m.map(|v| ..)` on a matrix, and as local `let f = |t| ..;` called or passed later, as long as nothing they capture (nor `f`) is bound or assigned again after them; rename the later variable, write the expression inline, or move the code into its own #[differentiable] function and call that")
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {

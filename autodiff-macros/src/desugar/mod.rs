@@ -21,8 +21,8 @@
 //! ```
 //!
 //! (tuples bound component by component). A closure parameter bound to a slice element
-//! is a reference, as in Rust: `*x` reads it. What does not fit is left as written, and
-//! the fence reports it.
+//! is a reference, as in Rust: `*x` reads it. Local closures are inlined first
+//! (`closures`). What does not fit is left as written, and the fence reports it.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote_spanned, ToTokens};
@@ -31,6 +31,7 @@ use syn::visit_mut::VisitMut;
 use syn::Expr;
 
 mod chain;
+mod closures;
 
 use chain::{bind_pattern, bind_value, Chain};
 
@@ -47,6 +48,12 @@ struct Desugar {
 }
 
 impl VisitMut for Desugar {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        // Closures first: a closure passed to an adapter becomes part of its chain.
+        closures::inline(b);
+        syn::visit_mut::visit_block_mut(self, b);
+    }
+
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         // Inner expressions first: a closure body may hold a chain of its own.
         syn::visit_mut::visit_expr_mut(self, e);
