@@ -335,3 +335,39 @@ fn local_closures_in_every_mode() {
     check_at(&case!(closure_capturing_locals(a, b | da, db)), pts);
     check_at(&case!(closure_passed_to_a_chain(a, b | da, db)), pts);
 }
+
+// -------------------- match --------------------
+
+corpus! {
+    match_on_a_mode {
+        #[differentiable(wrt(x, y))]
+        pub fn f(x: f64, y: f64, mode: u8) -> f64 {
+            let scale = match mode {
+                0 => x * y,
+                1 | 2 => (x - y).sin(),
+                3..=5 => x.exp() * y,
+                m if m % 2 == 0 => x / (1.0 + y * y),
+                _ => {
+                    let t = x + y;
+                    t * t
+                }
+            };
+            match x > y {
+                true => scale + x,
+                false => scale - y,
+            }
+        }
+    }
+}
+
+#[test]
+fn match_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
+    // One case per mode: the case's functions are plain `fn`s, so the mode is a literal.
+    macro_rules! modes {
+        ($($mode:literal)*) => {$(
+            check_at(&case!(match_on_a_mode(a, b | da, db) + $mode), pts);
+        )*};
+    }
+    modes!(0 1 2 3 4 5 6 7 8);
+}

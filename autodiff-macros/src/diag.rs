@@ -151,7 +151,7 @@ pub fn break_continue(e: impl ToTokens) -> Error {
 pub fn match_expr(keyword: impl ToTokens) -> Error {
     at(
         keyword,
-        "`match` is not supported; write it as an `if` / `else if` / `else` chain",
+        "this `match` is not supported: a `match` on numbers, `bool`s or `char`s with literal, range, `|`, `_` and binding patterns and guards is; write this one as an `if` / `else if` / `else` chain",
     )
 }
 

@@ -1,10 +1,15 @@
 use autodiff::differentiable;
 
-#[differentiable]
-fn f(x: f64, mode: u8) -> f64 {
-    match mode {
-        0 => x,
-        _ => x * x,
+pub enum Loss {
+    Squared,
+    Huber(f64),
+}
+
+#[differentiable(wrt(x))]
+fn f(x: f64, loss: &Loss) -> f64 {
+    match loss {
+        Loss::Squared => x * x,
+        Loss::Huber(d) => d * x.abs(),
     }
 }
 

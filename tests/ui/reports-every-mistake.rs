@@ -4,10 +4,13 @@ use autodiff::differentiable;
 #[differentiable]
 fn f(x: f64) -> f64 {
     let pair = [x, 2.0 * x];
-    let y = match x > 0.0 {
-        true => x,
-        false => -x,
-    };
+    let mut y = 0.0;
+    'outer: for _ in 0..2 {
+        y += x;
+        if y > 1.0 {
+            break 'outer;
+        }
+    }
     x.sin_cos().0 + y * pair[1]
 }
 

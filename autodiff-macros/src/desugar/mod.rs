@@ -1,6 +1,7 @@
-//! Desugaring: iterator chains become the index loops a person would write, before the
-//! fence and lowering see the body, so the loop IR, its tape and its adjoint serve them
-//! and no closure or iterator object exists at run time.
+//! Desugaring, before the fence and lowering see the body: iterator chains become the
+//! index loops a person would write (so the loop IR, its tape and its adjoint serve them
+//! and no closure or iterator object exists at run time), local closures are inlined,
+//! and a `match` on numbers becomes an `if` chain.
 //!
 //! A chain is a source, adapters and a consumer:
 //! - sources: `xs.iter()`, `xs.into_iter()`, `&xs` and `xs` (in `for` and `zip`) of an
@@ -22,7 +23,8 @@
 //!
 //! (tuples bound component by component). A closure parameter bound to a slice element
 //! is a reference, as in Rust: `*x` reads it. Local closures are inlined first
-//! (`closures`). What does not fit is left as written, and the fence reports it.
+//! (`closures`), and a `match` on numbers becomes an `if` chain (`matches`). What does
+//! not fit is left as written, and the fence reports it.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote_spanned, ToTokens};
@@ -32,6 +34,7 @@ use syn::Expr;
 
 mod chain;
 mod closures;
+mod matches;
 
 use chain::{bind_pattern, bind_value, Chain};
 
@@ -60,6 +63,7 @@ impl VisitMut for Desugar {
         let replaced = match &*e {
             Expr::MethodCall(m) => self.consumer(m),
             Expr::ForLoop(f) => self.for_loop(f),
+            Expr::Match(m) => self.match_expr(m),
             _ => None,
         };
         if let Some(r) = replaced {
