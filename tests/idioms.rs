@@ -371,3 +371,21 @@ fn match_in_every_mode() {
     }
     modes!(0 1 2 3 4 5 6 7 8);
 }
+
+// -------------------- float methods --------------------
+
+corpus! {
+    sin_cos_both_ways {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let (s, c) = (x * y).sin_cos();
+            s * c + y.sin_cos().0 - (x - y).sin_cos().1
+        }
+    }
+}
+
+#[test]
+fn float_methods_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    check_at(&case!(sin_cos_both_ways(a, b | da, db)), pts);
+}

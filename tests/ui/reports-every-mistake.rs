@@ -11,7 +11,7 @@ fn f(x: f64) -> f64 {
             break 'outer;
         }
     }
-    x.sin_cos().0 + y * pair[1]
+    x.to_bits() as f64 + y * pair[1]
 }
 
 fn main() {}

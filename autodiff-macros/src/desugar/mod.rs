@@ -30,7 +30,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::Expr;
+use syn::{Expr, Pat};
 
 mod chain;
 mod closures;
@@ -64,10 +64,21 @@ impl VisitMut for Desugar {
             Expr::MethodCall(m) => self.consumer(m),
             Expr::ForLoop(f) => self.for_loop(f),
             Expr::Match(m) => self.match_expr(m),
+            Expr::Field(f) => sin_cos_part(f),
             _ => None,
         };
         if let Some(r) = replaced {
             *e = r;
+        }
+    }
+
+    /// `let (s, c) = t.sin_cos();` is `let (s, c) = (t.sin(), t.cos());`.
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        syn::visit_mut::visit_local_mut(self, local);
+        let Some(init) = &mut local.init else { return };
+        if let (Pat::Tuple(_), Some(t)) = (&local.pat, sin_cos_of(&init.expr)) {
+            let tuple: Expr = syn::parse_quote_spanned!(init.expr.span()=> (#t.sin(), #t.cos()));
+            *init.expr = tuple;
         }
     }
 }
@@ -184,6 +195,25 @@ fn lowered_as_is(e: &Expr) -> bool {
         },
         _ => false,
     }
+}
+
+/// `t` of `t.sin_cos()`.
+fn sin_cos_of(e: &Expr) -> Option<&Expr> {
+    match strip(e) {
+        Expr::MethodCall(m) if m.method == "sin_cos" && m.args.is_empty() => Some(&m.receiver),
+        _ => None,
+    }
+}
+
+/// `t.sin_cos().0` is `t.sin()`, `.1` is `t.cos()`.
+fn sin_cos_part(f: &syn::ExprField) -> Option<Expr> {
+    let t = sin_cos_of(&f.base)?;
+    let method = match &f.member {
+        syn::Member::Unnamed(i) if i.index == 0 => quote::format_ident!("sin", span = i.span),
+        syn::Member::Unnamed(i) if i.index == 1 => quote::format_ident!("cos", span = i.span),
+        _ => return None,
+    };
+    Some(syn::parse_quote_spanned!(f.span()=> #t.#method()))
 }
 
 /// A range, with `rev` and `step_by` adapters.
