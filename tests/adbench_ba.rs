@@ -1,7 +1,7 @@
 //! ADBench's bundle adjustment residuals, written as plain Rust and differentiated by
 //! `#[differentiable]`: the 2×15 Jacobian block of each reprojection residual comes from
 //! the generated gradients of its two components. Validated against the references in
-//! `../shared/adbench/ba` at ADBench's tolerance (ρ ≤ 1e-8).
+//! `tests/data/adbench/ba` at ADBench's tolerance (ρ ≤ 1e-8).
 
 #![cfg(feature = "gradbench")]
 

@@ -1,5 +1,5 @@
 //! ADBench's LSTM objective differentiated by `#[differentiable]` (its state is a local
-//! array written in place); validated against the references in `../shared/adbench/lstm`
+//! array written in place); validated against the references in `tests/data/adbench/lstm`
 //! at ADBench's tolerance (ρ ≤ 1e-8).
 
 #![cfg(feature = "gradbench")]
@@ -23,11 +23,12 @@ fn check(name: &str) {
 #[test]
 fn two_layers() {
     check("lstm_l2_c1024");
-    check("lstm_l2_c4096");
 }
 
 #[test]
-fn four_layers() {
+#[ignore = "needs the full ADBench data: ADBENCH_DATA=<folder> cargo test -- --ignored"]
+fn the_larger_sizes() {
+    check("lstm_l2_c4096");
     check("lstm_l4_c1024");
     check("lstm_l4_c4096");
 }

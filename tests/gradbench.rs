@@ -1,6 +1,6 @@
 //! The GradBench tool (`src/bin/gradbench-tool`) driven over its stdin and stdout as
 //! GradBench's harness drives it: recorded message exchanges written from the protocol
-//! (`../shared/gradbench/PROTOCOL.md`), and each module's outputs against independent
+//! (GradBench's `PROTOCOL.md`), and each module's outputs against independent
 //! references (closed forms, finite differences, and ADBench's reference files).
 
 #![cfg(feature = "gradbench")]

@@ -1,4 +1,4 @@
-//! ADBench data for the tests: the shared input files through `autodiff::gradbench::adbench`,
+//! ADBench data for the tests (`tests/data/adbench`), read through `autodiff::gradbench::adbench`,
 //! ADBench's closeness measure and the checks built on it.
 #![allow(dead_code)]
 
@@ -8,9 +8,13 @@ pub mod lstm;
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/adbench`, beside the project root.
+/// The ADBench data: `$ADBENCH_DATA` if set (the full set, for the ignored tests), else
+/// the subset committed in `tests/data/adbench` (see its README).
 pub fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/adbench")
+    match std::env::var_os("ADBENCH_DATA") {
+        Some(full) => PathBuf::from(full),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/adbench"),
+    }
 }
 
 /// The numbers of a file (ADBench's format).
