@@ -18,7 +18,6 @@
 
 use super::*;
 use proc_macro2::TokenStream;
-use std::collections::HashSet;
 
 /// A decision lowering leaves to resolution, by the value it defines.
 pub(super) enum Pending {
@@ -96,11 +95,7 @@ pub(super) fn resolve(
             "resolution",
         ));
     }
-    let mut report = Report {
-        cx,
-        constraints,
-        done: HashSet::new(),
-    };
+    let mut report = Report { cx, constraints };
     r.report = Some(&mut report);
     r.walk();
     r.varied
@@ -110,8 +105,6 @@ pub(super) fn resolve(
 struct Report<'a> {
     cx: &'a Ctxt,
     constraints: &'a mut Constraints,
-    /// Messages already given (a loop body is walked once, but keep it robust).
-    done: HashSet<Value>,
 }
 
 struct Resolver<'a, 'r> {
@@ -225,12 +218,10 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// Reports `error` on the last walk, once per value.
-    fn error(&mut self, at: Value, error: syn::Error) {
+    /// Reports `error` on the last walk (which visits each instruction once).
+    fn error(&mut self, error: syn::Error) {
         if let Some(r) = &mut self.report {
-            if r.done.insert(at) {
-                r.cx.push(error);
-            }
+            r.cx.push(error);
         }
     }
 }
@@ -254,7 +245,7 @@ impl Resolver<'_, '_> {
                 args,
                 form,
                 map,
-            }) => self.method(out, name, args, form, map.as_ref()),
+            }) => self.method(name, args, form, map.as_ref()),
             Some(Pending::Field {
                 member,
                 base,
@@ -265,10 +256,10 @@ impl Resolver<'_, '_> {
                 base,
                 indices,
                 written,
-            }) => self.index(out, *base, indices, *written, span),
+            }) => self.index(*base, indices, *written, span),
             Some(Pending::Fill { tokens }) => {
                 if self.is_varied(args[0]) {
-                    self.error(out, diag::active_fill(tokens));
+                    self.error(diag::active_fill(tokens));
                 }
                 return self.set_ty(out, self.typed(out, op, args));
             }
@@ -300,7 +291,6 @@ impl Resolver<'_, '_> {
     /// own derivatives on an active object, else opaque (an error on active values).
     fn method(
         &mut self,
-        out: Value,
         name: &syn::Ident,
         args: &[Value],
         form: &CallForm,
@@ -310,7 +300,7 @@ impl Resolver<'_, '_> {
         let varied = args.iter().any(|&a| self.is_varied(a));
         if let Some((closure, body)) = map {
             if !object {
-                self.error(out, diag::closure(closure));
+                self.error(diag::closure(closure));
                 return undef();
             }
             let op = Op::Map {
@@ -322,12 +312,12 @@ impl Resolver<'_, '_> {
         let text = name.to_string();
         if let Some(l) = Lin::from_name(&text).filter(|_| object) {
             let ty = if l.scalar() { Ty::Float } else { Ty::Obj };
-            return self.with_arity(out, name, l.arity(), (Op::Lin(l), args.to_vec(), ty));
+            return self.with_arity(name, l.arity(), (Op::Lin(l), args.to_vec(), ty));
         }
         if let Some(f) = Fun::from_name(&text) {
             // Only floats (and integers) have these: an object they apply to is a float.
             let ty = if object { Ty::Float } else { Ty::Unknown };
-            return self.with_arity(out, name, f.arity(), (Op::Fun(f), args.to_vec(), ty));
+            return self.with_arity(name, f.arity(), (Op::Fun(f), args.to_vec(), ty));
         }
         if object && varied {
             let path = name.to_token_stream();
@@ -339,24 +329,18 @@ impl Resolver<'_, '_> {
             return (opaque, args.to_vec(), Ty::Bool);
         }
         if varied {
-            self.error(out, diag::unknown_method(name));
+            self.error(diag::unknown_method(name));
             return undef();
         }
         (opaque, args.to_vec(), Ty::Unknown)
     }
 
     /// `decision` if it has as many operands as its rule, else an error.
-    fn with_arity(
-        &mut self,
-        out: Value,
-        name: &syn::Ident,
-        arity: usize,
-        decision: Decision,
-    ) -> Decision {
+    fn with_arity(&mut self, name: &syn::Ident, arity: usize, decision: Decision) -> Decision {
         if decision.1.len() == arity {
             return decision;
         }
-        self.error(out, diag::wrong_arity(name, arity));
+        self.error(diag::wrong_arity(name, arity));
         undef()
     }
 
@@ -377,7 +361,7 @@ impl Resolver<'_, '_> {
         }
         // An active part of `f_grad(..)`: the partials are reached by destructuring.
         if grad_read {
-            self.error(out, diag::grad_field(tokens));
+            self.error(diag::grad_field(tokens));
             return undef();
         }
         let (root, path) = match self.field_paths.get(&base) {
@@ -385,7 +369,7 @@ impl Resolver<'_, '_> {
             None => (base, member.clone()),
         };
         if !self.func.params.contains(&root) || !self.is_object(root) {
-            self.error(out, diag::active_field(tokens));
+            self.error(diag::active_field(tokens));
             return undef();
         }
         self.func.values[out.index()].by_ref = true;
@@ -397,7 +381,6 @@ impl Resolver<'_, '_> {
     /// array.
     fn index(
         &mut self,
-        out: Value,
         base: Value,
         indices: &[Value],
         written: IndexBase,
@@ -417,7 +400,7 @@ impl Resolver<'_, '_> {
             return (Op::Index, args, self.func.ty(base).elem());
         }
         if !self.fenced {
-            self.error(out, diag::internal(span, "expression passed the fence"));
+            self.error(diag::internal(span, "expression passed the fence"));
         }
         undef()
     }

@@ -184,7 +184,8 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// `d = a + b + ..`, the last addition defining `d` (no parts: zero).
+    /// `d = a + b + ..`, the last addition defining `d` (the sweep sums two parts or
+    /// more: one is used as it is).
     fn sum(
         &mut self,
         d: Value,
@@ -192,32 +193,18 @@ impl Lowering<'_> {
         span: Span,
         out: &mut Vec<Inst>,
     ) -> Result<(), Unsupported> {
-        let Some((&last, rest)) = parts.split_last() else {
-            return self.zero(d, span, out);
+        let [first, middle @ .., last] = parts else {
+            return Err(Unsupported);
         };
-        let acc = rest
-            .iter()
-            .copied()
-            .reduce(|acc, t| self.func.push_op(Op::Add, vec![acc, t], d, span, out));
-        match acc {
-            Some(acc) => out.push(Inst::new(
-                vec![d],
-                InstKind::Op(Op::Add, vec![acc, last]),
-                span,
-            )),
-            None => self.alias(d, last, span, out),
-        }
-        Ok(())
-    }
-
-    /// `d = v` as ordinary IR: `v + 0`.
-    fn alias(&mut self, d: Value, v: Value, span: Span, out: &mut Vec<Inst>) {
-        let zero = self.func.push_float(0.0, d, span, out);
+        let acc = middle.iter().fold(*first, |acc, &t| {
+            self.func.push_op(Op::Add, vec![acc, t], d, span, out)
+        });
         out.push(Inst::new(
             vec![d],
-            InstKind::Op(Op::Add, vec![v, zero]),
+            InstKind::Op(Op::Add, vec![acc, *last]),
             span,
         ));
+        Ok(())
     }
 
     /// A float cotangent that is zero.
