@@ -389,3 +389,90 @@ fn float_methods_in_every_mode() {
     let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
     check_at(&case!(sin_cos_both_ways(a, b | da, db)), pts);
 }
+
+// -------------------- calls passing arrays --------------------
+
+/// Helpers called below: a slice in, a float out.
+#[differentiable]
+pub fn norm2(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for x in v {
+        s += x * x;
+    }
+    s
+}
+
+#[differentiable]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+corpus! {
+    slice_parameter_passed_on {
+        #[differentiable]
+        pub fn f(v: &[f64], w: &[f64]) -> f64 {
+            w[0] * norm2(v) + dot(v, w).sin()
+        }
+    }
+    local_vec_passed_then_written {
+        #[differentiable]
+        pub fn f(v: &[f64], w: &[f64]) -> f64 {
+            let mut u = vec![0.0; v.len()];
+            for i in 0..v.len() {
+                u[i] = v[i] * 2.0 - w[i];
+            }
+            let a = dot(&u, w);
+            u[0] = a * a;
+            a + dot(v, &u)
+        }
+    }
+    local_vec_in_a_loop {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let mut total = 0.0;
+            for k in 0..3 {
+                let shifted: Vec<f64> = xs.iter().map(|x| x + k as f64 * 0.1).collect();
+                total += dot(&shifted, ys) * (k as f64 + 1.0);
+            }
+            total
+        }
+    }
+    calls_in_branches {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let scaled: Vec<f64> = xs.iter().map(|x| x * ys[1]).collect();
+            if xs[2] > 0.5 {
+                dot(&scaled, ys).tanh()
+            } else {
+                norm2(&scaled) + norm2(ys)
+            }
+        }
+    }
+    to_vec_then_written {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let mut v = xs.to_vec();
+            v[0] *= ys[0];
+            v[1] = v[1].exp();
+            norm2(&v) + v.iter().zip(ys).map(|(a, b)| a * b).sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn calls_passing_arrays_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+        &[0.0, 0.9, -0.2, 0.1, -0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+    ];
+    for case in [
+        slices!(slice_parameter_passed_on),
+        slices!(local_vec_passed_then_written),
+        slices!(local_vec_in_a_loop),
+        slices!(calls_in_branches),
+        slices!(to_vec_then_written),
+    ] {
+        check_at(&case, pts);
+    }
+}

@@ -59,6 +59,19 @@ impl Emitter<'_> {
                 value,
                 grow,
             } => Stmt(self.add_at(*buffer, *index, *value, *grow, span)),
+            InstKind::AddAll {
+                buffer,
+                value,
+                grow,
+            } => {
+                let (b, v) = (self.raw_operand(*buffer), self.by_ref_operand(*value));
+                let add = if *grow {
+                    quote!(add_all_grow)
+                } else {
+                    quote!(add_all)
+                };
+                Stmt(quote_spanned!(span=> ::autodiff::__private::#add(&mut #b, #v);))
+            }
             InstKind::CallJvp { path, args, form } => {
                 Expr(self.call(path, form, "_jvp", args, span))
             }

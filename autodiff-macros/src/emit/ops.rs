@@ -386,6 +386,7 @@ fn operator(op: &Op, a: &[TokenStream], span: Span) -> TokenStream {
         (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
         (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
         (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
+        (Op::CopyArray, [array, _]) => quote_spanned!(span=> #array.to_vec()),
         (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
     }
 }

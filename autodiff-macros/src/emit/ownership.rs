@@ -164,7 +164,7 @@ fn self_and_fields(func: &Func) -> HashSet<Value> {
 /// The values `inst` reads itself (not in its blocks), but for the buffers it writes.
 fn own_uses(inst: &Inst) -> Vec<Value> {
     match &inst.kind {
-        InstKind::AddField { value, .. } => vec![*value],
+        InstKind::AddField { value, .. } | InstKind::AddAll { value, .. } => vec![*value],
         InstKind::AddElem { indices, value, .. } => {
             let mut out = indices.clone();
             out.push(*value);

@@ -142,6 +142,14 @@ fn simple(kind: &InstKind) -> String {
         InstKind::Zero => write!(s, "zero"),
         InstKind::ZeroLike(v) => write!(s, "zero_like {v}"),
         InstKind::Buffer { like } => write!(s, "buffer zero_like {like}"),
+        InstKind::AddAll {
+            buffer,
+            value,
+            grow,
+        } => {
+            let op = if *grow { "add_all_grow" } else { "add_all" };
+            write!(s, "{op} {buffer}, {value}")
+        }
         InstKind::AddAt {
             buffer,
             index,

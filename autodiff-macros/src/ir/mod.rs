@@ -55,9 +55,10 @@ impl Ty {
         matches!(self, Ty::F32 | Ty::F64 | Ty::Float)
     }
 
-    /// Whether a value of this type has a tangent and cotangent (floats and objects).
+    /// Whether a value of this type has a tangent and cotangent (floats, objects and
+    /// arrays of floats): what a call passes tangents for and its pullback returns.
     pub fn is_differentiable(self) -> bool {
-        self.is_float() || self == Ty::Obj
+        self.is_float() || self.elem().is_float() || self == Ty::Obj
     }
 
     /// The type of an element, for an array type.
@@ -154,6 +155,14 @@ pub enum InstKind {
     TakeAt {
         buffer: Value,
         index: Value,
+        grow: bool,
+    },
+    /// `buffer[i] += value[i]` for every `i`: the cotangent of a whole array (from a
+    /// call's pullback) added into the array's buffer (no result). A `grow` buffer may be
+    /// shorter: it grows.
+    AddAll {
+        buffer: Value,
+        value: Value,
         grow: bool,
     },
     /// `buffer[index] += value`, an effect on a cotangent buffer (no result).
@@ -462,7 +471,7 @@ impl Inst {
                 inner.map_header_uses(f);
             }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
-            InstKind::AddField { buffer, value, .. } => {
+            InstKind::AddField { buffer, value, .. } | InstKind::AddAll { buffer, value, .. } => {
                 *buffer = f(*buffer);
                 *value = f(*value);
             }
@@ -544,7 +553,9 @@ impl Inst {
                 inner.collect_uses(out);
             }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
-            InstKind::AddField { buffer, value, .. } => out.extend([*buffer, *value]),
+            InstKind::AddField { buffer, value, .. } | InstKind::AddAll { buffer, value, .. } => {
+                out.extend([*buffer, *value])
+            }
             InstKind::AddElem {
                 buffer,
                 indices,

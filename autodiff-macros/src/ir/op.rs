@@ -54,6 +54,9 @@ pub enum Op {
     },
     /// `Vec::with_capacity(args[0])`, or `Vec::new()` without arguments.
     EmptyVec,
+    /// `args[0].to_vec()`: a new local array with the elements of another; `args[1]` is
+    /// their number, taken with the copy (its cotangent buffer's length).
+    CopyArray,
     /// `args[0]` with `args[2]` pushed; `args[1]` is its length before, the new element's
     /// index. A new version of the array, like `Store`.
     Push,
@@ -286,7 +289,12 @@ impl Op {
         // Two new arrays are two arrays, even with the same contents.
         !matches!(
             self,
-            Op::Call { .. } | Op::Method { .. } | Op::Undef | Op::NewArray { .. } | Op::Store
+            Op::Call { .. }
+                | Op::Method { .. }
+                | Op::Undef
+                | Op::NewArray { .. }
+                | Op::CopyArray
+                | Op::Store
         )
     }
 
@@ -325,6 +333,7 @@ impl Op {
             Op::NewArray { fixed: false } => "new_vec".into(),
             Op::Store => "store".into(),
             Op::EmptyVec => "empty_vec".into(),
+            Op::CopyArray => "copy_array".into(),
             Op::Push => "push".into(),
             Op::Len => "len".into(),
             Op::At => "at".into(),

@@ -95,6 +95,7 @@ impl<'a> Reverse<'a> {
             buffers: HashMap::new(),
             families: Families::of(func, active_params),
             exports: HashMap::new(),
+            joint: HashMap::new(),
         }
     }
 
@@ -276,6 +277,17 @@ struct Reverse<'a> {
     /// Values computed in an `if` branch and exported as results of the `if`, so that the
     /// adjoint does not recompute them (in functions that write arrays).
     exports: HashMap<Value, Value>,
+    /// Active calls with a local array argument, by result: made again through `_vjp` in
+    /// the adjoint, on copies of those arrays taken at the call (see `primal::joint_call`).
+    joint: HashMap<Value, JointCall>,
+}
+
+/// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`
+/// (the call's arguments with local arrays replaced by their copies).
+struct JointCall {
+    path: proc_macro2::TokenStream,
+    form: crate::ir::CallForm,
+    args: Vec<Value>,
 }
 
 /// Array values that are versions of one array (a write makes a new version; loops and
@@ -347,7 +359,7 @@ impl Families {
     fn block(&mut self, block: &Block) {
         for inst in &block.insts {
             match &inst.kind {
-                InstKind::Op(Op::NewArray { .. }, _) => {
+                InstKind::Op(Op::NewArray { .. } | Op::CopyArray, _) => {
                     let r = self.root(inst.outs[0]);
                     self.arrays.insert(r);
                 }

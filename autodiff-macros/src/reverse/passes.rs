@@ -10,9 +10,9 @@ pub(super) fn assign_first_writes(insts: &mut [Inst]) {
     fn paths(inst: &Inst, out: &mut Vec<(Value, String)>) {
         match &inst.kind {
             InstKind::AddField { buffer, member, .. } => out.push((*buffer, member.to_string())),
-            InstKind::AddElem { buffer, .. } | InstKind::AddAt { buffer, .. } => {
-                out.push((*buffer, String::new()))
-            }
+            InstKind::AddElem { buffer, .. }
+            | InstKind::AddAt { buffer, .. }
+            | InstKind::AddAll { buffer, .. } => out.push((*buffer, String::new())),
             InstKind::Guard { inner, .. } => paths(inner, out),
             _ => {
                 for b in inst.blocks() {
@@ -76,6 +76,7 @@ pub(super) fn guard_by_need(
         let written = match &inst.kind {
             InstKind::AddField { buffer, .. }
             | InstKind::AddAt { buffer, .. }
+            | InstKind::AddAll { buffer, .. }
             | InstKind::AddElem { buffer, .. } => Some(*buffer),
             _ => None,
         };
@@ -182,6 +183,7 @@ fn guardable(inst: &Inst) -> bool {
         | InstKind::Sum(_)
         | InstKind::ZeroLike(_)
         | InstKind::AddAt { .. }
+        | InstKind::AddAll { .. }
         | InstKind::AddField { .. }
         | InstKind::AddElem { .. }
         | InstKind::Pullback { .. } => true,

@@ -8,46 +8,33 @@ impl Reverse<'_> {
 
     /// The primal with every active call made through `_vjp`, keeping its pullback.
     pub(super) fn primal_block(&mut self, block: &Block) -> Block {
-        let insts = block
-            .insts
-            .iter()
-            .map(|inst| self.primal_inst(inst))
-            .collect();
+        let mut insts = Vec::new();
+        for inst in &block.insts {
+            let inst = self.primal_inst(inst, &mut insts);
+            insts.push(inst);
+        }
         Block {
             insts,
             yields: block.yields.clone(),
         }
     }
 
-    fn primal_inst(&mut self, inst: &Inst) -> Inst {
+    /// `inst` in the primal; what it needs computed first goes to `before`.
+    fn primal_inst(&mut self, inst: &Inst, before: &mut Vec<Inst>) -> Inst {
         match &inst.kind {
             // The written-out sweep calls the callee's partials instead (`sweep::op`).
             InstKind::Op(Op::Call { path, form }, args)
                 if self.target == Target::Pullback && self.act.is_active(inst.outs[0]) =>
             {
+                if args.iter().any(|&a| self.local_array(a)) {
+                    return self.joint_call(inst, path, form, args, before);
+                }
                 let y = inst.outs[0];
                 let pb = self.func.new_derived(Role::Pullback(y), y);
                 self.func.values[pb.index()].ty = Ty::Unknown;
-                // Bit i: the i-th differentiable argument needs its cotangent.
-                let (mut mask, mut n) = (0u64, 0);
-                for &a in args
-                    .iter()
-                    .filter(|&&a| self.func.ty(a).is_differentiable())
-                {
-                    if self.act.is_active(a) && n < 64 {
-                        mask |= 1 << n;
-                    }
-                    n += 1;
-                }
-                let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
                 Inst::new(
                     vec![y, pb],
-                    InstKind::CallVjp {
-                        path: path.clone(),
-                        args: args.clone(),
-                        form: form.clone(),
-                        request: (mask != all).then_some(Request { mask, needs: None }),
-                    },
+                    self.call_vjp(path, form, args.clone(), args),
                     inst.span,
                 )
             }
@@ -74,6 +61,75 @@ impl Reverse<'_> {
             InstKind::Loop(lp) => self.primal_loop(inst, lp),
             _ => inst.clone(),
         }
+    }
+
+    /// `path_vjp(args)`, asking only for the cotangents of the arguments active here
+    /// (`active_args`: the call's own arguments, where `args` may hold copies of them).
+    pub(super) fn call_vjp(
+        &self,
+        path: &proc_macro2::TokenStream,
+        form: &crate::ir::CallForm,
+        args: Vec<Value>,
+        active_args: &[Value],
+    ) -> InstKind {
+        // Bit i: the i-th differentiable argument needs its cotangent.
+        let (mut mask, mut n) = (0u64, 0);
+        for &a in active_args
+            .iter()
+            .filter(|&&a| self.func.ty(a).is_differentiable())
+        {
+            if self.act.is_active(a) && n < 64 {
+                mask |= 1 << n;
+            }
+            n += 1;
+        }
+        let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        InstKind::CallVjp {
+            path: path.clone(),
+            args,
+            form: form.clone(),
+            request: (mask != all).then_some(Request { mask, needs: None }),
+        }
+    }
+
+    /// An array made in the function (not a parameter): a callee's pullback may not
+    /// borrow it, since the pullback outlives the function's locals.
+    fn local_array(&self, a: Value) -> bool {
+        self.func.ty(a).elem() != Ty::Unknown && !self.func.params.contains(&self.families.root(a))
+    }
+
+    /// `y = g(.., &u, ..)` with `u` a local array: the primal calls `g` plainly and copies
+    /// `u` (it may be written later); the adjoint calls `g_vjp` on the copy and applies its
+    /// pullback (`sweep::adjoint`). The callee's primal runs twice, as in Tapenade's joint
+    /// mode, because a pullback borrowing a local could not be returned.
+    fn joint_call(
+        &mut self,
+        inst: &Inst,
+        path: &proc_macro2::TokenStream,
+        form: &crate::ir::CallForm,
+        args: &[Value],
+        insts: &mut Vec<Inst>,
+    ) -> Inst {
+        let mut copies = Vec::new();
+        for &a in args {
+            if !self.local_array(a) {
+                copies.push(a);
+                continue;
+            }
+            let len = self.func.push_op(Op::Len, vec![a], a, inst.span, insts);
+            self.func.values[len.index()].ty = Ty::Int;
+            let copy = self
+                .func
+                .push_op(Op::CopyArray, vec![a, len], a, inst.span, insts);
+            copies.push(copy);
+        }
+        let joint = JointCall {
+            path: path.clone(),
+            form: form.clone(),
+            args: copies,
+        };
+        self.joint.insert(inst.outs[0], joint);
+        inst.clone()
     }
 
     /// Makes every value computed at the top of `from` (a branch) a result of the `if` too,

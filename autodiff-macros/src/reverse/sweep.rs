@@ -15,6 +15,9 @@ impl Reverse<'_> {
                 InstKind::Op(Op::Store | Op::Push, args) if self.act.is_active(inst.outs[0]) => {
                     self.store_adjoint(args, inst.span, adj, &mut out);
                 }
+                InstKind::Op(Op::CopyArray, args) if self.act.is_active(inst.outs[0]) => {
+                    self.copy_adjoint(inst.outs[0], args[0], inst.span, &mut out);
+                }
                 InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                     if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
                         self.op(op, args, inst.outs[0], d, inst.span, adj, &mut out);
@@ -39,13 +42,25 @@ impl Reverse<'_> {
     fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
         let mut out = Vec::new();
         for inst in insts {
-            let (InstKind::Op(Op::NewArray { .. } | Op::EmptyVec, args), Some(&array)) =
-                (&inst.kind, inst.outs.first())
+            let (
+                InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray, args),
+                Some(&array),
+            ) = (&inst.kind, inst.outs.first())
             else {
                 continue;
             };
             let root = self.families.root(array);
             if self.buffers.contains_key(&root) || !self.family_active(root) {
+                continue;
+            }
+            if let InstKind::Op(Op::CopyArray, _) = &inst.kind {
+                // A copy's buffer: zeros, as many as the elements copied.
+                let zero = self.func.push_float(0.0, array, inst.span, &mut out);
+                self.func.values[zero.index()].ty = self.func.ty(array).elem();
+                let buffer = self.cotangent_value(array);
+                let kind = InstKind::Op(Op::NewArray { fixed: false }, vec![zero, args[1]]);
+                out.push(Inst::new(vec![buffer], kind, inst.span));
+                self.buffers.insert(root, buffer);
                 continue;
             }
             let InstKind::Op(Op::NewArray { fixed }, _) = &inst.kind else {
@@ -74,6 +89,21 @@ impl Reverse<'_> {
             self.buffers.insert(root, buffer);
         }
         out
+    }
+
+    /// `y = x.to_vec()`: what reached the copy's elements reaches `x`'s.
+    fn copy_adjoint(&mut self, y: Value, x: Value, span: Span, out: &mut Vec<Inst>) {
+        let from = self.buffers.get(&self.families.root(y));
+        let x_root = self.families.root(x);
+        if let (Some(&value), Some(&buffer)) = (from, self.buffers.get(&x_root)) {
+            let grow = self.families.growable.contains(&x_root);
+            let kind = InstKind::AddAll {
+                buffer,
+                value,
+                grow,
+            };
+            out.push(Inst::new(Vec::new(), kind, span));
+        }
     }
 
     fn family_active(&self, root: Value) -> bool {
@@ -179,6 +209,14 @@ impl Reverse<'_> {
         if let Rule::Construct = rule {
             return self.construct_adjoint(args, d_y, span, adj, out);
         }
+        if let Some(joint) = self.joint.get(&y) {
+            let pb = self.func.new_derived(Role::Pullback(y), y);
+            self.func.values[pb.index()].ty = Ty::Unknown;
+            let again = self.func.new_value(None, span, self.func.ty(y));
+            let kind = self.call_vjp(&joint.path, &joint.form, joint.args.clone(), args);
+            out.push(Inst::new(vec![again, pb], kind, span));
+            return self.call(args, pb, d_y, span, adj, out);
+        }
         if let (Rule::Call, Op::Call { path, form }) = (&rule, op) {
             // Only the written-out sweep keeps active calls as ops (the pullback's primal
             // makes them through `_vjp`).
@@ -232,6 +270,8 @@ impl Reverse<'_> {
                 self.push_cotangent(a, InstKind::Op(rule, vec![a, d_y]), span, out)
             }
             Partial::At => return self.at_adjoint(a, site, out),
+            // The copy's buffer goes into the array's where the copy is made (`adjoint`).
+            Partial::Copied => return None,
             Partial::Negate => self.push_cotangent(a, InstKind::Op(Op::Neg, vec![d_y]), span, out),
             Partial::Field => {
                 if let (Some(&buffer), Op::Field { member }) = (self.buffers.get(&a), op) {
@@ -345,6 +385,7 @@ impl Reverse<'_> {
         out: &mut Vec<Inst>,
     ) {
         let mut outs = Vec::new();
+        let mut into_buffers = Vec::new();
         let floats: Vec<Value> = args
             .iter()
             .copied()
@@ -353,8 +394,22 @@ impl Reverse<'_> {
         for a in floats {
             let d = self.cotangent_value(a);
             outs.push(d);
-            if self.act.is_active(a) {
-                adj.add(a, d);
+            if !self.act.is_active(a) {
+                continue;
+            }
+            // An array's cotangent goes into its family's buffer, as element reads' do.
+            let root = self.families.root(a);
+            match self.buffers.get(&root) {
+                Some(&buffer) if self.families.is_array(a) => {
+                    let grow = self.families.growable.contains(&root);
+                    let kind = InstKind::AddAll {
+                        buffer,
+                        value: d,
+                        grow,
+                    };
+                    into_buffers.push(Inst::new(Vec::new(), kind, span));
+                }
+                _ => adj.add(a, d),
             }
         }
         out.push(Inst::new(
@@ -365,6 +420,7 @@ impl Reverse<'_> {
             },
             span,
         ));
+        out.extend(into_buffers);
     }
 
     /// The adjoint of an `if`: an `if` on the same condition whose branches recompute what

@@ -172,6 +172,7 @@ impl Lowering<'_> {
             | InstKind::Buffer { .. }
             | InstKind::TakeAt { .. }
             | InstKind::AddAt { .. }
+            | InstKind::AddAll { .. }
             | InstKind::CallJvp { .. }
             | InstKind::CallVjp { .. }
             | InstKind::Needs

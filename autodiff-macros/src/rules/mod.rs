@@ -118,6 +118,9 @@ pub enum Partial {
     /// tangent array read at that index, and the cotangent is added into the array's
     /// cotangent at that index.
     Indexed,
+    /// The operand is an array and the result a copy of it: the tangent is a copy of its
+    /// tangent, and the copy's cotangent buffer is added into the array's.
+    Copied,
     /// The operand is a parameter and the result one of its fields (`p.w`, `p.l1.w`): the
     /// tangent is that field of the parameter's tangent, and the cotangent is added into
     /// that field of the parameter's cotangent.
@@ -229,6 +232,7 @@ pub fn rule(op: &Op) -> Rule {
         Op::NewArray { .. } => Rule::Constant,
         Op::Store | Op::Push => Rule::Store,
         Op::EmptyVec => Rule::Constant,
+        Op::CopyArray => Rule::Partials(vec![Partial::Copied, Partial::Zero]),
         Op::Len => Rule::Constant,
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),

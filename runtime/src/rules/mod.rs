@@ -95,6 +95,42 @@ pub fn add_at_grow<T: Zero + Copy + core::ops::Add<Output = T>>(
     buffer[i] = buffer[i] + v;
 }
 
+/// `buffer[i] += v[i]` for every element: a callee's cotangent of a whole array added
+/// into the caller's buffer for it (arrays, slices and `Vec`s mix freely).
+#[inline]
+pub fn add_all<T, B, V>(buffer: &mut B, v: &V)
+where
+    T: Copy + core::ops::AddAssign,
+    B: AsMut<[T]> + ?Sized,
+    V: AsRef<[T]> + ?Sized,
+{
+    let (buffer, v) = (buffer.as_mut(), v.as_ref());
+    assert_eq!(
+        buffer.len(),
+        v.len(),
+        "a cotangent's length differs from its array's"
+    );
+    for (b, &x) in buffer.iter_mut().zip(v) {
+        *b += x;
+    }
+}
+
+/// [`add_all`] into the cotangent of a `Vec` built by `push`, which grows to `v`'s length.
+#[inline]
+pub fn add_all_grow<T, V>(buffer: &mut Vec<T>, v: &V)
+where
+    T: Zero + Copy + core::ops::AddAssign,
+    V: AsRef<[T]> + ?Sized,
+{
+    let v = v.as_ref();
+    if buffer.len() < v.len() {
+        buffer.resize_with(v.len(), T::zero);
+    }
+    for (b, &x) in buffer.iter_mut().zip(v) {
+        *b += x;
+    }
+}
+
 /// Takes the cotangent of element `i` of a growing buffer, leaving zero (zero if the
 /// buffer never reached `i`).
 #[inline]
