@@ -384,10 +384,30 @@ corpus! {
     }
 }
 
+// The piecewise ones: `copysign` is `|x|·sign(s)` (slope `±1` in `x`, `0` in `s`);
+// `rem_euclid` has slope `1` in `a` and `-div_euclid(a, b)` in `b`; `div_euclid` and
+// `round_ties_even` are piecewise constant (slope `0` between their jumps).
+corpus! {
+    piecewise_methods {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            x.copysign(y) * 0.5
+                + x.rem_euclid(0.7)
+                + (2.0 * y).rem_euclid(x.abs() + 0.3)
+                + x.div_euclid(0.7) * y
+                + (3.0 * x).round_ties_even() * y
+                + x.midpoint(y * y)
+        }
+    }
+}
+
 #[test]
 fn float_methods_in_every_mode() {
     let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
     check_at(&case!(sin_cos_both_ways(a, b | da, db)), pts);
+    // Away from the jumps, where central differences see the slope.
+    let pts: &[&[f64]] = &[&[0.1, 0.3], &[0.9, -1.3], &[-2.0, 0.4]];
+    check_at(&case!(piecewise_methods(a, b | da, db)), pts);
 }
 
 // -------------------- calls passing arrays --------------------

@@ -82,6 +82,10 @@ pub(super) fn costly(inst: &Inst) -> bool {
                 | Fun::Round
                 | Fun::Trunc
                 | Fun::Fract
+                | Fun::RoundTiesEven
+                | Fun::Copysign
+                | Fun::DivEuclid
+                | Fun::Midpoint
                 | Fun::ToDegrees
                 | Fun::ToRadians
                 | Fun::Powi

@@ -275,7 +275,19 @@ fn fun(f: Fun) -> Vec<Partial> {
         Fun::Erf => unary(f, d_erf),
         Fun::Erfc => unary(f, d_erfc),
         // Piecewise constant: the derivative is zero wherever it exists.
-        Fun::Signum | Fun::Floor | Fun::Ceil | Fun::Round | Fun::Trunc => vec![Zero],
+        Fun::Signum | Fun::Floor | Fun::Ceil | Fun::Round | Fun::RoundTiesEven | Fun::Trunc => {
+            vec![Zero]
+        }
+        Fun::DivEuclid => vec![Zero, Zero],
+        // copysign(x, s) = |x|·sign(s): piecewise linear in x, piecewise constant in s
+        Fun::Copysign => vec![rule_of(f, Some(Slot::X), d_copysign_x), Zero],
+        // a.rem_euclid(b) = a − b·div_euclid(a, b)
+        Fun::RemEuclid => vec![Identity, rule_of(f, Some(Slot::Rhs), d_rem_euclid_rhs)],
+        // midpoint(a, b) = (a + b)/2
+        Fun::Midpoint => vec![
+            rule_of(f, Some(Slot::Lhs), d_half),
+            rule_of(f, Some(Slot::Rhs), d_half),
+        ],
         // fract(x) = x - trunc(x)
         Fun::Fract => vec![Identity],
         Fun::Powi => vec![rule_of(f, None, d_powi), Zero],
@@ -536,6 +548,26 @@ fn d_hypot_lhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
 fn d_hypot_rhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
     let q = s.div(o.arg(1)?, o.y);
     Some(s.mul(q, o.t))
+}
+
+/// sign(x)·sign(s)·t, the sign of `s` being the result's
+fn d_copysign_x(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let sx = s.call(Fun::Signum, &[o.a()]);
+    let sy = s.call(Fun::Signum, &[o.y]);
+    let m = s.mul(sx, sy);
+    Some(s.mul(m, o.t))
+}
+
+/// −(a − y)/b · t
+fn d_rem_euclid_rhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    let q = s.sub(o.a(), o.y);
+    let q = s.div(q, o.arg(1)?);
+    let m = s.mul(q, o.t);
+    Some(s.neg(m))
+}
+
+fn d_half(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
+    Some(s.scale(0.5, o.t))
 }
 
 fn d_max_lhs(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {

@@ -200,6 +200,14 @@ partial!(/// `∂atanh x = 1/(1-x²)`; zero stays zero
 
 partial!(/// `∂|x| = sign(x)`, and `0` at `x = 0`
     abs_jvp, abs_vjp(x: T, y: T) => sign0(x));
+partial!(/// `∂copysign(x, s)/∂x = sign(x)·sign(s) = y/x`, and `0` at `x = 0`
+    copysign_jvp_x, copysign_vjp_x(x: T, s: T, y: T) => if x == T::zero() { T::zero() } else { y / x });
+partial!(/// `∂rem_euclid(a, b)/∂b = -div_euclid(a, b) = -(a - y)/b`, as `a = b·q + y`
+    rem_euclid_jvp_rhs, rem_euclid_vjp_rhs(a: T, b: T, y: T) => -((a - y) / b));
+partial!(/// `∂midpoint(a, b)/∂a = 1/2`
+    midpoint_jvp_lhs, midpoint_vjp_lhs(a: T, b: T, y: T) => lit::<T>(0.5));
+partial!(/// `∂midpoint(a, b)/∂b = 1/2`
+    midpoint_jvp_rhs, midpoint_vjp_rhs(a: T, b: T, y: T) => lit::<T>(0.5));
 partial!(/// `∂max(a, b)/∂a`: `1` when `max` returned `a` (ties go to `a`)
     max_jvp_lhs, max_vjp_lhs(a: T, b: T, y: T) => select(max_takes_lhs(a, b)));
 partial!(/// `∂max(a, b)/∂b`: `1` when `max` returned `b`
