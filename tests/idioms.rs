@@ -496,3 +496,100 @@ fn calls_passing_arrays_in_every_mode() {
         check_at(&case, pts);
     }
 }
+
+// -------------------- arrays --------------------
+
+/// A [`common::Case`] for `m::f(p: &[f64; 3], q: &[f64; 3])`, the point split in halves.
+macro_rules! arrays3 {
+    ($m:ident) => {
+        common::Case {
+            name: stringify!($m),
+            f: |v: &[f64]| $m::f(&three(v, 0), &three(v, 3)),
+            grad: |v: &[f64]| {
+                let (y, g) = $m::f_grad(&three(v, 0), &three(v, 3));
+                (y, common::Flat::flat(g))
+            },
+            vjp: |v: &[f64], ybar: f64| {
+                let (p, q) = (three(v, 0), three(v, 3));
+                let (y, pullback) = $m::f_vjp(&p, &q);
+                (y, common::Flat::flat(pullback(ybar)))
+            },
+            jvp: |v: &[f64], dv: &[f64]| {
+                let (p, q) = (three(v, 0), three(v, 3));
+                $m::f_jvp(&p, &q, &three(dv, 0), &three(dv, 3))
+            },
+            tol: autodiff::gradcheck::Tolerance::F64,
+        }
+    };
+}
+
+fn three(v: &[f64], at: usize) -> [f64; 3] {
+    [v[at], v[at + 1], v[at + 2]]
+}
+
+/// Generic over the length: `const N: usize` carries over to the derivatives.
+#[differentiable]
+pub fn weighted_norm<const N: usize>(p: &[f64; N], w: &[f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += w[i] * p[i] * p[i];
+    }
+    s.sqrt()
+}
+
+corpus! {
+    array_literal_and_pattern {
+        #[differentiable]
+        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
+            let [a, b, c] = *p;
+            let v = [a * q[0], b.sin(), c * c - q[2]];
+            let [x, _, z] = v;
+            x * z + v[1] * q[1]
+        }
+    }
+    vec_literal_and_index_table {
+        #[differentiable]
+        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
+            let order = [2, 0, 3, 1];
+            let mut w = vec![p[0] + q[0], p[1] * q[1], (p[2] - q[2]).exp()];
+            w.push(p[0] * q[2]);
+            let mut s = 0.0;
+            for k in 0..4 {
+                s += w[order[k]] * (k as f64 + 1.0);
+            }
+            s
+        }
+    }
+    const_generic_called {
+        #[differentiable]
+        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
+            let local = [p[0] * q[0], p[1] + q[1]];
+            let w = [1.0, 2.0];
+            weighted_norm(p, q) + weighted_norm(&local, &w)
+        }
+    }
+    array_of_results_passed_on {
+        #[differentiable]
+        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
+            let r = [p[0] - q[0], p[1] - q[1], p[2] - q[2]];
+            norm2(&r) + dot(p, &r)
+        }
+    }
+}
+
+#[test]
+fn arrays_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, 1.1],
+        &[0.0, 0.9, -0.2, 0.1, 0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, 0.9, 0.05],
+    ];
+    for case in [
+        arrays3!(array_literal_and_pattern),
+        arrays3!(vec_literal_and_index_table),
+        arrays3!(const_generic_called),
+        arrays3!(array_of_results_passed_on),
+    ] {
+        check_at(&case, pts);
+    }
+}

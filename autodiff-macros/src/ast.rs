@@ -166,7 +166,8 @@ fn check_signature(cx: &Ctxt, item: &ItemFn) {
         cx.push(diag::variadic(v));
     }
     for param in &sig.generics.params {
-        if !matches!(param, GenericParam::Lifetime(_)) {
+        // Lifetimes and array lengths (`const N: usize`) carry over to the derivatives.
+        if !matches!(param, GenericParam::Lifetime(_) | GenericParam::Const(_)) {
             cx.push(diag::generic_param(param));
         }
     }

@@ -73,7 +73,7 @@ pub fn unsafe_fn(token: impl ToTokens) -> Error {
 pub fn generic_param(param: impl ToTokens) -> Error {
     at(
         param,
-        "generic parameters are not supported; write the function for `f64` (or `f32`)",
+        "type parameters are not supported; write the function for `f64` (or `f32`) (lifetimes and `const N: usize` array lengths are)",
     )
 }
 
@@ -198,7 +198,7 @@ pub fn tuple(e: impl ToTokens) -> Error {
 }
 
 pub fn array(e: impl ToTokens) -> Error {
-    at(e, "array literals `[a, b, c]` are not supported; create the array with `[0.0; 3]` (or `vec![0.0; n]`) and write the elements")
+    at(e, "an empty array literal has no length or element type the derivative can use; write `[0.0; 0]` or `Vec::new()`")
 }
 
 pub fn reference(e: impl ToTokens) -> Error {

@@ -43,6 +43,9 @@ impl<'ast> Visit<'ast> for Fence<'_> {
                     self.visit_expr(&fill);
                     self.visit_expr(&len);
                 }
+                for e in vec_list(&m.mac).unwrap_or_default() {
+                    self.visit_expr(&e);
+                }
             }
             // `m.map(|v| body)`: the closure's body is checked like any expression.
             (Expr::MethodCall(m), None) if map_closure(m).is_some() => {
@@ -131,7 +134,9 @@ impl Fence<'_> {
             Expr::Continue(c) if self.loops > 0 && c.label.is_none() => return None,
             Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
             Expr::Match(m) => diag::match_expr(m.match_token),
-            Expr::Macro(m) if vec_repeat(&m.mac).is_some() => return None,
+            Expr::Macro(m) if vec_repeat(&m.mac).is_some() || vec_list(&m.mac).is_some() => {
+                return None
+            }
             Expr::Macro(m) => diag::macro_call(&m.mac),
             Expr::Unsafe(u) => diag::unsafe_block(u.unsafe_token),
             Expr::Async(_) | Expr::Await(_) => diag::async_block(e),
@@ -139,6 +144,7 @@ impl Fence<'_> {
             Expr::Let(_) => diag::if_let(e),
             Expr::Tuple(_) => diag::tuple(e),
             Expr::Repeat(_) => return None,
+            Expr::Array(a) if !a.elems.is_empty() => return None,
             Expr::Array(_) => diag::array(e),
             Expr::Reference(_) | Expr::RawAddr(_) => diag::reference(e),
             Expr::Struct(_) => diag::struct_literal(e),
@@ -193,7 +199,7 @@ impl Fence<'_> {
             }
             return;
         }
-        if !simple_binding(&local.pat) {
+        if !simple_binding(&local.pat) && array_let(local).is_none() {
             self.cx.push(diag::let_pattern(&local.pat));
         }
         match &local.init {
@@ -206,6 +212,20 @@ impl Fence<'_> {
             }
         }
     }
+}
+
+/// `let [a, b, _] = xs;`: the elements of an array bound in order (`_` skips one), which
+/// is `let a = xs[0]; let b = xs[1];`. The patterns, if the local is one.
+pub fn array_let(local: &Local) -> Option<Vec<&Pat>> {
+    let (Pat::Slice(pats), Some(init)) = (&local.pat, &local.init) else {
+        return None;
+    };
+    let ok = init.diverge.is_none()
+        && pats
+            .elems
+            .iter()
+            .all(|p| simple_binding(p) || matches!(p, Pat::Wild(_)));
+    ok.then(|| pats.elems.iter().collect())
 }
 
 /// `let (a, b) = (e1, e2);`: simple bindings and a tuple of as many expressions, which
@@ -300,6 +320,16 @@ pub fn vec_repeat(mac: &syn::Macro) -> Option<(Expr, Expr)> {
         Ok((fill, len))
     };
     syn::parse::Parser::parse2(parse, mac.tokens.clone()).ok()
+}
+
+/// `vec![a, b, c]`: the elements, if the macro is a non-empty list of them.
+pub fn vec_list(mac: &syn::Macro) -> Option<Vec<Expr>> {
+    if !mac.path.is_ident("vec") {
+        return None;
+    }
+    let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+    let elems = syn::parse::Parser::parse2(parser, mac.tokens.clone()).ok()?;
+    (!elems.is_empty()).then(|| elems.into_iter().collect())
 }
 
 fn supported_literal(lit: &Lit) -> Option<syn::Error> {

@@ -54,7 +54,12 @@ pub fn infer(func: &mut Func, constraints: &Constraints) {
         let Some(e) = element_of[array] else { continue };
         let e = find(&mut parent, e);
         class_ty[e] = merge(class_ty[e], class_ty[array].elem());
-        class_ty[array] = merge(class_ty[array], class_ty[e].array_of());
+        // Elements of no known width (`[1.0, 2.0]`) are `f64`s, as rustc falls back to.
+        let from_elems = match class_ty[e] {
+            Ty::Float if class_ty[array] == Ty::Unknown => Ty::ArrayF64,
+            t => t.array_of(),
+        };
+        class_ty[array] = merge(class_ty[array], from_elems);
     }
     for i in 0..n {
         let root = find(&mut parent, i);

@@ -23,6 +23,12 @@ impl Flat for f32 {
     }
 }
 
+impl<const N: usize> Flat for [f64; N] {
+    fn flat(self) -> Vec<f64> {
+        self.to_vec()
+    }
+}
+
 impl Flat for Vec<f64> {
     fn flat(self) -> Vec<f64> {
         self

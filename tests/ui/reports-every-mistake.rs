@@ -3,7 +3,7 @@ use autodiff::differentiable;
 // Three unrelated mistakes: all three are reported in one compile.
 #[differentiable]
 fn f(x: f64) -> f64 {
-    let pair = [x, 2.0 * x];
+    let unit = "m";
     let mut y = 0.0;
     'outer: for _ in 0..2 {
         y += x;
@@ -11,7 +11,7 @@ fn f(x: f64) -> f64 {
             break 'outer;
         }
     }
-    x.to_bits() as f64 + y * pair[1]
+    x.to_bits() as f64 + y * unit.len() as f64
 }
 
 fn main() {}

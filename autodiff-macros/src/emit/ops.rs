@@ -386,7 +386,8 @@ fn operator(op: &Op, a: &[TokenStream], span: Span) -> TokenStream {
         (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
         (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),
         (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
-        (Op::CopyArray, [array, _]) => quote_spanned!(span=> #array.to_vec()),
+        (Op::CopyArray { same: false }, [array, _]) => quote_spanned!(span=> #array.to_vec()),
+        (Op::CopyArray { same: true }, [array, _]) => quote_spanned!(span=> #array.clone()),
         (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
     }
 }

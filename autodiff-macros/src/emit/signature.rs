@@ -131,22 +131,23 @@ impl<'a> Signature<'a> {
             })
             .collect();
         let params = quote!(#(#params),*);
-        for lt in &namer.named {
-            generics
-                .params
-                .push(syn::GenericParam::Lifetime(syn::LifetimeParam::new(
-                    lt.clone(),
-                )));
+        // Lifetimes go before const parameters.
+        let first_const = generics.lifetimes().count();
+        for (k, lt) in namer.named.iter().enumerate() {
+            let param = syn::GenericParam::Lifetime(syn::LifetimeParam::new(lt.clone()));
+            generics.params.insert(first_const + k, param);
         }
         let lifetimes: Vec<_> = generics
             .lifetimes()
             .map(|l| &l.lifetime)
             .filter(|l| borrowed.0.contains(&l.ident.to_string()))
             .collect();
+        // A `use<..>` bound names every const parameter (the pullback's types use them).
+        let consts = generics.const_params().map(|c| &c.ident);
         let capture = if lifetimes.is_empty() {
             quote!()
         } else {
-            quote!(+ use<#(#lifetimes),*>)
+            quote!(+ use<#(#lifetimes,)* #(#consts),*>)
         };
         let name = names::vjp_fn(self.f.name());
         self.head_with(
@@ -263,6 +264,19 @@ impl<'a> Signature<'a> {
         let results = e.results_tuple(&func.results);
         let name = self.own_path(self.f.name());
         // Using the derivative counts as using the function (no `dead_code` warning).
+        let consts: Vec<_> = self
+            .f
+            .original
+            .sig
+            .generics
+            .const_params()
+            .map(|c| &c.ident)
+            .collect();
+        let name = if consts.is_empty() {
+            name
+        } else {
+            quote!(#name::<#(#consts),*>)
+        };
         quote! { #head { let _ = #name; #body #results } }
     }
 }

@@ -54,9 +54,12 @@ pub enum Op {
     },
     /// `Vec::with_capacity(args[0])`, or `Vec::new()` without arguments.
     EmptyVec,
-    /// `args[0].to_vec()`: a new local array with the elements of another; `args[1]` is
-    /// their number, taken with the copy (its cotangent buffer's length).
-    CopyArray,
+    /// `args[0].to_vec()`, or `args[0].clone()` (an array of the same type) if `same`: a
+    /// new local array with the elements of another; `args[1]` is their number, taken
+    /// with the copy (its cotangent buffer's length).
+    CopyArray {
+        same: bool,
+    },
     /// `args[0]` with `args[2]` pushed; `args[1]` is its length before, the new element's
     /// index. A new version of the array, like `Store`.
     Push,
@@ -298,7 +301,7 @@ impl Op {
                 | Op::Method { .. }
                 | Op::Undef
                 | Op::NewArray { .. }
-                | Op::CopyArray
+                | Op::CopyArray { .. }
                 | Op::Store
         )
     }
@@ -338,7 +341,8 @@ impl Op {
             Op::NewArray { fixed: false } => "new_vec".into(),
             Op::Store => "store".into(),
             Op::EmptyVec => "empty_vec".into(),
-            Op::CopyArray => "copy_array".into(),
+            Op::CopyArray { same: false } => "to_vec".into(),
+            Op::CopyArray { same: true } => "clone_array".into(),
             Op::Push => "push".into(),
             Op::Len => "len".into(),
             Op::At => "at".into(),

@@ -29,7 +29,12 @@ impl Lower<'_> {
         // A new array with the same elements, which may be written.
         if name == "to_vec" && args.len() == 1 {
             let len = self.emit(Op::Len, vec![recv], span, Ty::Int);
-            return self.emit(Op::CopyArray, vec![recv, len], span, Ty::Unknown);
+            return self.emit(
+                Op::CopyArray { same: false },
+                vec![recv, len],
+                span,
+                Ty::Unknown,
+            );
         }
         // A copy is the same value; the emitted code copies where it needs to.
         if name == "clone" && args.len() == 1 {

@@ -148,10 +148,30 @@ impl Lower<'_> {
         }
         let Some(init) = &local.init else { return };
         let v = self.need(&init.expr);
+        if let Some(pats) = crate::fence::array_let(local) {
+            return self.bind_elements(&pats, v, init.expr.span());
+        }
         let id = self.bind_pattern(&local.pat, v);
         // `let r = &xs[i];` (as iterator chains become): `*r` reads the element.
         if let (Some(id), Expr::Reference(_)) = (id, &*init.expr) {
             self.deref_ok.insert(id);
+        }
+    }
+
+    /// `let [a, b, _] = v;`: each binding is an element read of `v`.
+    fn bind_elements(&mut self, pats: &[&syn::Pat], v: Value, span: Span) {
+        for (i, pat) in pats.iter().enumerate() {
+            if matches!(pat, syn::Pat::Wild(_)) {
+                continue;
+            }
+            let index = self.usize_const(i, span);
+            let pending = Pending::Index {
+                base: v,
+                indices: vec![index],
+                written: IndexBase::Other,
+            };
+            let e = self.emit_pending(Op::Index, vec![v, index], span, pending);
+            self.bind_pattern(pat, e);
         }
     }
 

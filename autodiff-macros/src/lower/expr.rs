@@ -84,13 +84,17 @@ impl Lower<'_> {
             }
             Expr::Field(f) => Some(self.field(f)),
             Expr::Repeat(r) => Some(self.new_array(&r.expr, &r.len, true, span)),
-            Expr::Macro(m) => match crate::fence::vec_repeat(&m.mac) {
-                Some((fill, len)) => Some(self.new_array(&fill, &len, false, span)),
-                None => {
-                    self.unsupported(diag::internal(span, "macro passed the fence"));
-                    Some(self.undef(span))
+            Expr::Array(a) => Some(self.array_literal(a.elems.iter(), true, span)),
+            Expr::Macro(m) => {
+                if let Some((fill, len)) = crate::fence::vec_repeat(&m.mac) {
+                    return Some(self.new_array(&fill, &len, false, span));
                 }
-            },
+                if let Some(elems) = crate::fence::vec_list(&m.mac) {
+                    return Some(self.array_literal(elems.iter(), false, span));
+                }
+                self.unsupported(diag::internal(span, "macro passed the fence"));
+                Some(self.undef(span))
+            }
             Expr::Index(ix) => Some(self.index(ix)),
             _ => {
                 self.unsupported(diag::internal(span, "expression passed the fence"));
@@ -340,6 +344,35 @@ impl Lower<'_> {
         // The fill must be a constant: `resolve` checks it is not varied.
         let tokens = fill.to_token_stream();
         self.pending.insert(array, Pending::Fill { tokens });
+        array
+    }
+
+    /// `[a, b, c]` or `vec![a, b, c]`: a new array of zeros (integers if every element
+    /// is one) with the elements written in order, as a person would write it out.
+    fn array_literal<'e>(
+        &mut self,
+        elems: impl Iterator<Item = &'e Expr>,
+        fixed: bool,
+        span: Span,
+    ) -> Value {
+        let values: Vec<Value> = elems.map(|e| self.need(e)).collect();
+        let ints = values.iter().all(|&v| self.func.ty(v) == Ty::Int);
+        let (zero, ty) = if ints {
+            let zero = Const::Int(proc_macro2::Literal::usize_unsuffixed(0));
+            (zero, Ty::Int)
+        } else {
+            let lit = proc_macro2::Literal::f64_unsuffixed(0.0);
+            (Const::Float { value: 0.0, lit }, Ty::Float)
+        };
+        let fill = self.emit(Op::Const(zero), vec![], span, ty);
+        let len = self.usize_const(values.len(), span);
+        let mut array = self.emit(Op::NewArray { fixed }, vec![fill, len], span, ty.array_of());
+        for (i, v) in values.into_iter().enumerate() {
+            let index = self.usize_const(i, span);
+            let out = self.emit(Op::Store, vec![array, index, v], span, Ty::Unknown);
+            self.constraints.same(out, array);
+            array = out;
+        }
         array
     }
 

@@ -173,7 +173,11 @@ impl<'a> Lower<'a> {
         self.func.values[v.index()].by_ref = by_ref && ty == Ty::Obj;
         self.func.params.push(v);
         self.active.push(active);
-        self.bind(ident.to_string(), v);
+        let id = self.bind(ident.to_string(), v);
+        // `*p` of `p: &[f64; N]` is the array, as `p` is.
+        if by_ref && ty.elem() != Ty::Unknown {
+            self.deref_ok.insert(id);
+        }
     }
 
     fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty) -> Value {
@@ -240,6 +244,11 @@ impl<'a> Lower<'a> {
         if let Some(block) = self.blocks.last_mut() {
             block.push(inst);
         }
+    }
+
+    fn usize_const(&mut self, n: usize, span: Span) -> Value {
+        let c = Const::Int(proc_macro2::Literal::usize_unsuffixed(n));
+        self.emit(Op::Const(c), vec![], span, Ty::Int)
     }
 
     fn bool_const(&mut self, b: bool, span: Span) -> Value {

@@ -359,7 +359,7 @@ impl Families {
     fn block(&mut self, block: &Block) {
         for inst in &block.insts {
             match &inst.kind {
-                InstKind::Op(Op::NewArray { .. } | Op::CopyArray, _) => {
+                InstKind::Op(Op::NewArray { .. } | Op::CopyArray { .. }, _) => {
                     let r = self.root(inst.outs[0]);
                     self.arrays.insert(r);
                 }
@@ -368,7 +368,11 @@ impl Families {
                     self.arrays.insert(r);
                     self.growable.insert(inst.outs[0]);
                 }
-                InstKind::Op(Op::Store | Op::Push, args) => {
+                InstKind::Op(op @ (Op::Store | Op::Push), args) => {
+                    // A `Vec` pushed to grows past the buffer made for its first length.
+                    if matches!(op, Op::Push) {
+                        self.growable.insert(args[0]);
+                    }
                     self.written = true;
                     self.written_roots.insert(args[0]);
                     self.union(inst.outs[0], args[0]);

@@ -118,9 +118,13 @@ impl Reverse<'_> {
             }
             let len = self.func.push_op(Op::Len, vec![a], a, inst.span, insts);
             self.func.values[len.index()].ty = Ty::Int;
-            let copy = self
-                .func
-                .push_op(Op::CopyArray, vec![a, len], a, inst.span, insts);
+            let copy = self.func.push_op(
+                Op::CopyArray { same: true },
+                vec![a, len],
+                a,
+                inst.span,
+                insts,
+            );
             copies.push(copy);
         }
         let joint = JointCall {

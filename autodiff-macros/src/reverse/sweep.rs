@@ -15,7 +15,7 @@ impl Reverse<'_> {
                 InstKind::Op(Op::Store | Op::Push, args) if self.act.is_active(inst.outs[0]) => {
                     self.store_adjoint(args, inst.span, adj, &mut out);
                 }
-                InstKind::Op(Op::CopyArray, args) if self.act.is_active(inst.outs[0]) => {
+                InstKind::Op(Op::CopyArray { .. }, args) if self.act.is_active(inst.outs[0]) => {
                     self.copy_adjoint(inst.outs[0], args[0], inst.span, &mut out);
                 }
                 InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
@@ -43,7 +43,7 @@ impl Reverse<'_> {
         let mut out = Vec::new();
         for inst in insts {
             let (
-                InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray, args),
+                InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray { .. }, args),
                 Some(&array),
             ) = (&inst.kind, inst.outs.first())
             else {
@@ -53,7 +53,7 @@ impl Reverse<'_> {
             if self.buffers.contains_key(&root) || !self.family_active(root) {
                 continue;
             }
-            if let InstKind::Op(Op::CopyArray, _) = &inst.kind {
+            if let InstKind::Op(Op::CopyArray { .. }, _) = &inst.kind {
                 // A copy's buffer: zeros, as many as the elements copied.
                 let zero = self.func.push_float(0.0, array, inst.span, &mut out);
                 self.func.values[zero.index()].ty = self.func.ty(array).elem();

@@ -232,7 +232,7 @@ pub fn rule(op: &Op) -> Rule {
         Op::NewArray { .. } => Rule::Constant,
         Op::Store | Op::Push => Rule::Store,
         Op::EmptyVec => Rule::Constant,
-        Op::CopyArray => Rule::Partials(vec![Partial::Copied, Partial::Zero]),
+        Op::CopyArray { .. } => Rule::Partials(vec![Partial::Copied, Partial::Zero]),
         Op::Len => Rule::Constant,
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),
