@@ -593,3 +593,58 @@ fn arrays_in_every_mode() {
         check_at(&case, pts);
     }
 }
+
+// -------------------- several results --------------------
+
+corpus! {
+    polar_pair {
+        #[differentiable]
+        pub fn f(r: f64, t: f64) -> (f64, f64) {
+            let (s, c) = t.sin_cos();
+            (r * c, r * s)
+        }
+    }
+    sum_and_product_of_a_loop {
+        #[differentiable]
+        pub fn f(a: f64, b: f64) -> (f64, f64, f64) {
+            let mut s = 0.0;
+            let mut p = 1.0;
+            for k in 1..4 {
+                let t = (a * k as f64).sin() + b;
+                s += t;
+                p *= 1.0 + t * t;
+            }
+            let mean = s / 3.0;
+            (s, p.ln(), mean)
+        }
+    }
+    value_and_profile {
+        #[differentiable]
+        pub fn f(a: f64, b: f64) -> (f64, Vec<f64>) {
+            let profile: Vec<f64> = (0..4).map(|k| (a - 0.5 * k as f64).exp() * b).collect();
+            let peak = profile.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            (peak, profile)
+        }
+    }
+    branch_chooses_parts {
+        #[differentiable]
+        pub fn f(a: f64, b: f64) -> (f64, f64) {
+            let hi = if a > b { a * a } else { b.exp() };
+            let lo = a.min(b);
+            (hi, lo * hi)
+        }
+    }
+}
+
+#[test]
+fn tuple_results_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
+    for case in [
+        tuple_case!(polar_pair),
+        tuple_case!(sum_and_product_of_a_loop),
+        tuple_case!(value_and_profile),
+        tuple_case!(branch_chooses_parts),
+    ] {
+        check_at(&case, pts);
+    }
+}

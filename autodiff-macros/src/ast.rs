@@ -88,7 +88,17 @@ impl<'a> DiffFn<'a> {
         matches!(
             classify(self.ret_ty),
             TypeClass::FloatContainer(_) | TypeClass::Linear
-        )
+        ) || self.result_parts().len() > 1
+    }
+
+    /// The types of the parts of a tuple result (`-> (f64, Vec<f64>)`), or the result's
+    /// type alone. Each part is a result of its own: the pullback takes a tuple of their
+    /// cotangents and `f_jvp` returns a tuple of their tangents.
+    pub fn result_parts(&self) -> Vec<&'a Type> {
+        match self.ret_ty {
+            Type::Tuple(t) => t.elems.iter().collect(),
+            ty => vec![ty],
+        }
     }
 
     /// Whether the function is a method (its first parameter is `self`).
@@ -218,19 +228,28 @@ fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<&'a Type> {
             cx.push(diag::missing_return_type(&item.sig.ident));
             None
         }
-        ReturnType::Type(_, ty) => match classify(ty) {
-            TypeClass::Float(_) => Some(ty),
-            // An owned array of floats (`Vec<f64>`, `[f64; 3]`), not a borrowed one.
-            TypeClass::FloatContainer(_) | TypeClass::Linear
-                if !matches!(**ty, Type::Reference(_)) =>
-            {
-                Some(ty)
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(t) if t.elems.len() >= 2 => {
+                let ok = t.elems.iter().all(|part| result_part(cx, part));
+                ok.then_some(ty)
             }
-            _ => {
-                cx.push(diag::unsupported_return_type(ty));
-                None
-            }
+            _ => result_part(cx, ty).then_some(ty),
         },
+    }
+}
+
+/// Whether `ty` can be a result (or a part of a tuple result), reporting it if not.
+fn result_part(cx: &Ctxt, ty: &Type) -> bool {
+    match classify(ty) {
+        TypeClass::Float(_) => true,
+        // An owned array of floats (`Vec<f64>`, `[f64; 3]`), not a borrowed one.
+        TypeClass::FloatContainer(_) | TypeClass::Linear if !matches!(ty, Type::Reference(_)) => {
+            true
+        }
+        _ => {
+            cx.push(diag::unsupported_return_type(ty));
+            false
+        }
     }
 }
 

@@ -115,7 +115,7 @@ pub fn unsupported_return_type(ty: &syn::Type) -> Error {
     let text = ty.to_token_stream();
     at(
         ty,
-        format!("the result must be `f32`, `f64`, or a `Vec` or array of them, found `{text}`"),
+        format!("the result (or each part of a tuple result) must be `f32`, `f64`, or a `Vec` or array of them, found `{text}`; return an integer or other data from a separate function"),
     )
 }
 
@@ -194,7 +194,11 @@ pub fn if_let(e: impl ToTokens) -> Error {
 }
 
 pub fn tuple(e: impl ToTokens) -> Error {
-    at(e, "tuples are not supported in a differentiable function; bind each component with its own `let`")
+    at(e, "a tuple is supported as the last expression of a function that returns one (`-> (f64, f64)`) and in `let (a, b) = (.., ..);`; bind each component with its own `let`")
+}
+
+pub fn tuple_tail(span: Span, parts: usize) -> Error {
+    Error::new(span, format!("a function that returns a tuple must end with the tuple of its {parts} parts, `(a, b, ..)` (no `return` of one earlier)"))
 }
 
 pub fn array(e: impl ToTokens) -> Error {

@@ -12,12 +12,24 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Local, Pat, Stmt};
 
 pub fn check(cx: &Ctxt, f: &DiffFn) {
-    Fence {
+    let mut fence = Fence {
         cx,
         loops: 0,
         conditions: 0,
+    };
+    // A tuple result's tuple, the last expression: its parts are the results.
+    let stmts = &f.body.stmts;
+    match stmts.last() {
+        Some(Stmt::Expr(Expr::Tuple(t), None)) if f.result_parts().len() > 1 => {
+            for s in &stmts[..stmts.len() - 1] {
+                fence.visit_stmt(s);
+            }
+            for e in &t.elems {
+                fence.visit_expr(e);
+            }
+        }
+        _ => fence.visit_block(&f.body),
     }
-    .visit_block(&f.body);
 }
 
 struct Fence<'a> {

@@ -116,15 +116,19 @@ fn transform(
         fwd.func.params.push(t);
     }
     let mut body = fwd.block(&func.body);
-    let result = func.results[0];
-    let d_result = if fwd.func.ty(result).elem() == crate::ir::Ty::Unknown {
-        fwd.tangent_or_zero(result, &mut body.insts)
-    } else {
-        fwd.tangent_or_zero_like(result, &mut body.insts)
-    };
+    // The results, then their tangents.
+    let mut results = func.results.clone();
+    for &result in &func.results {
+        let d_result = if fwd.func.ty(result).elem() == crate::ir::Ty::Unknown {
+            fwd.tangent_or_zero(result, &mut body.insts)
+        } else {
+            fwd.tangent_or_zero_like(result, &mut body.insts)
+        };
+        results.push(d_result);
+    }
     let missing = std::mem::take(&mut fwd.missing);
     out.body = body;
-    out.results = vec![result, d_result];
+    out.results = results;
     (out, missing)
 }
 

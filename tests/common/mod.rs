@@ -183,3 +183,99 @@ pub fn check_at(case: &Case, points: &[&[f64]]) {
         check_case(case, p);
     }
 }
+
+/// A result seen through a fixed linear functional, so that a function with several
+/// results (a tuple, with arrays in it) is checked as one float function: the value is
+/// `⟨w, y⟩`, its gradient is the pullback of `w`, its directional derivative `⟨w, ẏ⟩`.
+pub trait Weighed: Sized {
+    /// `⟨w, self⟩`.
+    fn weigh(&self, w: &Self) -> f64;
+    /// Weights of `self`'s shape: `0.7, -0.4, 1.3, ..` in order (cycling).
+    fn weights(&self, next: &mut usize) -> Self;
+    /// `c · self`.
+    fn scaled(&self, c: f64) -> Self;
+}
+
+const WEIGHTS: [f64; 5] = [0.7, -0.4, 1.3, 0.25, -1.1];
+
+impl Weighed for f64 {
+    fn weigh(&self, w: &Self) -> f64 {
+        self * w
+    }
+    fn weights(&self, next: &mut usize) -> Self {
+        *next += 1;
+        WEIGHTS[(*next - 1) % WEIGHTS.len()]
+    }
+    fn scaled(&self, c: f64) -> Self {
+        self * c
+    }
+}
+
+impl Weighed for Vec<f64> {
+    fn weigh(&self, w: &Self) -> f64 {
+        self.iter().zip(w).map(|(a, b)| a * b).sum()
+    }
+    fn weights(&self, next: &mut usize) -> Self {
+        self.iter().map(|x| x.weights(next)).collect()
+    }
+    fn scaled(&self, c: f64) -> Self {
+        self.iter().map(|x| x * c).collect()
+    }
+}
+
+macro_rules! weighed_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Weighed),+> Weighed for ($($t,)+) {
+            fn weigh(&self, w: &Self) -> f64 {
+                0.0 $(+ self.$i.weigh(&w.$i))+
+            }
+            fn weights(&self, next: &mut usize) -> Self {
+                ($(self.$i.weights(next),)+)
+            }
+            fn scaled(&self, c: f64) -> Self {
+                ($(self.$i.scaled(c),)+)
+            }
+        }
+    };
+}
+weighed_tuple!(A 0, B 1);
+weighed_tuple!(A 0, B 1, C 2);
+
+/// The weights of `y`'s shape.
+pub fn weights_of<Y: Weighed>(y: &Y) -> Y {
+    y.weights(&mut 0)
+}
+
+/// A [`Case`] for `m::f(a, b)` with a tuple result, seen through [`Weighed`].
+#[macro_export]
+macro_rules! tuple_case {
+    ($m:ident) => {
+        $crate::common::Case {
+            name: stringify!($m),
+            f: |v: &[f64]| {
+                let y = $m::f(v[0], v[1]);
+                $crate::common::Weighed::weigh(&y, &$crate::common::weights_of(&y))
+            },
+            grad: |v: &[f64]| {
+                let (y, pullback) = $m::f_vjp(v[0], v[1]);
+                let w = $crate::common::weights_of(&y);
+                let value = $crate::common::Weighed::weigh(&y, &w);
+                (value, $crate::common::Flat::flat(pullback(w)))
+            },
+            vjp: |v: &[f64], ybar: f64| {
+                let (y, pullback) = $m::f_vjp(v[0], v[1]);
+                let w = $crate::common::weights_of(&y);
+                let value = $crate::common::Weighed::weigh(&y, &w);
+                let seed = $crate::common::Weighed::scaled(&w, ybar);
+                (value, $crate::common::Flat::flat(pullback(seed)))
+            },
+            jvp: |v: &[f64], dv: &[f64]| {
+                let (y, t) = $m::f_jvp(v[0], v[1], dv[0], dv[1]);
+                let w = $crate::common::weights_of(&y);
+                let value = $crate::common::Weighed::weigh(&y, &w);
+                (value, $crate::common::Weighed::weigh(&t, &w))
+            },
+            tol: autodiff::gradcheck::Tolerance::F64,
+        }
+    };
+}

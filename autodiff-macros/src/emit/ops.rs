@@ -156,6 +156,10 @@ impl Emitter<'_> {
         let body = self.block_value(body);
         let body = quote!(#(#borrow_again)* #body);
         match &self.closure {
+            // The cotangent of a tuple result is a tuple, one cotangent per part.
+            Some(ClosureSig { arg, ret }) if params.len() > 1 => {
+                quote_spanned!(span=> move |(#(mut #params),*): #arg| -> #ret { #body })
+            }
             // An array cotangent is a buffer the pullback updates in place.
             Some(ClosureSig { arg, ret }) if self.f_returns_array => {
                 quote_spanned!(span=> move |#(mut #params: #arg),*| -> #ret { #body })

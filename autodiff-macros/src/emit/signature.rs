@@ -261,7 +261,15 @@ impl<'a> Signature<'a> {
         types.resize(2, quote!(""));
         e.needs_id = Some(quote!([#name, #(#types),*]));
         let body = e.block(&func.body);
-        let results = e.results_tuple(&func.results);
+        // A tuple result's parts come first, then the pullback or the tangents.
+        let parts = self.f.result_parts().len();
+        let results = match func.results.split_at_checked(parts) {
+            Some((values, rest)) if parts > 1 => {
+                let (values, rest) = (e.results_tuple(values), e.results_tuple(rest));
+                quote!((#values, #rest))
+            }
+            _ => e.results_tuple(&func.results),
+        };
         let name = self.own_path(self.f.name());
         // Using the derivative counts as using the function (no `dead_code` warning).
         let consts: Vec<_> = self

@@ -93,7 +93,7 @@ impl Lower<'_> {
         let p = sub.func.params[0];
         sub.func.values[p.index()].ty = Ty::Float;
         let result = sub.need(body);
-        let body = Box::new(sub.finish(result));
+        let body = Box::new(sub.finish(vec![result]));
         let closure = m.args[0].to_token_stream();
         // A `map` of anything but an object is a closure, which `resolve` reports.
         let pending = Pending::Method {

@@ -67,15 +67,19 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     }
     let span = f.original.block.span();
     let no = l.bool_const(false, span);
+    let parts = f.result_parts();
     // The result before any `return`: never observed, but typed like the result.
-    let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(f.ret_ty)));
+    let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(parts[0])));
     l.ret_flag = l.bind("<returned>".into(), no);
     l.ret_val = l.bind("<result>".into(), undef);
+    if parts.len() > 1 {
+        return l.tuple_result(&f.body.stmts, &parts, span);
+    }
     l.lower_stmts(&f.body.stmts, true);
     let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
     // The result has the declared type (a float behind a field or call is one).
     l.constraints.same(result, undef);
-    l.finish(result)
+    l.finish(vec![result])
 }
 
 type BindingId = usize;
@@ -146,9 +150,30 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn finish(mut self, result: Value) -> Func {
+    /// A function returning a tuple ends with the tuple `(a, b, ..)`: each part is one of
+    /// its results, of the declared type.
+    fn tuple_result(mut self, stmts: &[syn::Stmt], parts: &[&syn::Type], span: Span) -> Func {
+        let tail = match stmts.last() {
+            Some(syn::Stmt::Expr(Expr::Tuple(t), None)) if t.elems.len() == parts.len() => t,
+            _ => {
+                self.cx.push(diag::tuple_tail(span, parts.len()));
+                return self.finish(Vec::new());
+            }
+        };
+        self.lower_stmts(&stmts[..stmts.len() - 1], false);
+        let mut results = Vec::new();
+        for (e, ty) in tail.elems.iter().zip(parts) {
+            let v = self.need(e);
+            let declared = self.emit(Op::Undef, vec![], e.span(), ty_of(classify(ty)));
+            self.constraints.same(v, declared);
+            results.push(v);
+        }
+        self.finish(results)
+    }
+
+    fn finish(mut self, results: Vec<Value>) -> Func {
         self.func.body.insts = self.blocks.pop().unwrap_or_default();
-        self.func.results = vec![result];
+        self.func.results = results;
         let varied = resolve::resolve(
             self.cx,
             &mut self.func,

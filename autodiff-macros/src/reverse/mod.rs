@@ -48,11 +48,11 @@ pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     let mut out = func.derived("_vjp");
     let mut rev = Reverse::new(&mut out, func, act, active_params, Target::Pullback);
     let swept = rev.sweep(func, active_params);
-    let result = func.results[0];
-    let span = rev.func.info(result).span;
+    let span = rev.func.info(func.results[0]).span;
     let (body, pullback) = rev.package(swept, span, active_params);
     out.body = body;
-    out.results = vec![result, pullback];
+    out.results = func.results.clone();
+    out.results.push(pullback);
     out
 }
 
@@ -70,8 +70,8 @@ enum Target {
 struct Swept {
     primal: Block,
     adjoint: Vec<Inst>,
-    /// The result's cotangent the adjoint starts from.
-    d_ret: Value,
+    /// The results' cotangents the adjoint starts from.
+    d_ret: Vec<Value>,
     grads: Vec<Value>,
     /// Cotangent buffers made in the primal (so the pullback need not capture what they
     /// are shaped like).
@@ -103,18 +103,25 @@ impl<'a> Reverse<'a> {
     /// cotangents. The seed `d_ret` is the pullback's parameter, or `1` written out.
     fn sweep(&mut self, func: &Func, active_params: &[Value]) -> Swept {
         let primal = self.primal_block(&func.body);
-        let result = func.results[0];
-        let span = self.func.info(result).span;
         let mut adjoint = Vec::new();
-        let d_ret = match self.target {
-            Target::Pullback => {
-                let ty = self.func.ty(result);
-                self.func.new_value(Some("d_ret".into()), span, ty)
-            }
-            Target::Ordinary => self.func.push_float(1.0, result, span, &mut adjoint),
-        };
         let mut adj = Adjoints::default();
-        self.seed(result, d_ret, &mut adj);
+        let mut d_ret = Vec::new();
+        for (k, &result) in func.results.iter().enumerate() {
+            let span = self.func.info(result).span;
+            let d = match self.target {
+                Target::Pullback => {
+                    let name = match func.results.len() {
+                        1 => "d_ret".to_string(),
+                        _ => format!("d_ret{k}"),
+                    };
+                    let ty = self.func.ty(result);
+                    self.func.new_value(Some(name), span, ty)
+                }
+                Target::Ordinary => self.func.push_float(1.0, result, span, &mut adjoint),
+            };
+            self.seed(result, d, &mut adj);
+            d_ret.push(d);
+        }
         adjoint.extend(self.array_buffers(active_params));
         let hoisted = self.field_buffers(func, active_params);
         adjoint.extend(self.adjoint(&primal.insts, &mut adj));
@@ -230,7 +237,7 @@ impl Reverse<'_> {
             .func
             .new_value(Some("pullback".into()), span, Ty::Unknown);
         let closure = InstKind::Closure {
-            params: vec![d_ret],
+            params: d_ret,
             body: Block {
                 insts: adjoint,
                 yields: grads,
