@@ -648,3 +648,73 @@ fn tuple_results_in_every_mode() {
         check_at(&case, pts);
     }
 }
+
+// -------------------- patterns: enums, Option, if let, let … else --------------------
+
+/// How a residual is penalised: an enum parameter, matched in the functions below.
+#[derive(Clone, Copy, Debug)]
+pub enum Loss {
+    Squared,
+    Huber(f64),
+    PseudoHuber { delta: f64 },
+}
+
+corpus! {
+    match_on_an_enum {
+        #[differentiable(wrt(r, s))]
+        pub fn f(r: f64, s: f64, loss: Loss) -> f64 {
+            let e = r - 0.5 * s;
+            match loss {
+                Loss::Squared => e * e,
+                Loss::Huber(d) if e.abs() <= d => 0.5 * e * e,
+                Loss::Huber(d) => d * (e.abs() - 0.5 * d),
+                Loss::PseudoHuber { delta } => {
+                    delta * delta * ((1.0 + (e / delta).powi(2)).sqrt() - 1.0)
+                }
+            }
+        }
+    }
+    if_let_on_an_option {
+        #[differentiable(wrt(x, y))]
+        pub fn f(x: f64, y: f64, cap: Option<f64>) -> f64 {
+            let v = x * y.exp();
+            let capped = if let Some(c) = cap { v.min(c) } else { v };
+            match cap {
+                Some(c) if c > 1.0 => capped + x,
+                Some(_) => capped - y,
+                None => capped * 2.0,
+            }
+        }
+    }
+    let_else_by_reference {
+        #[differentiable(wrt(x, y))]
+        pub fn f(x: f64, y: f64, loss: &Loss) -> f64 {
+            let base = x.sin() * y;
+            let Loss::Huber(d) = loss else {
+                return base * 2.0;
+            };
+            base * d + x
+        }
+    }
+}
+
+#[test]
+fn patterns_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
+    // One case per argument: the case's functions are plain `fn`s, so it is a constant.
+    macro_rules! each {
+        ($($loss:expr),*) => {$(
+            check_at(&case!(match_on_an_enum(a, b | da, db) + $loss), pts);
+            check_at(&case!(let_else_by_reference(a, b | da, db) + &$loss), pts);
+        )*};
+    }
+    each!(
+        Loss::Squared,
+        Loss::Huber(0.5),
+        Loss::Huber(5.0),
+        Loss::PseudoHuber { delta: 0.7 }
+    );
+    check_at(&case!(if_let_on_an_option(a, b | da, db) + Some(0.3)), pts);
+    check_at(&case!(if_let_on_an_option(a, b | da, db) + Some(1.5)), pts);
+    check_at(&case!(if_let_on_an_option(a, b | da, db) + None), pts);
+}

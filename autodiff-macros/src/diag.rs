@@ -148,13 +148,6 @@ pub fn break_continue(e: impl ToTokens) -> Error {
     )
 }
 
-pub fn match_expr(keyword: impl ToTokens) -> Error {
-    at(
-        keyword,
-        "this `match` is not supported: a `match` on numbers, `bool`s or `char`s with literal, range, `|`, `_` and binding patterns and guards is; write this one as an `if` / `else if` / `else` chain",
-    )
-}
-
 pub fn macro_call(mac: &syn::Macro) -> Error {
     if mac.path.is_ident("vec") {
         return at(
@@ -189,7 +182,7 @@ pub fn try_operator(e: impl ToTokens) -> Error {
 pub fn if_let(e: impl ToTokens) -> Error {
     at(
         e,
-        "`if let` and `let` conditions are not supported; test a `bool` with a plain `if`",
+        "`while let` and `let` chains (`if let .. && ..`) are not supported; use `if let pat = value { .. }` alone, or a `while` loop on a `bool`",
     )
 }
 
@@ -283,18 +276,15 @@ pub fn let_without_value(local: impl ToTokens) -> Error {
     )
 }
 
-pub fn let_else(token: impl ToTokens) -> Error {
-    at(
-        token,
-        "`let .. else` is not supported; use `if` and `return`",
-    )
-}
-
 pub fn push(method: impl ToTokens) -> Error {
     at(
         method,
         "only `v.push(value)` on an array variable is supported",
     )
+}
+
+pub fn active_scrutinee(pat: impl ToTokens) -> Error {
+    at(pat, "this pattern reads a value out of an active one, which would lose its derivative; bind the whole value (`v => ..`), or match on inactive values (integers, enums, `Option`s of them) and compute active values in the arms")
 }
 
 pub fn active_fill(fill: impl ToTokens) -> Error {

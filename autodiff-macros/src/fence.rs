@@ -74,6 +74,17 @@ impl<'ast> Visit<'ast> for Fence<'_> {
                     self.visit_expr(j);
                 }
             }
+            // `if let pat = e`: the pattern is the lowering's; `e` and the branches are
+            // checked like any expression.
+            (Expr::If(i), None) if matches!(&*i.cond, Expr::Let(_)) => {
+                if let Expr::Let(lt) = &*i.cond {
+                    self.visit_expr(&lt.expr);
+                }
+                self.visit_block(&i.then_branch);
+                if let Some((_, els)) = &i.else_branch {
+                    self.visit_expr(els);
+                }
+            }
             (Expr::While(w), None) => {
                 // `break` in a loop condition is no break of any loop (rustc: E0590).
                 let loops = std::mem::replace(&mut self.loops, 0);
@@ -145,7 +156,7 @@ impl Fence<'_> {
             }
             Expr::Continue(c) if self.loops > 0 && c.label.is_none() => return None,
             Expr::Break(_) | Expr::Continue(_) => diag::break_continue(e),
-            Expr::Match(m) => diag::match_expr(m.match_token),
+            Expr::Match(_) => return None,
             Expr::Macro(m) if vec_repeat(&m.mac).is_some() || vec_list(&m.mac).is_some() => {
                 return None
             }
@@ -201,7 +212,8 @@ impl Fence<'_> {
     }
 
     fn check_condition(&self, cond: &Expr) -> Option<syn::Error> {
-        contains_let(cond).then(|| diag::if_let(cond))
+        let plain_if_let = matches!(cond, Expr::Let(_));
+        (!plain_if_let && contains_let(cond)).then(|| diag::if_let(cond))
     }
 
     fn check_local(&mut self, local: &Local) {
@@ -211,16 +223,17 @@ impl Fence<'_> {
             }
             return;
         }
-        if !simple_binding(&local.pat) && array_let(local).is_none() {
+        let let_else = local.init.as_ref().is_some_and(|i| i.diverge.is_some());
+        if !simple_binding(&local.pat) && array_let(local).is_none() && !let_else {
             self.cx.push(diag::let_pattern(&local.pat));
         }
         match &local.init {
             None => self.cx.push(diag::let_without_value(local)),
             Some(init) => {
-                if let Some((_, diverge)) = &init.diverge {
-                    self.cx.push(diag::let_else(diverge));
-                }
                 self.visit_expr(&init.expr);
+                if let Some((_, diverge)) = &init.diverge {
+                    self.visit_expr(diverge);
+                }
             }
         }
     }

@@ -79,7 +79,9 @@ pub mod __private {
     };
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
-    pub use crate::rules::{add_all, add_all_grow, add_at_grow, take_at_grow, zero, zero_like};
+    pub use crate::rules::{
+        add_all, add_all_grow, add_at_grow, own, take_at_grow, zero, zero_like,
+    };
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {

@@ -230,6 +230,19 @@ impl Emitter<'_> {
                 quote_spanned!(span=> #m[(#i, #j)])
             }
             (Op::Construct { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
+            // The scrutinee as a place, matched where it is (not moved, not cloned).
+            (Op::Matches { pat }, [_]) => {
+                let s = self.raw_operand(args[0]);
+                quote_spanned!(span=> ::core::matches!(#s, #pat))
+            }
+            (Op::Bound { pat, name }, [_]) => {
+                let s = self.raw_operand(args[0]);
+                quote_spanned!(span=> match #s {
+                    #pat => ::autodiff::__private::own(#name),
+                    #[allow(unreachable_patterns)]
+                    _ => ::core::default::Default::default(),
+                })
+            }
             (Op::Map { closure, .. }, [_]) => {
                 let m = self.raw_operand(args[0]);
                 quote_spanned!(span=> #m.map(#closure))

@@ -68,6 +68,15 @@ pub enum Op {
     Store,
     /// `args[0].len()`.
     Len,
+    /// `matches!(args[0], pat)`: whether an inactive value matches an arm's pattern.
+    Matches {
+        pat: TokenStream,
+    },
+    /// `name` as bound by `pat` in `args[0]`, where it matches (a default elsewhere).
+    Bound {
+        pat: TokenStream,
+        name: syn::Ident,
+    },
     /// `args[0][args[1]]` or `args[0][(args[1], args[2])]`: an element of a matrix or
     /// vector (an object).
     At,
@@ -345,6 +354,8 @@ impl Op {
             Op::CopyArray { same: true } => "clone_array".into(),
             Op::Push => "push".into(),
             Op::Len => "len".into(),
+            Op::Matches { pat } => format!("matches {}", compact(pat)),
+            Op::Bound { pat, name } => format!("bound {name} in {}", compact(pat)),
             Op::At => "at".into(),
             Op::Construct { path } => format!("construct {}", compact(path)),
             Op::Map { closure, .. } => format!("map {}", compact(closure)),

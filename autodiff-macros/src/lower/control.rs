@@ -147,6 +147,9 @@ impl Lower<'_> {
             return;
         }
         let Some(init) = &local.init else { return };
+        if init.diverge.is_some() {
+            return self.let_else(local, init);
+        }
         let v = self.need(&init.expr);
         if let Some(pats) = crate::fence::array_let(local) {
             return self.bind_elements(&pats, v, init.expr.span());
@@ -196,10 +199,13 @@ impl Lower<'_> {
     }
 
     /// An expression evaluated for its effect on bindings (a statement).
-    fn lower_effect(&mut self, e: &Expr) {
+    pub(super) fn lower_effect(&mut self, e: &Expr) {
         match e {
             Expr::If(i) => {
                 self.lower_if(i, false);
+            }
+            Expr::Match(m) => {
+                self.lower_match(m, false);
             }
             _ => {
                 self.lower_expr(e);
@@ -222,6 +228,10 @@ impl Lower<'_> {
     }
 
     pub(super) fn lower_if(&mut self, i: &syn::ExprIf, want_value: bool) -> Option<Value> {
+        if let Expr::Let(lt) = &*i.cond {
+            let els = i.else_branch.as_ref().map(|(_, e)| &**e);
+            return self.if_let(lt, &i.then_branch, els, want_value && els.is_some());
+        }
         let cond = self.need(&i.cond);
         let span = i.if_token.span;
         match &i.else_branch {

@@ -44,6 +44,7 @@ impl Lower<'_> {
             Expr::MethodCall(m) => Some(self.method(m)),
             Expr::Call(c) => Some(self.call(c)),
             Expr::If(i) => self.lower_if(i, i.else_branch.is_some()),
+            Expr::Match(m) => self.lower_match(m, true),
             Expr::Block(b) => self.lower_block(&b.block),
             Expr::ForLoop(f) => {
                 self.lower_for(f);

@@ -40,6 +40,7 @@ mod call;
 mod control;
 mod expr;
 mod loops;
+mod patterns;
 mod resolve;
 mod syntax;
 

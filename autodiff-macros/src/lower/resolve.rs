@@ -48,6 +48,10 @@ pub(super) enum Pending {
     Fill {
         tokens: TokenStream,
     },
+    /// A value bound by a pattern: its scrutinee must not be varied.
+    Scrutinee {
+        tokens: TokenStream,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -261,6 +265,12 @@ impl Resolver<'_, '_> {
             Some(Pending::Fill { tokens }) => {
                 if self.is_varied(args[0]) {
                     self.error(diag::active_fill(tokens));
+                }
+                return self.set_ty(out, self.typed(out, op, args));
+            }
+            Some(Pending::Scrutinee { tokens }) => {
+                if self.is_varied(args[0]) {
+                    self.error(diag::active_scrutinee(tokens));
                 }
                 return self.set_ty(out, self.typed(out, op, args));
             }

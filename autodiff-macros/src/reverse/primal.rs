@@ -176,7 +176,10 @@ impl Reverse<'_> {
                 if written {
                     self.must_record(i)
                 } else {
-                    matches!(i.kind, InstKind::Op(Op::Fun(_), _)) && costly(i)
+                    matches!(
+                        i.kind,
+                        InstKind::Op(Op::Fun(_) | Op::Matches { .. } | Op::Bound { .. }, _)
+                    ) && costly(i)
                 }
             })
             .flat_map(|i| i.outs.iter().copied())

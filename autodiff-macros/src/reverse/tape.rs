@@ -67,11 +67,12 @@ pub(super) fn recompute_or_record(
 }
 
 /// Loops, and the float functions that cost more than a few multiplications: recording
-/// their result (8 bytes) is cheaper than computing it again.
+/// their result (8 bytes) is cheaper than computing it again. Patterns too: matching
+/// again would make the pullback hold the scrutinee (a clone of it, which may not exist).
 pub(super) fn costly(inst: &Inst) -> bool {
     use crate::ir::Fun;
     match &inst.kind {
-        InstKind::Loop(_) => true,
+        InstKind::Loop(_) | InstKind::Op(Op::Matches { .. } | Op::Bound { .. }, _) => true,
         InstKind::Op(Op::Fun(f), _) => !matches!(
             f,
             Fun::Abs

@@ -234,6 +234,8 @@ pub fn rule(op: &Op) -> Rule {
         Op::EmptyVec => Rule::Constant,
         Op::CopyArray { .. } => Rule::Partials(vec![Partial::Copied, Partial::Zero]),
         Op::Len => Rule::Constant,
+        // Patterns read inactive values only (`resolve` checks).
+        Op::Matches { .. } | Op::Bound { .. } => Rule::Constant,
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),
         Op::Construct { .. } => Rule::Construct,

@@ -95,6 +95,46 @@ pub fn add_at_grow<T: Zero + Copy + core::ops::Add<Output = T>>(
     buffer[i] = buffer[i] + v;
 }
 
+/// A value bound by a pattern, by value: `d` of `Loss::Huber(d)` is an `f64` whether the
+/// enum was matched by value or through a reference (`&f64`).
+pub trait Own {
+    type Owned;
+    fn own(self) -> Self::Owned;
+}
+
+macro_rules! own {
+    ($($t:ty)*) => {$(
+        impl Own for $t {
+            type Owned = $t;
+            #[inline]
+            fn own(self) -> $t {
+                self
+            }
+        }
+        impl Own for &$t {
+            type Owned = $t;
+            #[inline]
+            fn own(self) -> $t {
+                *self
+            }
+        }
+        impl Own for &&$t {
+            type Owned = $t;
+            #[inline]
+            fn own(self) -> $t {
+                **self
+            }
+        }
+    )*};
+}
+own!(f32 f64 i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize bool char);
+
+/// [`Own::own`], as generated code calls it.
+#[inline]
+pub fn own<T: Own>(x: T) -> T::Owned {
+    x.own()
+}
+
 /// `buffer[i] += v[i]` for every element: a callee's cotangent of a whole array added
 /// into the caller's buffer for it (arrays, slices and `Vec`s mix freely).
 #[inline]
