@@ -718,3 +718,146 @@ fn patterns_in_every_mode() {
     check_at(&case!(if_let_on_an_option(a, b | da, db) + Some(1.5)), pts);
     check_at(&case!(if_let_on_an_option(a, b | da, db) + None), pts);
 }
+
+// -------------------- windows and chunks --------------------
+
+corpus! {
+    total_variation {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let tv: f64 = xs.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+            tv + ys.windows(2).map(|w| (w[0] * w[1]).sin()).sum::<f64>()
+        }
+    }
+    second_differences {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for w in xs.windows(3) {
+                s += (w[0] - 2.0 * w[1] + w[2]).powi(2) * w.len() as f64;
+            }
+            s + ys.windows(3).map(|w| w.iter().sum::<f64>().tanh()).sum::<f64>()
+        }
+    }
+    points_in_chunks {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let norms: Vec<f64> = xs
+                .chunks_exact(3)
+                .map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt())
+                .collect();
+            let mut s = 0.0;
+            for (k, [a, b, c]) in ys.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).enumerate() {
+                s += (k as f64 + 1.0) * (a * b - c);
+            }
+            norms.iter().sum::<f64>() + s
+        }
+    }
+    trapezoid_rule {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            // ∫ y dx over points sorted by x: the trapezoids between neighbours.
+            let mut area = 0.0;
+            for i in 0..xs.len() - 1 {
+                let (x0, x1) = (i as f64, i as f64 + 1.0 + xs[i + 1].abs());
+                area += 0.5 * (x1 - x0) * (ys[i] + ys[i + 1]);
+            }
+            area + xs.windows(2).map(|w| 0.5 * (w[0] + w[1])).sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn windows_and_chunks_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+    ];
+    for case in [
+        slices!(total_variation),
+        slices!(second_differences),
+        slices!(points_in_chunks),
+        slices!(trapezoid_rule),
+    ] {
+        check_at(&case, pts);
+    }
+}
+
+// -------------------- numerical recipes as people write them --------------------
+
+corpus! {
+    horner_by_fold {
+        #[differentiable]
+        pub fn f(c: &[f64], t: &[f64]) -> f64 {
+            let x = t[0];
+            c.iter().rev().fold(0.0, |acc, &ck| acc * x + ck) + t.iter().skip(1).map(|v| v * v).sum::<f64>()
+        }
+    }
+    softmax_cross_entropy {
+        #[differentiable]
+        pub fn f(logits: &[f64], targets: &[f64]) -> f64 {
+            let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let exps: Vec<f64> = logits.iter().map(|z| (z - m).exp()).collect();
+            let total: f64 = exps.iter().sum();
+            let probs: Vec<f64> = exps.iter().map(|e| e / total).collect();
+            -targets.iter().zip(&probs).map(|(t, p)| t.abs() * p.ln()).sum::<f64>()
+        }
+    }
+    running_mean_and_variance {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            // Welford's update, as numerical code writes it.
+            let (mut mean, mut m2) = (0.0, 0.0);
+            for (k, &x) in xs.iter().enumerate() {
+                let delta = x - mean;
+                mean += delta / (k as f64 + 1.0);
+                m2 += delta * (x - mean);
+            }
+            mean + m2 / xs.len() as f64 + ys.iter().map(|y| y.abs().sqrt()).sum::<f64>()
+        }
+    }
+    linear_interpolation {
+        #[differentiable]
+        pub fn f(knots: &[f64], values: &[f64]) -> f64 {
+            // The piecewise-linear interpolant through (k, values[k]) at three points.
+            let mut s = 0.0;
+            for q in [0.4, 1.5, 2.25] {
+                let i = (q as usize).min(values.len() - 2);
+                let t = q - i as f64;
+                s += (1.0 - t) * values[i] + t * values[i + 1];
+            }
+            s * knots.iter().map(|k| k.cos()).sum::<f64>()
+        }
+    }
+    gaussian_log_likelihood {
+        #[differentiable]
+        pub fn f(mu: &[f64], log_sigma: &[f64]) -> f64 {
+            let data = [0.3, -1.2, 2.0];
+            let mut ll = 0.0;
+            for (x, (m, ls)) in data.iter().zip(mu.iter().zip(log_sigma)) {
+                let z = (x - m) / ls.exp();
+                ll -= 0.5 * z * z + ls + 0.5 * (2.0 * std::f64::consts::PI).ln();
+            }
+            ll
+        }
+    }
+}
+
+#[test]
+fn numerical_recipes_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+    ];
+    for case in [
+        slices!(horner_by_fold),
+        slices!(softmax_cross_entropy),
+        slices!(running_mean_and_variance),
+        slices!(linear_interpolation),
+        slices!(gaussian_log_likelihood),
+    ] {
+        check_at(&case, pts);
+    }
+}

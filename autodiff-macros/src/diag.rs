@@ -126,7 +126,7 @@ pub fn closure(e: impl ToTokens) -> Error {
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
-    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`), or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
+    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`, `[a, b]`), `xs.windows(K)` or `xs.chunks_exact(K)` with a literal `K`, or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
 }
 
 pub fn return_in_condition(e: impl ToTokens) -> Error {

@@ -96,9 +96,27 @@ impl Desugar {
         Some(chain)
     }
 
-    /// `xs.iter()`, `xs.into_iter()`, `&xs`, `xs` of an array place; `a..b`, `a..=b`.
+    /// `xs.iter()`, `xs.into_iter()`, `&xs`, `xs` of an array place; `a..b`, `a..=b`;
+    /// `xs.windows(K)`, `xs.chunks_exact(K)`.
     fn source(&mut self, e: &Expr, iterable: bool) -> Option<Chain> {
         let span = e.span();
+        if let Some(chain) = self.windows(e) {
+            return Some(chain);
+        }
+        // `for q in [0.4, 1.5]`: the array's elements by value.
+        if let (Expr::Array(_), true) = (e, iterable) {
+            let (a, count, p) = (
+                self.fresh("a", span),
+                self.fresh("n", span),
+                self.fresh("p", span),
+            );
+            let before = vec![quote_spanned!(span=> let #a = #e; let #count = #a.len();)];
+            let item = Item::Expr {
+                tokens: quote!(#a[#p]),
+                by_ref: false,
+            };
+            return Some(self.start(span, before, count, p, item));
+        }
         let array = match e {
             Expr::MethodCall(m)
                 if matches!(m.method.to_string().as_str(), "iter" | "into_iter")
@@ -137,6 +155,47 @@ impl Desugar {
         let before = vec![quote_spanned!(span=> let #a = #lo; let #b = #hi; let #count = #length;)];
         let item = Item::Expr {
             tokens: quote!(#a + #p),
+            by_ref: false,
+        };
+        Some(self.start(span, before, count, p, item))
+    }
+
+    /// `xs.windows(K)` and `xs.chunks_exact(K)` with a literal `K`: each item is the array
+    /// `[xs[s], xs[s + 1], .., xs[s + K - 1]]` of the elements it covers (`s = p` or
+    /// `p·K`), so the closure may index it, take its `len()`, iterate it or pass it on.
+    fn windows(&mut self, e: &Expr) -> Option<Chain> {
+        let Expr::MethodCall(m) = e else { return None };
+        let exact = match m.method.to_string().as_str() {
+            "windows" => false,
+            "chunks_exact" => true,
+            _ => return None,
+        };
+        let k = match m.args.first().map(strip) {
+            Some(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(k),
+                ..
+            })) if m.args.len() == 1 && is_place(&m.receiver) => k.base10_parse::<usize>().ok()?,
+            _ => return None,
+        };
+        if !(1..=32).contains(&k) {
+            return None;
+        }
+        let (span, array) = (m.method.span(), &m.receiver);
+        let (n, count, p) = (
+            self.fresh("len", span),
+            self.fresh("n", span),
+            self.fresh("p", span),
+        );
+        let number = if exact {
+            quote!(#n / #k)
+        } else {
+            quote!(if #n >= #k { #n - #k + 1 } else { 0 })
+        };
+        let before = vec![quote_spanned!(span=> let #n = #array.len(); let #count = #number;)];
+        let first = if exact { quote!(#p * #k) } else { quote!(#p) };
+        let elements = (0..k).map(|j| quote!(#array[#first + #j]));
+        let item = Item::Expr {
+            tokens: quote!([#(#elements),*]),
             by_ref: false,
         };
         Some(self.start(span, before, count, p, item))
@@ -293,6 +352,8 @@ pub(super) fn bind_pattern(pat: &Pat, item: &Item) -> Option<TokenStream> {
                 .collect();
             Some(parts?.into_iter().collect())
         }
+        // `|&[a, b]|` of a window.
+        (Pat::Slice(_), Item::Expr { tokens, .. }) => Some(quote!(let #pat = #tokens;)),
         (Pat::Type(t), _) => bind_pattern(&t.pat, item),
         (Pat::Paren(p), _) => bind_pattern(&p.pat, item),
         (Pat::Wild(_), _) => Some(TokenStream::new()),
