@@ -12,7 +12,9 @@
 use autodiff::differentiable;
 use autodiff::gradbench::adbench::{self, Gmm, Lstm};
 use autodiff::gradbench::objectives::ba;
-use autodiff::gradbench::objectives::gmm::{constant, log_posterior, log_posterior_grad};
+use autodiff::gradbench::objectives::gmm::{
+    constant, log_posterior, log_posterior_chains, log_posterior_chains_grad, log_posterior_grad,
+};
 use autodiff::gradbench::objectives::lstm::{lstm_objective, lstm_objective_grad};
 use criterion::Criterion;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -110,7 +112,7 @@ fn time(budget: Duration, mut f: impl FnMut()) -> f64 {
 
 fn row(name: &str, f: f64, grad: f64, bytes: usize) {
     println!(
-        "{name:<28} {:>12.3} {:>12.3} {:>8.2} {:>14}",
+        "{name:<36} {:>12.3} {:>12.3} {:>8.2} {:>14}",
         f * 1e3,
         grad * 1e3,
         grad / f,
@@ -133,7 +135,7 @@ fn measure<A, B>(name: &str, f: impl Fn() -> A, grad: impl Fn() -> B) {
 fn print_ratios() {
     println!("\nbest of repeated batches, single thread");
     println!(
-        "{:<28} {:>12} {:>12} {:>8} {:>14}",
+        "{:<36} {:>12} {:>12} {:>8} {:>14}",
         "case", "f (ms)", "grad (ms)", "grad/f", "grad heap (B)"
     );
     for name in [
@@ -151,6 +153,26 @@ fn print_ratios() {
             &format!("GMM {name}"),
             || log_posterior(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
             || log_posterior_grad(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
+        );
+        // The same objective written with iterator chains and closures.
+        measure(
+            &format!("GMM {name} (chains)"),
+            || log_posterior_chains(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
+            || {
+                log_posterior_chains_grad(
+                    x(),
+                    &g.mu,
+                    &g.q,
+                    &g.l,
+                    &g.x,
+                    g.d,
+                    g.k,
+                    g.n,
+                    g.gamma,
+                    g.m,
+                    c,
+                )
+            },
         );
     }
     for name in [

@@ -59,3 +59,28 @@ fn sixty_four_dimensions_and_ten_thousand_points() {
     check("10k/gmm_d10_K5");
     check("10k/gmm_d10_K25");
 }
+
+/// The objective written with iterator chains and closures has the loops' value and
+/// gradient, to rounding.
+#[test]
+fn iterator_chains_agree_with_loops() {
+    use autodiff::gradbench::objectives::gmm::{log_posterior_chains_grad, log_posterior_grad};
+    let g = read_gmm("1k/gmm_d2_K5");
+    let c = constant(g.d, g.k, g.n, g.gamma, g.m);
+    let args = (&g.alpha, &g.mu, &g.q, &g.l, &g.x);
+    let (v1, (a1, m1, q1, l1)) = log_posterior_grad(
+        args.0, args.1, args.2, args.3, args.4, g.d, g.k, g.n, g.gamma, g.m, c,
+    );
+    let (v2, (a2, m2, q2, l2)) = log_posterior_chains_grad(
+        args.0, args.1, args.2, args.3, args.4, g.d, g.k, g.n, g.gamma, g.m, c,
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-10 * (1.0 + a.abs());
+    assert!(close(v1, v2), "value {v1} vs {v2}");
+    for (x, y) in [a1, m1, q1, l1]
+        .concat()
+        .iter()
+        .zip([a2, m2, q2, l2].concat())
+    {
+        assert!(close(*x, y), "gradient {x} vs {y}");
+    }
+}
