@@ -830,6 +830,17 @@ corpus! {
             s * knots.iter().map(|k| k.cos()).sum::<f64>()
         }
     }
+    sub_slices {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let head: f64 = xs[..2].iter().map(|x| x * x).sum();
+            let mut tail = 0.0;
+            for y in &ys[1..] {
+                tail += y.sin();
+            }
+            head * tail + xs[1..=2].iter().zip(&ys[..2]).map(|(a, b)| a * b).sum::<f64>()
+        }
+    }
     gaussian_log_likelihood {
         #[differentiable]
         pub fn f(mu: &[f64], log_sigma: &[f64]) -> f64 {
@@ -856,6 +867,7 @@ fn numerical_recipes_in_every_mode() {
         slices!(softmax_cross_entropy),
         slices!(running_mean_and_variance),
         slices!(linear_interpolation),
+        slices!(sub_slices),
         slices!(gaussian_log_likelihood),
     ] {
         check_at(&case, pts);

@@ -103,6 +103,9 @@ impl Desugar {
         if let Some(chain) = self.windows(e) {
             return Some(chain);
         }
+        if let Some(chain) = self.sub_slice(e, iterable) {
+            return Some(chain);
+        }
         // `for q in [0.4, 1.5]`: the array's elements by value.
         if let (Expr::Array(_), true) = (e, iterable) {
             let (a, count, p) = (
@@ -148,7 +151,10 @@ impl Desugar {
             self.fresh("n", span),
             self.fresh("p", span),
         );
+        let from_zero = matches!(strip(lo), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0");
         let length = match r.limits {
+            // `0..b` has `b` positions (none if `b` is negative).
+            syn::RangeLimits::HalfOpen(_) if from_zero => quote!(#b),
             syn::RangeLimits::HalfOpen(_) => quote!(if #b > #a { #b - #a } else { 0 }),
             syn::RangeLimits::Closed(_) => quote!(if #b >= #a { #b - #a + 1 } else { 0 }),
         };
@@ -156,6 +162,49 @@ impl Desugar {
         let item = Item::Expr {
             tokens: quote!(#a + #p),
             by_ref: false,
+        };
+        Some(self.start(span, before, count, p, item))
+    }
+
+    /// `xs[a..b].iter()`, `&xs[a..]`, `xs[..=b].iter()`: the elements `a + p` of `xs`.
+    fn sub_slice(&mut self, e: &Expr, iterable: bool) -> Option<Chain> {
+        let indexed = match e {
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "iter" | "into_iter")
+                    && m.args.is_empty() =>
+            {
+                strip(&m.receiver)
+            }
+            Expr::Reference(r) if iterable => strip(&r.expr),
+            _ => return None,
+        };
+        let Expr::Index(ix) = indexed else {
+            return None;
+        };
+        let Expr::Range(r) = strip(&ix.index) else {
+            return None;
+        };
+        if !is_place(&ix.expr) {
+            return None;
+        }
+        let (span, array) = (e.span(), &ix.expr);
+        let (a, b, count, p) = (
+            self.fresh("lo", span),
+            self.fresh("hi", span),
+            self.fresh("n", span),
+            self.fresh("p", span),
+        );
+        let lo = r.start.as_ref().map_or(quote!(0), |s| quote!(#s));
+        let hi = match (&r.end, &r.limits) {
+            (None, _) => quote!(#array.len()),
+            (Some(end), syn::RangeLimits::HalfOpen(_)) => quote!(#end),
+            (Some(end), syn::RangeLimits::Closed(_)) => quote!(#end + 1),
+        };
+        // Out of bounds as the slice would be: the first read past the end panics.
+        let before = vec![quote_spanned!(span=> let #a = #lo; let #b = #hi; let #count = #b - #a;)];
+        let item = Item::Expr {
+            tokens: quote!(#array[#a + #p]),
+            by_ref: true,
         };
         Some(self.start(span, before, count, p, item))
     }

@@ -3,8 +3,9 @@
 //! Folds float arithmetic only when the width is known (an `f32` computation must round
 //! like `f32`) and the result is finite; rewrites `x * 1`, `1 * x`, `x / 1` and `x - 0` to
 //! `x` (exact for every `x`, signed zeros and NaN included; `x + 0` is not, as
-//! `-0 + 0 = +0`); replaces an `if` on a constant by the branch taken; and forwards `if`
-//! results that both branches yield alike.
+//! `-0 + 0 = +0`); rewrites the integer `i + 0`, `0 + i`, `i - 0`, `i * 1`, `1 * i` to
+//! `i` (index arithmetic of loops written from iterator chains); replaces an `if` on a
+//! constant by the branch taken; and forwards `if` results that both branches yield alike.
 
 use super::resolve;
 use crate::ir::{Block, Const, Func, Inst, InstKind, Op, Ty, Value};
@@ -130,6 +131,21 @@ impl Folder {
     }
 
     /// The value of a float constant as its type rounds it, when the width is known.
+    /// The value of an integer constant written as a plain literal (`0`, `1usize`).
+    fn int(&self, v: Value) -> Option<u128> {
+        let Some(Const::Int(lit)) = self.consts.get(&v) else {
+            return None;
+        };
+        // Decimal digits up to a suffix (`usize`); `0x..` and other forms are left alone.
+        let text = lit.to_string().replace('_', "");
+        let end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, suffix) = text.split_at(end);
+        let plain = suffix.is_empty() || suffix.starts_with(['u', 'i']);
+        plain.then(|| digits.parse().ok()).flatten()
+    }
+
     fn float(&self, v: Value) -> Option<f64> {
         let Some(Const::Float { lit, value }) = self.consts.get(&v) else {
             return None;
@@ -166,6 +182,10 @@ impl Folder {
             (Op::Mul, &[a, b]) if self.float(a) == Some(1.0) => Some(Simplified::Alias(b)),
             (Op::Div, &[a, b]) if self.float(b) == Some(1.0) => Some(Simplified::Alias(a)),
             (Op::Sub, &[a, b]) if self.float(b) == Some(0.0) => Some(Simplified::Alias(a)),
+            (Op::Add | Op::Sub, &[a, b]) if self.int(b) == Some(0) => Some(Simplified::Alias(a)),
+            (Op::Add, &[a, b]) if self.int(a) == Some(0) => Some(Simplified::Alias(b)),
+            (Op::Mul, &[a, b]) if self.int(b) == Some(1) => Some(Simplified::Alias(a)),
+            (Op::Mul, &[a, b]) if self.int(a) == Some(1) => Some(Simplified::Alias(b)),
             (Op::Add | Op::Sub | Op::Mul | Op::Div, &[a, b]) => {
                 let (x, y) = (self.float(a)?, self.float(b)?);
                 float_const(arith(op, x, y, ty)?, ty)

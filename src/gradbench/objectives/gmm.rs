@@ -128,7 +128,8 @@ pub fn log_posterior_chains(
                             l[at] * (x[i * d + t] - mu[c * d + t])
                         })
                         .sum();
-                    (diagonal + below).powi(2)
+                    let row = diagonal + below;
+                    row * row
                 })
                 .sum();
             let beta = alpha[c] + sum_q - 0.5 * sqnorm;
@@ -145,8 +146,8 @@ pub fn log_posterior_chains(
     let lse_alpha = alpha.iter().map(|a| (a - amax).exp()).sum::<f64>().ln() + amax;
     let prior: f64 = (0..k)
         .map(|c| {
-            let diagonal: f64 = (0..d).map(|j| q[c * d + j].exp().powi(2)).sum();
-            let below: f64 = (0..lower).map(|t| l[c * lower + t].powi(2)).sum();
+            let diagonal: f64 = (0..d).map(|j| (2.0 * q[c * d + j]).exp()).sum();
+            let below: f64 = l[c * lower..(c + 1) * lower].iter().map(|v| v * v).sum();
             let sum_q: f64 = (0..d).map(|j| q[c * d + j]).sum();
             m * sum_q - 0.5 * gamma * gamma * (diagonal + below)
         })
