@@ -49,6 +49,25 @@ thread_local! {
     static SUPPORTED_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Expressions of the constructs the desugar stage and the pattern lowering take, over
+/// the supported signature's `xs: &[f64]` and `opt: Option<f64>`.
+const CONSTRUCTS: &[&str] = &[
+    "[x, y, x * y][1]",
+    "xs.iter().map(|v| v * x).sum::<f64>()",
+    "xs.windows(2).map(|w| w[1] - w[0]).sum::<f64>()",
+    "xs[1..].iter().zip(xs).fold(0.0, |acc, (a, b)| acc + a * b)",
+    "(0..3).map(|k| x * k as f64).product::<f64>()",
+    "xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max)",
+    "match opt { Some(v) if v > 0.0 => v * x, Some(_) => y, None => x }",
+    "if let Some(v) = opt { v + x } else { y }",
+    "match n { 0 => x, 1..=3 => y, _ => x * y }",
+    "{ let sq = |t: f64| t * t; sq(x) + sq(y) }",
+    "x.copysign(y) + x.rem_euclid(2.0) + x.midpoint(y)",
+    "{ let v = vec![x, y]; v[0] * v[1] }",
+    "{ let w = xs.to_vec(); w.iter().sum::<f64>() }",
+    "h(xs, x)",
+];
+
 const BINOPS: &[&str] = &[
     "+", "-", "*", "/", "%", "<", ">", "==", "&&", "||", "&", "<<",
 ];
@@ -60,11 +79,13 @@ fn expr(rng: &mut Rng, depth: usize) -> String {
     let d = depth - 1;
     // In supported-only mode (the generator's state says so) skip the unsupported cases.
     let choice = if SUPPORTED_ONLY.with(std::cell::Cell::get) {
-        rng.below(9)
+        rng.below(10)
     } else {
-        rng.below(12)
+        rng.below(13)
     };
     match choice {
+        9 if SUPPORTED_ONLY.with(std::cell::Cell::get) => rng.pick(CONSTRUCTS).to_string(),
+        12 => rng.pick(CONSTRUCTS).to_string(),
         0 | 1 => format!("({} {} {})", expr(rng, d), rng.pick(BINOPS), expr(rng, d)),
         2 => format!("(-{})", expr(rng, d)),
         3 if SUPPORTED_ONLY.with(std::cell::Cell::get) => format!("{{ return {}; }}", expr(rng, d)),
@@ -145,6 +166,14 @@ fn stmt(rng: &mut Rng, depth: usize) -> String {
             rng.pick(&["0", "1", "n as usize % 3"]),
             expr(rng, depth)
         ),
+        6 if rng.below(2) == 0 => rng
+            .pick(&[
+                "let [p, q] = [x, y];",
+                "let Some(z) = opt else { return x; };",
+                "for w in xs.chunks_exact(2) { a += w[0] * w[1]; }",
+                "for q in [0.5, 1.5] { b *= q; }",
+            ])
+            .to_string(),
         9 => rng
             .pick(&[
                 "break;",
@@ -201,7 +230,7 @@ fn function(rng: &mut Rng) -> (String, String) {
         let body = block(rng, 3);
         return (
             args.to_string(),
-            format!("fn f(x: f64, y: f64, n: i32, flag: bool) -> f64 {{ {body} }}"),
+            format!("fn f(x: f64, y: f64, n: i32, flag: bool, xs: &[f64], opt: Option<f64>) -> f64 {{ {body} }}"),
         );
     }
     let params = rng.pick(&[
