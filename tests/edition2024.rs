@@ -1,202 +1,41 @@
-#![deny(warnings)]
-//! Edition 2024 (see `Cargo.toml`), under `#![deny(warnings)]`: ten functions written
-//! from the README alone, as a new user would, each checked against central differences
-//! (`gradcheck`) and, where it has several inputs, forward against reverse mode.
-use autodiff::differentiable;
-use autodiff::gradcheck::{Tolerance, check_gradient};
+//! Code written in edition 2024 (the crate's own code is 2021): `tests/programs/
+//! edition2024.rs` is built as a crate of its own, edition 2024, depending on this one
+//! with only the AD core, and run; it checks its gradients itself. A Cargo target cannot
+//! choose its own edition without a deprecation warning, hence the separate crate.
 
-/// 1. Mean squared error of a line fit.
-#[differentiable(wrt(a, b))]
-fn mse(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
-    let n = xs.len() as f64;
-    xs.iter()
-        .zip(ys)
-        .map(|(x, y)| (a * x + b - y).powi(2))
-        .sum::<f64>()
-        / n
-}
-
-/// 2. Log-sum-exp, stabilised by the max.
-#[differentiable]
-fn logsumexp(v: &[f64]) -> f64 {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
-}
-
-/// 3. Rosenbrock in n dimensions, with windows-free indexing.
-#[differentiable]
-fn rosenbrock(x: &[f64]) -> f64 {
-    (0..x.len() - 1)
-        .map(|i| 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2))
-        .sum()
-}
-
-/// 4. A two-link arm's end effector distance to a target, with array literals.
-#[differentiable]
-fn reach(q: &[f64; 2], target: &[f64; 2]) -> f64 {
-    let lengths = [1.0, 0.7];
-    let [q1, q2] = *q;
-    let p = [
-        lengths[0] * q1.cos() + lengths[1] * (q1 + q2).cos(),
-        lengths[0] * q1.sin() + lengths[1] * (q1 + q2).sin(),
-    ];
-    (p[0] - target[0]).hypot(p[1] - target[1])
-}
-
-/// 5. A projectile with drag, explicit Euler, the landing distance.
-#[differentiable(wrt(v0, angle))]
-fn range(v0: f64, angle: f64, drag: f64, steps: usize) -> f64 {
-    let dt = 0.01;
-    let (mut x, mut y) = (0.0, 0.0);
-    let (s, c) = angle.sin_cos();
-    let (mut vx, mut vy) = (v0 * c, v0 * s);
-    for _ in 0..steps {
-        let speed = (vx * vx + vy * vy).sqrt();
-        vx -= drag * speed * vx * dt;
-        vy -= (9.81 + drag * speed * vy) * dt;
-        x += vx * dt;
-        y += vy * dt;
-        if y < 0.0 {
-            break;
-        }
-    }
-    x
-}
-
-/// 6. Softmax cross-entropy with a label.
-#[differentiable(wrt(logits))]
-fn cross_entropy(logits: &[f64], label: usize) -> f64 {
-    let z = logsumexp(logits);
-    z - logits[label]
-}
-
-#[derive(Clone, Copy)]
-enum Penalty {
-    None,
-    L2(f64),
-    L1(f64),
-}
-
-/// 7. A regularised objective whose penalty is an enum.
-#[differentiable(wrt(w))]
-fn regularised(w: &[f64], penalty: Penalty) -> f64 {
-    let data: f64 = w
-        .iter()
-        .enumerate()
-        .map(|(i, wi)| (wi - i as f64 * 0.1).powi(2))
-        .sum();
-    let reg = match penalty {
-        Penalty::None => 0.0,
-        Penalty::L2(lambda) => lambda * w.iter().map(|v| v * v).sum::<f64>(),
-        Penalty::L1(lambda) => lambda * w.iter().map(|v| v.abs()).sum::<f64>(),
-    };
-    data + reg
-}
-
-/// 8. Polar to Cartesian and back: a tuple result.
-#[differentiable]
-fn to_cartesian(r: f64, theta: f64) -> (f64, f64) {
-    (r * theta.cos(), r * theta.sin())
-}
-
-/// 9. Normalise a vector then score it: a local Vec passed to another function.
-#[differentiable]
-fn normalised_score(v: &[f64], w: &[f64]) -> f64 {
-    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let unit: Vec<f64> = v.iter().map(|x| x / norm).collect();
-    dot(&unit, w)
-}
-
-#[differentiable]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// 10. A smoothed maximum with an optional temperature and a closure.
-#[differentiable(wrt(xs))]
-fn soft_max(xs: &[f64], temperature: Option<f64>) -> f64 {
-    let t = temperature.unwrap_or(1.0);
-    let scaled = |x: f64| (x / t).exp();
-    t * xs.iter().map(|&x| scaled(x)).sum::<f64>().ln()
-}
-
-fn check(name: &str, f: impl Fn(&[f64]) -> f64, grad: &[f64], x: &[f64]) {
-    if let Err(e) = check_gradient(f, grad, x, Tolerance::F64) {
-        panic!("{name}: {e}");
-    }
-}
+use std::path::Path;
+use std::process::Command;
 
 #[test]
-fn ten_new_user_functions() {
-    let (xs, ys) = ([0.0, 1.0, 2.0, -1.5], [1.0, 2.9, 5.2, -2.1]);
-    let (_, (ga, gb)) = mse_grad(1.5, 0.2, &xs, &ys);
-    check("mse", |p| mse(p[0], p[1], &xs, &ys), &[ga, gb], &[1.5, 0.2]);
-
-    let v = [0.3, -1.2, 2.0, 0.0];
-    let (_, g) = logsumexp_grad(&v);
-    check("logsumexp", logsumexp, &g, &v);
-
-    let x = [-1.2, 1.0, 0.5, -0.3];
-    let (_, g) = rosenbrock_grad(&x);
-    check("rosenbrock", rosenbrock, &g, &x);
-
-    let (q, target) = ([0.4, -0.9], [1.1, 0.3]);
-    let (_, (gq, _)) = reach_grad(&q, &target);
-    check("reach", |p| reach(&[p[0], p[1]], &target), &gq, &q);
-
-    let (_, (gv, ga)) = range_grad(30.0, 0.7, 0.02, 1000);
-    check(
-        "range",
-        |p| range(p[0], p[1], 0.02, 1000),
-        &[gv, ga],
-        &[30.0, 0.7],
+fn edition_2024_program_builds_and_checks_its_gradients() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("edition2024");
+    std::fs::create_dir_all(dir.join("src")).expect("a directory for the crate");
+    let manifest = format!(
+        "[package]\nname = \"edition2024\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\nautodiff = {{ path = {:?}, default-features = false }}\n\n[workspace]\n",
+        root.display().to_string()
     );
-
-    let logits = [0.5, -0.3, 1.7];
-    let (_, g) = cross_entropy_grad(&logits, 2);
-    check("cross_entropy", |p| cross_entropy(p, 2), &g, &logits);
-
-    let w = [0.3, -0.4, 0.25];
-    for penalty in [Penalty::None, Penalty::L2(0.1), Penalty::L1(0.05)] {
-        let (_, g) = regularised_grad(&w, penalty);
-        check("regularised", |p| regularised(p, penalty), &g, &w);
-    }
-
-    let ((cx, cy), pullback) = to_cartesian_vjp(2.0, 0.5);
-    let (dr, dtheta) = pullback((1.0, 0.0));
-    check(
-        "to_cartesian.x",
-        |p| to_cartesian(p[0], p[1]).0,
-        &[dr, dtheta],
-        &[2.0, 0.5],
-    );
-    let ((_, _), (tx, ty)) = to_cartesian_jvp(2.0, 0.5, 0.0, 1.0);
-    assert_eq!((tx, ty), (-cy, cx), "d/dθ (r cos θ, r sin θ) = (-y, x)");
-
-    let (v, w) = ([0.6, -0.8, 1.5], [1.0, 0.5, -0.2]);
-    let (_, (gv, gw)) = normalised_score_grad(&v, &w);
-    check("normalised_score.v", |p| normalised_score(p, &w), &gv, &v);
-    check("normalised_score.w", |p| normalised_score(&v, p), &gw, &w);
-
-    let xs = [0.1, 2.0, -0.5];
-    for t in [None, Some(0.5)] {
-        let (_, g) = soft_max_grad(&xs, t);
-        check("soft_max", |p| soft_max(p, t), &g, &xs);
-    }
-
-    // Forward mode agrees with reverse mode along a direction.
-    let (v, w) = ([0.6, -0.8, 1.5], [1.0, 0.5, -0.2]);
-    let (_, (gv, gw)) = normalised_score_grad(&v, &w);
-    let (dv, dw) = ([0.3, 0.1, -0.7], [0.2, -0.4, 0.9]);
-    let (_, t) = normalised_score_jvp(&v, &w, &dv, &dw);
-    let want: f64 = gv
-        .iter()
-        .zip(dv)
-        .chain(gw.iter().zip(dw))
-        .map(|(g, d)| g * d)
-        .sum();
+    std::fs::write(dir.join("Cargo.toml"), manifest).expect("Cargo.toml written");
+    // The workspace's versions of every dependency, so nothing new is fetched.
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock copied");
+    std::fs::copy(
+        root.join("tests/programs/edition2024.rs"),
+        dir.join("src/main.rs"),
+    )
+    .expect("the program copied");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["run", "--quiet", "--offline"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", root.join("target/tests/edition2024"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
     assert!(
-        (t - want).abs() < 1e-12 * (1.0 + want.abs()),
-        "{t} vs {want}"
+        output.status.success(),
+        "the edition 2024 program failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -108,8 +108,17 @@ pub(super) fn recorded_items(lp: &Loop, adjoint: &[Inst]) -> Vec<Value> {
 }
 
 /// Sets what each recording loop pushes per iteration, now that its adjoint is known;
-/// a loop whose adjoint never ran records nothing (and loses its tape).
+/// a loop whose adjoint never ran records nothing (and loses its tape, which a branch
+/// that exported it then yields no more).
 pub(super) fn fill_records(block: &mut Block, records: &HashMap<Value, Vec<Value>>) {
+    let mut dropped = HashSet::new();
+    fill(block, records, &mut dropped);
+    if !dropped.is_empty() {
+        drop_exports(block, &mut dropped);
+    }
+}
+
+fn fill(block: &mut Block, records: &HashMap<Value, Vec<Value>>, dropped: &mut HashSet<Value>) {
     for inst in &mut block.insts {
         if let InstKind::Loop(lp) = &mut inst.kind {
             if let Some(r) = &mut lp.record {
@@ -119,12 +128,34 @@ pub(super) fn fill_records(block: &mut Block, records: &HashMap<Value, Vec<Value
                         let tape = r.tape;
                         lp.record = None;
                         inst.outs.retain(|&o| o != tape);
+                        dropped.insert(tape);
                     }
                 }
             }
         }
         for b in inst.blocks_mut() {
-            fill_records(b, records);
+            fill(b, records, dropped);
+        }
+    }
+}
+
+/// Removes the results of `if`s that a branch yields from `dropped`, innermost first
+/// (such a result is dropped in turn: an enclosing `if` may have exported it).
+fn drop_exports(block: &mut Block, dropped: &mut HashSet<Value>) {
+    for inst in &mut block.insts {
+        for b in inst.blocks_mut() {
+            drop_exports(b, dropped);
+        }
+        let InstKind::If { then, els, .. } = &mut inst.kind else {
+            continue;
+        };
+        let gone: Vec<usize> = (0..inst.outs.len())
+            .filter(|&i| dropped.contains(&then.yields[i]) || dropped.contains(&els.yields[i]))
+            .collect();
+        for &i in gone.iter().rev() {
+            dropped.insert(inst.outs.remove(i));
+            then.yields.remove(i);
+            els.yields.remove(i);
         }
     }
 }
