@@ -63,15 +63,7 @@ impl Emitter<'_> {
                 buffer,
                 value,
                 grow,
-            } => {
-                let (b, v) = (self.raw_operand(*buffer), self.by_ref_operand(*value));
-                let add = if *grow {
-                    quote!(add_all_grow)
-                } else {
-                    quote!(add_all)
-                };
-                Stmt(quote_spanned!(span=> ::autodiff::__private::#add(&mut #b, #v);))
-            }
+            } => Stmt(self.add_all(*buffer, *value, *grow, span)),
             InstKind::CallJvp { path, args, form } => {
                 Expr(self.call(path, form, "_jvp", args, span))
             }
@@ -197,6 +189,17 @@ impl Emitter<'_> {
         } else {
             quote_spanned!(span=> #b[#i] += #v;)
         }
+    }
+
+    /// A callee's cotangent of a whole array added into the caller's buffer for it.
+    fn add_all(&self, buffer: Value, value: Value, grow: bool, span: Span) -> TokenStream {
+        let (b, v) = (self.raw_operand(buffer), self.by_ref_operand(value));
+        let add = if grow {
+            quote!(add_all_grow)
+        } else {
+            quote!(add_all)
+        };
+        quote_spanned!(span=> ::autodiff::__private::#add(&mut #b, #v);)
     }
 
     /// A contribution added into a field of a parameter's cotangent (the whole cotangent

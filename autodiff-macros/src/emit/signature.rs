@@ -248,36 +248,12 @@ impl<'a> Signature<'a> {
             .map(|(&v, _)| v)
             .collect();
         e.plan_closure();
-        let name = self.f.name().to_string();
-        let mut types: Vec<TokenStream> = self
-            .f
-            .active_params()
-            .take(2)
-            .map(|p| {
-                let ty = referent(p.ty);
-                quote!(::core::any::type_name::<#ty>())
-            })
-            .collect();
-        types.resize(2, quote!(""));
-        e.needs_id = Some(quote!([#name, #(#types),*]));
+        e.needs_id = Some(self.needs_id());
         let body = e.block(&func.body);
-        // A tuple result's parts come first, then the pullback or the tangents.
-        let parts = self.f.result_parts().len();
-        let results = match func.results.split_at_checked(parts) {
-            Some((values, rest)) if parts > 1 => {
-                let (values, rest) = (e.results_tuple(values), e.results_tuple(rest));
-                quote!((#values, #rest))
-            }
-            _ => e.results_tuple(&func.results),
-        };
+        let results = self.returned(&e, func);
         let name = self.own_path(self.f.name());
         // Using the derivative counts as using the function (no `dead_code` warning).
-        let consts: Vec<_> = self
-            .f
-            .original
-            .sig
-            .generics
-            .const_params()
+        let consts: Vec<_> = (self.f.original.sig.generics.const_params())
             .map(|c| &c.ident)
             .collect();
         let name = if consts.is_empty() {
@@ -286,6 +262,33 @@ impl<'a> Signature<'a> {
             quote!(#name::<#(#consts),*>)
         };
         quote! { #head { let _ = #name; #body #results } }
+    }
+
+    /// How this function names itself to callers' requests of cotangents: its name and the
+    /// types of its first two active parameters.
+    fn needs_id(&self) -> TokenStream {
+        let name = self.f.name().to_string();
+        let mut types: Vec<TokenStream> = (self.f.active_params().take(2))
+            .map(|p| {
+                let ty = referent(p.ty);
+                quote!(::core::any::type_name::<#ty>())
+            })
+            .collect();
+        types.resize(2, quote!(""));
+        quote!([#name, #(#types),*])
+    }
+
+    /// The function's results: a tuple result's parts as a tuple first, then the pullback
+    /// or the tangents (as a tuple too).
+    fn returned(&self, e: &Emitter<'_>, func: &Func) -> TokenStream {
+        let parts = self.f.result_parts().len();
+        match func.results.split_at_checked(parts) {
+            Some((values, rest)) if parts > 1 => {
+                let (values, rest) = (e.results_tuple(values), e.results_tuple(rest));
+                quote!((#values, #rest))
+            }
+            _ => e.results_tuple(&func.results),
+        }
     }
 }
 

@@ -40,22 +40,26 @@ impl Lower<'_> {
             test,
             span,
             true,
-            |l| {
-                l.scopes.push(Vec::new());
-                l.bind_payloads(s, &arm.pat);
-                let g = l.need(guard);
-                l.scopes.pop();
-                Some(g)
-            },
+            |l| l.with_bindings(s, &arm.pat, |l| Some(l.need(guard))),
             |l| Some(l.bool_const(false, span)),
         );
         guarded.unwrap_or_else(|| self.undef(span))
     }
 
     fn arm_body(&mut self, s: Value, pat: &syn::Pat, body: &Expr) -> Option<Value> {
+        self.with_bindings(s, pat, |l| l.lower_expr(body))
+    }
+
+    /// `f` in a scope where the pattern's names are bound to their values in `s`.
+    fn with_bindings(
+        &mut self,
+        s: Value,
+        pat: &syn::Pat,
+        f: impl FnOnce(&mut Self) -> Option<Value>,
+    ) -> Option<Value> {
         self.scopes.push(Vec::new());
         self.bind_payloads(s, pat);
-        let v = self.lower_expr(body);
+        let v = f(self);
         self.scopes.pop();
         v
     }
@@ -75,13 +79,7 @@ impl Lower<'_> {
             cond,
             span,
             want,
-            |l| {
-                l.scopes.push(Vec::new());
-                l.bind_payloads(s, &lt.pat);
-                let v = l.lower_block(then);
-                l.scopes.pop();
-                v
-            },
+            |l| l.with_bindings(s, &lt.pat, |l| l.lower_block(then)),
             |l| els.and_then(|e| l.lower_expr(e)),
         )
     }
