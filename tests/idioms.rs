@@ -873,3 +873,105 @@ fn numerical_recipes_in_every_mode() {
         check_at(&case, pts);
     }
 }
+
+// -------------------- struct values --------------------
+
+/// A mass on a spring: a derived struct used as a local value, a parameter and a result.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct State {
+    pub x: f64,
+    pub v: f64,
+}
+
+impl common::Weighed for State {
+    fn weigh(&self, w: &Self) -> f64 {
+        self.x * w.x + self.v * w.v
+    }
+    fn weights(&self, next: &mut usize) -> Self {
+        State {
+            x: self.x.weights(next),
+            v: self.v.weights(next),
+        }
+    }
+    fn scaled(&self, c: f64) -> Self {
+        State {
+            x: self.x * c,
+            v: self.v * c,
+        }
+    }
+}
+
+#[differentiable]
+pub fn energy(s: &State, k: f64) -> f64 {
+    0.5 * s.v * s.v + 0.5 * k * s.x * s.x
+}
+
+/// Float methods of a parameter's fields (rustc rejected `obj::sin_vjp` before).
+#[differentiable]
+pub fn field_methods(s: &State) -> f64 {
+    s.x.sin() * s.v.exp() + s.x.powi(2).atan2(s.v)
+}
+
+corpus! {
+    local_struct_stepped {
+        #[differentiable]
+        pub fn f(x: f64, v: f64) -> f64 {
+            let dt = 0.1;
+            let mut s = State { x, v };
+            for _ in 0..4 {
+                s.v -= dt * 2.0 * s.x;
+                s.x += dt * s.v;
+            }
+            let damped = State { v: s.v * 0.9, ..s };
+            energy(&damped, 2.0) + s.x * damped.v
+        }
+    }
+    struct_copied_and_branched {
+        #[differentiable]
+        pub fn f(x: f64, v: f64) -> f64 {
+            let a = State { x: x.sin(), v: v * x };
+            let mut b = a;
+            if a.x > 0.0 {
+                b.x = a.x * a.v;
+            } else {
+                b = State { x: a.v, v: a.x };
+            }
+            b.x * b.v + a.x
+        }
+    }
+    struct_passed_whole {
+        #[differentiable]
+        pub fn f(x: f64, v: f64) -> f64 {
+            let s = State { x: x * v, v: v - 1.0 };
+            field_methods(&s) * energy(&s, x)
+        }
+    }
+    struct_result {
+        #[differentiable]
+        pub fn f(x: f64, v: f64) -> State {
+            let mut s = State { x, v };
+            for _ in 0..3 {
+                s.v -= 0.1 * s.x.sin();
+                s.x += 0.1 * s.v;
+            }
+            s
+        }
+    }
+    struct_literal_result {
+        #[differentiable]
+        pub fn f(x: f64, v: f64) -> State {
+            let r = (x * x + v * v).sqrt();
+            State { x: r, v: v.atan2(x) }
+        }
+    }
+}
+
+#[test]
+fn struct_values_in_every_mode() {
+    let pts: &[&[f64]] = &[&[0.3, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    check_at(&case!(local_struct_stepped(a, b | da, db)), pts);
+    check_at(&case!(struct_copied_and_branched(a, b | da, db)), pts);
+    check_at(&case!(struct_passed_whole(a, b | da, db)), pts);
+    check_at(&tuple_case!(struct_result), pts);
+    check_at(&tuple_case!(struct_literal_result), pts);
+}

@@ -205,10 +205,14 @@ pub fn reference(e: impl ToTokens) -> Error {
     )
 }
 
+pub fn struct_base(base: impl ToTokens) -> Error {
+    at(base, "the base of struct update syntax must be a struct literal or a local struct value made by one (`..s` with `let s = State { .. };`)")
+}
+
 pub fn struct_literal(e: impl ToTokens) -> Error {
     at(
         e,
-        "struct literals are not supported in a differentiable function",
+        "a struct literal with a qualified path (`<T as Trait>::S { .. }`) is not supported; name the struct",
     )
 }
 
@@ -338,7 +342,7 @@ pub fn map_capture(name: &syn::Ident) -> Error {
 }
 
 pub fn active_field(e: impl ToTokens) -> Error {
-    at(e, "fields are read from parameters only: write the whole path from the parameter (`p.layer.w`), not a field of a local value")
+    at(e, "fields are read from parameters and from local struct values built by a literal (`let s = State { x, v };`): write the whole path from the parameter (`p.layer.w`), or build the local value with a literal, not by a call")
 }
 
 pub fn needs_value(e: impl ToTokens) -> Error {

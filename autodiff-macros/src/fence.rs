@@ -170,6 +170,7 @@ impl Fence<'_> {
             Expr::Array(a) if !a.elems.is_empty() => return None,
             Expr::Array(_) => diag::array(e),
             Expr::Reference(_) | Expr::RawAddr(_) => diag::reference(e),
+            Expr::Struct(s) if s.qself.is_none() => return None,
             Expr::Struct(_) => diag::struct_literal(e),
             Expr::Range(_) => diag::range(e),
             _ => diag::unsupported_expr(e),
@@ -385,6 +386,8 @@ fn assign_target(lhs: &Expr) -> Option<syn::Error> {
         }
         Expr::Index(_) => Some(diag::array_write(lhs)),
         Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => None,
+        // `s.x = ..` of a local struct value (lowering checks that `s` is one).
+        Expr::Field(f) if matches!(&*f.base, Expr::Path(_) | Expr::Field(_)) => None,
         _ => Some(diag::assign_target(lhs)),
     }
 }

@@ -186,7 +186,7 @@ impl Forward<'_> {
             InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                 if let Op::Call { path, form } = op {
                     self.call(path, form, args, inst, out);
-                } else if let Op::Construct { .. } = op {
+                } else if let Op::Construct { .. } | Op::Struct { .. } = op {
                     // Linear: the same constructor on the tangents.
                     out.push(inst.clone());
                     let tangents: Vec<Value> =

@@ -103,7 +103,8 @@ impl Names {
 /// A plain identifier from a value's name: internal bindings are written `<result>`, and a
 /// raw identifier `r#type` becomes `type_`.
 pub fn sanitize(name: &str) -> String {
-    let name = name.replace(['<', '>'], "");
+    // `<result>`, and `s.x` (a field of a local struct value).
+    let name = name.replace(['<', '>'], "").replace('.', "_");
     match name.strip_prefix("r#") {
         Some(raw) => format!("{raw}_"),
         None => name.replace("r#", ""),

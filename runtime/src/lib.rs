@@ -85,6 +85,7 @@ pub mod __private {
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {
+        pub use crate::rules::by_ref::*;
         pub use crate::rules::linalg::*;
     }
 }

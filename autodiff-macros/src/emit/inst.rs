@@ -125,12 +125,18 @@ impl Emitter<'_> {
         }
     }
 
+    /// Cotangent contributions added: floats with `+`; objects (matrices, derived
+    /// structs, floats behind fields) through `Differentiable::accumulate`, which every
+    /// cotangent type has (a derived struct has no `+`).
     fn sum(&self, parts: &[Value], span: Span) -> TokenStream {
-        let parts: Vec<_> = if parts.iter().any(|&a| self.is_obj(a)) {
-            parts.iter().map(|&a| self.by_ref_operand(a)).collect()
-        } else {
-            self.operands(parts)
-        };
+        if let (true, Some((&first, rest))) =
+            (parts.iter().any(|&a| self.is_obj(a)), parts.split_first())
+        {
+            let first = self.by_ref_operand(first);
+            let rest = rest.iter().map(|&a| self.by_ref_operand(a));
+            return quote_spanned!(span=> ::autodiff::__private::obj::sum(#first, &[#(#rest),*]));
+        }
+        let parts = self.operands(parts);
         quote_spanned!(span=> #(#parts)+*)
     }
 

@@ -230,6 +230,9 @@ impl Emitter<'_> {
                 quote_spanned!(span=> #m[(#i, #j)])
             }
             (Op::Construct { path }, _) => quote_spanned!(span=> #path(#(#a),*)),
+            (Op::Struct { path, members }, _) => {
+                quote_spanned!(span=> #path { #(#members: #a),* })
+            }
             // The scrutinee as a place, matched where it is (not moved, not cloned).
             (Op::Matches { pat }, [_]) => {
                 let s = self.raw_operand(args[0]);

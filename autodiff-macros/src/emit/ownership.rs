@@ -73,7 +73,9 @@ impl<'a> Emitter<'a> {
         let mut owned: Vec<Value> = captured
             .into_iter()
             .filter(|&v| {
-                self.is_obj(v)
+                // A float field read by reference (`&s.x`) is copied too, so that the
+                // pullback does not borrow the parameter.
+                (self.is_obj(v) || self.func.ty(v).is_float())
                     && self.by_ref(v)
                     && !receiver.contains(&v)
                     && !self.inactive.contains(&v)

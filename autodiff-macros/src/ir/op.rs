@@ -85,6 +85,12 @@ pub enum Op {
     Construct {
         path: TokenStream,
     },
+    /// `path { members[0]: args[0], .. }`: a struct built from its fields (a local struct
+    /// value used whole, or a struct result).
+    Struct {
+        path: TokenStream,
+        members: Vec<TokenStream>,
+    },
     /// `args[0].map(closure)` with a closure of one float (`|v| body`, `closure` its
     /// tokens as written); `body` is the closure as a function of its parameter, an IR
     /// sub-function that the forward and reverse stages differentiate.
@@ -358,6 +364,7 @@ impl Op {
             Op::Bound { pat, name } => format!("bound {name} in {}", compact(pat)),
             Op::At => "at".into(),
             Op::Construct { path } => format!("construct {}", compact(path)),
+            Op::Struct { path, .. } => format!("struct {}", compact(path)),
             Op::Map { closure, .. } => format!("map {}", compact(closure)),
             Op::MapRule { mode, jvp } => format!("map_{} {}", mode.name(), jvp.name),
         }

@@ -150,6 +150,11 @@ impl Lower<'_> {
         if init.diverge.is_some() {
             return self.let_else(local, init);
         }
+        if let (Some(name), _) = binding_of(&local.pat) {
+            if self.bind_struct(name, &init.expr) {
+                return;
+            }
+        }
         let v = self.need(&init.expr);
         if let Some(pats) = crate::fence::array_let(local) {
             return self.bind_elements(&pats, v, init.expr.span());

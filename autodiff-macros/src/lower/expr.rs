@@ -23,7 +23,9 @@ impl Lower<'_> {
         let span = e.span();
         match e {
             Expr::Lit(l) => Some(self.literal(&l.lit)),
-            Expr::Path(p) => Some(self.path(&p.path)),
+            // A local struct value used whole is built from its fields.
+            Expr::Path(p) => Some(self.struct_value(e).unwrap_or_else(|| self.path(&p.path))),
+            Expr::Struct(_) => Some(self.struct_value(e).unwrap_or_else(|| self.undef(span))),
             Expr::Paren(p) => self.lower_expr(&p.expr),
             Expr::Group(g) => self.lower_expr(&g.expr),
             // `&a` is `a`: how a value is passed is decided where it is used (calls keep the
@@ -79,11 +81,10 @@ impl Lower<'_> {
                 None
             }
             Expr::Assign(a) => {
-                let v = self.need(&a.right);
-                self.store(&a.left, v);
+                self.lower_assign(a);
                 None
             }
-            Expr::Field(f) => Some(self.field(f)),
+            Expr::Field(f) => Some(self.field_value(e, f)),
             Expr::Repeat(r) => Some(self.new_array(&r.expr, &r.len, true, span)),
             Expr::Array(a) => Some(self.array_literal(a.elems.iter(), true, span)),
             Expr::Macro(m) => {
@@ -278,9 +279,32 @@ impl Lower<'_> {
         out.unwrap_or_else(|| self.undef(span))
     }
 
+    /// `target = value`; a local struct value takes each field of the value.
+    fn lower_assign(&mut self, a: &syn::ExprAssign) {
+        if !self.assign_struct(&a.left, &a.right) {
+            let v = self.need(&a.right);
+            self.store(&a.left, v);
+        }
+    }
+
+    /// `base.member`: a field of a local struct value, or of a parameter (`field`).
+    fn field_value(&mut self, e: &Expr, f: &syn::ExprField) -> Value {
+        match self.struct_field(e) {
+            Some(id) => self.env[&id],
+            None => self.field(f),
+        }
+    }
+
     fn store(&mut self, target: &Expr, v: Value) {
         if let Expr::Index(ix) = target {
             return self.store_element(ix, v);
+        }
+        if let Expr::Field(_) = target {
+            match self.struct_field(target) {
+                Some(id) => self.assign(id, v),
+                None => self.unsupported(diag::assign_target(target)),
+            }
+            return;
         }
         let id = match target {
             Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),

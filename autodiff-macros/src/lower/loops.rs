@@ -353,6 +353,9 @@ impl Lower<'_> {
         if let LoopHead::While { cond } = head {
             syn::visit::Visit::visit_expr(&mut names, cond);
         }
+        // `s = ..` of a local struct value assigns each of its fields.
+        let fields: Vec<String> = names.0.iter().flat_map(|n| self.field_names(n)).collect();
+        names.0.extend(fields);
         let mut ids: Vec<BindingId> = names.0.iter().filter_map(|n| self.lookup(n)).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -431,10 +434,19 @@ impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
             (None, Expr::MethodCall(m)) if m.method == "push" => Some(&*m.receiver),
             (t, _) => t,
         };
-        if let Some(Expr::Path(p)) = target {
-            if let Some(ident) = p.path.get_ident() {
-                self.0.push(ident.to_string());
+        match target {
+            Some(Expr::Path(p)) => {
+                if let Some(ident) = p.path.get_ident() {
+                    self.0.push(ident.to_string());
+                }
             }
+            // `s.x += ..` of a local struct value assigns the binding `s.x`.
+            Some(field @ Expr::Field(_)) => {
+                if let Some((root, path)) = super::structs::dotted(field) {
+                    self.0.push(format!("{root}.{path}"));
+                }
+            }
+            _ => {}
         }
         syn::visit::visit_expr(self, e);
     }

@@ -42,6 +42,7 @@ mod expr;
 mod loops;
 mod patterns;
 mod resolve;
+mod structs;
 mod syntax;
 
 use loops::LoopHead;
@@ -122,6 +123,8 @@ struct Lower<'a> {
     loop_frames: Vec<LoopFrame>,
     /// Bindings of iterator elements, on which `*v` is allowed.
     deref_ok: std::collections::HashSet<BindingId>,
+    /// Local struct values, whose fields are bindings of their own (`structs`).
+    shapes: HashMap<BindingId, structs::Shape>,
 }
 
 impl<'a> Lower<'a> {
@@ -148,6 +151,7 @@ impl<'a> Lower<'a> {
             fenced: false,
             loop_frames: Vec::new(),
             deref_ok: std::collections::HashSet::new(),
+            shapes: HashMap::new(),
         }
     }
 

@@ -206,6 +206,9 @@ impl Reverse<'_> {
         out: &mut Vec<Inst>,
     ) {
         let rule = rules::rule(op);
+        if let Op::Struct { members, .. } = op {
+            return self.struct_adjoint(members, args, d_y, span, adj, out);
+        }
         if let Rule::Construct = rule {
             return self.construct_adjoint(args, d_y, span, adj, out);
         }
@@ -371,6 +374,27 @@ impl Reverse<'_> {
             };
             out.push(Inst::new(vec![v], kind, span));
             adj.add(a, v);
+        }
+    }
+
+    /// `y = S { m: a, .. }`: each field's value receives that field of `d_y`.
+    fn struct_adjoint(
+        &mut self,
+        members: &[proc_macro2::TokenStream],
+        args: &[Value],
+        d_y: Value,
+        span: Span,
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        for (member, &a) in members.iter().zip(args) {
+            if self.act.is_active(a) {
+                let field = Op::Field {
+                    member: member.clone(),
+                };
+                let v = self.func.push_op(field, vec![d_y], a, span, out);
+                adj.add(a, v);
+            }
         }
     }
 

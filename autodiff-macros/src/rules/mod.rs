@@ -238,7 +238,7 @@ pub fn rule(op: &Op) -> Rule {
         Op::Matches { .. } | Op::Bound { .. } => Rule::Constant,
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),
-        Op::Construct { .. } => Rule::Construct,
+        Op::Construct { .. } | Op::Struct { .. } => Rule::Construct,
         Op::Map { .. } => Rule::Partials(vec![Partial::Map]),
         // Derivative code only: never differentiated again.
         Op::MapRule { .. } => Rule::Constant,

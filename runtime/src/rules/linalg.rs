@@ -629,3 +629,13 @@ where
 {
     a.zip_map(d, |v, d| d * jvp(v, T::one()).1)
 }
+
+/// `first + rest[0] + ..` of cotangents of one value, of any differentiable type (a derived
+/// struct has no `+`).
+pub fn sum<T: crate::Differentiable + Clone>(first: &T, rest: &[&T]) -> T {
+    let mut total = first.clone();
+    for part in rest {
+        total.accumulate(part);
+    }
+    total
+}

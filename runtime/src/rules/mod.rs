@@ -11,6 +11,7 @@
 //! operand: `mul_jvp_lhs`, `mul_vjp_rhs`, `clamp_vjp_lo`. The primal result is passed so that
 //! rules such as `exp` and `sqrt` reuse it instead of recomputing.
 
+pub mod by_ref;
 pub mod linalg;
 pub mod scalar;
 
