@@ -975,3 +975,74 @@ fn struct_values_in_every_mode() {
     check_at(&tuple_case!(struct_result), pts);
     check_at(&tuple_case!(struct_literal_result), pts);
 }
+
+// -------------------- calls returning tuples and arrays --------------------
+
+#[differentiable]
+pub fn polar(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+#[differentiable]
+pub fn centred(xs: &[f64]) -> (f64, Vec<f64>) {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let c: Vec<f64> = xs.iter().map(|x| x - mean).collect();
+    (mean, c)
+}
+
+#[differentiable]
+pub fn squares(xs: &[f64]) -> Vec<f64> {
+    xs.iter().map(|x| x * x).collect()
+}
+
+corpus! {
+    tuple_parts_bound {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let (x, y) = polar(xs[0], ys[0]);
+            let (_, b) = polar(x, y);
+            let (mean, c) = centred(xs);
+            x * y + b + mean * c[1]
+        }
+    }
+    tuple_call_on_a_local_array {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let local = vec![xs[0] * ys[1], xs[2]];
+            let (m, c): (f64, Vec<f64>) = centred(&local);
+            let mut s = m;
+            for k in 0..2 {
+                let (x, _) = polar(c[k], ys[k]);
+                s += x;
+            }
+            s
+        }
+    }
+    array_result_indexed {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let sq = squares(xs);
+            let mut s = 0.0;
+            for i in 0..sq.len() {
+                s += sq[i] * ys[i];
+            }
+            s + squares(ys).iter().sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn calls_returning_tuples_and_arrays_in_every_mode() {
+    let pts: &[&[f64]] = &[
+        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
+        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+    ];
+    for case in [
+        slices!(tuple_parts_bound),
+        slices!(tuple_call_on_a_local_array),
+        slices!(array_result_indexed),
+    ] {
+        check_at(&case, pts);
+    }
+}

@@ -60,7 +60,7 @@ fn statement(rng: &mut Rng, scope: &mut Vec<String>, k: usize) -> String {
         s.push(name.to_string());
         s
     };
-    let text = match rng.below(12) {
+    let text = match rng.below(14) {
         0 => format!("let {v} = {};", e(rng, scope)),
         1 => {
             let (c1, c2) = (e(rng, scope), e(rng, scope));
@@ -113,6 +113,14 @@ fn statement(rng: &mut Rng, scope: &mut Vec<String>, k: usize) -> String {
             let (p, q) = (e(rng, scope), e(rng, scope));
             format!("let b{k} = vec![{p}, {q}]; let {v} = norm2(&b{k}) + norm2(xs) * {q};")
         }
+        11 => {
+            let (a, b, c) = (e(rng, scope), e(rng, scope), e(rng, scope));
+            format!("let (p{k}, q{k}) = tp({a}, {b}); let {v} = p{k} * q{k} + {c};")
+        }
+        12 => {
+            let c = e(rng, scope);
+            format!("let w{k} = sq(xs); let {v} = w{k}[1] * {c} + sq(&w{k}).iter().sum::<f64>();")
+        }
         10 => {
             let (a, b, c) = (e(rng, scope), e(rng, scope), e(rng, scope));
             format!(
@@ -159,7 +167,11 @@ fn program(seed: u64, count: usize) -> String {
          #[derive(Clone, Copy, Differentiable)]\n\
          struct P { a: f64, b: f64 }\n\n\
          #[differentiable]\n\
-         fn pe(p: &P) -> f64 { p.a * p.b + p.b.sin() }\n\n",
+         fn pe(p: &P) -> f64 { p.a * p.b + p.b.sin() }\n\n\
+         #[differentiable]\n\
+         fn tp(a: f64, b: f64) -> (f64, f64) { (a * b.cos(), a + b * b) }\n\n\
+         #[differentiable]\n\
+         fn sq(v: &[f64]) -> Vec<f64> { v.iter().map(|t| t * t.tanh()).collect() }\n\n",
     );
     for id in 0..count {
         out.push_str(&function(&mut rng, id));

@@ -77,7 +77,7 @@ impl Activity {
     fn backward(&mut self, block: &Block) {
         for inst in block.insts.iter().rev() {
             match &inst.kind {
-                InstKind::Op(op, args) if self.useful[inst.outs[0].index()] => {
+                InstKind::Op(op, args) if inst.outs.iter().any(|o| self.useful[o.index()]) => {
                     self.mark_operands(op, args)
                 }
                 InstKind::Loop(lp) => self.backward_loop(lp, &inst.outs),

@@ -224,12 +224,21 @@ impl Fence<'_> {
             }
             return;
         }
+        if let (Some(_), Some(init)) = (tuple_call(local), &local.init) {
+            return self.visit_expr(&init.expr);
+        }
         let let_else = local.init.as_ref().is_some_and(|i| i.diverge.is_some());
         if !simple_binding(&local.pat) && array_let(local).is_none() && !let_else {
             self.cx.push(diag::let_pattern(&local.pat));
         }
         match &local.init {
             None => self.cx.push(diag::let_without_value(local)),
+            // The pattern is the mistake: the tuple's parts are checked, not the tuple.
+            Some(init) if matches!(&*init.expr, Expr::Tuple(_)) => {
+                if let Expr::Tuple(t) = &*init.expr {
+                    t.elems.iter().for_each(|e| self.visit_expr(e));
+                }
+            }
             Some(init) => {
                 self.visit_expr(&init.expr);
                 if let Some((_, diverge)) = &init.diverge {
@@ -237,6 +246,42 @@ impl Fence<'_> {
                 }
             }
         }
+    }
+}
+
+/// `let (a, b) = g(x, y);` or `let (a, b): (f64, Vec<f64>) = ..`: the parts of a call's
+/// tuple result, each bound or `_`. The patterns, their declared types (if given) and
+/// the call, if the local is one (not a `nested` function's `g_grad`).
+pub fn tuple_call(local: &Local) -> Option<(Vec<&Pat>, Vec<&syn::Type>, &syn::ExprCall)> {
+    let (pat, types) = match &local.pat {
+        Pat::Type(t) => match &*t.ty {
+            syn::Type::Tuple(tt) => (&*t.pat, tt.elems.iter().collect()),
+            _ => return None,
+        },
+        pat => (pat, Vec::new()),
+    };
+    let (Pat::Tuple(pats), Some(init)) = (pat, &local.init) else {
+        return None;
+    };
+    let Expr::Call(call) = strip_parens(&init.expr) else {
+        return None;
+    };
+    let named_grad = matches!(&*call.func, Expr::Path(p)
+        if p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("_grad")));
+    let wanted = |p: &Pat| simple_binding(p) || matches!(p, Pat::Wild(_));
+    let ok = init.diverge.is_none()
+        && !named_grad
+        && pats.elems.len() >= 2
+        && (types.is_empty() || types.len() == pats.elems.len())
+        && pats.elems.iter().all(wanted);
+    ok.then(|| (pats.elems.iter().collect(), types, call))
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        e => e,
     }
 }
 

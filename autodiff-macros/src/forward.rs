@@ -183,7 +183,8 @@ impl Forward<'_> {
 
     fn inst(&mut self, inst: &Inst, out: &mut Vec<Inst>) {
         match &inst.kind {
-            InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
+            // Any active result (a part of a call's tuple result may be unused).
+            InstKind::Op(op, args) if inst.outs.iter().any(|&o| self.act.is_active(o)) => {
                 if let Op::Call { path, form } = op {
                     self.call(path, form, args, inst, out);
                 } else if let Op::Construct { .. } | Op::Struct { .. } = op {
@@ -350,7 +351,7 @@ impl Forward<'_> {
         if self.symbolic {
             // For `f_dir`: the callee's value and its own `g_dir`, two ordinary calls that
             // are differentiated again like any other (the callee must be `nested` too).
-            if form.method {
+            if form.method || form.parts > 1 {
                 self.missing.push((format!("{path}_jvp"), inst.span));
             }
             out.push(inst.clone());
@@ -361,8 +362,12 @@ impl Forward<'_> {
             out.push(Inst::new(vec![d_y], InstKind::Op(dir, all), inst.span));
             return;
         }
+        // The results, then their tangents (one per part of a tuple result).
+        let mut outs = inst.outs.clone();
+        outs.push(d_y);
+        outs.extend(inst.outs[1..].iter().map(|&o| self.tangent_value(o)));
         out.push(Inst::new(
-            vec![y, d_y],
+            outs,
             InstKind::CallJvp {
                 path: path.clone(),
                 args: all,

@@ -96,51 +96,42 @@ impl Desugar {
         Some(chain)
     }
 
-    /// `xs.iter()`, `xs.into_iter()`, `&xs`, `xs` of an array place; `a..b`, `a..=b`;
-    /// `xs.windows(K)`, `xs.chunks_exact(K)`.
+    /// Where a chain starts: `xs.iter()`, `xs.into_iter()`, `&xs`, `xs` of an array place;
+    /// `xs.windows(K)`, `xs.chunks_exact(K)`; sub-slices; array literals; the array a call
+    /// returns; `a..b`, `a..=b`.
     fn source(&mut self, e: &Expr, iterable: bool) -> Option<Chain> {
-        let span = e.span();
         if let Some(chain) = self.windows(e) {
             return Some(chain);
         }
         if let Some(chain) = self.sub_slice(e, iterable) {
             return Some(chain);
         }
-        // `for q in [0.4, 1.5]`: the array's elements by value.
-        if let (Expr::Array(_), true) = (e, iterable) {
-            let (a, count, p) = (
-                self.fresh("a", span),
-                self.fresh("n", span),
-                self.fresh("p", span),
-            );
-            let before = vec![quote_spanned!(span=> let #a = #e; let #count = #a.len();)];
-            let item = Item::Expr {
-                tokens: quote!(#a[#p]),
-                by_ref: false,
-            };
-            return Some(self.start(span, before, count, p, item));
+        if let Some(array) = array_source(e, iterable) {
+            return Some(self.indexed(e.span(), array, None));
         }
-        let array = match e {
-            Expr::MethodCall(m)
-                if matches!(m.method.to_string().as_str(), "iter" | "into_iter")
-                    && m.args.is_empty()
-                    && is_place(&m.receiver) =>
-            {
-                Some(&*m.receiver)
-            }
-            Expr::Reference(r) if iterable && is_place(&r.expr) => Some(&*r.expr),
-            _ if iterable && is_place(e) => Some(e),
-            _ => None,
+        if let Some(value) = computed_source(e, iterable) {
+            let array = self.fresh("a", e.span());
+            return Some(self.indexed(e.span(), &syn::parse_quote!(#array), Some(value)));
+        }
+        self.range(e)
+    }
+
+    /// The elements `array[p]` (by reference, but those of an array computed first, which
+    /// `value` binds to `array`: an array literal's elements are values).
+    fn indexed(&mut self, span: Span, array: &Expr, value: Option<&Expr>) -> Chain {
+        let (count, p) = (self.fresh("n", span), self.fresh("p", span));
+        let bind = value.map(|v| quote_spanned!(span=> let #array = #v;));
+        let before = vec![quote_spanned!(span=> #bind let #count = #array.len();)];
+        let item = Item::Expr {
+            tokens: quote!(#array[#p]),
+            by_ref: !matches!(value, Some(Expr::Array(_))),
         };
-        if let Some(array) = array {
-            let (count, p) = (self.fresh("n", span), self.fresh("p", span));
-            let before = vec![quote_spanned!(span=> let #count = #array.len();)];
-            let item = Item::Expr {
-                tokens: quote!(#array[#p]),
-                by_ref: true,
-            };
-            return Some(self.start(span, before, count, p, item));
-        }
+        self.start(span, before, count, p, item)
+    }
+
+    /// `a..b`, `a..=b`.
+    fn range(&mut self, e: &Expr) -> Option<Chain> {
+        let span = e.span();
         let Expr::Range(r) = e else { return None };
         let (Some(lo), Some(hi)) = (&r.start, &r.end) else {
             return None;
@@ -343,6 +334,35 @@ impl Desugar {
         chain.count = n;
         chain.p = p;
         Some(())
+    }
+}
+
+/// The array place a chain iterates: `xs.iter()`, `xs.into_iter()`, `&xs`, or `xs` itself
+/// where it is iterated (a `for` loop's or `zip`'s argument).
+fn array_source(e: &Expr, iterable: bool) -> Option<&Expr> {
+    match e {
+        Expr::MethodCall(m)
+            if matches!(m.method.to_string().as_str(), "iter" | "into_iter")
+                && m.args.is_empty()
+                && is_place(&m.receiver) =>
+        {
+            Some(&m.receiver)
+        }
+        Expr::Reference(r) if iterable && is_place(&r.expr) => Some(&r.expr),
+        _ if iterable && is_place(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// An array computed where a chain starts: `for q in [0.4, 1.5]`, `g(x).iter()`.
+fn computed_source(e: &Expr, iterable: bool) -> Option<&Expr> {
+    match e {
+        Expr::Array(_) if iterable => Some(e),
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            matches!(strip(&m.receiver), Expr::Call(_) | Expr::MethodCall(_))
+                .then_some(&*m.receiver)
+        }
+        _ => None,
     }
 }
 

@@ -23,7 +23,7 @@ impl Emitter<'_> {
             return stmt;
         }
         let span = inst.span;
-        let pat = self.pattern(&inst.outs);
+        let pat = self.inst_pattern(inst);
         let emitted = match &inst.kind {
             InstKind::Op(op, args) => Expr(self.op(op, args, &inst.outs, span)),
             InstKind::If { cond, then, els } => self.if_expr(inst, *cond, then, els),
@@ -84,8 +84,8 @@ impl Emitter<'_> {
                 Expr(quote!(::autodiff::__private::needs(#id)))
             }
             InstKind::Guard { needs, mask, inner } => self.guard(inst, *needs, *mask, inner),
-            InstKind::Pullback { pullback, seed } => {
-                let (pb, seed) = (self.operand(*pullback), self.operand(*seed));
+            InstKind::Pullback { pullback, seeds } => {
+                let (pb, seed) = (self.operand(*pullback), self.tuple(seeds));
                 Expr(quote_spanned!(span=> #pb(#seed)))
             }
             InstKind::Closure { params, body } => Stmt(self.closure_stmt(&pat, params, body, span)),
@@ -94,6 +94,22 @@ impl Emitter<'_> {
         match emitted {
             Expr(rhs) => quote!(let #pat = #rhs;),
             Stmt(stmt) => stmt,
+        }
+    }
+
+    /// The binding pattern of an instruction's results; a call of a function returning a
+    /// tuple binds `((a, b), pullback)` or `((a, b), (d_a, d_b))`.
+    fn inst_pattern(&self, inst: &Inst) -> TokenStream {
+        let parts = match &inst.kind {
+            InstKind::CallJvp { form, .. } | InstKind::CallVjp { form, .. } => form.parts,
+            _ => 0,
+        };
+        match inst.outs.split_at_checked(parts) {
+            Some((values, rest)) if parts > 1 => {
+                let (values, rest) = (self.pattern(values), self.pattern(rest));
+                quote!((#values, #rest))
+            }
+            _ => self.pattern(&inst.outs),
         }
     }
 

@@ -187,7 +187,9 @@ fn simple(kind: &InstKind) -> String {
         InstKind::CallVjp { path, args, .. } => {
             write!(s, "call_vjp {}{}", compact(path), operands(args))
         }
-        InstKind::Pullback { pullback, seed } => write!(s, "pullback {pullback}, {seed}"),
+        InstKind::Pullback { pullback, seeds } => {
+            write!(s, "pullback {pullback}{}", operands(seeds))
+        }
         InstKind::Needs => write!(s, "needs"),
         InstKind::Guard { needs, mask, inner } => {
             write!(s, "if {needs} & {mask:#b}: {}", simple(&inner.kind))

@@ -212,8 +212,9 @@ pub enum InstKind {
         indices: Vec<Value>,
         value: Value,
     },
-    /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call.
-    Pullback { pullback: Value, seed: Value },
+    /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call;
+    /// the seed is a tuple of the cotangents of a tuple result's parts.
+    Pullback { pullback: Value, seeds: Vec<Value> },
     /// `out = move |params| { body }`: the body's yields are the closure's result.
     Closure { params: Vec<Value>, body: Block },
     /// A loop; its outs are the carried values after the last iteration (and the filled
@@ -236,6 +237,9 @@ pub struct Request {
 pub struct CallForm {
     pub method: bool,
     pub borrowed: Vec<bool>,
+    /// The number of results of a callee that returns a tuple (`let (a, b) = g(..)`, the
+    /// call's outs); 0 for a callee that returns one value.
+    pub parts: usize,
 }
 
 impl CallForm {
@@ -498,9 +502,9 @@ impl Inst {
                 *index = f(*index);
                 *value = f(*value);
             }
-            InstKind::Pullback { pullback, seed } => {
+            InstKind::Pullback { pullback, seeds } => {
                 *pullback = f(*pullback);
-                *seed = f(*seed);
+                map(seeds, f);
             }
             InstKind::If { cond, .. } => *cond = f(*cond),
             InstKind::Loop(lp) => {
@@ -572,7 +576,10 @@ impl Inst {
                 value,
                 ..
             } => out.extend([*buffer, *index, *value]),
-            InstKind::Pullback { pullback, seed } => out.extend([*pullback, *seed]),
+            InstKind::Pullback { pullback, seeds } => {
+                out.push(*pullback);
+                out.extend(seeds);
+            }
             InstKind::If { cond, then, els } => {
                 out.push(*cond);
                 then.collect_uses(out);

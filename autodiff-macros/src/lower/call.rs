@@ -47,6 +47,7 @@ impl Lower<'_> {
             borrowed: std::iter::once(true)
                 .chain(m.args.iter().map(borrowed))
                 .collect(),
+            parts: 0,
         };
         let pending = Pending::Method {
             name: m.method.clone(),
@@ -108,6 +109,35 @@ impl Lower<'_> {
         self.emit_pending(opaque, vec![recv], span, pending)
     }
 
+    /// `g(args)` of a function returning a tuple of `parts` values: one instruction whose
+    /// outs are the parts.
+    pub(super) fn call_parts(&mut self, c: &syn::ExprCall, parts: usize) -> Vec<Value> {
+        let span = c.span();
+        let Expr::Path(p) = &*c.func else {
+            self.unsupported(diag::internal(span, "call target passed the fence"));
+            return (0..parts).map(|_| self.undef(span)).collect();
+        };
+        let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
+        let form = CallForm {
+            method: false,
+            borrowed: c.args.iter().map(borrowed).collect(),
+            parts,
+        };
+        let outs: Vec<Value> = (0..parts)
+            .map(|_| self.new_value(None, span, Ty::Unknown))
+            .collect();
+        let op = Op::Call {
+            path: p.path.to_token_stream(),
+            form,
+        };
+        self.push(Inst::new(
+            outs.clone(),
+            InstKind::Op(op, args),
+            p.path.span(),
+        ));
+        outs
+    }
+
     pub(super) fn call(&mut self, c: &syn::ExprCall) -> Value {
         let span = c.span();
         let Expr::Path(p) = &*c.func else {
@@ -118,6 +148,7 @@ impl Lower<'_> {
         let form = CallForm {
             method: false,
             borrowed: c.args.iter().map(borrowed).collect(),
+            parts: 0,
         };
         if is_vec_constructor(&p.path) && args.len() <= 1 {
             return self.emit(Op::EmptyVec, args, p.path.span(), Ty::Unknown);
@@ -206,11 +237,11 @@ impl Lower<'_> {
                         }
                     }
                 }
-                InstKind::If { then, els, .. } => {
-                    self.check_call_args(then, varied);
-                    self.check_call_args(els, varied);
-                }
                 _ => {}
+            }
+            // Calls in branches and loops too.
+            for b in inst.blocks() {
+                self.check_call_args(b, varied);
             }
         }
     }

@@ -146,6 +146,19 @@ impl Lower<'_> {
             }
             return;
         }
+        if let Some((pats, types, call)) = crate::fence::tuple_call(local) {
+            let parts = self.call_parts(call, pats.len());
+            for (k, (pat, v)) in pats.into_iter().zip(parts).enumerate() {
+                if let Some(ty) = types.get(k) {
+                    let declared = self.emit(Op::Undef, vec![], ty.span(), ty_of(classify(ty)));
+                    self.constraints.same(v, declared);
+                }
+                if !matches!(pat, syn::Pat::Wild(_)) {
+                    self.bind_pattern(pat, v);
+                }
+            }
+            return;
+        }
         let Some(init) = &local.init else { return };
         if init.diverge.is_some() {
             return self.let_else(local, init);

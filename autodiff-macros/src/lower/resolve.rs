@@ -151,7 +151,10 @@ impl Resolver<'_, '_> {
                     .iter()
                     .enumerate()
                     .any(|(i, &a)| self.is_varied(a) && rule.carries(i));
-                self.set_varied(out, v);
+                // The parts of a call's tuple result (typed by their uses).
+                for &o in &inst.outs {
+                    self.set_varied(o, v);
+                }
                 self.constrain(op, args, out);
             }
             InstKind::If { then, els, .. } => {
@@ -292,8 +295,14 @@ impl Resolver<'_, '_> {
         match op {
             _ if arithmetic && object => Ty::Obj,
             Op::Fun(_) if object => Ty::Float,
+            // A tuple's parts are typed by their uses.
+            Op::Call { form, .. } if form.parts > 1 => self.seeds[out.index()],
             Op::Call { form, .. } if !form.method && object => Ty::Obj,
-            Op::Call { form, .. } if !form.method && varied => Ty::Float,
+            // A float, but an array once indexed (`index`).
+            Op::Call { form, .. } if !form.method && varied => match self.func.ty(out) {
+                t if t.elem() != Ty::Unknown => t,
+                _ => Ty::Float,
+            },
             _ => self.seeds[out.index()],
         }
     }
@@ -408,6 +417,11 @@ impl Resolver<'_, '_> {
             return (Op::At, args, Ty::Float);
         }
         if let [_] = indices {
+            // What is indexed is an array, though a call with a varied argument was taken
+            // for a float: `let sq = squares(x); sq[i]`.
+            if self.func.ty(base).is_float() && self.seeds[base.index()] == Ty::Unknown {
+                self.set_ty(base, Ty::ArrayF64);
+            }
             return (Op::Index, args, self.func.ty(base).elem());
         }
         if !self.fenced {

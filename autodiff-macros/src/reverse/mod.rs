@@ -297,6 +297,25 @@ struct JointCall {
     args: Vec<Value>,
 }
 
+/// The arrays calls return (or parts of their tuple results): their cotangents are
+/// buffers, as other arrays' are.
+fn call_arrays(func: &Func, block: &Block) -> Vec<Value> {
+    let mut out = Vec::new();
+    for inst in &block.insts {
+        if let InstKind::Op(Op::Call { .. }, _) = &inst.kind {
+            out.extend(
+                inst.outs
+                    .iter()
+                    .filter(|&&o| func.ty(o).elem() != Ty::Unknown),
+            );
+        }
+        for b in inst.blocks() {
+            out.extend(call_arrays(func, b));
+        }
+    }
+    out
+}
+
 /// Array values that are versions of one array (a write makes a new version; loops and
 /// `if`s merge them) share one cotangent buffer. Union-find over values.
 struct Families {
@@ -328,6 +347,10 @@ impl Families {
             .filter(|&p| func.ty(p).elem() != Ty::Unknown)
             .collect();
         f.block(&func.body);
+        for v in call_arrays(func, &func.body) {
+            let r = f.root(v);
+            f.arrays.insert(r);
+        }
         f.growable = f.growable.iter().map(|&v| f.root(v)).collect();
         f.written_roots = f.written_roots.iter().map(|&v| f.root(v)).collect();
         for p in arrays {
@@ -375,6 +398,7 @@ impl Families {
                     self.arrays.insert(r);
                     self.growable.insert(inst.outs[0]);
                 }
+
                 InstKind::Op(op @ (Op::Store | Op::Push), args) => {
                     // A `Vec` pushed to grows past the buffer made for its first length.
                     if matches!(op, Op::Push) {

@@ -24,16 +24,20 @@ impl Reverse<'_> {
         match &inst.kind {
             // The written-out sweep calls the callee's partials instead (`sweep::op`).
             InstKind::Op(Op::Call { path, form }, args)
-                if self.target == Target::Pullback && self.act.is_active(inst.outs[0]) =>
+                if self.target == Target::Pullback
+                    && inst.outs.iter().any(|&o| self.act.is_active(o)) =>
             {
                 if args.iter().any(|&a| self.local_array(a)) {
                     return self.joint_call(inst, path, form, args, before);
                 }
+                // The results (the parts of a tuple result), then the pullback.
                 let y = inst.outs[0];
                 let pb = self.func.new_derived(Role::Pullback(y), y);
                 self.func.values[pb.index()].ty = Ty::Unknown;
+                let mut outs = inst.outs.clone();
+                outs.push(pb);
                 Inst::new(
-                    vec![y, pb],
+                    outs,
                     self.call_vjp(path, form, args.clone(), args),
                     inst.span,
                 )

@@ -18,14 +18,18 @@ impl Reverse<'_> {
                 InstKind::Op(Op::CopyArray { .. }, args) if self.act.is_active(inst.outs[0]) => {
                     self.copy_adjoint(inst.outs[0], args[0], inst.span, &mut out);
                 }
+                InstKind::Op(Op::Call { .. }, args) if self.joint.contains_key(&inst.outs[0]) => {
+                    self.joint_adjoint(inst, args, adj, &mut out);
+                }
                 InstKind::Op(op, args) if self.act.is_active(inst.outs[0]) => {
                     if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
                         self.op(op, args, inst.outs[0], d, inst.span, adj, &mut out);
                     }
                 }
                 InstKind::CallVjp { args, .. } => {
-                    if let Some(d) = self.take(adj, inst.outs[0], &mut out) {
-                        self.call(args, inst.outs[1], d, inst.span, adj, &mut out);
+                    let (results, pullback) = inst.outs.split_at(inst.outs.len() - 1);
+                    if let Some(seeds) = self.seeds(results, adj, &mut out) {
+                        self.call(args, pullback[0], seeds, inst.span, adj, &mut out);
                     }
                 }
                 InstKind::If { cond, then, els } => {
@@ -42,6 +46,10 @@ impl Reverse<'_> {
     fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
         let mut out = Vec::new();
         for inst in insts {
+            if let InstKind::CallVjp { .. } | InstKind::Op(Op::Call { .. }, _) = &inst.kind {
+                self.returned_buffers(inst, &mut out);
+                continue;
+            }
             let (
                 InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray { .. }, args),
                 Some(&array),
@@ -89,6 +97,26 @@ impl Reverse<'_> {
             self.buffers.insert(root, buffer);
         }
         out
+    }
+
+    /// Buffers for the arrays a call returns: `zero_like` of each.
+    fn returned_buffers(&mut self, inst: &Inst, out: &mut Vec<Inst>) {
+        for &o in &inst.outs {
+            let root = self.families.root(o);
+            if !self.families.is_array(o)
+                || self.buffers.contains_key(&root)
+                || !self.family_active(root)
+            {
+                continue;
+            }
+            let buffer = self.cotangent_value(o);
+            out.push(Inst::new(
+                vec![buffer],
+                InstKind::Buffer { like: o },
+                inst.span,
+            ));
+            self.buffers.insert(root, buffer);
+        }
     }
 
     /// `y = x.to_vec()`: what reached the copy's elements reaches `x`'s.
@@ -175,18 +203,21 @@ impl Reverse<'_> {
     ) -> Value {
         match self.take(adj, v, out) {
             Some(d) => d,
-            None => {
-                let z = self.cotangent_value(v);
-                // An object's zero has its shape.
-                let kind = if self.func.ty(v) == Ty::Obj {
-                    InstKind::ZeroLike(v)
-                } else {
-                    InstKind::Zero
-                };
-                out.push(Inst::new(vec![z], kind, self.func.info(v).span));
-                z
-            }
+            None => self.zero_of(v, out),
         }
+    }
+
+    /// A zero cotangent for `v`: an object's or an array's has its shape.
+    fn zero_of(&mut self, v: Value, out: &mut Vec<Inst>) -> Value {
+        let z = self.cotangent_value(v);
+        let ty = self.func.ty(v);
+        let kind = if ty == Ty::Obj || ty.elem() != Ty::Unknown {
+            InstKind::ZeroLike(v)
+        } else {
+            InstKind::Zero
+        };
+        out.push(Inst::new(vec![z], kind, self.func.info(v).span));
+        z
     }
 
     fn cotangent_value(&mut self, v: Value) -> Value {
@@ -211,14 +242,6 @@ impl Reverse<'_> {
         }
         if let Rule::Construct = rule {
             return self.construct_adjoint(args, d_y, span, adj, out);
-        }
-        if let Some(joint) = self.joint.get(&y) {
-            let pb = self.func.new_derived(Role::Pullback(y), y);
-            self.func.values[pb.index()].ty = Ty::Unknown;
-            let again = self.func.new_value(None, span, self.func.ty(y));
-            let kind = self.call_vjp(&joint.path, &joint.form, joint.args.clone(), args);
-            out.push(Inst::new(vec![again, pb], kind, span));
-            return self.call(args, pb, d_y, span, adj, out);
         }
         if let (Rule::Call, Op::Call { path, form }) = (&rule, op) {
             // Only the written-out sweep keeps active calls as ops (the pullback's primal
@@ -398,12 +421,66 @@ impl Reverse<'_> {
         }
     }
 
+    /// A call made again through `_vjp` on the copies of its local arrays, its pullback
+    /// applied to its results' cotangents (`primal::joint_call`).
+    fn joint_adjoint(
+        &mut self,
+        inst: &Inst,
+        args: &[Value],
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) {
+        let Some(seeds) = self.seeds(&inst.outs, adj, out) else {
+            return;
+        };
+        let Some(joint) = self.joint.get(&inst.outs[0]) else {
+            return;
+        };
+        let (y, span) = (inst.outs[0], inst.span);
+        let kind = self.call_vjp(&joint.path, &joint.form, joint.args.clone(), args);
+        let pb = self.func.new_derived(Role::Pullback(y), y);
+        self.func.values[pb.index()].ty = Ty::Unknown;
+        let mut outs: Vec<Value> = (inst.outs.iter())
+            .map(|&o| self.func.new_value(None, span, self.func.ty(o)))
+            .collect();
+        outs.push(pb);
+        out.push(Inst::new(outs, kind, span));
+        self.call(args, pb, seeds, span, adj, out);
+    }
+
+    /// The cotangents of a call's results (a zero for a part nothing reached), or `None`
+    /// when nothing reached any of them.
+    fn seeds(
+        &mut self,
+        results: &[Value],
+        adj: &mut Adjoints,
+        out: &mut Vec<Inst>,
+    ) -> Option<Vec<Value>> {
+        // An array's cotangent is its buffer (element reads added into it).
+        let taken: Vec<Option<Value>> = results
+            .iter()
+            .map(|&y| match self.buffers.get(&self.families.root(y)) {
+                Some(&buffer) if self.families.is_array(y) => Some(buffer),
+                _ => self.take(adj, y, out),
+            })
+            .collect();
+        if taken.iter().all(Option::is_none) {
+            return None;
+        }
+        let seeds = results
+            .iter()
+            .zip(taken)
+            .map(|(&y, d)| d.unwrap_or_else(|| self.zero_of(y, out)))
+            .collect();
+        Some(seeds)
+    }
+
     /// `(d_a, d_b, ..) = pullback(d_y)`: one cotangent per float argument, in order.
     pub(super) fn call(
         &mut self,
         args: &[Value],
         pullback: Value,
-        d_y: Value,
+        seeds: Vec<Value>,
         span: Span,
         adj: &mut Adjoints,
         out: &mut Vec<Inst>,
@@ -438,10 +515,7 @@ impl Reverse<'_> {
         }
         out.push(Inst::new(
             outs,
-            InstKind::Pullback {
-                pullback,
-                seed: d_y,
-            },
+            InstKind::Pullback { pullback, seeds },
             span,
         ));
         out.extend(into_buffers);

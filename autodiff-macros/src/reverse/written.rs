@@ -97,6 +97,11 @@ impl Reverse<'_> {
         adj: &mut Adjoints,
         out: &mut Vec<Inst>,
     ) {
+        // A tuple result has no partials of the `g_grad_i_of_n` kind.
+        if form.parts > 1 {
+            self.unsupported = true;
+            return;
+        }
         let floats: Vec<Value> = args
             .iter()
             .copied()
