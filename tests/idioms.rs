@@ -10,8 +10,8 @@ mod common;
 use autodiff::differentiable;
 use autodiff::nalgebra::DVector;
 use autodiff::Differentiable;
-use common::check_at;
 use common::objects::{check, Numbers};
+use common::{check_at, PAIRS, PAIRS_APART, SLICES, SLICES_NONZERO};
 
 /// `vec![0.0; k]`, then written: the fill's type comes from what is written into it (its
 /// cotangent buffer was `zero_like(&0.0)`, E0282).
@@ -44,7 +44,7 @@ mod folded_negative_receiver {
 
 #[test]
 fn code_rustc_rejected_before() {
-    let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    let pts = PAIRS;
     check_at(&case!(vec_filled_then_written(a, b | da, db)), pts);
     check_at(&case!(folded_negative_receiver(a, b | da, db)), pts);
     let want = 2.0 * (-0.45f64).cos() + 1.0 + (-0.45f64).tanh() + (-1.0f64).exp();
@@ -116,36 +116,6 @@ fn struct_code_rustc_rejected_before() {
 }
 
 // -------------------- iterator chains --------------------
-
-/// A [`common::Case`] for a function `m::f(xs: &[f64], ys: &[f64])` (the point split in
-/// halves), or `m::f(xs: &[f64])` with `one`.
-macro_rules! slices {
-    ($m:ident) => {
-        common::Case {
-            name: stringify!($m),
-            f: |v: &[f64]| {
-                let (a, b) = v.split_at(v.len() / 2);
-                $m::f(a, b)
-            },
-            grad: |v: &[f64]| {
-                let (a, b) = v.split_at(v.len() / 2);
-                let (y, g) = $m::f_grad(a, b);
-                (y, common::Flat::flat(g))
-            },
-            vjp: |v: &[f64], ybar: f64| {
-                let (a, b) = v.split_at(v.len() / 2);
-                let (y, pullback) = $m::f_vjp(a, b);
-                (y, common::Flat::flat(pullback(ybar)))
-            },
-            jvp: |v: &[f64], dv: &[f64]| {
-                let (a, b) = v.split_at(v.len() / 2);
-                let (da, db) = dv.split_at(dv.len() / 2);
-                $m::f_jvp(a, b, da, db)
-            },
-            tol: autodiff::gradcheck::Tolerance::F64,
-        }
-    };
-}
 
 corpus! {
     map_sum {
@@ -236,11 +206,7 @@ corpus! {
 
 #[test]
 fn iterator_chains_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
-        &[0.0, 0.9, -0.2, 0.1, -0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
-    ];
+    let pts = SLICES;
     for case in [
         slices!(map_sum),
         slices!(zip_dot),
@@ -330,7 +296,7 @@ corpus! {
 
 #[test]
 fn local_closures_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    let pts = PAIRS;
     check_at(&case!(closure_called_twice(a, b | da, db)), pts);
     check_at(&case!(closure_capturing_locals(a, b | da, db)), pts);
     check_at(&case!(closure_passed_to_a_chain(a, b | da, db)), pts);
@@ -362,7 +328,7 @@ corpus! {
 
 #[test]
 fn match_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
+    let pts = PAIRS_APART;
     // One case per mode: the case's functions are plain `fn`s, so the mode is a literal.
     macro_rules! modes {
         ($($mode:literal)*) => {$(
@@ -403,320 +369,11 @@ corpus! {
 
 #[test]
 fn float_methods_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+    let pts = PAIRS;
     check_at(&case!(sin_cos_both_ways(a, b | da, db)), pts);
     // Away from the jumps, where central differences see the slope.
     let pts: &[&[f64]] = &[&[0.1, 0.3], &[0.9, -1.3], &[-2.0, 0.4]];
     check_at(&case!(piecewise_methods(a, b | da, db)), pts);
-}
-
-// -------------------- calls passing arrays --------------------
-
-/// Helpers called below: a slice in, a float out.
-#[differentiable]
-pub fn norm2(v: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for x in v {
-        s += x * x;
-    }
-    s
-}
-
-#[differentiable]
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-corpus! {
-    slice_parameter_passed_on {
-        #[differentiable]
-        pub fn f(v: &[f64], w: &[f64]) -> f64 {
-            w[0] * norm2(v) + dot(v, w).sin()
-        }
-    }
-    local_vec_passed_then_written {
-        #[differentiable]
-        pub fn f(v: &[f64], w: &[f64]) -> f64 {
-            let mut u = vec![0.0; v.len()];
-            for i in 0..v.len() {
-                u[i] = v[i] * 2.0 - w[i];
-            }
-            let a = dot(&u, w);
-            u[0] = a * a;
-            a + dot(v, &u)
-        }
-    }
-    local_vec_in_a_loop {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let mut total = 0.0;
-            for k in 0..3 {
-                let shifted: Vec<f64> = xs.iter().map(|x| x + k as f64 * 0.1).collect();
-                total += dot(&shifted, ys) * (k as f64 + 1.0);
-            }
-            total
-        }
-    }
-    calls_in_branches {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let scaled: Vec<f64> = xs.iter().map(|x| x * ys[1]).collect();
-            if xs[2] > 0.5 {
-                dot(&scaled, ys).tanh()
-            } else {
-                norm2(&scaled) + norm2(ys)
-            }
-        }
-    }
-    to_vec_then_written {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let mut v = xs.to_vec();
-            v[0] *= ys[0];
-            v[1] = v[1].exp();
-            norm2(&v) + v.iter().zip(ys).map(|(a, b)| a * b).sum::<f64>()
-        }
-    }
-}
-
-#[test]
-fn calls_passing_arrays_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
-        &[0.0, 0.9, -0.2, 0.1, -0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
-    ];
-    for case in [
-        slices!(slice_parameter_passed_on),
-        slices!(local_vec_passed_then_written),
-        slices!(local_vec_in_a_loop),
-        slices!(calls_in_branches),
-        slices!(to_vec_then_written),
-    ] {
-        check_at(&case, pts);
-    }
-}
-
-// -------------------- arrays --------------------
-
-/// A [`common::Case`] for `m::f(p: &[f64; 3], q: &[f64; 3])`, the point split in halves.
-macro_rules! arrays3 {
-    ($m:ident) => {
-        common::Case {
-            name: stringify!($m),
-            f: |v: &[f64]| $m::f(&three(v, 0), &three(v, 3)),
-            grad: |v: &[f64]| {
-                let (y, g) = $m::f_grad(&three(v, 0), &three(v, 3));
-                (y, common::Flat::flat(g))
-            },
-            vjp: |v: &[f64], ybar: f64| {
-                let (p, q) = (three(v, 0), three(v, 3));
-                let (y, pullback) = $m::f_vjp(&p, &q);
-                (y, common::Flat::flat(pullback(ybar)))
-            },
-            jvp: |v: &[f64], dv: &[f64]| {
-                let (p, q) = (three(v, 0), three(v, 3));
-                $m::f_jvp(&p, &q, &three(dv, 0), &three(dv, 3))
-            },
-            tol: autodiff::gradcheck::Tolerance::F64,
-        }
-    };
-}
-
-fn three(v: &[f64], at: usize) -> [f64; 3] {
-    [v[at], v[at + 1], v[at + 2]]
-}
-
-/// Generic over the length: `const N: usize` carries over to the derivatives.
-#[differentiable]
-pub fn weighted_norm<const N: usize>(p: &[f64; N], w: &[f64; N]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..N {
-        s += w[i] * p[i] * p[i];
-    }
-    s.sqrt()
-}
-
-corpus! {
-    array_literal_and_pattern {
-        #[differentiable]
-        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
-            let [a, b, c] = *p;
-            let v = [a * q[0], b.sin(), c * c - q[2]];
-            let [x, _, z] = v;
-            x * z + v[1] * q[1]
-        }
-    }
-    vec_literal_and_index_table {
-        #[differentiable]
-        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
-            let order = [2, 0, 3, 1];
-            let mut w = vec![p[0] + q[0], p[1] * q[1], (p[2] - q[2]).exp()];
-            w.push(p[0] * q[2]);
-            let mut s = 0.0;
-            for k in 0..4 {
-                s += w[order[k]] * (k as f64 + 1.0);
-            }
-            s
-        }
-    }
-    const_generic_called {
-        #[differentiable]
-        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
-            let local = [p[0] * q[0], p[1] + q[1]];
-            let w = [1.0, 2.0];
-            weighted_norm(p, q) + weighted_norm(&local, &w)
-        }
-    }
-    array_of_results_passed_on {
-        #[differentiable]
-        pub fn f(p: &[f64; 3], q: &[f64; 3]) -> f64 {
-            let r = [p[0] - q[0], p[1] - q[1], p[2] - q[2]];
-            norm2(&r) + dot(p, &r)
-        }
-    }
-}
-
-#[test]
-fn arrays_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, 1.1],
-        &[0.0, 0.9, -0.2, 0.1, 0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, 0.9, 0.05],
-    ];
-    for case in [
-        arrays3!(array_literal_and_pattern),
-        arrays3!(vec_literal_and_index_table),
-        arrays3!(const_generic_called),
-        arrays3!(array_of_results_passed_on),
-    ] {
-        check_at(&case, pts);
-    }
-}
-
-// -------------------- several results --------------------
-
-corpus! {
-    polar_pair {
-        #[differentiable]
-        pub fn f(r: f64, t: f64) -> (f64, f64) {
-            let (s, c) = t.sin_cos();
-            (r * c, r * s)
-        }
-    }
-    sum_and_product_of_a_loop {
-        #[differentiable]
-        pub fn f(a: f64, b: f64) -> (f64, f64, f64) {
-            let mut s = 0.0;
-            let mut p = 1.0;
-            for k in 1..4 {
-                let t = (a * k as f64).sin() + b;
-                s += t;
-                p *= 1.0 + t * t;
-            }
-            let mean = s / 3.0;
-            (s, p.ln(), mean)
-        }
-    }
-    value_and_profile {
-        #[differentiable]
-        pub fn f(a: f64, b: f64) -> (f64, Vec<f64>) {
-            let profile: Vec<f64> = (0..4).map(|k| (a - 0.5 * k as f64).exp() * b).collect();
-            let peak = profile.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            (peak, profile)
-        }
-    }
-    branch_chooses_parts {
-        #[differentiable]
-        pub fn f(a: f64, b: f64) -> (f64, f64) {
-            let hi = if a > b { a * a } else { b.exp() };
-            let lo = a.min(b);
-            (hi, lo * hi)
-        }
-    }
-}
-
-#[test]
-fn tuple_results_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
-    for case in [
-        tuple_case!(polar_pair),
-        tuple_case!(sum_and_product_of_a_loop),
-        tuple_case!(value_and_profile),
-        tuple_case!(branch_chooses_parts),
-    ] {
-        check_at(&case, pts);
-    }
-}
-
-// -------------------- patterns: enums, Option, if let, let … else --------------------
-
-/// How a residual is penalised: an enum parameter, matched in the functions below.
-#[derive(Clone, Copy, Debug)]
-pub enum Loss {
-    Squared,
-    Huber(f64),
-    PseudoHuber { delta: f64 },
-}
-
-corpus! {
-    match_on_an_enum {
-        #[differentiable(wrt(r, s))]
-        pub fn f(r: f64, s: f64, loss: Loss) -> f64 {
-            let e = r - 0.5 * s;
-            match loss {
-                Loss::Squared => e * e,
-                Loss::Huber(d) if e.abs() <= d => 0.5 * e * e,
-                Loss::Huber(d) => d * (e.abs() - 0.5 * d),
-                Loss::PseudoHuber { delta } => {
-                    delta * delta * ((1.0 + (e / delta).powi(2)).sqrt() - 1.0)
-                }
-            }
-        }
-    }
-    if_let_on_an_option {
-        #[differentiable(wrt(x, y))]
-        pub fn f(x: f64, y: f64, cap: Option<f64>) -> f64 {
-            let v = x * y.exp();
-            let capped = if let Some(c) = cap { v.min(c) } else { v };
-            match cap {
-                Some(c) if c > 1.0 => capped + x,
-                Some(_) => capped - y,
-                None => capped * 2.0,
-            }
-        }
-    }
-    let_else_by_reference {
-        #[differentiable(wrt(x, y))]
-        pub fn f(x: f64, y: f64, loss: &Loss) -> f64 {
-            let base = x.sin() * y;
-            let Loss::Huber(d) = loss else {
-                return base * 2.0;
-            };
-            base * d + x
-        }
-    }
-}
-
-#[test]
-fn patterns_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
-    // One case per argument: the case's functions are plain `fn`s, so it is a constant.
-    macro_rules! each {
-        ($($loss:expr),*) => {$(
-            check_at(&case!(match_on_an_enum(a, b | da, db) + $loss), pts);
-            check_at(&case!(let_else_by_reference(a, b | da, db) + &$loss), pts);
-        )*};
-    }
-    each!(
-        Loss::Squared,
-        Loss::Huber(0.5),
-        Loss::Huber(5.0),
-        Loss::PseudoHuber { delta: 0.7 }
-    );
-    check_at(&case!(if_let_on_an_option(a, b | da, db) + Some(0.3)), pts);
-    check_at(&case!(if_let_on_an_option(a, b | da, db) + Some(1.5)), pts);
-    check_at(&case!(if_let_on_an_option(a, b | da, db) + None), pts);
 }
 
 // -------------------- windows and chunks --------------------
@@ -769,11 +426,7 @@ corpus! {
 
 #[test]
 fn windows_and_chunks_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
-        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
-    ];
+    let pts = SLICES_NONZERO;
     for case in [
         slices!(total_variation),
         slices!(second_differences),
@@ -857,11 +510,7 @@ corpus! {
 
 #[test]
 fn numerical_recipes_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
-        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
-    ];
+    let pts = SLICES_NONZERO;
     for case in [
         slices!(horner_by_fold),
         slices!(softmax_cross_entropy),
@@ -869,179 +518,6 @@ fn numerical_recipes_in_every_mode() {
         slices!(linear_interpolation),
         slices!(sub_slices),
         slices!(gaussian_log_likelihood),
-    ] {
-        check_at(&case, pts);
-    }
-}
-
-// -------------------- struct values --------------------
-
-/// A mass on a spring: a derived struct used as a local value, a parameter and a result.
-#[derive(Clone, Copy, Debug, Differentiable)]
-pub struct State {
-    pub x: f64,
-    pub v: f64,
-}
-
-impl common::Weighed for State {
-    fn weigh(&self, w: &Self) -> f64 {
-        self.x * w.x + self.v * w.v
-    }
-    fn weights(&self, next: &mut usize) -> Self {
-        State {
-            x: self.x.weights(next),
-            v: self.v.weights(next),
-        }
-    }
-    fn scaled(&self, c: f64) -> Self {
-        State {
-            x: self.x * c,
-            v: self.v * c,
-        }
-    }
-}
-
-#[differentiable]
-pub fn energy(s: &State, k: f64) -> f64 {
-    0.5 * s.v * s.v + 0.5 * k * s.x * s.x
-}
-
-/// Float methods of a parameter's fields (rustc rejected `obj::sin_vjp` before).
-#[differentiable]
-pub fn field_methods(s: &State) -> f64 {
-    s.x.sin() * s.v.exp() + s.x.powi(2).atan2(s.v)
-}
-
-corpus! {
-    local_struct_stepped {
-        #[differentiable]
-        pub fn f(x: f64, v: f64) -> f64 {
-            let dt = 0.1;
-            let mut s = State { x, v };
-            for _ in 0..4 {
-                s.v -= dt * 2.0 * s.x;
-                s.x += dt * s.v;
-            }
-            let damped = State { v: s.v * 0.9, ..s };
-            energy(&damped, 2.0) + s.x * damped.v
-        }
-    }
-    struct_copied_and_branched {
-        #[differentiable]
-        pub fn f(x: f64, v: f64) -> f64 {
-            let a = State { x: x.sin(), v: v * x };
-            let mut b = a;
-            if a.x > 0.0 {
-                b.x = a.x * a.v;
-            } else {
-                b = State { x: a.v, v: a.x };
-            }
-            b.x * b.v + a.x
-        }
-    }
-    struct_passed_whole {
-        #[differentiable]
-        pub fn f(x: f64, v: f64) -> f64 {
-            let s = State { x: x * v, v: v - 1.0 };
-            field_methods(&s) * energy(&s, x)
-        }
-    }
-    struct_result {
-        #[differentiable]
-        pub fn f(x: f64, v: f64) -> State {
-            let mut s = State { x, v };
-            for _ in 0..3 {
-                s.v -= 0.1 * s.x.sin();
-                s.x += 0.1 * s.v;
-            }
-            s
-        }
-    }
-    struct_literal_result {
-        #[differentiable]
-        pub fn f(x: f64, v: f64) -> State {
-            let r = (x * x + v * v).sqrt();
-            State { x: r, v: v.atan2(x) }
-        }
-    }
-}
-
-#[test]
-fn struct_values_in_every_mode() {
-    let pts: &[&[f64]] = &[&[0.3, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
-    check_at(&case!(local_struct_stepped(a, b | da, db)), pts);
-    check_at(&case!(struct_copied_and_branched(a, b | da, db)), pts);
-    check_at(&case!(struct_passed_whole(a, b | da, db)), pts);
-    check_at(&tuple_case!(struct_result), pts);
-    check_at(&tuple_case!(struct_literal_result), pts);
-}
-
-// -------------------- calls returning tuples and arrays --------------------
-
-#[differentiable]
-pub fn polar(r: f64, t: f64) -> (f64, f64) {
-    (r * t.cos(), r * t.sin())
-}
-
-#[differentiable]
-pub fn centred(xs: &[f64]) -> (f64, Vec<f64>) {
-    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-    let c: Vec<f64> = xs.iter().map(|x| x - mean).collect();
-    (mean, c)
-}
-
-#[differentiable]
-pub fn squares(xs: &[f64]) -> Vec<f64> {
-    xs.iter().map(|x| x * x).collect()
-}
-
-corpus! {
-    tuple_parts_bound {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let (x, y) = polar(xs[0], ys[0]);
-            let (_, b) = polar(x, y);
-            let (mean, c) = centred(xs);
-            x * y + b + mean * c[1]
-        }
-    }
-    tuple_call_on_a_local_array {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let local = vec![xs[0] * ys[1], xs[2]];
-            let (m, c): (f64, Vec<f64>) = centred(&local);
-            let mut s = m;
-            for k in 0..2 {
-                let (x, _) = polar(c[k], ys[k]);
-                s += x;
-            }
-            s
-        }
-    }
-    array_result_indexed {
-        #[differentiable]
-        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
-            let sq = squares(xs);
-            let mut s = 0.0;
-            for i in 0..sq.len() {
-                s += sq[i] * ys[i];
-            }
-            s + squares(ys).iter().sum::<f64>()
-        }
-    }
-}
-
-#[test]
-fn calls_returning_tuples_and_arrays_in_every_mode() {
-    let pts: &[&[f64]] = &[
-        &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
-        &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
-        &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
-    ];
-    for case in [
-        slices!(tuple_parts_bound),
-        slices!(tuple_call_on_a_local_array),
-        slices!(array_result_indexed),
     ] {
         check_at(&case, pts);
     }

@@ -81,10 +81,10 @@ impl<'a> DiffFn<'a> {
         &self.original.sig.ident
     }
 
-    /// Whether the result is an array: then there is no `f_grad` (the derivative is a
-    /// Jacobian), the pullback takes the result's cotangent array, and `f_jvp` returns the
-    /// tangent array.
-    pub fn returns_array(&self) -> bool {
+    /// Whether the result is more than one float (an array, a matrix, a struct or a
+    /// tuple): then there is no `f_grad` (the derivative is a Jacobian), the pullback takes
+    /// the result's cotangent, and `f_jvp` returns its tangent.
+    pub fn returns_vector(&self) -> bool {
         matches!(
             classify(self.ret_ty),
             TypeClass::FloatContainer(_) | TypeClass::Linear

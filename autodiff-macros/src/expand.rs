@@ -84,7 +84,7 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
 /// `f_dir_jvp`): second derivatives, and derivatives of functions that use `f_dir` inside.
 fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
     let fail = |error| Failure { error, stubs: None };
-    if f.is_method() || f.returns_array() {
+    if f.is_method() || f.returns_vector() {
         return Err(fail(diag::nested_shape(f.name().span())));
     }
     let active = active_params(f, func);

@@ -263,7 +263,7 @@ pub fn tuple_call(local: &Local) -> Option<(Vec<&Pat>, Vec<&syn::Type>, &syn::Ex
     let (Pat::Tuple(pats), Some(init)) = (pat, &local.init) else {
         return None;
     };
-    let Expr::Call(call) = strip_parens(&init.expr) else {
+    let Expr::Call(call) = strip(&init.expr) else {
         return None;
     };
     let named_grad = matches!(&*call.func, Expr::Path(p)
@@ -277,10 +277,11 @@ pub fn tuple_call(local: &Local) -> Option<(Vec<&Pat>, Vec<&syn::Type>, &syn::Ex
     ok.then(|| (pats.elems.iter().collect(), types, call))
 }
 
-fn strip_parens(e: &Expr) -> &Expr {
+/// `e` without the parentheses (and invisible groups) around it.
+pub fn strip(e: &Expr) -> &Expr {
     match e {
-        Expr::Paren(p) => strip_parens(&p.expr),
-        Expr::Group(g) => strip_parens(&g.expr),
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
         e => e,
     }
 }

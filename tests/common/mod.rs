@@ -279,3 +279,51 @@ macro_rules! tuple_case {
         }
     };
 }
+
+/// Points for functions of two floats, with zeros and negative values.
+pub const PAIRS: &[&[f64]] = &[&[0.0, 0.0], &[0.7, -1.3], &[-2.0, 0.4]];
+/// The same, away from `x = y` (where the functions that use them have a kink).
+pub const PAIRS_APART: &[&[f64]] = &[&[0.0, 0.3], &[0.7, -1.3], &[-2.0, 0.4]];
+/// Points for functions of two slices of three (`slices!`), a zero among them.
+pub const SLICES: &[&[f64]] = &[
+    &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+    &[0.0, 0.9, -0.2, 0.1, -0.3, 1.7],
+    &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+];
+/// The same without the zero (where the functions that use them divide or have a kink).
+pub const SLICES_NONZERO: &[&[f64]] = &[
+    &[0.3, -0.7, 1.2, 0.25, 0.4, -1.1],
+    &[0.2, 0.9, -0.2, 0.1, -0.3, 1.7],
+    &[-1.3, 0.5, 0.8, 0.6, -0.9, 0.05],
+];
+
+/// A [`common::Case`] for a function `m::f(xs: &[f64], ys: &[f64])` (the point split in
+/// halves), or `m::f(xs: &[f64])` with `one`.
+#[macro_export]
+macro_rules! slices {
+    ($m:ident) => {
+        $crate::common::Case {
+            name: stringify!($m),
+            f: |v: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                $m::f(a, b)
+            },
+            grad: |v: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (y, g) = $m::f_grad(a, b);
+                (y, $crate::common::Flat::flat(g))
+            },
+            vjp: |v: &[f64], ybar: f64| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (y, pullback) = $m::f_vjp(a, b);
+                (y, $crate::common::Flat::flat(pullback(ybar)))
+            },
+            jvp: |v: &[f64], dv: &[f64]| {
+                let (a, b) = v.split_at(v.len() / 2);
+                let (da, db) = dv.split_at(dv.len() / 2);
+                $m::f_jvp(a, b, da, db)
+            },
+            tol: autodiff::gradcheck::Tolerance::F64,
+        }
+    };
+}

@@ -36,6 +36,7 @@ mod chain;
 mod closures;
 mod matches;
 
+use crate::fence::strip;
 use chain::{bind_pattern, bind_value, Chain};
 
 /// `block` with its iterator chains written as loops.
@@ -224,15 +225,6 @@ fn ranges_only(e: &Expr) -> bool {
             ranges_only(&m.receiver)
         }
         _ => false,
-    }
-}
-
-/// `e` without parentheses and groups.
-fn strip(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => strip(&p.expr),
-        Expr::Group(g) => strip(&g.expr),
-        _ => e,
     }
 }
 

@@ -48,7 +48,7 @@ use signature::*;
 pub fn emit(f: &DiffFn, jvp: &Func, vjp: &Func) -> TokenStream {
     let original = f.original;
     let sig = Signature::new(f);
-    let grad = if f.returns_array() {
+    let grad = if f.returns_vector() {
         TokenStream::new()
     } else {
         sig.grad_fn()
@@ -81,7 +81,7 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
         })
         .collect();
     let (grad, vjp, jvp) = (sig.grad_head(), sig.vjp_head(&[]), sig.jvp_head(&tangents));
-    let grad = if f.returns_array() {
+    let grad = if f.returns_vector() {
         TokenStream::new()
     } else {
         quote!(#grad #body)
@@ -108,5 +108,5 @@ struct Emitter<'a> {
     /// cotangents: `[name, type of the first, of the second differentiable parameter]`.
     needs_id: Option<TokenStream>,
     closure: Option<ClosureSig>,
-    f_returns_array: bool,
+    f_returns_vector: bool,
 }

@@ -161,7 +161,7 @@ impl Emitter<'_> {
                 quote_spanned!(span=> move |(#(mut #params),*): #arg| -> #ret { #body })
             }
             // An array cotangent is a buffer the pullback updates in place.
-            Some(ClosureSig { arg, ret }) if self.f_returns_array => {
+            Some(ClosureSig { arg, ret }) if self.f_returns_vector => {
                 quote_spanned!(span=> move |#(mut #params: #arg),*| -> #ret { #body })
             }
             Some(ClosureSig { arg, ret }) => {

@@ -19,7 +19,7 @@ impl<'a> Emitter<'a> {
             owned: Vec::new(),
             inactive: HashSet::new(),
             needs_id: None,
-            f_returns_array: false,
+            f_returns_vector: false,
             closure,
         };
         e.scan(&func.body);

@@ -239,7 +239,7 @@ impl<'a> Signature<'a> {
         closure: Option<ClosureSig>,
     ) -> TokenStream {
         let mut e = Emitter::new(func, &self.param_values(func), closure);
-        e.f_returns_array = self.f.returns_array();
+        e.f_returns_vector = self.f.returns_vector();
         e.inactive = func
             .params
             .iter()

@@ -33,6 +33,8 @@ use crate::rules::{self, Builder, Mode, Operands, Partial, Rule, RuntimeRule};
 use proc_macro2::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+mod buffers;
+mod calls;
 mod passes;
 mod primal;
 mod sweep;

@@ -42,136 +42,6 @@ impl Reverse<'_> {
         out
     }
 
-    /// Cotangent buffers for the active arrays created in `insts`, zero to start with.
-    fn new_buffers(&mut self, insts: &[Inst]) -> Vec<Inst> {
-        let mut out = Vec::new();
-        for inst in insts {
-            if let InstKind::CallVjp { .. } | InstKind::Op(Op::Call { .. }, _) = &inst.kind {
-                self.returned_buffers(inst, &mut out);
-                continue;
-            }
-            let (
-                InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray { .. }, args),
-                Some(&array),
-            ) = (&inst.kind, inst.outs.first())
-            else {
-                continue;
-            };
-            let root = self.families.root(array);
-            if self.buffers.contains_key(&root) || !self.family_active(root) {
-                continue;
-            }
-            if let InstKind::Op(Op::CopyArray { .. }, _) = &inst.kind {
-                // A copy's buffer: zeros, as many as the elements copied.
-                let zero = self.func.push_float(0.0, array, inst.span, &mut out);
-                self.func.values[zero.index()].ty = self.func.ty(array).elem();
-                let buffer = self.cotangent_value(array);
-                let kind = InstKind::Op(Op::NewArray { fixed: false }, vec![zero, args[1]]);
-                out.push(Inst::new(vec![buffer], kind, inst.span));
-                self.buffers.insert(root, buffer);
-                continue;
-            }
-            let InstKind::Op(Op::NewArray { fixed }, _) = &inst.kind else {
-                // A `Vec` built by `push`: its buffer starts empty and grows.
-                let buffer = self.cotangent_value(array);
-                out.push(Inst::new(
-                    vec![buffer],
-                    InstKind::Op(Op::EmptyVec, Vec::new()),
-                    inst.span,
-                ));
-                self.buffers.insert(root, buffer);
-                continue;
-            };
-            let zero = self.cotangent_value(args[0]);
-            out.push(Inst::new(
-                vec![zero],
-                InstKind::ZeroLike(args[0]),
-                inst.span,
-            ));
-            let buffer = self.cotangent_value(inst.outs[0]);
-            out.push(Inst::new(
-                vec![buffer],
-                InstKind::Op(Op::NewArray { fixed: *fixed }, vec![zero, args[1]]),
-                inst.span,
-            ));
-            self.buffers.insert(root, buffer);
-        }
-        out
-    }
-
-    /// Buffers for the arrays a call returns: `zero_like` of each.
-    fn returned_buffers(&mut self, inst: &Inst, out: &mut Vec<Inst>) {
-        for &o in &inst.outs {
-            let root = self.families.root(o);
-            if !self.families.is_array(o)
-                || self.buffers.contains_key(&root)
-                || !self.family_active(root)
-            {
-                continue;
-            }
-            let buffer = self.cotangent_value(o);
-            out.push(Inst::new(
-                vec![buffer],
-                InstKind::Buffer { like: o },
-                inst.span,
-            ));
-            self.buffers.insert(root, buffer);
-        }
-    }
-
-    /// `y = x.to_vec()`: what reached the copy's elements reaches `x`'s.
-    fn copy_adjoint(&mut self, y: Value, x: Value, span: Span, out: &mut Vec<Inst>) {
-        let from = self.buffers.get(&self.families.root(y));
-        let x_root = self.families.root(x);
-        if let (Some(&value), Some(&buffer)) = (from, self.buffers.get(&x_root)) {
-            let grow = self.families.growable.contains(&x_root);
-            let kind = InstKind::AddAll {
-                buffer,
-                value,
-                grow,
-            };
-            out.push(Inst::new(Vec::new(), kind, span));
-        }
-    }
-
-    fn family_active(&self, root: Value) -> bool {
-        self.families
-            .parent
-            .iter()
-            .any(|(&v, _)| self.families.root(v) == root && self.act.is_active(v))
-            || self.act.is_active(root)
-    }
-
-    /// `a' = store(a, i, v)`: `v` takes the cotangent of element `i`, which then becomes
-    /// zero (the element before the write did not reach the result).
-    fn store_adjoint(
-        &mut self,
-        args: &[Value],
-        span: Span,
-        adj: &mut Adjoints,
-        out: &mut Vec<Inst>,
-    ) {
-        let Some(&buffer) = self.buffers.get(&self.families.root(args[0])) else {
-            return;
-        };
-        let d_v = self.cotangent_value(args[2]);
-        out.push(Inst::new(
-            vec![d_v],
-            InstKind::TakeAt {
-                buffer,
-                index: args[1],
-                grow: self
-                    .families
-                    .growable
-                    .contains(&self.families.root(args[0])),
-            },
-            span,
-        ));
-        if self.act.is_active(args[2]) {
-            adj.add(args[2], d_v);
-        }
-    }
-
     /// The summed cotangent of `v`, if anything contributed to it.
     pub(super) fn take(
         &mut self,
@@ -208,7 +78,7 @@ impl Reverse<'_> {
     }
 
     /// A zero cotangent for `v`: an object's or an array's has its shape.
-    fn zero_of(&mut self, v: Value, out: &mut Vec<Inst>) -> Value {
+    pub(super) fn zero_of(&mut self, v: Value, out: &mut Vec<Inst>) -> Value {
         let z = self.cotangent_value(v);
         let ty = self.func.ty(v);
         let kind = if ty == Ty::Obj || ty.elem() != Ty::Unknown {
@@ -220,7 +90,7 @@ impl Reverse<'_> {
         z
     }
 
-    fn cotangent_value(&mut self, v: Value) -> Value {
+    pub(super) fn cotangent_value(&mut self, v: Value) -> Value {
         self.func.new_derived(Role::Derivative(v), v)
     }
 
@@ -419,106 +289,6 @@ impl Reverse<'_> {
                 adj.add(a, v);
             }
         }
-    }
-
-    /// A call made again through `_vjp` on the copies of its local arrays, its pullback
-    /// applied to its results' cotangents (`primal::joint_call`).
-    fn joint_adjoint(
-        &mut self,
-        inst: &Inst,
-        args: &[Value],
-        adj: &mut Adjoints,
-        out: &mut Vec<Inst>,
-    ) {
-        let Some(seeds) = self.seeds(&inst.outs, adj, out) else {
-            return;
-        };
-        let Some(joint) = self.joint.get(&inst.outs[0]) else {
-            return;
-        };
-        let (y, span) = (inst.outs[0], inst.span);
-        let kind = self.call_vjp(&joint.path, &joint.form, joint.args.clone(), args);
-        let pb = self.func.new_derived(Role::Pullback(y), y);
-        self.func.values[pb.index()].ty = Ty::Unknown;
-        let mut outs: Vec<Value> = (inst.outs.iter())
-            .map(|&o| self.func.new_value(None, span, self.func.ty(o)))
-            .collect();
-        outs.push(pb);
-        out.push(Inst::new(outs, kind, span));
-        self.call(args, pb, seeds, span, adj, out);
-    }
-
-    /// The cotangents of a call's results (a zero for a part nothing reached), or `None`
-    /// when nothing reached any of them.
-    fn seeds(
-        &mut self,
-        results: &[Value],
-        adj: &mut Adjoints,
-        out: &mut Vec<Inst>,
-    ) -> Option<Vec<Value>> {
-        // An array's cotangent is its buffer (element reads added into it).
-        let taken: Vec<Option<Value>> = results
-            .iter()
-            .map(|&y| match self.buffers.get(&self.families.root(y)) {
-                Some(&buffer) if self.families.is_array(y) => Some(buffer),
-                _ => self.take(adj, y, out),
-            })
-            .collect();
-        if taken.iter().all(Option::is_none) {
-            return None;
-        }
-        let seeds = results
-            .iter()
-            .zip(taken)
-            .map(|(&y, d)| d.unwrap_or_else(|| self.zero_of(y, out)))
-            .collect();
-        Some(seeds)
-    }
-
-    /// `(d_a, d_b, ..) = pullback(d_y)`: one cotangent per float argument, in order.
-    pub(super) fn call(
-        &mut self,
-        args: &[Value],
-        pullback: Value,
-        seeds: Vec<Value>,
-        span: Span,
-        adj: &mut Adjoints,
-        out: &mut Vec<Inst>,
-    ) {
-        let mut outs = Vec::new();
-        let mut into_buffers = Vec::new();
-        let floats: Vec<Value> = args
-            .iter()
-            .copied()
-            .filter(|&a| self.func.ty(a).is_differentiable())
-            .collect();
-        for a in floats {
-            let d = self.cotangent_value(a);
-            outs.push(d);
-            if !self.act.is_active(a) {
-                continue;
-            }
-            // An array's cotangent goes into its family's buffer, as element reads' do.
-            let root = self.families.root(a);
-            match self.buffers.get(&root) {
-                Some(&buffer) if self.families.is_array(a) => {
-                    let grow = self.families.growable.contains(&root);
-                    let kind = InstKind::AddAll {
-                        buffer,
-                        value: d,
-                        grow,
-                    };
-                    into_buffers.push(Inst::new(Vec::new(), kind, span));
-                }
-                _ => adj.add(a, d),
-            }
-        }
-        out.push(Inst::new(
-            outs,
-            InstKind::Pullback { pullback, seeds },
-            span,
-        ));
-        out.extend(into_buffers);
     }
 
     /// The adjoint of an `if`: an `if` on the same condition whose branches recompute what
