@@ -43,7 +43,9 @@ pub struct DiffFn<'a> {
     /// (`desugar`). The original is what the user's function is emitted from.
     pub body: syn::Block,
     pub params: Vec<Param<'a>>,
-    pub ret_ty: &'a Type,
+    /// The declared result; `None` for a function that returns nothing, which must have
+    /// an output parameter.
+    pub ret_ty: Option<&'a Type>,
 }
 
 pub struct Param<'a> {
@@ -53,6 +55,9 @@ pub struct Param<'a> {
     pub active: bool,
     /// The method receiver (`self`, `&self`).
     pub receiver: bool,
+    /// An output parameter (`out: &mut [f64]`): its content at the end is a result of the
+    /// function, and its content at the start a constant.
+    pub output: bool,
 }
 
 impl Param<'_> {
@@ -66,11 +71,14 @@ impl<'a> DiffFn<'a> {
     pub fn from_syn(cx: &Ctxt, args: &Args, item: &'a ItemFn) -> Option<DiffFn<'a>> {
         check_signature(cx, item);
         let params = params(cx, item);
-        let ret_ty = result_type(cx, item)?;
+        // A `&mut` parameter that is not an output has been reported; the result is not.
+        let outputs = params.as_ref().is_none_or(|ps| ps.iter().any(|p| p.output));
+        let ret_ty = result_type(cx, item, outputs);
+        let (params, ret_ty) = (params?, ret_ty?);
         let mut f = DiffFn {
             original: item,
             body: crate::desugar::body(&item.block),
-            params: params?,
+            params,
             ret_ty,
         };
         f.set_activity(cx, args);
@@ -84,21 +92,39 @@ impl<'a> DiffFn<'a> {
     /// Whether the result is more than one float (an array, a matrix, a struct or a
     /// tuple): then there is no `f_grad` (the derivative is a Jacobian), the pullback takes
     /// the result's cotangent, and `f_jvp` returns its tangent.
+    /// An output parameter makes the result more than one float too.
     pub fn returns_vector(&self) -> bool {
-        matches!(
-            classify(self.ret_ty),
-            TypeClass::FloatContainer(_) | TypeClass::Linear
-        ) || self.result_parts().len() > 1
+        let parts = self.result_parts();
+        let vector = |ty: &&Type| {
+            matches!(
+                classify(ty),
+                TypeClass::FloatContainer(_) | TypeClass::Linear
+            )
+        };
+        parts.len() != 1 || parts.iter().any(vector) || self.outputs().next().is_some()
     }
 
     /// The types of the parts of a tuple result (`-> (f64, Vec<f64>)`), or the result's
-    /// type alone. Each part is a result of its own: the pullback takes a tuple of their
-    /// cotangents and `f_jvp` returns a tuple of their tangents.
+    /// type alone (none for a function that returns nothing). Each part is a result of its
+    /// own: the pullback takes a tuple of their cotangents and `f_jvp` returns a tuple of
+    /// their tangents.
     pub fn result_parts(&self) -> Vec<&'a Type> {
         match self.ret_ty {
-            Type::Tuple(t) => t.elems.iter().collect(),
-            ty => vec![ty],
+            Some(Type::Tuple(t)) => t.elems.iter().collect(),
+            Some(ty) => vec![ty],
+            None => Vec::new(),
         }
+    }
+
+    /// The output parameters (`out: &mut [f64]`), in order.
+    pub fn outputs(&self) -> impl Iterator<Item = &Param<'a>> {
+        self.params.iter().filter(|p| p.output)
+    }
+
+    /// The parameters with a tangent: the active ones and the outputs, in order. `f_jvp`
+    /// takes a tangent for each (an output's is written, like the output).
+    pub fn tangent_params(&self) -> impl Iterator<Item = &Param<'a>> {
+        self.params.iter().filter(|p| p.active || p.output)
     }
 
     /// Whether the function is a method (its first parameter is `self`).
@@ -127,6 +153,7 @@ impl<'a> DiffFn<'a> {
             match p.class {
                 // A generic parameter's type has been reported with the generic parameter.
                 TypeClass::Other | TypeClass::Linear if names_generic(p.ty, generics) => {}
+                _ if p.output => {}
                 TypeClass::Float(_) | TypeClass::FloatContainer(_) | TypeClass::Linear => {
                     p.active = true
                 }
@@ -145,6 +172,7 @@ impl<'a> DiffFn<'a> {
             }
             match self.params.iter_mut().find(|p| p.ident == *name) {
                 None => cx.push(diag::wrt_not_a_param(name, func)),
+                Some(p) if p.output => cx.push(diag::wrt_output(name)),
                 Some(p)
                     if matches!(
                         p.class,
@@ -201,15 +229,24 @@ fn params<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<Vec<Param<'a>>> {
                 },
                 active: false,
                 receiver: true,
+                output: false,
             }),
             FnArg::Typed(pt) => match &*pt.pat {
                 Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    let output = output_float(&pt.ty);
+                    if output.is_none()
+                        && matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some())
+                    {
+                        cx.push(diag::mut_param(&pt.ty));
+                        ok = false;
+                    }
                     out.push(Param {
                         ident: pi.ident.clone(),
                         ty: &pt.ty,
-                        class: classify(&pt.ty),
+                        class: output.map_or_else(|| classify(&pt.ty), TypeClass::FloatContainer),
                         active: false,
                         receiver: false,
+                        output: output.is_some(),
                     });
                 }
                 pat => {
@@ -222,19 +259,46 @@ fn params<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<Vec<Param<'a>>> {
     ok.then_some(out)
 }
 
-fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn) -> Option<&'a Type> {
-    match &item.sig.output {
-        ReturnType::Default => {
+/// The declared result: `Some(None)` for nothing (`-> ()` too), allowed with an output
+/// parameter.
+fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn, outputs: bool) -> Option<Option<&'a Type>> {
+    let ty = match &item.sig.output {
+        ReturnType::Type(_, ty) if !matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()) => ty,
+        _ if outputs => return Some(None),
+        _ => {
             cx.push(diag::missing_return_type(&item.sig.ident));
-            None
+            return None;
         }
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(t) if t.elems.len() >= 2 => {
-                let ok = t.elems.iter().all(|part| result_part(cx, part));
-                ok.then_some(ty)
-            }
-            _ => result_part(cx, ty).then_some(ty),
-        },
+    };
+    let ok = match &**ty {
+        Type::Tuple(t) if t.elems.len() >= 2 => t.elems.iter().all(|part| result_part(cx, part)),
+        _ => result_part(cx, ty),
+    };
+    ok.then_some(Some(ty))
+}
+
+/// The float type of an output parameter's elements: `&mut [T]`, `&mut [T; N]`,
+/// `&mut Vec<T>` or a nalgebra vector `&mut DVector<T>` (`SVector<T, N>`, `Vector3<T>`),
+/// written element by element.
+pub fn output_float(ty: &Type) -> Option<FloatTy> {
+    let Type::Reference(r) = ty else { return None };
+    r.mutability?;
+    match classify(&r.elem) {
+        TypeClass::FloatContainer(f) => return Some(f),
+        TypeClass::Linear => {}
+        _ => return None,
+    }
+    let Type::Path(p) = &*r.elem else { return None };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(elem)) = a.args.first() else {
+        return None;
+    };
+    match classify(elem) {
+        TypeClass::Float(f) if last.ident.to_string().contains("Vector") => Some(f),
+        _ => None,
     }
 }
 

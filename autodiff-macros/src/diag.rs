@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::Error;
+use syn::{Error, Expr};
 
 fn at(tokens: impl ToTokens, msg: impl std::fmt::Display) -> Error {
     Error::new_spanned(tokens, msg)
@@ -108,7 +108,43 @@ pub fn no_active_param(name: &syn::Ident) -> Error {
 }
 
 pub fn missing_return_type(name: &syn::Ident) -> Error {
-    at(name, format!("`{name}` must return `f32` or `f64`; add `-> f64` and return the value to differentiate"))
+    at(name, format!("`{name}` must return `f32` or `f64` or write an output parameter (`out: &mut [f64]`); add `-> f64` and return the value to differentiate"))
+}
+
+pub fn wrt_output(name: &syn::Ident) -> Error {
+    at(
+        name,
+        format!("`{name}` is an output parameter: the derivatives are of its content at the end, which the pullback takes a cotangent of and `_jvp` writes a tangent of; its content at the start is a constant. Leave it out of `wrt(..)`, or pass the initial values as a separate `&[f64]` parameter"),
+    )
+}
+
+pub fn output_passed(arg: &Expr) -> Error {
+    at(
+        arg,
+        "an output parameter cannot be passed on to a call: the callee's derivative would take its content at the start as a constant. Let the callee return the values (`-> Vec<f64>` or a tuple) and write them here: `let v = g(..); for i in 0..v.len() { out[i] = v[i]; }`",
+    )
+}
+
+pub fn output_assigned(target: &Expr) -> Error {
+    at(
+        target,
+        "an output parameter is written element by element (`out[i] = ..`, or a loop over `out.iter_mut()`), not assigned as a whole",
+    )
+}
+
+pub fn iter_mut_element(pat: &syn::Pat) -> Error {
+    at(
+        pat,
+        "an element of `xs.iter_mut()` is read and written through `*x` (`*x = ..`, `*x += ..`, `x.sin()`), not used whole; write `*x = g(*x)` instead of passing `x` on",
+    )
+}
+
+pub fn mut_param(ty: &syn::Type) -> Error {
+    let text = ty.to_token_stream();
+    at(
+        ty,
+        format!("a `&mut` parameter must be an output of floats written element by element (`out: &mut [f64]`, `&mut [f64; N]`, `&mut Vec<f64>`, `&mut DVector<f64>`), found `{text}`; return the new value instead"),
+    )
 }
 
 pub fn unsupported_return_type(ty: &syn::Type) -> Error {
@@ -126,7 +162,7 @@ pub fn closure(e: impl ToTokens) -> Error {
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
-    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`, `[a, b]`), `xs.windows(K)` or `xs.chunks_exact(K)` with a literal `K`, or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
+    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`, `[a, b]`, `xs.iter_mut()` with its elements written as `*x = ..`), `xs.windows(K)` or `xs.chunks_exact(K)` with a literal `K`, or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
 }
 
 pub fn return_in_condition(e: impl ToTokens) -> Error {

@@ -214,10 +214,19 @@ fn dir_item(f: &DiffFn) -> ItemFn {
 
 /// The IR parameters of `f`'s active parameters.
 fn active_params(f: &DiffFn, func: &Func) -> Vec<crate::ir::Value> {
+    params_where(f, func, |p| p.active)
+}
+
+/// The IR parameters of `f`'s parameters that `select` picks.
+fn params_where(
+    f: &DiffFn,
+    func: &Func,
+    select: impl Fn(&crate::ast::Param) -> bool,
+) -> Vec<crate::ir::Value> {
     func.params
         .iter()
         .zip(&f.params)
-        .filter(|(_, p)| p.active)
+        .filter(|(_, p)| select(p))
         .map(|(&v, _)| v)
         .collect()
 }
@@ -232,9 +241,12 @@ pub struct Derivatives {
 /// both modes.
 pub fn differentiate(f: &DiffFn, func: &mut Func) -> Derivatives {
     opt::optimize(func);
-    let active = active_params(f, func);
-    let activity = activity::analyze(func, &active);
-    let jvp = forward::jvp(func, &activity, &active);
-    let vjp = reverse::vjp(func, &activity, &active);
+    // Output parameters are varied from the start and have tangents, like active ones,
+    // but no cotangent of their own: the pullback takes their final content's.
+    let with_tangents = params_where(f, func, |p| p.active || p.output);
+    let activity = activity::analyze(func, &with_tangents);
+    let jvp = forward::jvp(func, &activity, &with_tangents);
+    let (active, outputs) = (active_params(f, func), params_where(f, func, |p| p.output));
+    let vjp = reverse::vjp(func, &activity, &active, &outputs);
     Derivatives { jvp, vjp }
 }

@@ -179,6 +179,11 @@ impl Fence<'_> {
 
     /// `for i in range { body }`: the pattern, the range's bounds and step, the body.
     fn visit_for(&mut self, f: &syn::ExprForLoop) {
+        // A loop over `xs.iter_mut()` that desugaring left: its element is used whole.
+        if writes_through(&f.expr) {
+            self.cx.push(diag::iter_mut_element(&f.pat));
+            return;
+        }
         // Iterator loops check their (richer) patterns when they are lowered.
         let iterates = matches!(&*f.expr, Expr::MethodCall(m) if m.method == "iter" || m.method == "enumerate");
         let plain = matches!(&*f.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none());
@@ -275,6 +280,14 @@ pub fn tuple_call(local: &Local) -> Option<(Vec<&Pat>, Vec<&syn::Type>, &syn::Ex
         && (types.is_empty() || types.len() == pats.elems.len())
         && pats.elems.iter().all(wanted);
     ok.then(|| (pats.elems.iter().collect(), types, call))
+}
+
+/// Whether a chain starts with `xs.iter_mut()`.
+fn writes_through(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::MethodCall(m) => m.method == "iter_mut" || writes_through(&m.receiver),
+        _ => false,
+    }
 }
 
 /// `e` without the parentheses (and invisible groups) around it.
@@ -432,6 +445,12 @@ fn assign_target(lhs: &Expr) -> Option<syn::Error> {
         }
         Expr::Index(_) => Some(diag::array_write(lhs)),
         Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => None,
+        // `*out = ..` (lowering says what to write for an output parameter).
+        Expr::Unary(u)
+            if matches!(u.op, syn::UnOp::Deref(_)) && matches!(&*u.expr, Expr::Path(_)) =>
+        {
+            None
+        }
         // `s.x = ..` of a local struct value (lowering checks that `s` is one).
         Expr::Field(f) if matches!(&*f.base, Expr::Path(_) | Expr::Field(_)) => None,
         _ => Some(diag::assign_target(lhs)),

@@ -10,8 +10,14 @@ use syn::{Expr, Pat};
 /// `by_ref`), or a tuple of items.
 #[derive(Clone)]
 pub(super) enum Item {
-    Expr { tokens: TokenStream, by_ref: bool },
+    Expr {
+        tokens: TokenStream,
+        by_ref: bool,
+    },
     Tuple(Vec<Item>),
+    /// An element written through (`xs.iter_mut()`): `xs[p]`, which a `for` loop's body
+    /// reads and writes in place of `*x` (`places`).
+    Place(TokenStream),
 }
 
 /// A chain up to its consumer.
@@ -108,6 +114,12 @@ impl Desugar {
         }
         if let Some(array) = array_source(e, iterable) {
             return Some(self.indexed(e.span(), array, None));
+        }
+        if let Some(array) = mut_source(e) {
+            let mut chain = self.indexed(e.span(), array, None);
+            let p = &chain.p;
+            chain.item = Item::Place(quote!(#array[#p]));
+            return Some(chain);
         }
         if let Some(value) = computed_source(e, iterable) {
             let array = self.fresh("a", e.span());
@@ -354,6 +366,18 @@ fn array_source(e: &Expr, iterable: bool) -> Option<&Expr> {
     }
 }
 
+/// The array `xs.iter_mut()` runs over (only a `for` loop binds its items: `places`).
+fn mut_source(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::MethodCall(m)
+            if m.method == "iter_mut" && m.args.is_empty() && is_place(&m.receiver) =>
+        {
+            Some(&m.receiver)
+        }
+        _ => None,
+    }
+}
+
 /// An array computed where a chain starts: `for q in [0.4, 1.5]`, `g(x).iter()`.
 fn computed_source(e: &Expr, iterable: bool) -> Option<&Expr> {
     match e {
@@ -382,6 +406,7 @@ fn by_value(item: Item) -> Item {
             by_ref: false,
         },
         Item::Tuple(items) => Item::Tuple(items.into_iter().map(by_value).collect()),
+        place @ Item::Place(_) => place,
     }
 }
 
@@ -392,7 +417,7 @@ fn reference(item: Item) -> Item {
             tokens,
             by_ref: true,
         },
-        tuple @ Item::Tuple(_) => tuple,
+        other @ (Item::Tuple(_) | Item::Place(_)) => other,
     }
 }
 
@@ -434,6 +459,6 @@ pub(super) fn bind_pattern(pat: &Pat, item: &Item) -> Option<TokenStream> {
 pub(super) fn bind_value(x: &syn::Ident, item: &Item) -> Option<TokenStream> {
     match item {
         Item::Expr { tokens, .. } => Some(quote!(let #x = #tokens;)),
-        Item::Tuple(_) => None,
+        Item::Tuple(_) | Item::Place(_) => None,
     }
 }

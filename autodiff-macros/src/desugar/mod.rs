@@ -35,6 +35,7 @@ use syn::{Expr, Pat};
 mod chain;
 mod closures;
 mod matches;
+mod places;
 
 use crate::fence::strip;
 use chain::{bind_pattern, bind_value, Chain};
@@ -62,7 +63,7 @@ impl VisitMut for Desugar {
         // Inner expressions first: a closure body may hold a chain of its own.
         syn::visit_mut::visit_expr_mut(self, e);
         let replaced = match &*e {
-            Expr::MethodCall(m) => self.consumer(m),
+            Expr::MethodCall(m) => self.consumer(m).or_else(|| self.fill(m)),
             Expr::ForLoop(f) => self.for_loop(f),
             Expr::Match(m) => self.match_expr(m),
             Expr::Field(f) => sin_cos_part(f),
@@ -170,8 +171,9 @@ impl Desugar {
             return None;
         }
         let chain = self.chain(&f.expr, true)?;
-        let bind = bind_pattern(&f.pat, &chain.item)?;
-        let body = &f.body;
+        // `*o` of an element of `xs.iter_mut()` is the element itself.
+        let (pat, body) = places::substitute(&f.pat, &chain.item, &f.body)?;
+        let bind = bind_pattern(&pat, &chain.item)?;
         let (span, before, count, p) = (chain.span, &chain.before, &chain.count, &chain.p);
         let inner = chain.iteration(quote::quote!(#bind #body));
         Some(syn::parse_quote_spanned! {span=> {

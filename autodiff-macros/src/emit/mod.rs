@@ -65,14 +65,18 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
     let sig = Signature::new(f);
     let msg = "#[differentiable] reported an error for this function";
     let body = quote!({ ::core::unreachable!(#msg) });
-    let (ret, gradient) = (f.ret_ty, sig.gradient_type());
+    let (args, gradient) = (sig.pullback_args(), sig.gradient_type());
     // Not diverging, so that the `impl FnOnce` result has a concrete closure type.
+    let returned = match f.ret_ty {
+        Some(_) => quote!((::core::default::Default::default(), pullback)),
+        None => quote!(pullback),
+    };
     let vjp_body = quote!({
-        let pullback = move |_: #ret| -> #gradient { ::core::unreachable!(#msg) };
-        (::core::default::Default::default(), pullback)
+        let pullback = move |#(_: #args),*| -> #gradient { ::core::unreachable!(#msg) };
+        #returned
     });
     let tangents: Vec<_> = f
-        .active_params()
+        .tangent_params()
         .map(|p| {
             names::local(
                 &format!("d_{}", names::sanitize(&p.ident.to_string())),

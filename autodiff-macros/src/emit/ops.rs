@@ -155,20 +155,22 @@ impl Emitter<'_> {
         });
         let body = self.block_value(body);
         let body = quote!(#(#borrow_again)* #body);
-        match &self.closure {
-            // The cotangent of a tuple result is a tuple, one cotangent per part.
-            Some(ClosureSig { arg, ret }) if params.len() > 1 => {
-                quote_spanned!(span=> move |(#(mut #params),*): #arg| -> #ret { #body })
-            }
+        let Some(ClosureSig { arg, outputs, ret }) = &self.closure else {
+            return quote_spanned!(span=> move |#(#params),*| { #body });
+        };
+        let (parts, outs) = params.split_at(params.len() - outputs.len());
+        let mut decls = Vec::new();
+        match parts {
+            [] => {}
             // An array cotangent is a buffer the pullback updates in place.
-            Some(ClosureSig { arg, ret }) if self.f_returns_vector => {
-                quote_spanned!(span=> move |#(mut #params: #arg),*| -> #ret { #body })
-            }
-            Some(ClosureSig { arg, ret }) => {
-                quote_spanned!(span=> move |#(#params: #arg),*| -> #ret { #body })
-            }
-            None => quote_spanned!(span=> move |#(#params),*| { #body }),
+            [one] if self.f_returns_vector => decls.push(quote!(mut #one: #arg)),
+            [one] => decls.push(quote!(#one: #arg)),
+            // The cotangent of a tuple result is a tuple, one cotangent per part.
+            many => decls.push(quote!((#(mut #many),*): #arg)),
         }
+        // An output's cotangent is a buffer too.
+        decls.extend(outs.iter().zip(outputs).map(|(d, ty)| quote!(mut #d: #ty)));
+        quote_spanned!(span=> move |#(#decls),*| -> #ret { #body })
     }
 
     /// `g<suffix>(..)` for a call of `g` (last path segment suffixed), or

@@ -10,6 +10,7 @@ impl Lower<'_> {
             return self.map(recv, m, param, body);
         }
         let mut args = vec![recv];
+        self.check_no_output(&m.args);
         args.extend(m.args.iter().map(|a| self.need(a)));
         let span = m.method.span();
         let name = m.method.to_string();
@@ -109,6 +110,20 @@ impl Lower<'_> {
         self.emit_pending(opaque, vec![recv], span, pending)
     }
 
+    /// An output parameter passed on to a call would be written by the callee, whose
+    /// derivative takes its content at the start as a constant: reported.
+    fn check_no_output(&self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+        for a in args {
+            let Expr::Path(p) = strip_ref(a) else {
+                continue;
+            };
+            let id = p.path.get_ident().and_then(|i| self.lookup(&i.to_string()));
+            if id.is_some_and(|id| self.outputs.contains(&id)) {
+                self.cx.push(diag::output_passed(a));
+            }
+        }
+    }
+
     /// `g(args)` of a function returning a tuple of `parts` values: one instruction whose
     /// outs are the parts.
     pub(super) fn call_parts(&mut self, c: &syn::ExprCall, parts: usize) -> Vec<Value> {
@@ -117,6 +132,7 @@ impl Lower<'_> {
             self.unsupported(diag::internal(span, "call target passed the fence"));
             return (0..parts).map(|_| self.undef(span)).collect();
         };
+        self.check_no_output(&c.args);
         let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
         let form = CallForm {
             method: false,
@@ -144,6 +160,7 @@ impl Lower<'_> {
             self.unsupported(diag::internal(span, "call target passed the fence"));
             return self.undef(span);
         };
+        self.check_no_output(&c.args);
         let args: Vec<Value> = c.args.iter().map(|a| self.need(a)).collect();
         let form = CallForm {
             method: false,

@@ -76,6 +76,10 @@ impl Lower<'_> {
                         let v = self.need(value);
                         self.set_return(v, span);
                     }
+                    None if self.returns_nothing => {
+                        let nothing = self.env[&self.ret_val];
+                        self.set_return(nothing, span);
+                    }
                     None => self.cx.push(diag::needs_value(r)),
                 }
                 None
@@ -306,12 +310,15 @@ impl Lower<'_> {
             }
             return;
         }
-        let id = match target {
+        let id = match strip_ref(target) {
             Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
             _ => None,
         };
         match id {
-            Some(id) => self.assign(id, v),
+            // `*out = ..` or `out = ..` of an output: the caller's array is not written.
+            Some(id) if self.outputs.contains(&id) => self.cx.push(diag::output_assigned(target)),
+            Some(id) if matches!(target, Expr::Path(_)) => self.assign(id, v),
+            Some(_) => self.unsupported(diag::assign_target(target)),
             None => self.unsupported(diag::unknown_variable(target)),
         }
     }

@@ -137,7 +137,7 @@ impl Lower<'_> {
             Expr::Group(g) => self.range(&g.expr),
             Expr::Range(r) => {
                 let (Some(start), Some(end)) = (&r.start, &r.end) else {
-                    self.cx.push(diag::loop_range(e));
+                    self.unsupported(diag::loop_range(e));
                     return None;
                 };
                 let lo = self.need(start);
@@ -163,7 +163,7 @@ impl Lower<'_> {
                 Some(range)
             }
             _ => {
-                self.cx.push(diag::loop_range(e));
+                self.unsupported(diag::loop_range(e));
                 None
             }
         }

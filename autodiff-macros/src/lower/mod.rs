@@ -64,24 +64,42 @@ const PREDICATES: &[&str] = &[
 pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
     let mut l = Lower::new(cx, f.name().to_string());
     l.fenced = fenced;
+    // An output parameter is varied from the start, so that all its versions have
+    // tangents and cotangents (its initial content is a constant: a zero tangent).
+    let mut outputs = Vec::new();
     for p in &f.params {
-        l.add_param(&p.ident, p.class, p.active, p.by_ref());
+        let id = l.add_param(&p.ident, p.class, p.active || p.output, p.by_ref());
+        if p.output {
+            outputs.push(id);
+        }
     }
+    l.outputs = outputs.iter().copied().collect();
     let span = f.original.block.span();
     let no = l.bool_const(false, span);
     let parts = f.result_parts();
     // The result before any `return`: never observed, but typed like the result.
-    let undef = l.emit(Op::Undef, vec![], span, ty_of(classify(parts[0])));
+    let declared = parts.first().map_or(Ty::Unknown, |t| ty_of(classify(t)));
+    let undef = l.emit(Op::Undef, vec![], span, declared);
     l.ret_flag = l.bind("<returned>".into(), no);
     l.ret_val = l.bind("<result>".into(), undef);
-    if parts.len() > 1 {
-        return l.tuple_result(&f.body.stmts, &parts, span);
-    }
-    l.lower_stmts(&f.body.stmts, true);
-    let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
-    // The result has the declared type (a float behind a field or call is one).
-    l.constraints.same(result, undef);
-    l.finish(vec![result])
+    l.returns_nothing = parts.is_empty();
+    let mut results = match parts.len() {
+        0 => {
+            l.lower_stmts(&f.body.stmts, false);
+            Vec::new()
+        }
+        1 => {
+            l.lower_stmts(&f.body.stmts, true);
+            let result = l.env.get(&l.ret_val).copied().unwrap_or(undef);
+            // The result has the declared type (a float behind a field or call is one).
+            l.constraints.same(result, undef);
+            vec![result]
+        }
+        _ => l.tuple_result(&f.body.stmts, &parts, span),
+    };
+    // Then the outputs' final versions.
+    results.extend(outputs.iter().map(|id| l.env[id]));
+    l.finish(results)
 }
 
 type BindingId = usize;
@@ -118,6 +136,8 @@ struct Lower<'a> {
     constraints: Constraints,
     ret_flag: BindingId,
     ret_val: BindingId,
+    /// The function returns nothing (it has output parameters): `return;` is allowed.
+    returns_nothing: bool,
     fenced: bool,
     /// The loops being lowered, innermost last.
     loop_frames: Vec<LoopFrame>,
@@ -125,6 +145,8 @@ struct Lower<'a> {
     deref_ok: std::collections::HashSet<BindingId>,
     /// Local struct values, whose fields are bindings of their own (`structs`).
     shapes: HashMap<BindingId, structs::Shape>,
+    /// The output parameters' bindings.
+    outputs: std::collections::HashSet<BindingId>,
 }
 
 impl<'a> Lower<'a> {
@@ -148,21 +170,28 @@ impl<'a> Lower<'a> {
             constraints: Constraints::default(),
             ret_flag: 0,
             ret_val: 0,
+            returns_nothing: false,
             fenced: false,
             loop_frames: Vec::new(),
             deref_ok: std::collections::HashSet::new(),
             shapes: HashMap::new(),
+            outputs: std::collections::HashSet::new(),
         }
     }
 
     /// A function returning a tuple ends with the tuple `(a, b, ..)`: each part is one of
     /// its results, of the declared type.
-    fn tuple_result(mut self, stmts: &[syn::Stmt], parts: &[&syn::Type], span: Span) -> Func {
+    fn tuple_result(
+        &mut self,
+        stmts: &[syn::Stmt],
+        parts: &[&syn::Type],
+        span: Span,
+    ) -> Vec<Value> {
         let tail = match stmts.last() {
             Some(syn::Stmt::Expr(Expr::Tuple(t), None)) if t.elems.len() == parts.len() => t,
             _ => {
                 self.cx.push(diag::tuple_tail(span, parts.len()));
-                return self.finish(Vec::new());
+                return Vec::new();
             }
         };
         self.lower_stmts(&stmts[..stmts.len() - 1], false);
@@ -173,7 +202,7 @@ impl<'a> Lower<'a> {
             self.constraints.same(v, declared);
             results.push(v);
         }
-        self.finish(results)
+        results
     }
 
     fn finish(mut self, results: Vec<Value>) -> Func {
@@ -197,7 +226,13 @@ impl<'a> Lower<'a> {
 
     // -------------------- values and bindings --------------------
 
-    fn add_param(&mut self, ident: &syn::Ident, class: TypeClass, active: bool, by_ref: bool) {
+    fn add_param(
+        &mut self,
+        ident: &syn::Ident,
+        class: TypeClass,
+        active: bool,
+        by_ref: bool,
+    ) -> BindingId {
         let ty = ty_of(class);
         let v = self.new_value(Some(ident.to_string()), ident.span(), ty);
         self.func.values[v.index()].by_ref = by_ref && ty == Ty::Obj;
@@ -208,6 +243,7 @@ impl<'a> Lower<'a> {
         if by_ref && ty.elem() != Ty::Unknown {
             self.deref_ok.insert(id);
         }
+        id
     }
 
     fn new_value(&mut self, name: Option<String>, span: Span, ty: Ty) -> Value {

@@ -134,3 +134,15 @@ pub(super) fn binary_op(op: BinOp) -> Option<Op> {
         _ => return None,
     })
 }
+
+/// The array an argument passes (`&a`, `&*a`, `&a[1..]`, `a` give `a`), or the argument.
+pub(super) fn strip_ref(e: &Expr) -> &Expr {
+    match crate::fence::strip(e) {
+        Expr::Reference(r) => strip_ref(&r.expr),
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => strip_ref(&u.expr),
+        Expr::Index(ix) if matches!(crate::fence::strip(&ix.index), Expr::Range(_)) => {
+            strip_ref(&ix.expr)
+        }
+        e => e,
+    }
+}

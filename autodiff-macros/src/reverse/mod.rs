@@ -46,10 +46,13 @@ pub use written::partials;
 use passes::*;
 use tape::*;
 
-pub fn vjp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
+/// `outputs`: the output parameters (`out: &mut [f64]`), whose final versions are the last
+/// results; the pullback takes their cotangents after the result's.
+pub fn vjp(func: &Func, act: &Activity, active_params: &[Value], outputs: &[Value]) -> Func {
     let mut out = func.derived("_vjp");
-    let mut rev = Reverse::new(&mut out, func, act, active_params, Target::Pullback);
-    let swept = rev.sweep(func, active_params);
+    let arrays: Vec<Value> = active_params.iter().chain(outputs).copied().collect();
+    let mut rev = Reverse::new(&mut out, func, act, &arrays, Target::Pullback);
+    let swept = rev.sweep(func, active_params, outputs);
     let span = rev.func.info(func.results[0]).span;
     let (body, pullback) = rev.package(swept, span, active_params);
     out.body = body;
@@ -102,19 +105,25 @@ impl<'a> Reverse<'a> {
     }
 
     /// The primal, then the adjoint seeded at the result, ending with the parameters'
-    /// cotangents. The seed `d_ret` is the pullback's parameter, or `1` written out.
-    fn sweep(&mut self, func: &Func, active_params: &[Value]) -> Swept {
+    /// cotangents. The seed `d_ret` is the pullback's parameter, or `1` written out; an
+    /// output parameter's seed `d_out` too.
+    fn sweep(&mut self, func: &Func, active_params: &[Value], outputs: &[Value]) -> Swept {
         let primal = self.primal_block(&func.body);
         let mut adjoint = Vec::new();
         let mut adj = Adjoints::default();
         let mut d_ret = Vec::new();
+        let parts = func.results.len() - outputs.len();
         for (k, &result) in func.results.iter().enumerate() {
             let span = self.func.info(result).span;
             let d = match self.target {
                 Target::Pullback => {
-                    let name = match func.results.len() {
-                        1 => "d_ret".to_string(),
-                        _ => format!("d_ret{k}"),
+                    let name = match (k.checked_sub(parts), parts) {
+                        (Some(j), _) => format!(
+                            "d_{}",
+                            func.info(outputs[j]).name.as_deref().unwrap_or("out")
+                        ),
+                        (None, 1) => "d_ret".to_string(),
+                        (None, _) => format!("d_ret{k}"),
                     };
                     let ty = self.func.ty(result);
                     self.func.new_value(Some(name), span, ty)

@@ -34,7 +34,7 @@ pub fn partials(func: &Func, act: &Activity, active: &[Value]) -> Result<Vec<Fun
     }
     let mut out = func.derived("_grad");
     let mut rev = Reverse::new(&mut out, func, act, active, Target::Ordinary);
-    let swept = rev.sweep(func, active);
+    let swept = rev.sweep(func, active, &[]);
     if rev.unsupported {
         return Err(Unsupported);
     }
