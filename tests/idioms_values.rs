@@ -354,7 +354,44 @@ pub fn field_methods(s: &State) -> f64 {
     s.x.sin() * s.v.exp() + s.x.powi(2).atan2(s.v)
 }
 
+/// A tuple struct: built as `Polar(r, t)`, read as `.0`, `.1`.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Polar(pub f64, pub f64);
+
+impl common::Weighed for Polar {
+    fn weigh(&self, w: &Self) -> f64 {
+        self.0 * w.0 + self.1 * w.1
+    }
+    fn weights(&self, next: &mut usize) -> Self {
+        Polar(self.0.weights(next), self.1.weights(next))
+    }
+    fn scaled(&self, c: f64) -> Self {
+        Polar(self.0 * c, self.1 * c)
+    }
+}
+
+#[differentiable]
+pub fn to_x(p: &Polar) -> f64 {
+    p.0 * p.1.cos()
+}
+
 corpus! {
+    tuple_struct_result {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> Polar {
+            let mut p = Polar((x * x + y * y).sqrt(), y.atan2(x));
+            p.1 += 0.25 * p.0;
+            p
+        }
+    }
+    tuple_struct_passed {
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let p = Polar(x.exp(), y * x);
+            let q = Polar(p.1, p.0);
+            to_x(&p) * to_x(&q) + Polar(y, x).0
+        }
+    }
     local_struct_stepped {
         #[differentiable]
         pub fn f(x: f64, v: f64) -> f64 {
@@ -416,6 +453,11 @@ fn struct_values_in_every_mode() {
     check_at(&case!(struct_passed_whole(a, b | da, db)), pts);
     check_at(&tuple_case!(struct_result), pts);
     check_at(&tuple_case!(struct_literal_result), pts);
+    check_at(
+        &tuple_case!(tuple_struct_result),
+        &[&[0.3, 0.5], &[0.7, -1.3], &[-2.0, 0.4]],
+    );
+    check_at(&case!(tuple_struct_passed(a, b | da, db)), pts);
 }
 
 // -------------------- calls returning tuples and arrays --------------------

@@ -67,8 +67,9 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
     let body = quote!({ ::core::unreachable!(#msg) });
     let (args, gradient) = (sig.pullback_args(), sig.gradient_type());
     // Not diverging, so that the `impl FnOnce` result has a concrete closure type.
+    // The value diverges; the tuple still gives the pullback its type.
     let returned = match f.ret_ty {
-        Some(_) => quote!((::core::default::Default::default(), pullback)),
+        Some(_) => quote!((::core::unreachable!(#msg), pullback)),
         None => quote!(pullback),
     };
     let vjp_body = quote!({

@@ -11,7 +11,7 @@ pub(super) struct Signature<'a> {
 impl<'a> Signature<'a> {
     pub(super) fn new(f: &'a DiffFn<'a>) -> Self {
         let attrs = quote! {
-            #[allow(unused_variables, unused_mut, unused_assignments, clippy::all, clippy::pedantic, clippy::nursery)]
+            #[allow(unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all, clippy::pedantic, clippy::nursery)]
         };
         Signature { f, attrs }
     }
@@ -123,7 +123,9 @@ impl<'a> Signature<'a> {
         let vis = &self.f.original.vis;
         let where_clause = &generics.where_clause;
         let (doc, attrs) = (self.doc(doc), &self.attrs);
-        quote! { #doc #attrs #vis fn #name #generics (#params) -> #ret #where_clause }
+        // No result: no arrow.
+        let arrow = (!ret.is_empty()).then(|| quote!(->));
+        quote! { #doc #attrs #vis fn #name #generics (#params) #arrow #ret #where_clause }
     }
 
     pub(super) fn grad_head(&self) -> TokenStream {
@@ -200,7 +202,7 @@ impl<'a> Signature<'a> {
     pub(super) fn jvp_head(&self, tangents: &[proc_macro2::Ident]) -> TokenStream {
         let ret = match self.f.ret_ty {
             Some(ty) => quote!((#ty, #ty)),
-            None => quote!(()),
+            None => TokenStream::new(),
         };
         let tangents = tangents
             .iter()
@@ -343,7 +345,7 @@ impl<'a> Signature<'a> {
         };
         match parts {
             0 if pullback => e.results_tuple(rest),
-            0 => quote!(()),
+            0 => TokenStream::new(),
             1 => e.results_tuple(&[values, rest].concat()),
             _ => {
                 let (values, rest) = (e.results_tuple(values), e.results_tuple(rest));

@@ -44,7 +44,7 @@ impl Lower<'_> {
             Expr::Binary(b) => self.binary(b),
             Expr::Cast(c) => Some(self.cast(c)),
             Expr::MethodCall(m) => Some(self.method(m)),
-            Expr::Call(c) => Some(self.call(c)),
+            Expr::Call(c) => Some(self.struct_value(e).unwrap_or_else(|| self.call(c))),
             Expr::If(i) => self.lower_if(i, i.else_branch.is_some()),
             Expr::Match(m) => self.lower_match(m, true),
             Expr::Block(b) => self.lower_block(&b.block),
@@ -293,10 +293,10 @@ impl Lower<'_> {
 
     /// `base.member`: a field of a local struct value, or of a parameter (`field`).
     fn field_value(&mut self, e: &Expr, f: &syn::ExprField) -> Value {
-        match self.struct_field(e) {
-            Some(id) => self.env[&id],
-            None => self.field(f),
+        if let Some(id) = self.struct_field(e) {
+            return self.env[&id];
         }
+        self.literal_field(f).unwrap_or_else(|| self.field(f))
     }
 
     fn store(&mut self, target: &Expr, v: Value) {

@@ -15,6 +15,18 @@ pub(super) struct Shape {
     members: Vec<String>,
 }
 
+/// The path of a tuple-struct literal `Point(a, b)`: a call of a name in upper camel case
+/// (Rust's naming convention for types), but `Some`, `Ok`, `Err` and `Box`.
+fn tuple_struct_path(c: &syn::ExprCall) -> Option<syn::Path> {
+    let Expr::Path(p) = crate::fence::strip(&c.func) else {
+        return None;
+    };
+    let last = p.path.segments.last()?.ident.to_string();
+    let camel = last.starts_with(|ch: char| ch.is_ascii_uppercase());
+    let wrapper = matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box");
+    (camel && !wrapper && p.qself.is_none() && !c.args.is_empty()).then(|| p.path.clone())
+}
+
 impl Lower<'_> {
     /// `let name = init;` where `init` is a struct literal or a local struct value.
     pub(super) fn bind_struct(&mut self, name: &syn::Ident, init: &Expr) -> bool {
@@ -36,6 +48,12 @@ impl Lower<'_> {
         match e {
             Expr::Paren(p) => self.struct_fields(&p.expr),
             Expr::Struct(s) if s.qself.is_none() => Some(self.literal_fields(s)),
+            Expr::Call(c) => {
+                let path = tuple_struct_path(c)?;
+                let values = c.args.iter().map(|a| self.need(a)).collect();
+                let members = (0..c.args.len()).map(|k| k.to_string()).collect();
+                Some((Shape { path, members }, values))
+            }
             Expr::Path(p) => {
                 let name = p.path.get_ident()?.to_string();
                 let shape = self.shape_of(&name)?;
@@ -114,6 +132,20 @@ impl Lower<'_> {
             members,
         };
         Some(self.emit(op, values, e.span(), Ty::Obj))
+    }
+
+    /// `State { x, v }.x` or `Polar(r, t).0`: a field of a literal is the value written.
+    pub(super) fn literal_field(&mut self, f: &syn::ExprField) -> Option<Value> {
+        if !matches!(
+            crate::fence::strip(&f.base),
+            Expr::Struct(_) | Expr::Call(_)
+        ) {
+            return None;
+        }
+        let (shape, values) = self.struct_fields(&f.base)?;
+        let member = f.member.to_token_stream().to_string();
+        let k = shape.members.iter().position(|m| *m == member)?;
+        Some(values[k])
     }
 
     /// `s.x` or `s.a.b` of a local struct value: the binding of that field.

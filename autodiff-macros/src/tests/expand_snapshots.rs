@@ -163,3 +163,17 @@ fn iterator_chain_is_a_loop() {
         }
     ));
 }
+
+#[test]
+fn output_parameter_written_in_place() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn scaled(x: &[f64], k: f64, out: &mut [f64]) {
+                for (o, &xi) in out.iter_mut().zip(x) {
+                    *o = k * xi.sin();
+                }
+            }
+        }
+    ));
+}
