@@ -424,6 +424,22 @@ corpus! {
     }
 }
 
+corpus! {
+    chunks_of_any_length {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            // A length that is not a literal, and `chunks` with a shorter last chunk.
+            let k = ys.len() / 2;
+            let means: f64 = xs.chunks(2).map(|c| c.iter().sum::<f64>() / c.len() as f64).sum();
+            let mut peaks = 0.0;
+            for w in ys.windows(k) {
+                peaks += w.iter().copied().fold(f64::NEG_INFINITY, f64::max) * w[k - 1];
+            }
+            means * peaks + xs.chunks_exact(k).map(|c| c[0] * c[k - 1]).sum::<f64>()
+        }
+    }
+}
+
 #[test]
 fn windows_and_chunks_in_every_mode() {
     let pts = SLICES_NONZERO;
@@ -432,6 +448,7 @@ fn windows_and_chunks_in_every_mode() {
         slices!(second_differences),
         slices!(points_in_chunks),
         slices!(trapezoid_rule),
+        slices!(chunks_of_any_length),
     ] {
         check_at(&case, pts);
     }

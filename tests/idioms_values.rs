@@ -69,6 +69,42 @@ corpus! {
             }
         }
     }
+    sub_slices_passed_on {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let head = &xs[..2];
+            let tail_sum: f64 = ys[1..].iter().sum();
+            dot(&xs[1..3], &ys[..2]) * norm2(head) + tail_sum * xs[0..=1][1] + norm2(&ys[2..])
+        }
+    }
+    sub_slices_of_a_local {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            let mut v = xs.to_vec();
+            v[0] = ys[0] * v[2];
+            let a = norm2(&v[..2]);
+            v[1] = a.sqrt();
+            let mut total = a;
+            for k in 0..2 {
+                total += dot(&v[k..k + 2], &ys[k + 1..]);
+            }
+            total
+        }
+    }
+    written_and_passed_in_a_loop {
+        #[differentiable]
+        pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
+            // Each call sees `v` as it is then: the adjoint replays it from a copy.
+            let mut v = xs.to_vec();
+            let mut total = 0.0;
+            for k in 0..3 {
+                v[k] *= ys[k];
+                let w = v.to_vec();
+                total += norm2(&w) * dot(&v, ys) + norm2(&v[k..]);
+            }
+            total
+        }
+    }
     to_vec_then_written {
         #[differentiable]
         pub fn f(xs: &[f64], ys: &[f64]) -> f64 {
@@ -89,6 +125,9 @@ fn calls_passing_arrays_in_every_mode() {
         slices!(local_vec_in_a_loop),
         slices!(calls_in_branches),
         slices!(to_vec_then_written),
+        slices!(sub_slices_passed_on),
+        slices!(sub_slices_of_a_local),
+        slices!(written_and_passed_in_a_loop),
     ] {
         check_at(&case, pts);
     }

@@ -162,7 +162,7 @@ pub fn closure(e: impl ToTokens) -> Error {
 }
 
 pub fn loop_range(e: impl ToTokens) -> Error {
-    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`, `[a, b]`, `xs.iter_mut()` with its elements written as `*x = ..`), `xs.windows(K)` or `xs.chunks_exact(K)` with a literal `K`, or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
+    at(e, "a `for` loop runs over a range (`a..b`, `a..=b`), an array (`&xs`, `xs.iter()`, `[a, b]`, `xs.iter_mut()` with its elements written as `*x = ..`), a sub-slice (`xs[a..b].iter()`), `xs.windows(k)`, `xs.chunks(k)`, `xs.chunks_exact(k)`, or those with `copied`, `cloned`, `map`, `filter` and, before any `filter`, `enumerate`, `zip`, `rev`, `skip`, `take`, `step_by`; write other iterators as a loop over indices: `for i in 1..xs.len() { let (a, b) = (xs[i - 1], xs[i]); .. }`")
 }
 
 pub fn return_in_condition(e: impl ToTokens) -> Error {

@@ -45,6 +45,15 @@ impl<'ast> Visit<'ast> for Fence<'_> {
         match (e, self.reject(e)) {
             (_, Some(err)) => self.cx.push(err),
             (Expr::ForLoop(f), None) => self.visit_for(f),
+            // A sub-slice `xs[a..b]`: the array and the bounds.
+            (Expr::Index(ix), None) if matches!(strip(&ix.index), Expr::Range(_)) => {
+                self.visit_expr(&ix.expr);
+                if let Expr::Range(r) = strip(&ix.index) {
+                    for bound in r.start.iter().chain(&r.end) {
+                        self.visit_expr(bound);
+                    }
+                }
+            }
             (Expr::Loop(l), None) => {
                 self.loops += 1;
                 self.visit_block(&l.body);

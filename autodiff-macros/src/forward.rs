@@ -225,9 +225,11 @@ impl Forward<'_> {
                 Partial::Identity => t,
                 Partial::Negate => self.func.push_op(Op::Neg, vec![t], y, span, out),
                 Partial::Indexed => self.func.push_op(Op::Index, vec![t, args[1]], y, span, out),
-                Partial::Copied => self
-                    .func
-                    .push_op(op.clone(), vec![t, args[1]], y, span, out),
+                Partial::Copied => {
+                    let copied = std::iter::once(t).chain(args[1..].iter().copied());
+                    self.func
+                        .push_op(op.clone(), copied.collect(), y, span, out)
+                }
                 Partial::Map => {
                     let Op::Map { body, .. } = op else { continue };
                     let rule = Op::MapRule {

@@ -80,7 +80,7 @@ pub mod __private {
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
     pub use crate::rules::{
-        add_all, add_all_grow, add_at_grow, own, take_at_grow, zero, zero_like,
+        add_all, add_all_grow, add_all_grow_at, add_at_grow, own, take_at_grow, zero, zero_like,
     };
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).

@@ -215,23 +215,31 @@ impl Desugar {
     /// `xs.windows(K)` and `xs.chunks_exact(K)` with a literal `K`: each item is the array
     /// `[xs[s], xs[s + 1], .., xs[s + K - 1]]` of the elements it covers (`s = p` or
     /// `p·K`), so the closure may index it, take its `len()`, iterate it or pass it on.
+    /// With another length, and for `xs.chunks(k)`, each item is the sub-slice
+    /// `&xs[s..e]` (`sub_slices`).
     fn windows(&mut self, e: &Expr) -> Option<Chain> {
         let Expr::MethodCall(m) = e else { return None };
-        let exact = match m.method.to_string().as_str() {
-            "windows" => false,
-            "chunks_exact" => true,
-            _ => return None,
-        };
-        let k = match m.args.first().map(strip) {
-            Some(Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(k),
-                ..
-            })) if m.args.len() == 1 && is_place(&m.receiver) => k.base10_parse::<usize>().ok()?,
-            _ => return None,
-        };
-        if !(1..=32).contains(&k) {
+        let kind = m.method.to_string();
+        if !matches!(kind.as_str(), "windows" | "chunks_exact" | "chunks")
+            || m.args.len() != 1
+            || !is_place(&m.receiver)
+        {
             return None;
         }
+        let exact = kind == "chunks_exact";
+        let k = match strip(&m.args[0]) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(k),
+                ..
+            }) if kind != "chunks" => k
+                .base10_parse::<usize>()
+                .ok()
+                .filter(|k| (1..=32).contains(k)),
+            _ => None,
+        };
+        let Some(k) = k else {
+            return Some(self.sub_slices(m, &kind));
+        };
         let (span, array) = (m.method.span(), &m.receiver);
         let (n, count, p) = (
             self.fresh("len", span),
@@ -251,6 +259,40 @@ impl Desugar {
             by_ref: false,
         };
         Some(self.start(span, before, count, p, item))
+    }
+
+    /// `xs.windows(k)`, `xs.chunks_exact(k)`, `xs.chunks(k)`: each item is the sub-slice
+    /// `&xs[s..e]` it covers (a view of a parameter), `k` computed once.
+    fn sub_slices(&mut self, m: &syn::ExprMethodCall, kind: &str) -> Chain {
+        let (span, array, k_expr) = (m.method.span(), &m.receiver, &m.args[0]);
+        let (n, k, count, p) = (
+            self.fresh("len", span),
+            self.fresh("k", span),
+            self.fresh("n", span),
+            self.fresh("p", span),
+        );
+        let (number, first, last) = match kind {
+            "windows" => (
+                quote!(if #n >= #k { #n - #k + 1 } else { 0 }),
+                quote!(#p),
+                quote!(#p + #k),
+            ),
+            "chunks_exact" => (quote!(#n / #k), quote!(#p * #k), quote!(#p * #k + #k)),
+            // The last chunk may be shorter.
+            _ => (
+                quote!((#n + #k - 1) / #k),
+                quote!(#p * #k),
+                quote!(if #p * #k + #k < #n { #p * #k + #k } else { #n }),
+            ),
+        };
+        let before = vec![
+            quote_spanned!(span=> let #n = #array.len(); let #k: usize = #k_expr; let #count = #number;),
+        ];
+        let item = Item::Expr {
+            tokens: quote!(&#array[(#first)..(#last)]),
+            by_ref: false,
+        };
+        self.start(span, before, count, p, item)
     }
 
     fn start(

@@ -146,7 +146,9 @@ impl Desugar {
         Some(self.block(chain, &acc, init, step))
     }
 
-    /// `{ before; let mut acc = init; for p in 0..count { stages; body } acc }`.
+    /// `({ before; let mut acc = init; for p in 0..count { stages; body } acc })`, in
+    /// parentheses so that it stays one expression where it starts a statement
+    /// (`{ .. } / n` would be a block, then a syntax error).
     fn block(
         &mut self,
         chain: Chain,
@@ -156,12 +158,12 @@ impl Desugar {
     ) -> Expr {
         let (span, before, count, p) = (chain.span, &chain.before, &chain.count, &chain.p);
         let inner = chain.iteration(body);
-        syn::parse_quote_spanned! {span=> {
+        syn::parse_quote_spanned! {span=> ({
             #(#before)*
             let mut #acc = #init;
             for #p in 0..#count { #inner }
             #acc
-        }}
+        })}
     }
 
     /// `for pat in chain { body }` as a loop over positions, unless the loop lowering

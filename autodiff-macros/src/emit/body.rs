@@ -92,7 +92,7 @@ impl Emitter<'_> {
         };
         let out = self.names.ident(inst.outs[0]);
         match (op, args.as_slice()) {
-            (Op::NewArray { .. } | Op::CopyArray { .. }, _) => {
+            (Op::NewArray { .. } | Op::CopyArray { .. } | Op::SubSlice { view: false }, _) => {
                 let value = self.op(op, args, &inst.outs, span);
                 Some(quote_spanned!(span=> let mut #out = #value;))
             }

@@ -63,7 +63,8 @@ impl Emitter<'_> {
                 buffer,
                 value,
                 grow,
-            } => Stmt(self.add_all(*buffer, *value, *grow, span)),
+                range,
+            } => Stmt(self.add_all(*buffer, *value, *grow, *range, span)),
             InstKind::CallJvp { path, args, form } => {
                 Expr(self.call(path, form, "_jvp", args, span))
             }
@@ -214,8 +215,26 @@ impl Emitter<'_> {
     }
 
     /// A callee's cotangent of a whole array added into the caller's buffer for it.
-    fn add_all(&self, buffer: Value, value: Value, grow: bool, span: Span) -> TokenStream {
+    fn add_all(
+        &self,
+        buffer: Value,
+        value: Value,
+        grow: bool,
+        range: Option<(Value, Value)>,
+        span: Span,
+    ) -> TokenStream {
         let (b, v) = (self.raw_operand(buffer), self.by_ref_operand(value));
+        match range {
+            Some((lo, _)) if grow => {
+                let lo = self.operand(lo);
+                return quote_spanned!(span=> ::autodiff::__private::add_all_grow_at(&mut #b, #lo, #v););
+            }
+            Some((lo, hi)) => {
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                return quote_spanned!(span=> ::autodiff::__private::add_all(&mut #b[#lo..#hi], #v););
+            }
+            None => {}
+        }
         let add = if grow {
             quote!(add_all_grow)
         } else {

@@ -410,6 +410,8 @@ fn operator(op: &Op, a: &[TokenStream], span: Span) -> TokenStream {
         (Op::Len, [array]) => quote_spanned!(span=> #array.len()),
         (Op::CopyArray { same: false }, [array, _]) => quote_spanned!(span=> #array.to_vec()),
         (Op::CopyArray { same: true }, [array, _]) => quote_spanned!(span=> #array.clone()),
+        (Op::SubSlice { view: true }, [array, lo, hi, _]) => quote_spanned!(span=> &#array[#lo..#hi]),
+        (Op::SubSlice { view: false }, [array, lo, hi, _]) => quote_spanned!(span=> #array[#lo..#hi].to_vec()),
         (op, _) => inline_op(op, span).unwrap_or_else(|| quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: malformed operation"))),
     }
 }

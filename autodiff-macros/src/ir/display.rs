@@ -146,9 +146,13 @@ fn simple(kind: &InstKind) -> String {
             buffer,
             value,
             grow,
+            range,
         } => {
             let op = if *grow { "add_all_grow" } else { "add_all" };
-            write!(s, "{op} {buffer}, {value}")
+            match range {
+                Some((lo, hi)) => write!(s, "{op} {buffer}[{lo}..{hi}], {value}"),
+                None => write!(s, "{op} {buffer}, {value}"),
+            }
         }
         InstKind::AddAt {
             buffer,

@@ -164,6 +164,8 @@ pub enum InstKind {
         buffer: Value,
         value: Value,
         grow: bool,
+        /// Into `buffer[lo..hi]` only (the cotangent of a sub-slice).
+        range: Option<(Value, Value)>,
     },
     /// `buffer[index] += value`, an effect on a cotangent buffer (no result).
     AddAt {
@@ -475,9 +477,21 @@ impl Inst {
                 inner.map_header_uses(f);
             }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => *v = f(*v),
-            InstKind::AddField { buffer, value, .. } | InstKind::AddAll { buffer, value, .. } => {
+            InstKind::AddField { buffer, value, .. } => {
                 *buffer = f(*buffer);
                 *value = f(*value);
+            }
+            InstKind::AddAll {
+                buffer,
+                value,
+                range,
+                ..
+            } => {
+                *buffer = f(*buffer);
+                *value = f(*value);
+                if let Some((lo, hi)) = range {
+                    (*lo, *hi) = (f(*lo), f(*hi));
+                }
             }
             InstKind::AddElem {
                 buffer,
@@ -557,8 +571,15 @@ impl Inst {
                 inner.collect_uses(out);
             }
             InstKind::ZeroLike(v) | InstKind::Buffer { like: v } => out.push(*v),
-            InstKind::AddField { buffer, value, .. } | InstKind::AddAll { buffer, value, .. } => {
-                out.extend([*buffer, *value])
+            InstKind::AddField { buffer, value, .. } => out.extend([*buffer, *value]),
+            InstKind::AddAll {
+                buffer,
+                value,
+                range,
+                ..
+            } => {
+                out.extend([*buffer, *value]);
+                out.extend(range.iter().flat_map(|&(lo, hi)| [lo, hi]));
             }
             InstKind::AddElem {
                 buffer,

@@ -60,6 +60,13 @@ pub enum Op {
     CopyArray {
         same: bool,
     },
+    /// `&args[0][args[1]..args[2]]`, `args[3]` elements: a sub-slice, a new array whose
+    /// cotangent is added into its source's at `args[1]`. A `view` borrows its source (a
+    /// borrowed parameter); otherwise it is a copy (`.to_vec()`), since a local array may be
+    /// written or moved later.
+    SubSlice {
+        view: bool,
+    },
     /// `args[0]` with `args[2]` pushed; `args[1]` is its length before, the new element's
     /// index. A new version of the array, like `Store`.
     Push,
@@ -317,6 +324,7 @@ impl Op {
                 | Op::Undef
                 | Op::NewArray { .. }
                 | Op::CopyArray { .. }
+                | Op::SubSlice { view: false }
                 | Op::Store
         )
     }
@@ -358,6 +366,8 @@ impl Op {
             Op::EmptyVec => "empty_vec".into(),
             Op::CopyArray { same: false } => "to_vec".into(),
             Op::CopyArray { same: true } => "clone_array".into(),
+            Op::SubSlice { view: true } => "sub_slice".into(),
+            Op::SubSlice { view: false } => "sub_slice_copy".into(),
             Op::Push => "push".into(),
             Op::Len => "len".into(),
             Op::Matches { pat } => format!("matches {}", compact(pat)),

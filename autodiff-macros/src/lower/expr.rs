@@ -130,6 +130,9 @@ impl Lower<'_> {
     /// as `resolve` decides from what the base is.
     fn index(&mut self, ix: &syn::ExprIndex) -> Value {
         let span = ix.span();
+        if let Expr::Range(r) = crate::fence::strip(&ix.index) {
+            return self.sub_slice(&ix.expr, r, span);
+        }
         let written = self.index_base(&ix.expr);
         let base = self.need(&ix.expr);
         let indices = match crate::fence::index_pair(&ix.index) {
@@ -144,6 +147,39 @@ impl Lower<'_> {
             written,
         };
         self.emit_pending(Op::Index, args, span, pending)
+    }
+
+    /// `xs[a..b]` (`a..=b`, `a..`, `..b`, `..`) as a value: a new array of those elements,
+    /// a view of a borrowed parameter (`SubSlice`).
+    fn sub_slice(&mut self, array: &Expr, r: &syn::ExprRange, span: Span) -> Value {
+        let xs = self.need(array);
+        let int = |l: &mut Self, v: usize| {
+            let lit = Const::Int(proc_macro2::Literal::usize_unsuffixed(v));
+            l.emit(Op::Const(lit), vec![], span, Ty::Int)
+        };
+        let lo = match &r.start {
+            Some(a) => self.need(a),
+            None => int(self, 0),
+        };
+        let hi = match (&r.end, &r.limits) {
+            (Some(b), syn::RangeLimits::Closed(_)) => {
+                let b = self.need(b);
+                let one = int(self, 1);
+                self.emit(Op::Add, vec![b, one], span, Ty::Int)
+            }
+            (Some(b), _) => self.need(b),
+            (None, _) => self.emit(Op::Len, vec![xs], span, Ty::Int),
+        };
+        let len = self.emit(Op::Sub, vec![hi, lo], span, Ty::Int);
+        let view = self.borrowed_params.contains(&xs);
+        let out = self.emit(
+            Op::SubSlice { view },
+            vec![xs, lo, hi, len],
+            span,
+            Ty::Unknown,
+        );
+        self.constraints.same(out, xs);
+        out
     }
 
     /// What the base of an index is as written: a field (an object), a variable (an

@@ -74,6 +74,11 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
         }
     }
     l.outputs = outputs.iter().copied().collect();
+    // An output is written: a sub-slice of it is a copy.
+    for id in &outputs {
+        let v = l.env[id];
+        l.borrowed_params.remove(&v);
+    }
     let span = f.original.block.span();
     let no = l.bool_const(false, span);
     let parts = f.result_parts();
@@ -147,6 +152,9 @@ struct Lower<'a> {
     shapes: HashMap<BindingId, structs::Shape>,
     /// The output parameters' bindings.
     outputs: std::collections::HashSet<BindingId>,
+    /// Parameters that are borrowed arrays (`&[f64]`), never written: a sub-slice of one
+    /// is a view.
+    borrowed_params: std::collections::HashSet<Value>,
 }
 
 impl<'a> Lower<'a> {
@@ -176,6 +184,7 @@ impl<'a> Lower<'a> {
             deref_ok: std::collections::HashSet::new(),
             shapes: HashMap::new(),
             outputs: std::collections::HashSet::new(),
+            borrowed_params: std::collections::HashSet::new(),
         }
     }
 
@@ -242,6 +251,7 @@ impl<'a> Lower<'a> {
         // `*p` of `p: &[f64; N]` is the array, as `p` is.
         if by_ref && ty.elem() != Ty::Unknown {
             self.deref_ok.insert(id);
+            self.borrowed_params.insert(v);
         }
         id
     }

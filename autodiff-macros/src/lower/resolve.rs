@@ -444,7 +444,9 @@ impl Resolver<'_, '_> {
             (Op::Index, [array, _]) => r.constraints.elem(*array, out),
             (Op::Store | Op::Push, [_, _, v]) => r.constraints.elem(out, *v),
             (Op::NewArray { .. }, [fill, _]) => r.constraints.elem(out, *fill),
-            (Op::CopyArray { .. }, [array, _]) => r.constraints.same(*array, out),
+            (Op::CopyArray { .. }, [array, _]) | (Op::SubSlice { .. }, [array, ..]) => {
+                r.constraints.same(*array, out)
+            }
             _ => {}
         }
         let same_as_out: &[Value] = match op {

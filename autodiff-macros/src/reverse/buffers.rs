@@ -14,7 +14,10 @@ impl Reverse<'_> {
                 continue;
             }
             let (
-                InstKind::Op(Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray { .. }, args),
+                InstKind::Op(
+                    Op::NewArray { .. } | Op::EmptyVec | Op::CopyArray { .. } | Op::SubSlice { .. },
+                    args,
+                ),
                 Some(&array),
             ) = (&inst.kind, inst.outs.first())
             else {
@@ -24,12 +27,13 @@ impl Reverse<'_> {
             if self.buffers.contains_key(&root) || !self.family_active(root) {
                 continue;
             }
-            if let InstKind::Op(Op::CopyArray { .. }, _) = &inst.kind {
-                // A copy's buffer: zeros, as many as the elements copied.
+            if let InstKind::Op(Op::CopyArray { .. } | Op::SubSlice { .. }, _) = &inst.kind {
+                // A copy's buffer: zeros, as many as the elements copied (the last argument).
                 let zero = self.func.push_float(0.0, array, inst.span, &mut out);
                 self.func.values[zero.index()].ty = self.func.ty(array).elem();
                 let buffer = self.cotangent_value(array);
-                let kind = InstKind::Op(Op::NewArray { fixed: false }, vec![zero, args[1]]);
+                let len = args[args.len() - 1];
+                let kind = InstKind::Op(Op::NewArray { fixed: false }, vec![zero, len]);
                 out.push(Inst::new(vec![buffer], kind, inst.span));
                 self.buffers.insert(root, buffer);
                 continue;
@@ -82,8 +86,16 @@ impl Reverse<'_> {
         }
     }
 
-    /// `y = x.to_vec()`: what reached the copy's elements reaches `x`'s.
-    pub(super) fn copy_adjoint(&mut self, y: Value, x: Value, span: Span, out: &mut Vec<Inst>) {
+    /// `y = x.to_vec()`: what reached the copy's elements reaches `x`'s; `y = &x[lo..hi]`
+    /// (`range`): those of `x` from `lo` to `hi`.
+    pub(super) fn copy_adjoint(
+        &mut self,
+        y: Value,
+        x: Value,
+        range: Option<(Value, Value)>,
+        span: Span,
+        out: &mut Vec<Inst>,
+    ) {
         let from = self.buffers.get(&self.families.root(y));
         let x_root = self.families.root(x);
         if let (Some(&value), Some(&buffer)) = (from, self.buffers.get(&x_root)) {
@@ -92,6 +104,7 @@ impl Reverse<'_> {
                 buffer,
                 value,
                 grow,
+                range,
             };
             out.push(Inst::new(Vec::new(), kind, span));
         }

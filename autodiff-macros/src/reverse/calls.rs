@@ -90,6 +90,7 @@ impl Reverse<'_> {
                         buffer,
                         value: d,
                         grow,
+                        range: None,
                     };
                     into_buffers.push(Inst::new(Vec::new(), kind, span));
                 }

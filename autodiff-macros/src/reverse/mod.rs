@@ -341,6 +341,8 @@ struct Families {
     /// Arrays built by `push` (their buffers grow as elements are reached); roots after
     /// `of` returns.
     growable: HashSet<Value>,
+    /// Sub-slices that borrow a parameter (`SubSlice { view: true }`): not local arrays.
+    views: HashSet<Value>,
 }
 
 impl Families {
@@ -351,6 +353,7 @@ impl Families {
             written: false,
             written_roots: HashSet::new(),
             growable: HashSet::new(),
+            views: HashSet::new(),
         };
         let arrays: Vec<Value> = active_params
             .iter()
@@ -403,6 +406,13 @@ impl Families {
                 InstKind::Op(Op::NewArray { .. } | Op::CopyArray { .. }, _) => {
                     let r = self.root(inst.outs[0]);
                     self.arrays.insert(r);
+                }
+                InstKind::Op(Op::SubSlice { view }, _) => {
+                    let r = self.root(inst.outs[0]);
+                    self.arrays.insert(r);
+                    if *view {
+                        self.views.insert(r);
+                    }
                 }
                 InstKind::Op(Op::EmptyVec, _) => {
                     let r = self.root(inst.outs[0]);

@@ -96,10 +96,19 @@ impl Reverse<'_> {
         }
     }
 
+    /// The copies of local arrays that joint calls pass to `g_vjp` in the adjoint.
+    pub(super) fn snapshots(&self) -> HashSet<Value> {
+        let args = self.joint.values().flat_map(|j| j.args.iter().copied());
+        args.filter(|&a| self.local_array(a)).collect()
+    }
+
     /// An array made in the function (not a parameter): a callee's pullback may not
     /// borrow it, since the pullback outlives the function's locals.
     fn local_array(&self, a: Value) -> bool {
-        self.func.ty(a).elem() != Ty::Unknown && !self.func.params.contains(&self.families.root(a))
+        let root = self.families.root(a);
+        self.func.ty(a).elem() != Ty::Unknown
+            && !self.func.params.contains(&root)
+            && !self.families.views.contains(&root)
     }
 
     /// `y = g(.., &u, ..)` with `u` a local array: the primal calls `g` plainly and copies

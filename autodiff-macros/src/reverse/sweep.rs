@@ -16,7 +16,11 @@ impl Reverse<'_> {
                     self.store_adjoint(args, inst.span, adj, &mut out);
                 }
                 InstKind::Op(Op::CopyArray { .. }, args) if self.act.is_active(inst.outs[0]) => {
-                    self.copy_adjoint(inst.outs[0], args[0], inst.span, &mut out);
+                    self.copy_adjoint(inst.outs[0], args[0], None, inst.span, &mut out);
+                }
+                InstKind::Op(Op::SubSlice { .. }, args) if self.act.is_active(inst.outs[0]) => {
+                    let range = Some((args[1], args[2]));
+                    self.copy_adjoint(inst.outs[0], args[0], range, inst.span, &mut out);
                 }
                 InstKind::Op(Op::Call { .. }, args) if self.joint.contains_key(&inst.outs[0]) => {
                     self.joint_adjoint(inst, args, adj, &mut out);
@@ -399,13 +403,18 @@ impl Reverse<'_> {
         // Results of nested loops (their tapes included) are recorded, not recomputed:
         // recomputing them would rerun the inner loop once per enclosing level.
         let exported: HashSet<Value> = self.exports.values().copied().collect();
+        let snapshots = self.snapshots();
         let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
-            self.recordable(inst, wanted) || wanted.iter().all(|o| exported.contains(o))
+            self.recordable(inst, wanted)
+                || wanted
+                    .iter()
+                    .all(|o| exported.contains(o) || snapshots.contains(o))
         });
-        // Arrays are never recorded: their cotangents live in buffers.
+        // Arrays are not recorded (their cotangents live in buffers), but for the copies
+        // joint calls make: the array may have changed since, and nothing writes a copy.
         let stored: Vec<Value> = stored
             .into_iter()
-            .filter(|&v| !self.families.is_array(v))
+            .filter(|&v| !self.families.is_array(v) || snapshots.contains(&v))
             .collect();
         insts.extend(adjoint);
         let yields: Vec<Value> = slots

@@ -66,13 +66,15 @@ pub(super) fn recompute_or_record(
     (insts, recorded)
 }
 
-/// Loops, and the float functions that cost more than a few multiplications: recording
-/// their result (8 bytes) is cheaper than computing it again. Patterns too: matching
+/// Loops, calls, and the float functions that cost more than a few multiplications:
+/// recording their result (8 bytes) is cheaper than computing it again (a call's
+/// arguments may not even exist then: a local array changes). Patterns too: matching
 /// again would make the pullback hold the scrutinee (a clone of it, which may not exist).
 pub(super) fn costly(inst: &Inst) -> bool {
     use crate::ir::Fun;
     match &inst.kind {
-        InstKind::Loop(_) | InstKind::Op(Op::Matches { .. } | Op::Bound { .. }, _) => true,
+        InstKind::Loop(_)
+        | InstKind::Op(Op::Matches { .. } | Op::Bound { .. } | Op::Call { .. }, _) => true,
         InstKind::Op(Op::Fun(f), _) => !matches!(
             f,
             Fun::Abs

@@ -233,6 +233,12 @@ pub fn rule(op: &Op) -> Rule {
         Op::Store | Op::Push => Rule::Store,
         Op::EmptyVec => Rule::Constant,
         Op::CopyArray { .. } => Rule::Partials(vec![Partial::Copied, Partial::Zero]),
+        Op::SubSlice { .. } => Rule::Partials(vec![
+            Partial::Copied,
+            Partial::Zero,
+            Partial::Zero,
+            Partial::Zero,
+        ]),
         Op::Len => Rule::Constant,
         // Patterns read inactive values only (`resolve` checks).
         Op::Matches { .. } | Op::Bound { .. } => Rule::Constant,

@@ -163,11 +163,22 @@ where
     T: Zero + Copy + core::ops::AddAssign,
     V: AsRef<[T]> + ?Sized,
 {
+    add_all_grow_at(buffer, 0, v);
+}
+
+/// `buffer[lo + i] += v[i]`: [`add_all_grow`] of a sub-slice's cotangent, which starts
+/// at `lo` of its source's.
+#[inline]
+pub fn add_all_grow_at<T, V>(buffer: &mut Vec<T>, lo: usize, v: &V)
+where
+    T: Zero + Copy + core::ops::AddAssign,
+    V: AsRef<[T]> + ?Sized,
+{
     let v = v.as_ref();
-    if buffer.len() < v.len() {
-        buffer.resize_with(v.len(), T::zero);
+    if buffer.len() < lo + v.len() {
+        buffer.resize_with(lo + v.len(), T::zero);
     }
-    for (b, &x) in buffer.iter_mut().zip(v) {
+    for (b, &x) in buffer[lo..].iter_mut().zip(v) {
         *b += x;
     }
 }
