@@ -60,7 +60,7 @@ fn statement(rng: &mut Rng, scope: &mut Vec<String>, k: usize) -> String {
         s.push(name.to_string());
         s
     };
-    let text = match rng.below(14) {
+    let text = match rng.below(18) {
         0 => format!("let {v} = {};", e(rng, scope)),
         1 => {
             let (c1, c2) = (e(rng, scope), e(rng, scope));
@@ -128,6 +128,28 @@ fn statement(rng: &mut Rng, scope: &mut Vec<String>, k: usize) -> String {
                  let t{k} = P {{ b: s{k}.a, ..s{k} }}; let {v} = pe(&t{k}) + s{k}.a;"
             )
         }
+        13 => {
+            let (a, b) = (e(rng, scope), e(rng, scope));
+            format!(
+                "let mut u{k} = xs.to_vec(); for i in 0..2 {{ u{k}[i] = u{k}[i + 1] * ({a}); }} \
+                 let {v} = norm2(&u{k}[1..]) + norm2(&xs[..2]) * ({b});"
+            )
+        }
+        14 => {
+            let body = e(rng, &with("c[0]", scope));
+            format!("let {v}: f64 = xs.chunks(2).map(|c| c.iter().sum::<f64>() * ({body})).sum();")
+        }
+        15 => {
+            let (a, b) = (e(rng, scope), e(rng, scope));
+            format!("let mut q{k} = Q({a}, {b}); q{k}.1 *= q{k}.0; let {v} = q{k}.0 + qe(&q{k});")
+        }
+        16 => {
+            let a = e(rng, scope);
+            format!(
+                "let mut m{k} = xs.to_vec(); for (o, t) in m{k}.iter_mut().zip(xs) {{ *o = *o * ({a}) + t.sin(); }} \
+                 let {v} = m{k}.iter().sum::<f64>();"
+            )
+        }
         _ => {
             let body = e(rng, &with("c", scope));
             let out = e(rng, scope);
@@ -168,6 +190,10 @@ fn program(seed: u64, count: usize) -> String {
          struct P { a: f64, b: f64 }\n\n\
          #[differentiable]\n\
          fn pe(p: &P) -> f64 { p.a * p.b + p.b.sin() }\n\n\
+         #[derive(Clone, Copy, Differentiable)]\n\
+         struct Q(f64, f64);\n\n\
+         #[differentiable]\n\
+         fn qe(q: &Q) -> f64 { q.0 * q.1.cos() }\n\n\
          #[differentiable]\n\
          fn tp(a: f64, b: f64) -> (f64, f64) { (a * b.cos(), a + b * b) }\n\n\
          #[differentiable]\n\
