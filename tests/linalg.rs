@@ -310,6 +310,40 @@ fn map_with_a_closure() {
     }
 }
 
+/// `map` closures that capture locals: an active float (`s`, `shift` computed from it),
+/// an integer, a float written in a loop before (captured as it is then).
+#[differentiable]
+fn mapped_with_captures(m: &DMatrix<f64>, s: f64, k: usize) -> f64 {
+    let shift = s * s - 0.5;
+    let mut scale = 1.0;
+    for _ in 0..k {
+        scale *= 1.0 + 0.1 * s;
+    }
+    let a = m.map(|v| (v * s).sin() + shift * v * v + k as f64);
+    let b = a.map(|v| scale * v.tanh());
+    // A float computed from a matrix, declared as one so that the closure may capture it.
+    let mean: f64 = m.sum() / 4.0;
+    a.component_mul(&b).sum() + m.map(|v| (v - mean) * shift).norm_squared()
+}
+
+#[test]
+fn map_closures_capturing_locals() {
+    let mut n = Numbers(37);
+    for &(r, c) in SHAPES {
+        let m = n.matrix(r, c);
+        for s in [0.0, -0.6, 1.3] {
+            check(
+                "mapped_with_captures",
+                &(m.clone(), s),
+                |(m, s)| mapped_with_captures(m, *s, 3),
+                |(m, s)| mapped_with_captures_grad(m, *s, 3),
+                |(m, s), (tm, ts)| mapped_with_captures_jvp(m, *s, 3, tm, *ts),
+                &mut n,
+            );
+        }
+    }
+}
+
 #[differentiable]
 fn mapped_single(m: &DMatrix<f32>) -> f32 {
     m.map(|v| v * v * 0.5 + 1.0).sum()

@@ -373,7 +373,7 @@ pub fn wrong_arity(method: &syn::Ident, expected: usize) -> Error {
 pub fn map_capture(name: &syn::Ident) -> Error {
     at(
         name,
-        format!("the closure of `map` may use only its parameter and constants, not `{name}`; compute terms with `{name}` outside the map (`m.map(|v| v.sin()) * {name}`)"),
+        format!("the closure of `map` may use its parameter, constants and float or integer locals, not `{name}`; compute terms with `{name}` outside the map (`m.map(|v| v.sin()) * {name}`)"),
     )
 }
 

@@ -90,7 +90,10 @@ fn as_primal(block: &mut Block, func: &mut Func, missing: &mut Vec<(String, Span
 pub fn scalar_jvp(func: &Func) -> Func {
     let mut func = func.clone();
     crate::opt::optimize(&mut func);
-    let active = func.params.clone();
+    // The parameter and the captured floats (integers have no tangent).
+    let active: Vec<Value> = (func.params.iter().copied())
+        .filter(|&p| func.ty(p).is_float())
+        .collect();
     let activity = crate::activity::analyze(&func, &active);
     jvp(&func, &activity, &active)
 }
@@ -235,8 +238,11 @@ impl Forward<'_> {
                     let rule = Op::MapRule {
                         mode: Mode::Jvp,
                         jvp: Box::new(scalar_jvp(body)),
+                        wrt: i,
                     };
-                    self.func.push_op(rule, vec![args[0], t], y, span, out)
+                    let mut operands = vec![args[0], t];
+                    operands.extend(&args[1..]);
+                    self.func.push_op(rule, operands, y, span, out)
                 }
                 Partial::At => {
                     let mut at = vec![t];

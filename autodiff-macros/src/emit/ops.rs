@@ -1,6 +1,7 @@
 //! Operations, calls, loops and closures.
 
 use super::*;
+use crate::ir::Role;
 use proc_macro2::Ident;
 
 impl Emitter<'_> {
@@ -248,14 +249,17 @@ impl Emitter<'_> {
                     _ => ::core::default::Default::default(),
                 })
             }
-            (Op::Map { closure, .. }, [_]) => {
+            (Op::Map { closure, body }, [_, captured @ ..]) => {
                 let m = self.raw_operand(args[0]);
-                quote_spanned!(span=> #m.map(#closure))
+                // The closure as written, its captured locals bound to their values here.
+                let names = body.params[1..].iter().map(|&p| param_ident(body, p));
+                quote_spanned!(span=> { #(let #names = #captured;)* #m.map(#closure) })
             }
-            (Op::MapRule { mode, jvp }, [_, _]) => {
-                let name = format_ident!("map_{}", mode.name(), span = span);
+            (Op::MapRule { mode, jvp, wrt }, [_, _, captured @ ..]) => {
+                let capture = if *wrt == 0 { "" } else { "_capture" };
+                let name = format_ident!("map_{}{}", mode.name(), capture, span = span);
                 let (m, seed) = (self.by_ref_operand(args[0]), self.by_ref_operand(args[1]));
-                let closure = scalar_closure(jvp);
+                let closure = scalar_closure(jvp, captured, *wrt);
                 quote_spanned!(span=> ::autodiff::__private::obj::#name(#m, #seed, #closure))
             }
             (Op::Lin(l), [_, ..]) => {
@@ -351,23 +355,53 @@ impl Emitter<'_> {
     }
 }
 
-/// `|v, d_v| { ..; (y, d_y) }`: a function of one float and its tangent (the forward
-/// derivative of a `map` closure) as a closure whose types rustc infers.
-fn scalar_closure(func: &Func) -> TokenStream {
-    let params: Vec<(Value, proc_macro2::Ident)> = func
-        .params
-        .iter()
-        .take(1)
-        .map(|&v| {
-            let name = func.info(v).name.clone().unwrap_or_else(|| "v".into());
-            (v, format_ident!("{}", name))
-        })
+/// The forward derivative `func` of a `map` closure (parameters: the element, the
+/// captured locals, then the tangents of the element and of the captured floats) as a
+/// closure whose types rustc infers, with the captured locals bound to `captured`:
+/// `|v, d_v| { ..; (y, d_y) }` along the element (`wrt` 0, the captured floats' tangents
+/// zero), or `|v| { ..; (y, d_y) }` along captured local `wrt` (tangent 1, the others 0).
+fn scalar_closure(func: &Func, captured: &[TokenStream], wrt: usize) -> TokenStream {
+    let params: Vec<(Value, proc_macro2::Ident)> = (func.params.iter())
+        .filter(|&&v| func.info(v).role == Role::Primal)
+        .map(|&v| (v, param_ident(func, v)))
         .collect();
     let e = Emitter::new(func, &params, None);
-    let idents: Vec<proc_macro2::Ident> = func.params.iter().map(|&v| e.names.ident(v)).collect();
+    let originals = 1 + captured.len();
+    let mut bound = Vec::new();
+    for (k, &p) in func.params.iter().enumerate().skip(1) {
+        let name = e.names.ident(p);
+        let value = match func.info(p).role {
+            // The tangent of the element, or of a captured float.
+            Role::Derivative(of) => {
+                let of = func.params.iter().position(|&q| q == of).unwrap_or(0);
+                match (of, wrt) {
+                    (0, 0) => continue,
+                    (0, _) => quote!(0.0),
+                    (o, w) if o == w => quote!(1.0),
+                    _ => quote!(0.0),
+                }
+            }
+            _ if k < originals => captured[k - 1].clone(),
+            _ => continue,
+        };
+        bound.push(quote!(let #name = #value;));
+    }
+    let open: Vec<proc_macro2::Ident> = (func.params.iter())
+        .filter(|&&p| match func.info(p).role {
+            Role::Derivative(of) => of == func.params[0] && wrt == 0,
+            _ => p == func.params[0],
+        })
+        .map(|&p| e.names.ident(p))
+        .collect();
     let body = e.block(&func.body);
     let results = e.results_tuple(&func.results);
-    quote!(|#(#idents),*| { #body #results })
+    quote!({ #(#bound)* move |#(#open),*| { #body #results } })
+}
+
+/// A closure parameter's name as the user wrote it.
+fn param_ident(func: &Func, p: Value) -> proc_macro2::Ident {
+    let name = func.info(p).name.clone().unwrap_or_else(|| "v".into());
+    format_ident!("{}", name)
 }
 
 /// The expression of an operation that is written inline at its uses, if it is one.

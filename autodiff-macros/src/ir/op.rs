@@ -99,17 +99,23 @@ pub enum Op {
         members: Vec<TokenStream>,
     },
     /// `args[0].map(closure)` with a closure of one float (`|v| body`, `closure` its
-    /// tokens as written); `body` is the closure as a function of its parameter, an IR
-    /// sub-function that the forward and reverse stages differentiate.
+    /// tokens as written); `body` is the closure as a function of its parameter and of the
+    /// locals it captures (`args[1..]`, floats and integers, named as in the closure): an
+    /// IR sub-function that the forward and reverse stages differentiate.
     Map {
         closure: TokenStream,
         body: Box<super::Func>,
     },
-    /// In derivative code: `map_jvp(args[0], args[1], jvp)` (the tangent of a `Map`) or
-    /// `map_vjp(args[0], args[1], jvp)` (the cotangent of its matrix), by `mode`.
+    /// In derivative code, the derivative of a `Map` (`jvp` is its body's forward
+    /// derivative; `args[2..]` the captured values) with respect to operand `wrt`: its
+    /// matrix (`map_jvp(args[0], args[1], ..)`, the tangent, or `map_vjp(args[0],
+    /// args[1], ..)`, the matrix's cotangent, by `mode`) or a captured float
+    /// (`map_jvp_capture`: the tangent along its tangent `args[1]`; `map_vjp_capture`: its
+    /// cotangent, a float).
     MapRule {
         mode: Mode,
         jvp: Box<super::Func>,
+        wrt: usize,
     },
 }
 
@@ -376,7 +382,7 @@ impl Op {
             Op::Construct { path } => format!("construct {}", compact(path)),
             Op::Struct { path, .. } => format!("struct {}", compact(path)),
             Op::Map { closure, .. } => format!("map {}", compact(closure)),
-            Op::MapRule { mode, jvp } => format!("map_{} {}", mode.name(), jvp.name),
+            Op::MapRule { mode, jvp, wrt } => format!("map_{} {} wrt {wrt}", mode.name(), jvp.name),
         }
     }
 }

@@ -82,32 +82,68 @@ impl Lower<'_> {
         body: &Expr,
     ) -> Value {
         let span = m.method.span();
-        for used in free_names(body) {
-            if used != *param && self.lookup(&used.to_string()).is_some() {
-                self.cx.push(diag::map_capture(&used));
-                return self.undef(span);
-            }
-        }
-        let mut sub = Lower::new(self.cx, format!("{}_map", self.func.name));
+        let Some(captures) = self.captures(param, body) else {
+            return self.undef(span);
+        };
+        // The body's errors wait for `resolve`, which knows whether a captured local is a
+        // matrix (then that is the error to report).
+        let sub_cx = Ctxt::new();
+        let mut sub = Lower::new(&sub_cx, format!("{}_map", self.func.name));
         sub.fenced = self.fenced;
         sub.add_param(param, TypeClass::Float(FloatTy::F64), true, false);
         // The element type (f32 or f64) is the matrix's: rustc infers it.
         let p = sub.func.params[0];
         sub.func.values[p.index()].ty = Ty::Float;
+        // Captured locals are parameters of the closure's function too.
+        for (name, v) in &captures {
+            let ty = self.func.ty(*v);
+            let class = match ty {
+                Ty::Int => TypeClass::Int,
+                _ => TypeClass::Float(FloatTy::F64),
+            };
+            sub.add_param(name, class, ty != Ty::Int, false);
+            let c = sub.func.params[sub.func.params.len() - 1];
+            sub.func.values[c.index()].ty = if ty == Ty::Int { ty } else { Ty::Float };
+        }
         let result = sub.need(body);
         let body = Box::new(sub.finish(vec![result]));
+        let errors = sub_cx.check().err();
         let closure = m.args[0].to_token_stream();
+        let mut args = vec![recv];
+        args.extend(captures.iter().map(|(_, v)| *v));
         // A `map` of anything but an object is a closure, which `resolve` reports.
         let pending = Pending::Method {
             name: m.method.clone(),
-            args: vec![recv],
+            args: args.clone(),
             form: CallForm::default(),
-            map: Some((closure, body)),
+            map: Some((closure, body, errors)),
         };
         let opaque = Op::Method {
             name: m.method.clone(),
         };
-        self.emit_pending(opaque, vec![recv], span, pending)
+        self.emit_pending(opaque, args, span, pending)
+    }
+
+    /// The locals a `map` closure uses, with their values: floats and integers (their
+    /// values now, as a closure captures them); anything else is reported.
+    fn captures(&self, param: &syn::Ident, body: &Expr) -> Option<Vec<(syn::Ident, Value)>> {
+        let mut out: Vec<(syn::Ident, Value)> = Vec::new();
+        for used in free_names(body) {
+            let Some(id) = self.lookup(&used.to_string()).filter(|_| used != *param) else {
+                continue;
+            };
+            let v = self.env[&id];
+            let ty = self.func.ty(v);
+            // An unknown type is decided by `resolve` (a matrix is reported there).
+            if !(ty.is_float() || ty == Ty::Int || ty == Ty::Unknown) {
+                self.cx.push(diag::map_capture(&used));
+                return None;
+            }
+            if !out.iter().any(|(n, _)| *n == used) {
+                out.push((used, v));
+            }
+        }
+        Some(out)
     }
 
     /// An output parameter passed on to a call would be written by the callee, whose

@@ -202,6 +202,12 @@ impl Lower<'_> {
         if let Some(ty) = annotation {
             let seed = self.undef_typed(ty);
             self.constraints.same(v, seed);
+            // A float or integer declared is known from here on (a `map` closure may
+            // capture it), not only after inference.
+            let declared = self.func.ty(seed);
+            if self.func.ty(v) == Ty::Unknown && (declared.is_float() || declared == Ty::Int) {
+                self.func.values[v.index()].ty = declared;
+            }
         }
         let ident = ident?;
         let name = ident.to_string();

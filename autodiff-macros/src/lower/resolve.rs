@@ -27,8 +27,10 @@ pub(super) enum Pending {
         args: Vec<Value>,
         /// How a call through the method's derivatives is written.
         form: CallForm,
-        /// `m.map(|v| ..)`: the closure's tokens and its body as a function of `v`.
-        map: Option<(TokenStream, Box<Func>)>,
+        /// `m.map(|v| ..)`: the closure's tokens, its body as a function of `v` and of the
+        /// locals it captures, and the errors found in the body (reported unless a
+        /// captured local turns out to be an object: then that is the error).
+        map: Option<(TokenStream, Box<Func>, Option<syn::Error>)>,
     },
     Field {
         member: TokenStream,
@@ -314,20 +316,30 @@ impl Resolver<'_, '_> {
         name: &syn::Ident,
         args: &[Value],
         form: &CallForm,
-        map: Option<&(TokenStream, Box<Func>)>,
+        map: Option<&(TokenStream, Box<Func>, Option<syn::Error>)>,
     ) -> Decision {
         let object = self.is_object(args[0]);
         let varied = args.iter().any(|&a| self.is_varied(a));
-        if let Some((closure, body)) = map {
+        if let Some((closure, body, errors)) = map {
             if !object {
                 self.error(diag::closure(closure));
+                return undef();
+            }
+            if let Some(k) = (1..args.len()).find(|&k| self.is_object(args[k])) {
+                let p = body.info(body.params[k]);
+                let name = syn::Ident::new(p.name.as_deref().unwrap_or("_"), p.span);
+                self.error(diag::map_capture(&name));
+                return undef();
+            }
+            if let Some(e) = errors {
+                self.error(e.clone());
                 return undef();
             }
             let op = Op::Map {
                 closure: closure.clone(),
                 body: body.clone(),
             };
-            return (op, vec![args[0]], Ty::Obj);
+            return (op, args.to_vec(), Ty::Obj);
         }
         let text = name.to_string();
         if let Some(l) = Lin::from_name(&text).filter(|_| object) {

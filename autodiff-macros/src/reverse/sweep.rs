@@ -163,11 +163,15 @@ impl Reverse<'_> {
                 let Op::Map { body, .. } = op else {
                     return None;
                 };
+                let wrt = args.iter().position(|&x| x == a).unwrap_or(0);
                 let rule = Op::MapRule {
                     mode: Mode::Vjp,
                     jvp: Box::new(crate::forward::scalar_jvp(body)),
+                    wrt,
                 };
-                self.push_cotangent(a, InstKind::Op(rule, vec![a, d_y]), span, out)
+                let mut operands = vec![args[0], d_y];
+                operands.extend(&args[1..]);
+                self.push_cotangent(a, InstKind::Op(rule, operands), span, out)
             }
             Partial::At => return self.at_adjoint(a, site, out),
             // The copy's buffer goes into the array's where the copy is made (`adjoint`).

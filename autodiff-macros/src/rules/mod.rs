@@ -245,7 +245,7 @@ pub fn rule(op: &Op) -> Rule {
         // Linear in the matrix; the indices carry nothing.
         Op::At => Rule::Partials(vec![Partial::At]),
         Op::Construct { .. } | Op::Struct { .. } => Rule::Construct,
-        Op::Map { .. } => Rule::Partials(vec![Partial::Map]),
+        Op::Map { body, .. } => Rule::Partials(vec![Partial::Map; body.params.len()]),
         // Derivative code only: never differentiated again.
         Op::MapRule { .. } => Rule::Constant,
     }

@@ -630,6 +630,37 @@ where
     a.zip_map(d, |v, d| d * jvp(v, T::one()).1)
 }
 
+/// Tangent of `A.map(f)` along a local `s` that `f` captures, `s` moving by `t`:
+/// `∂f/∂s(aᵢⱼ) · t`. `jvp(v)` is `f` and its derivative along `s` at `v`.
+#[inline]
+pub fn map_jvp_capture<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    t: &T,
+    jvp: impl Fn(T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.map(|v| jvp(v).1 * *t)
+}
+
+/// Cotangent of a local `s` that `f` captures in `A.map(f)`: `Σᵢⱼ dᵢⱼ ∂f/∂s(aᵢⱼ)`.
+#[inline]
+pub fn map_vjp_capture<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    d: &OMatrix<T, R, C>,
+    jvp: impl Fn(T) -> (T, T),
+) -> T
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.iter()
+        .zip(d.iter())
+        .fold(T::zero(), |acc, (&v, &d)| acc + d * jvp(v).1)
+}
+
 /// `first + rest[0] + ..` of cotangents of one value, of any differentiable type (a derived
 /// struct has no `+`).
 pub fn sum<T: crate::Differentiable + Clone>(first: &T, rest: &[&T]) -> T {
