@@ -326,6 +326,20 @@ fn mapped_with_captures(m: &DMatrix<f64>, s: f64, k: usize) -> f64 {
     a.component_mul(&b).sum() + m.map(|v| (v - mean) * shift).norm_squared()
 }
 
+/// A `map` in a loop capturing the loop index and a carried float (rustc rejected the
+/// index's tangent before: an integer is not known to be one where the closure is lowered).
+#[differentiable]
+fn mapped_in_a_loop(m: &DMatrix<f64>, s: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut t = s;
+    for i in 0..3 {
+        let y = m.map(|v| (v * t).tanh() + i as f64 * v);
+        acc += y.sum() * t;
+        t = t * 0.5 + acc * 0.01;
+    }
+    acc
+}
+
 #[test]
 fn map_closures_capturing_locals() {
     let mut n = Numbers(37);
@@ -338,6 +352,14 @@ fn map_closures_capturing_locals() {
                 |(m, s)| mapped_with_captures(m, *s, 3),
                 |(m, s)| mapped_with_captures_grad(m, *s, 3),
                 |(m, s), (tm, ts)| mapped_with_captures_jvp(m, *s, 3, tm, *ts),
+                &mut n,
+            );
+            check(
+                "mapped_in_a_loop",
+                &(m.clone(), s),
+                |(m, s)| mapped_in_a_loop(m, *s),
+                |(m, s)| mapped_in_a_loop_grad(m, *s),
+                |(m, s), (tm, ts)| mapped_in_a_loop_jvp(m, *s, tm, *ts),
                 &mut n,
             );
         }

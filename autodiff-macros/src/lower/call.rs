@@ -3,6 +3,25 @@
 
 use super::*;
 
+/// Gives the captured locals of each `map` closure the types inference found for them
+/// outside (an integer loop index is not known to be one where the closure is lowered):
+/// integers have no tangent in the closure's derivative.
+pub(super) fn type_captures(block: &mut Block, types: &[Ty]) {
+    for inst in &mut block.insts {
+        if let InstKind::Op(Op::Map { body, .. }, args) = &mut inst.kind {
+            for (k, &a) in args.iter().enumerate().skip(1) {
+                if types[a.index()] == Ty::Int {
+                    let p = body.params[k];
+                    body.values[p.index()].ty = Ty::Int;
+                }
+            }
+        }
+        for b in inst.blocks_mut() {
+            type_captures(b, types);
+        }
+    }
+}
+
 impl Lower<'_> {
     pub(super) fn method(&mut self, m: &syn::ExprMethodCall) -> Value {
         let recv = self.need(&m.receiver);

@@ -226,6 +226,8 @@ impl<'a> Lower<'a> {
             &mut self.constraints,
         );
         types::infer(&mut self.func, &self.constraints);
+        let types: Vec<Ty> = self.func.values.iter().map(|v| v.ty).collect();
+        call::type_captures(&mut self.func.body, &types);
         // After a fence error, unsupported expressions are placeholders of unknown type.
         if !self.fenced {
             self.check_call_args(&self.func.body, &varied);
