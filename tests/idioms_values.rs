@@ -414,7 +414,75 @@ pub fn to_x(p: &Polar) -> f64 {
     p.0 * p.1.cos()
 }
 
+/// Nested structs: a body's position and velocity.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct V2 {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Body {
+    pub pos: V2,
+    pub vel: V2,
+}
+
+impl common::Weighed for Body {
+    fn weigh(&self, w: &Self) -> f64 {
+        self.pos.x * w.pos.x + self.pos.y * w.pos.y + self.vel.x * w.vel.x + self.vel.y * w.vel.y
+    }
+    fn weights(&self, next: &mut usize) -> Self {
+        let mut v = || 0.0.weights(next);
+        let pos = V2 { x: v(), y: v() };
+        Body {
+            pos,
+            vel: V2 { x: v(), y: v() },
+        }
+    }
+    fn scaled(&self, c: f64) -> Self {
+        let s = |v: V2| V2 {
+            x: v.x * c,
+            y: v.y * c,
+        };
+        Body {
+            pos: s(self.pos),
+            vel: s(self.vel),
+        }
+    }
+}
+
+#[differentiable]
+pub fn speed(v: &V2) -> f64 {
+    (v.x * v.x + v.y * v.y + 0.1).sqrt()
+}
+
 corpus! {
+    nested_struct_fields_written {
+        #[differentiable]
+        pub fn f(x: f64, vx: f64) -> f64 {
+            let mut b = Body { pos: V2 { x, y: 0.0 }, vel: V2 { x: vx, y: 1.0 } };
+            for _ in 0..5 {
+                b.vel.y -= 0.1 * 9.81 * b.pos.x.sin();
+                b.pos.x += 0.1 * b.vel.x;
+                b.pos.y += 0.1 * b.vel.y;
+            }
+            b.pos.x * b.pos.y + speed(&b.vel)
+        }
+    }
+    nested_struct_result {
+        #[differentiable]
+        pub fn f(x: f64, vx: f64) -> Body {
+            let mut b = Body { pos: V2 { x, y: 0.0 }, vel: V2 { x: vx, y: 1.0 } };
+            for _ in 0..4 {
+                let s = speed(&b.vel);
+                b.vel = V2 { x: b.vel.x * (1.0 - 0.1 * s), ..b.vel };
+                let p = b.pos;
+                b.pos.x = p.x + 0.1 * b.vel.x;
+                b.pos.y = p.y + 0.1 * b.vel.y * x;
+            }
+            Body { vel: V2 { y: b.vel.y * 2.0, ..b.vel }, ..b }
+        }
+    }
     tuple_struct_result {
         #[differentiable]
         pub fn f(x: f64, y: f64) -> Polar {
@@ -497,6 +565,8 @@ fn struct_values_in_every_mode() {
         &[&[0.3, 0.5], &[0.7, -1.3], &[-2.0, 0.4]],
     );
     check_at(&case!(tuple_struct_passed(a, b | da, db)), pts);
+    check_at(&case!(nested_struct_fields_written(a, b | da, db)), pts);
+    check_at(&tuple_case!(nested_struct_result), pts);
 }
 
 // -------------------- calls returning tuples and arrays --------------------

@@ -332,6 +332,10 @@ impl Lower<'_> {
         if let Some(id) = self.struct_field(e) {
             return self.env[&id];
         }
+        // A struct field of a local struct value, used whole (`norm(&b.pos)`).
+        if let Some(v) = self.struct_value(e) {
+            return v;
+        }
         self.literal_field(f).unwrap_or_else(|| self.field(f))
     }
 

@@ -8,11 +8,42 @@
 
 use super::*;
 
-/// The type and fields of a local struct value.
+/// The type and fields of a local struct value; a field that is a struct built by a
+/// literal is a shape of its own (`b.pos.x` is a binding as `b.m` is).
 #[derive(Clone)]
 pub(super) struct Shape {
     path: syn::Path,
-    members: Vec<String>,
+    members: Vec<(String, Option<Shape>)>,
+}
+
+impl Shape {
+    /// The paths of the fields that hold values (`m`, `pos.x`, `pos.y`), in order.
+    fn leaves(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, nested) in &self.members {
+            match nested {
+                Some(shape) => out.extend(shape.leaves().iter().map(|l| format!("{name}.{l}"))),
+                None => out.push(name.clone()),
+            }
+        }
+        out
+    }
+
+    /// The number of values member `k` holds.
+    fn width(&self, k: usize) -> usize {
+        self.members[k].1.as_ref().map_or(1, |s| s.leaves().len())
+    }
+
+    /// The shape at the member path `a.b` below this one, if it is a struct.
+    fn at(&self, path: &str) -> Option<&Shape> {
+        let (first, rest) = path.split_once('.').unwrap_or((path, ""));
+        let nested = self.members.iter().find(|(n, _)| n == first)?.1.as_ref()?;
+        if rest.is_empty() {
+            Some(nested)
+        } else {
+            nested.at(rest)
+        }
+    }
 }
 
 /// The path of a tuple-struct literal `Point(a, b)`: a call of a name in upper camel case
@@ -36,23 +67,24 @@ impl Lower<'_> {
         // The struct's own binding holds no value: its fields do.
         let marker = self.undef(name.span());
         let id = self.bind(name.to_string(), marker);
-        for (member, v) in shape.members.iter().zip(values) {
-            self.bind(format!("{name}.{member}"), v);
+        for (leaf, v) in shape.leaves().iter().zip(values) {
+            self.bind(format!("{name}.{leaf}"), v);
         }
         self.shapes.insert(id, shape);
         true
     }
 
-    /// The shape and field values of a struct literal or of a local struct value.
+    /// The shape and field values (of its leaves, in order) of a struct literal, of a
+    /// local struct value, or of a struct field of one (`b.pos`).
     fn struct_fields(&mut self, e: &Expr) -> Option<(Shape, Vec<Value>)> {
         match e {
             Expr::Paren(p) => self.struct_fields(&p.expr),
             Expr::Struct(s) if s.qself.is_none() => Some(self.literal_fields(s)),
             Expr::Call(c) => {
                 let path = tuple_struct_path(c)?;
-                let values = c.args.iter().map(|a| self.need(a)).collect();
-                let members = (0..c.args.len()).map(|k| k.to_string()).collect();
-                Some((Shape { path, members }, values))
+                let named = c.args.iter().enumerate().map(|(k, a)| (k.to_string(), a));
+                let fields: Vec<(String, &Expr)> = named.collect();
+                Some(self.fields_of(path, &fields))
             }
             Expr::Path(p) => {
                 let name = p.path.get_ident()?.to_string();
@@ -60,56 +92,89 @@ impl Lower<'_> {
                 let values = self.current_fields(&name, &shape);
                 Some((shape, values))
             }
+            Expr::Field(_) => {
+                let (root, path) = dotted(e)?;
+                let shape = self.shape_of(&root)?.at(&path)?.clone();
+                let values = self.current_fields(&format!("{root}.{path}"), &shape);
+                Some((shape, values))
+            }
             _ => None,
         }
+    }
+
+    /// The fields written in a literal, in order; a field that is itself a struct literal
+    /// or local struct value is nested, its values in line.
+    fn fields_of(&mut self, path: syn::Path, fields: &[(String, &Expr)]) -> (Shape, Vec<Value>) {
+        let mut members = Vec::new();
+        let mut values = Vec::new();
+        for (name, e) in fields {
+            match self.struct_fields(e) {
+                Some((nested, vs)) => {
+                    members.push((name.clone(), Some(nested)));
+                    values.extend(vs);
+                }
+                None => {
+                    members.push((name.clone(), None));
+                    values.push(self.need(e));
+                }
+            }
+        }
+        (Shape { path, members }, values)
     }
 
     /// The fields of `Path { a: e1, b: e2, ..base }`, in the order written (the base's
     /// other fields after them).
     fn literal_fields(&mut self, s: &syn::ExprStruct) -> (Shape, Vec<Value>) {
-        let mut members = Vec::new();
-        let mut values = Vec::new();
-        for field in &s.fields {
-            members.push(field.member.to_token_stream().to_string());
-            values.push(self.need(&field.expr));
-        }
-        if let Some(rest) = &s.rest {
-            match self.struct_fields(rest) {
-                Some((base, base_values)) => {
-                    for (m, v) in base.members.into_iter().zip(base_values) {
-                        if !members.contains(&m) {
-                            members.push(m);
-                            values.push(v);
-                        }
-                    }
-                }
-                None => self.cx.push(diag::struct_base(rest)),
-            }
-        }
-        let shape = Shape {
-            path: s.path.clone(),
-            members,
+        let fields: Vec<(String, &Expr)> = (s.fields.iter())
+            .map(|f| (f.member.to_token_stream().to_string(), &f.expr))
+            .collect();
+        let (mut shape, mut values) = self.fields_of(s.path.clone(), &fields);
+        let Some(rest) = &s.rest else {
+            return (shape, values);
         };
+        let Some((base, base_values)) = self.struct_fields(rest) else {
+            self.cx.push(diag::struct_base(rest));
+            return (shape, values);
+        };
+        let mut at = 0;
+        for (k, member) in base.members.iter().enumerate() {
+            let width = base.width(k);
+            if !shape.members.iter().any(|(n, _)| *n == member.0) {
+                shape.members.push(member.clone());
+                values.extend(&base_values[at..at + width]);
+            }
+            at += width;
+        }
         (shape, values)
     }
 
-    fn current_fields(&mut self, name: &str, shape: &Shape) -> Vec<Value> {
+    /// The current values of the leaves of `prefix` (`s` or `s.pos`), of shape `shape`.
+    fn current_fields(&mut self, prefix: &str, shape: &Shape) -> Vec<Value> {
         shape
-            .members
+            .leaves()
             .iter()
-            .map(|m| {
-                let id = self.lookup(&format!("{name}.{m}"));
+            .map(|leaf| {
+                let id = self.lookup(&format!("{prefix}.{leaf}"));
                 id.and_then(|id| self.env.get(&id).copied())
                     .unwrap_or_else(|| self.undef(Span::call_site()))
             })
             .collect()
     }
 
-    /// The bindings of the fields of `name` (`s.x`, `s.v`), if it is a local struct value.
+    /// The bindings of the fields of `name` (`s.x`, `s.v`; `b.pos.x` of `b.pos`), if it is
+    /// a local struct value or a struct field of one.
     pub(super) fn field_names(&self, name: &str) -> Vec<String> {
-        self.shape_of(name)
-            .map(|s| s.members.iter().map(|m| format!("{name}.{m}")).collect())
-            .unwrap_or_default()
+        let (root, path) = name.split_once('.').unwrap_or((name, ""));
+        let Some(shape) = self.shape_of(root) else {
+            return Vec::new();
+        };
+        let shape = if path.is_empty() {
+            Some(&shape)
+        } else {
+            shape.at(path)
+        };
+        let leaves = shape.map(Shape::leaves).unwrap_or_default();
+        leaves.iter().map(|l| format!("{name}.{l}")).collect()
     }
 
     /// The shape of the local struct value `name`, if it is one.
@@ -118,20 +183,36 @@ impl Lower<'_> {
         self.shapes.get(&id).cloned()
     }
 
-    /// A struct literal used as a value, or a local struct value used whole: the struct
-    /// built from its fields.
+    /// A struct literal used as a value, or a local struct value (or a struct field of
+    /// one) used whole: the struct built from its fields.
     pub(super) fn struct_value(&mut self, e: &Expr) -> Option<Value> {
         let (shape, values) = self.struct_fields(e)?;
-        let members = shape
-            .members
-            .iter()
-            .map(|m| m.parse().unwrap_or_default())
+        Some(self.build(&shape, &mut values.into_iter(), e.span()))
+    }
+
+    /// `Path { a: .., b: Inner { .. } }` of the leaf values in order.
+    fn build(
+        &mut self,
+        shape: &Shape,
+        values: &mut impl Iterator<Item = Value>,
+        span: Span,
+    ) -> Value {
+        let mut args = Vec::new();
+        for (_, nested) in &shape.members {
+            let v = match nested {
+                Some(inner) => self.build(inner, values, span),
+                None => values.next().unwrap_or_else(|| self.undef(span)),
+            };
+            args.push(v);
+        }
+        let members = (shape.members.iter())
+            .map(|(m, _)| m.parse().unwrap_or_default())
             .collect();
         let op = Op::Struct {
             path: shape.path.to_token_stream(),
             members,
         };
-        Some(self.emit(op, values, e.span(), Ty::Obj))
+        self.emit(op, args, span, Ty::Obj)
     }
 
     /// `State { x, v }.x` or `Polar(r, t).0`: a field of a literal is the value written.
@@ -144,8 +225,20 @@ impl Lower<'_> {
         }
         let (shape, values) = self.struct_fields(&f.base)?;
         let member = f.member.to_token_stream().to_string();
-        let k = shape.members.iter().position(|m| *m == member)?;
-        Some(values[k])
+        let k = shape.members.iter().position(|(m, _)| *m == member)?;
+        let at: usize = (0..k).map(|j| shape.width(j)).sum();
+        match &shape.members[k].1 {
+            None => Some(values[at]),
+            Some(inner) => {
+                let inner = inner.clone();
+                let width = shape.width(k);
+                Some(self.build(
+                    &inner,
+                    &mut values[at..at + width].iter().copied(),
+                    f.span(),
+                ))
+            }
+        }
     }
 
     /// `s.x` or `s.a.b` of a local struct value: the binding of that field.
@@ -155,20 +248,23 @@ impl Lower<'_> {
         self.lookup(&format!("{root}.{path}"))
     }
 
-    /// `s = State { .. }` or `s = t`: every field rebound.
+    /// `s = State { .. }`, `s = t` or `b.pos = V2 { .. }`: every field rebound.
     pub(super) fn assign_struct(&mut self, target: &Expr, v: &Expr) -> bool {
-        let Expr::Path(p) = target else { return false };
-        let Some(name) = p.path.get_ident().map(ToString::to_string) else {
-            return false;
+        let name = match target {
+            Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+            Expr::Field(_) => dotted(target).map(|(root, path)| format!("{root}.{path}")),
+            _ => None,
         };
-        let Some(shape) = self.shape_of(&name) else {
+        let Some(name) = name else { return false };
+        let leaves = self.field_names(&name);
+        if leaves.is_empty() {
             return false;
-        };
+        }
         let Some((_, values)) = self.struct_fields(v) else {
             return false;
         };
-        for (m, v) in shape.members.iter().zip(values) {
-            if let Some(id) = self.lookup(&format!("{name}.{m}")) {
+        for (leaf, v) in leaves.iter().zip(values) {
+            if let Some(id) = self.lookup(leaf) {
                 self.assign(id, v);
             }
         }
