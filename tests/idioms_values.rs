@@ -270,6 +270,14 @@ corpus! {
             (hi, lo * hi)
         }
     }
+    nested_tuple_result {
+        #[differentiable]
+        pub fn f(a: f64, b: f64) -> ((f64, f64), (Vec<f64>, f64)) {
+            let (s, c) = (a * b).sin_cos();
+            let profile: Vec<f64> = (1..4).map(|k| (a - k as f64 * b).tanh()).collect();
+            ((s * a, c + b), (profile, a.hypot(b)))
+        }
+    }
 }
 
 #[test]
@@ -280,6 +288,7 @@ fn tuple_results_in_every_mode() {
         tuple_case!(sum_and_product_of_a_loop),
         tuple_case!(value_and_profile),
         tuple_case!(branch_chooses_parts),
+        tuple_case!(nested_tuple_result),
     ] {
         check_at(&case, pts);
     }

@@ -110,7 +110,7 @@ impl<'a> DiffFn<'a> {
     /// their tangents.
     pub fn result_parts(&self) -> Vec<&'a Type> {
         match self.ret_ty {
-            Some(Type::Tuple(t)) => t.elems.iter().collect(),
+            Some(Type::Tuple(t)) => t.elems.iter().flat_map(leaf_types).collect(),
             Some(ty) => vec![ty],
             None => Vec::new(),
         }
@@ -271,10 +271,39 @@ fn result_type<'a>(cx: &Ctxt, item: &'a ItemFn, outputs: bool) -> Option<Option<
         }
     };
     let ok = match &**ty {
-        Type::Tuple(t) if t.elems.len() >= 2 => t.elems.iter().all(|part| result_part(cx, part)),
+        Type::Tuple(t) if t.elems.len() >= 2 => leaf_types(ty).iter().all(|p| result_part(cx, p)),
         _ => result_part(cx, ty),
     };
     ok.then_some(Some(ty))
+}
+
+/// The types of a (possibly nested) tuple type's parts, in order: `((f64, f64), Vec<f64>)`
+/// gives `f64, f64, Vec<f64>`; any other type is its own part.
+pub fn leaf_types(ty: &Type) -> Vec<&Type> {
+    match ty {
+        Type::Tuple(t) if t.elems.len() >= 2 => t.elems.iter().flat_map(leaf_types).collect(),
+        Type::Paren(p) => leaf_types(&p.elem),
+        _ => vec![ty],
+    }
+}
+
+/// The parts of a tuple expression `((a, b), c)` shaped as the tuple type `ty`, in order;
+/// `None` if it is not written as such a tuple.
+pub fn leaf_exprs<'e>(e: &'e syn::Expr, ty: &Type) -> Option<Vec<&'e syn::Expr>> {
+    match (crate::fence::strip(e), ty) {
+        (syn::Expr::Tuple(t), Type::Tuple(tt))
+            if tt.elems.len() >= 2 && t.elems.len() == tt.elems.len() =>
+        {
+            let mut out = Vec::new();
+            for (e, ty) in t.elems.iter().zip(&tt.elems) {
+                out.extend(leaf_exprs(e, ty)?);
+            }
+            Some(out)
+        }
+        (_, Type::Tuple(tt)) if tt.elems.len() >= 2 => None,
+        (_, Type::Paren(p)) => leaf_exprs(e, &p.elem),
+        _ => Some(vec![e]),
+    }
 }
 
 /// The float type of an output parameter's elements: `&mut [T]`, `&mut [T; N]`,

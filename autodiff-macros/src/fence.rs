@@ -19,16 +19,22 @@ pub fn check(cx: &Ctxt, f: &DiffFn) {
     };
     // A tuple result's tuple, the last expression: its parts are the results.
     let stmts = &f.body.stmts;
-    match stmts.last() {
-        Some(Stmt::Expr(Expr::Tuple(t), None)) if f.result_parts().len() > 1 => {
+    let tail = match (stmts.last(), f.ret_ty) {
+        (Some(Stmt::Expr(e, None)), Some(ty)) if f.result_parts().len() > 1 => {
+            crate::ast::leaf_exprs(e, ty)
+        }
+        _ => None,
+    };
+    match tail {
+        Some(parts) => {
             for s in &stmts[..stmts.len() - 1] {
                 fence.visit_stmt(s);
             }
-            for e in &t.elems {
+            for e in parts {
                 fence.visit_expr(e);
             }
         }
-        _ => fence.visit_block(&f.body),
+        None => fence.visit_block(&f.body),
     }
 }
 

@@ -42,17 +42,28 @@ impl Emitter<'_> {
 
     /// The function's results, read from their aliases where the pullback captured them.
     pub(super) fn results_tuple(&self, vs: &[Value]) -> TokenStream {
-        let items: Vec<TokenStream> = vs
-            .iter()
-            .map(|v| match self.aliases.get(v) {
-                Some(alias) => alias.to_token_stream(),
-                None => self.operand(*v),
-            })
-            .collect();
+        let items = self.result_items(vs);
         match items.as_slice() {
             [one] => one.clone(),
             _ => quote!((#(#items),*)),
         }
+    }
+
+    /// The parts of a tuple result grouped as the declared (possibly nested) tuple.
+    pub(super) fn nested_results(&self, vs: &[Value]) -> TokenStream {
+        match &self.result_ty {
+            Some(ty) => nest(ty, &mut self.result_items(vs).into_iter()),
+            None => self.results_tuple(vs),
+        }
+    }
+
+    fn result_items(&self, vs: &[Value]) -> Vec<TokenStream> {
+        vs.iter()
+            .map(|v| match self.aliases.get(v) {
+                Some(alias) => alias.to_token_stream(),
+                None => self.operand(*v),
+            })
+            .collect()
     }
 
     /// `v`, `(a, b)`, or `()` for no values.

@@ -114,4 +114,18 @@ struct Emitter<'a> {
     needs_id: Option<TokenStream>,
     closure: Option<ClosureSig>,
     f_returns_vector: bool,
+    /// The declared result, whose (possibly nested) tuple groups the results' parts.
+    result_ty: Option<syn::Type>,
+}
+
+/// `items` grouped as the (possibly nested) tuple type `ty`: `((a, b), c)`.
+fn nest(ty: &syn::Type, items: &mut impl Iterator<Item = TokenStream>) -> TokenStream {
+    match ty {
+        syn::Type::Tuple(t) if t.elems.len() >= 2 => {
+            let parts: Vec<TokenStream> = t.elems.iter().map(|e| nest(e, items)).collect();
+            quote!((#(#parts),*))
+        }
+        syn::Type::Paren(p) => nest(&p.elem, items),
+        _ => items.next().unwrap_or_default(),
+    }
 }

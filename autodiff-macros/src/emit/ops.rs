@@ -166,8 +166,16 @@ impl Emitter<'_> {
             // An array cotangent is a buffer the pullback updates in place.
             [one] if self.f_returns_vector => decls.push(quote!(mut #one: #arg)),
             [one] => decls.push(quote!(#one: #arg)),
-            // The cotangent of a tuple result is a tuple, one cotangent per part.
-            many => decls.push(quote!((#(mut #many),*): #arg)),
+            // The cotangent of a tuple result is a tuple (nested as the result), one
+            // cotangent per part.
+            many => {
+                let muts = many.iter().map(|p| quote!(mut #p));
+                let pattern = match &self.result_ty {
+                    Some(ty) => nest(ty, &mut muts.into_iter()),
+                    None => quote!((#(#muts),*)),
+                };
+                decls.push(quote!(#pattern: #arg));
+            }
         }
         // An output's cotangent is a buffer too.
         decls.extend(outs.iter().zip(outputs).map(|(d, ty)| quote!(mut #d: #ty)));

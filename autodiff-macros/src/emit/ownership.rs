@@ -20,6 +20,7 @@ impl<'a> Emitter<'a> {
             inactive: HashSet::new(),
             needs_id: None,
             f_returns_vector: false,
+            result_ty: None,
             closure,
         };
         e.scan(&func.body);

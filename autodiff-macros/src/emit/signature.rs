@@ -293,6 +293,7 @@ impl<'a> Signature<'a> {
     ) -> TokenStream {
         let mut e = Emitter::new(func, &self.param_values(func), closure);
         e.f_returns_vector = self.f.returns_vector();
+        e.result_ty = self.f.ret_ty.cloned();
         e.inactive = func
             .params
             .iter()
@@ -348,7 +349,11 @@ impl<'a> Signature<'a> {
             0 => TokenStream::new(),
             1 => e.results_tuple(&[values, rest].concat()),
             _ => {
-                let (values, rest) = (e.results_tuple(values), e.results_tuple(rest));
+                let values = e.nested_results(values);
+                let rest = match pullback {
+                    true => e.results_tuple(rest),
+                    false => e.nested_results(rest),
+                };
                 quote!((#values, #rest))
             }
         }

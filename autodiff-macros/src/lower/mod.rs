@@ -100,7 +100,7 @@ pub fn lower(cx: &Ctxt, f: &DiffFn, fenced: bool) -> Func {
             l.constraints.same(result, undef);
             vec![result]
         }
-        _ => l.tuple_result(&f.body.stmts, &parts, span),
+        _ => l.tuple_result(&f.body.stmts, f.ret_ty, &parts, span),
     };
     // Then the outputs' final versions.
     results.extend(outputs.iter().map(|id| l.env[id]));
@@ -193,19 +193,21 @@ impl<'a> Lower<'a> {
     fn tuple_result(
         &mut self,
         stmts: &[syn::Stmt],
+        ret: Option<&syn::Type>,
         parts: &[&syn::Type],
         span: Span,
     ) -> Vec<Value> {
-        let tail = match stmts.last() {
-            Some(syn::Stmt::Expr(Expr::Tuple(t), None)) if t.elems.len() == parts.len() => t,
-            _ => {
-                self.cx.push(diag::tuple_tail(span, parts.len()));
-                return Vec::new();
-            }
+        let tail = match (stmts.last(), ret) {
+            (Some(syn::Stmt::Expr(e, None)), Some(ty)) => crate::ast::leaf_exprs(e, ty),
+            _ => None,
+        };
+        let Some(tail) = tail else {
+            self.cx.push(diag::tuple_tail(span, parts.len()));
+            return Vec::new();
         };
         self.lower_stmts(&stmts[..stmts.len() - 1], false);
         let mut results = Vec::new();
-        for (e, ty) in tail.elems.iter().zip(parts) {
+        for (e, ty) in tail.into_iter().zip(parts) {
             let v = self.need(e);
             let declared = self.emit(Op::Undef, vec![], e.span(), ty_of(classify(ty)));
             self.constraints.same(v, declared);
