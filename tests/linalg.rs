@@ -340,6 +340,32 @@ fn mapped_in_a_loop(m: &DMatrix<f64>, s: f64) -> f64 {
     acc
 }
 
+/// `zip_map` of two matrices (and of one with itself), capturing an active float.
+#[differentiable]
+fn zipped(a: &DMatrix<f64>, b: &DMatrix<f64>, s: f64) -> f64 {
+    let c = a.zip_map(b, |x, y| (x * y).sin() + s * x - y * y);
+    let d = c.zip_map(a, |p, q| p * q.tanh());
+    d.sum() + a.zip_map(a, |x, y| x * y * s).sum()
+}
+
+#[test]
+fn zip_map_closures() {
+    let mut n = Numbers(41);
+    for &(r, c) in SHAPES {
+        let (a, b) = (n.matrix(r, c), n.matrix(r, c));
+        for s in [0.0, -0.6, 1.3] {
+            check(
+                "zipped",
+                &(a.clone(), b.clone(), s),
+                |(a, b, s)| zipped(a, b, *s),
+                |(a, b, s)| zipped_grad(a, b, *s),
+                |(a, b, s), (ta, tb, ts)| zipped_jvp(a, b, *s, ta, tb, *ts),
+                &mut n,
+            );
+        }
+    }
+}
+
 #[test]
 fn map_closures_capturing_locals() {
     let mut n = Numbers(37);

@@ -77,8 +77,11 @@ impl<'ast> Visit<'ast> for Fence<'_> {
             // `m.map(|v| body)`: the closure's body is checked like any expression.
             (Expr::MethodCall(m), None) if map_closure(m).is_some() => {
                 self.visit_expr(&m.receiver);
-                if let Some((_, body)) = map_closure(m) {
-                    self.visit_expr(body);
+                if let Some(mc) = map_closure(m) {
+                    for other in mc.others {
+                        self.visit_expr(other);
+                    }
+                    self.visit_expr(mc.body);
                 }
             }
             // `m[(i, j)]`: a matrix element; the pair is the index, not a tuple value.
@@ -507,23 +510,40 @@ pub fn index_pair(e: &Expr) -> Option<(&Expr, &Expr)> {
     }
 }
 
-/// `m.map(|v| body)` (or `|v: f64| body`): the closure's parameter and body.
-pub fn map_closure(m: &syn::ExprMethodCall) -> Option<(&syn::Ident, &Expr)> {
-    if m.method != "map" || m.args.len() != 1 {
+/// `m.map(|v| body)` or `a.zip_map(&b, |x, y| body)` (parameters typed or not).
+pub struct MapClosure<'a> {
+    /// The closure's parameters: one per matrix.
+    pub params: Vec<&'a syn::Ident>,
+    pub body: &'a Expr,
+    /// The matrices after the receiver (`&b` of `zip_map`).
+    pub others: Vec<&'a Expr>,
+}
+
+pub fn map_closure(m: &syn::ExprMethodCall) -> Option<MapClosure<'_>> {
+    let arity = match (m.method.to_string().as_str(), m.args.len()) {
+        ("map", 1) => 1,
+        ("zip_map", 2) => 2,
+        _ => return None,
+    };
+    let Some(Expr::Closure(c)) = m.args.last() else {
+        return None;
+    };
+    if c.inputs.len() != arity {
         return None;
     }
-    let Expr::Closure(c) = &m.args[0] else {
-        return None;
-    };
-    let [input] = c.inputs.iter().collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let pat = match input {
-        syn::Pat::Type(t) => &*t.pat,
-        other => other,
-    };
-    match pat {
-        syn::Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => Some((&i.ident, &c.body)),
-        _ => None,
-    }
+    let params = c.inputs.iter().map(|input| {
+        let pat = match input {
+            syn::Pat::Type(t) => &*t.pat,
+            other => other,
+        };
+        match pat {
+            syn::Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => Some(&i.ident),
+            _ => None,
+        }
+    });
+    Some(MapClosure {
+        params: params.collect::<Option<Vec<_>>>()?,
+        body: &c.body,
+        others: m.args.iter().take(arity - 1).collect(),
+    })
 }

@@ -234,14 +234,18 @@ impl Forward<'_> {
                         .push_op(op.clone(), copied.collect(), y, span, out)
                 }
                 Partial::Map => {
-                    let Op::Map { body, .. } = op else { continue };
+                    let Op::Map { body, elements, .. } = op else {
+                        continue;
+                    };
                     let rule = Op::MapRule {
                         mode: Mode::Jvp,
                         jvp: Box::new(scalar_jvp(body)),
                         wrt: i,
+                        elements: *elements,
                     };
-                    let mut operands = vec![args[0], t];
-                    operands.extend(&args[1..]);
+                    let mut operands = args[..*elements].to_vec();
+                    operands.push(t);
+                    operands.extend(&args[*elements..]);
                     self.func.push_op(rule, operands, y, span, out)
                 }
                 Partial::At => {

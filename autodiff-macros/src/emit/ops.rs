@@ -257,18 +257,44 @@ impl Emitter<'_> {
                     _ => ::core::default::Default::default(),
                 })
             }
-            (Op::Map { closure, body }, [_, captured @ ..]) => {
+            (
+                Op::Map {
+                    closure,
+                    body,
+                    elements,
+                },
+                _,
+            ) => {
                 let m = self.raw_operand(args[0]);
+                let others = args[1..*elements].iter().map(|&o| self.by_ref_operand(o));
+                let captured = &a[*elements..];
                 // The closure as written, its captured locals bound to their values here.
-                let names = body.params[1..].iter().map(|&p| param_ident(body, p));
-                quote_spanned!(span=> { #(let #names = #captured;)* #m.map(#closure) })
+                let names = body.params[*elements..]
+                    .iter()
+                    .map(|&p| param_ident(body, p));
+                let method = if *elements == 1 {
+                    quote!(map)
+                } else {
+                    quote!(zip_map)
+                };
+                quote_spanned!(span=> { #(let #names = #captured;)* #m.#method(#(#others,)* #closure) })
             }
-            (Op::MapRule { mode, jvp, wrt }, [_, _, captured @ ..]) => {
-                let capture = if *wrt == 0 { "" } else { "_capture" };
-                let name = format_ident!("map_{}{}", mode.name(), capture, span = span);
-                let (m, seed) = (self.by_ref_operand(args[0]), self.by_ref_operand(args[1]));
-                let closure = scalar_closure(jvp, captured, *wrt);
-                quote_spanned!(span=> ::autodiff::__private::obj::#name(#m, #seed, #closure))
+            (
+                Op::MapRule {
+                    mode,
+                    jvp,
+                    wrt,
+                    elements,
+                },
+                _,
+            ) => {
+                let zip = if *elements == 1 { "" } else { "zip_" };
+                let capture = if wrt < elements { "" } else { "_capture" };
+                let name = format_ident!("{zip}map_{}{capture}", mode.name(), span = span);
+                // The matrices and the seed, by reference.
+                let operands = args[..=*elements].iter().map(|&o| self.by_ref_operand(o));
+                let closure = scalar_closure(jvp, &a[*elements + 1..], *wrt, *elements);
+                quote_spanned!(span=> ::autodiff::__private::obj::#name(#(#operands,)* #closure))
             }
             (Op::Lin(l), [_, ..]) => {
                 let name = format_ident!("{}", l.name(), span = span);
@@ -363,44 +389,45 @@ impl Emitter<'_> {
     }
 }
 
-/// The forward derivative `func` of a `map` closure (parameters: the element, the
-/// captured locals, then the tangents of the element and of the captured floats) as a
-/// closure whose types rustc infers, with the captured locals bound to `captured`:
-/// `|v, d_v| { ..; (y, d_y) }` along the element (`wrt` 0, the captured floats' tangents
-/// zero), or `|v| { ..; (y, d_y) }` along captured local `wrt` (tangent 1, the others 0).
-fn scalar_closure(func: &Func, captured: &[TokenStream], wrt: usize) -> TokenStream {
+/// The forward derivative `func` of a `map` or `zip_map` closure (parameters: the
+/// `elements`, the captured locals, then the tangents of the elements and of the captured
+/// floats) as a closure whose types rustc infers, with the captured locals bound to
+/// `captured`: `|x, y, d_x| { ..; (v, d_v) }` along element `wrt` (the other tangents
+/// zero), or `|x, y| { ..; (v, d_v) }` along captured local `wrt` (its tangent 1, the
+/// others 0).
+fn scalar_closure(
+    func: &Func,
+    captured: &[TokenStream],
+    wrt: usize,
+    elements: usize,
+) -> TokenStream {
     let params: Vec<(Value, proc_macro2::Ident)> = (func.params.iter())
         .filter(|&&v| func.info(v).role == Role::Primal)
         .map(|&v| (v, param_ident(func, v)))
         .collect();
     let e = Emitter::new(func, &params, None);
-    let originals = 1 + captured.len();
+    let originals = elements + captured.len();
+    let position = |v: Value| func.params.iter().position(|&q| q == v).unwrap_or(0);
     let mut bound = Vec::new();
-    for (k, &p) in func.params.iter().enumerate().skip(1) {
+    let mut open: Vec<proc_macro2::Ident> = func.params[..elements]
+        .iter()
+        .map(|&p| e.names.ident(p))
+        .collect();
+    for (k, &p) in func.params.iter().enumerate().skip(elements) {
         let name = e.names.ident(p);
         let value = match func.info(p).role {
-            // The tangent of the element, or of a captured float.
-            Role::Derivative(of) => {
-                let of = func.params.iter().position(|&q| q == of).unwrap_or(0);
-                match (of, wrt) {
-                    (0, 0) => continue,
-                    (0, _) => quote!(0.0),
-                    (o, w) if o == w => quote!(1.0),
-                    _ => quote!(0.0),
-                }
+            // The tangent of the element or captured float `wrt`, open or 1; others 0.
+            Role::Derivative(of) if position(of) == wrt && wrt < elements => {
+                open.push(name);
+                continue;
             }
-            _ if k < originals => captured[k - 1].clone(),
+            Role::Derivative(of) if position(of) == wrt => quote!(1.0),
+            Role::Derivative(_) => quote!(0.0),
+            _ if k < originals => captured[k - elements].clone(),
             _ => continue,
         };
         bound.push(quote!(let #name = #value;));
     }
-    let open: Vec<proc_macro2::Ident> = (func.params.iter())
-        .filter(|&&p| match func.info(p).role {
-            Role::Derivative(of) => of == func.params[0] && wrt == 0,
-            _ => p == func.params[0],
-        })
-        .map(|&p| e.names.ident(p))
-        .collect();
     let body = e.block(&func.body);
     let results = e.results_tuple(&func.results);
     quote!({ #(#bound)* move |#(#open),*| { #body #results } })

@@ -98,24 +98,28 @@ pub enum Op {
         path: TokenStream,
         members: Vec<TokenStream>,
     },
-    /// `args[0].map(closure)` with a closure of one float (`|v| body`, `closure` its
-    /// tokens as written); `body` is the closure as a function of its parameter and of the
-    /// locals it captures (`args[1..]`, floats and integers, named as in the closure): an
-    /// IR sub-function that the forward and reverse stages differentiate.
+    /// `args[0].map(closure)` with a closure of one float (`|v| body`), or
+    /// `args[0].zip_map(&args[1], closure)` (`|x, y| body`) for two `elements`; `closure`
+    /// is its tokens as written, `body` the closure as a function of the elements and of
+    /// the locals it captures (the remaining args, floats and integers, named as in the
+    /// closure): an IR sub-function that the forward and reverse stages differentiate.
     Map {
         closure: TokenStream,
         body: Box<super::Func>,
+        elements: usize,
     },
-    /// In derivative code, the derivative of a `Map` (`jvp` is its body's forward
-    /// derivative; `args[2..]` the captured values) with respect to operand `wrt`: its
-    /// matrix (`map_jvp(args[0], args[1], ..)`, the tangent, or `map_vjp(args[0],
-    /// args[1], ..)`, the matrix's cotangent, by `mode`) or a captured float
-    /// (`map_jvp_capture`: the tangent along its tangent `args[1]`; `map_vjp_capture`: its
-    /// cotangent, a float).
+    /// In derivative code, the derivative of a `Map` with respect to its operand `wrt`
+    /// (`jvp` is its body's forward derivative). Arguments: the `elements` matrices, the
+    /// seed, then the captured values. With respect to a matrix: the tangent along the
+    /// seed (`map_jvp`, `zip_map_jvp`) or the matrix's cotangent from the result's
+    /// (`map_vjp`, `zip_map_vjp`), by `mode`; with respect to a captured float: the
+    /// tangent along the float's tangent (`.._jvp_capture`) or its cotangent, a float
+    /// (`.._vjp_capture`).
     MapRule {
         mode: Mode,
         jvp: Box<super::Func>,
         wrt: usize,
+        elements: usize,
     },
 }
 
@@ -382,7 +386,9 @@ impl Op {
             Op::Construct { path } => format!("construct {}", compact(path)),
             Op::Struct { path, .. } => format!("struct {}", compact(path)),
             Op::Map { closure, .. } => format!("map {}", compact(closure)),
-            Op::MapRule { mode, jvp, wrt } => format!("map_{} {} wrt {wrt}", mode.name(), jvp.name),
+            Op::MapRule { mode, jvp, wrt, .. } => {
+                format!("map_{} {} wrt {wrt}", mode.name(), jvp.name)
+            }
         }
     }
 }

@@ -8,8 +8,8 @@ use super::*;
 /// integers have no tangent in the closure's derivative.
 pub(super) fn type_captures(block: &mut Block, types: &[Ty]) {
     for inst in &mut block.insts {
-        if let InstKind::Op(Op::Map { body, .. }, args) = &mut inst.kind {
-            for (k, &a) in args.iter().enumerate().skip(1) {
+        if let InstKind::Op(Op::Map { body, elements, .. }, args) = &mut inst.kind {
+            for (k, &a) in args.iter().enumerate().skip(*elements) {
                 if types[a.index()] == Ty::Int {
                     let p = body.params[k];
                     body.values[p.index()].ty = Ty::Int;
@@ -25,8 +25,8 @@ pub(super) fn type_captures(block: &mut Block, types: &[Ty]) {
 impl Lower<'_> {
     pub(super) fn method(&mut self, m: &syn::ExprMethodCall) -> Value {
         let recv = self.need(&m.receiver);
-        if let Some((param, body)) = crate::fence::map_closure(m) {
-            return self.map(recv, m, param, body);
+        if let Some(mc) = crate::fence::map_closure(m) {
+            return self.map(recv, m, &mc);
         }
         let mut args = vec![recv];
         self.check_no_output(&m.args);
@@ -90,18 +90,18 @@ impl Lower<'_> {
         self.emit(Op::Fun(f), args, method.span(), Ty::Unknown)
     }
 
-    /// `m.map(|v| body)`: the body is lowered as a function of one float and differentiated
-    /// in forward mode on its own; it may use its parameter and constants only (a local of
-    /// the enclosing function would be invisible to its derivative).
+    /// `m.map(|v| body)` or `a.zip_map(&b, |x, y| body)`: the body is lowered as a
+    /// function of the elements (and of the float and integer locals it captures) and
+    /// differentiated in forward mode on its own.
     pub(super) fn map(
         &mut self,
         recv: Value,
         m: &syn::ExprMethodCall,
-        param: &syn::Ident,
-        body: &Expr,
+        mc: &crate::fence::MapClosure,
     ) -> Value {
         let span = m.method.span();
-        let Some(captures) = self.captures(param, body) else {
+        let others: Vec<Value> = mc.others.iter().map(|o| self.need(o)).collect();
+        let Some(captures) = self.captures(&mc.params, mc.body) else {
             return self.undef(span);
         };
         // The body's errors wait for `resolve`, which knows whether a captured local is a
@@ -109,10 +109,12 @@ impl Lower<'_> {
         let sub_cx = Ctxt::new();
         let mut sub = Lower::new(&sub_cx, format!("{}_map", self.func.name));
         sub.fenced = self.fenced;
-        sub.add_param(param, TypeClass::Float(FloatTy::F64), true, false);
-        // The element type (f32 or f64) is the matrix's: rustc infers it.
-        let p = sub.func.params[0];
-        sub.func.values[p.index()].ty = Ty::Float;
+        for param in &mc.params {
+            sub.add_param(param, TypeClass::Float(FloatTy::F64), true, false);
+            // The element type (f32 or f64) is the matrix's: rustc infers it.
+            let p = sub.func.params[sub.func.params.len() - 1];
+            sub.func.values[p.index()].ty = Ty::Float;
+        }
         // Captured locals are parameters of the closure's function too.
         for (name, v) in &captures {
             let ty = self.func.ty(*v);
@@ -124,18 +126,24 @@ impl Lower<'_> {
             let c = sub.func.params[sub.func.params.len() - 1];
             sub.func.values[c.index()].ty = if ty == Ty::Int { ty } else { Ty::Float };
         }
-        let result = sub.need(body);
+        let result = sub.need(mc.body);
         let body = Box::new(sub.finish(vec![result]));
         let errors = sub_cx.check().err();
-        let closure = m.args[0].to_token_stream();
+        let closure = m.args[m.args.len() - 1].to_token_stream();
         let mut args = vec![recv];
+        args.extend(others);
         args.extend(captures.iter().map(|(_, v)| *v));
         // A `map` of anything but an object is a closure, which `resolve` reports.
         let pending = Pending::Method {
             name: m.method.clone(),
             args: args.clone(),
             form: CallForm::default(),
-            map: Some((closure, body, errors)),
+            map: Some(MapClosure {
+                closure,
+                body,
+                errors,
+                elements: mc.params.len(),
+            }),
         };
         let opaque = Op::Method {
             name: m.method.clone(),
@@ -145,10 +153,11 @@ impl Lower<'_> {
 
     /// The locals a `map` closure uses, with their values: floats and integers (their
     /// values now, as a closure captures them); anything else is reported.
-    fn captures(&self, param: &syn::Ident, body: &Expr) -> Option<Vec<(syn::Ident, Value)>> {
+    fn captures(&self, params: &[&syn::Ident], body: &Expr) -> Option<Vec<(syn::Ident, Value)>> {
         let mut out: Vec<(syn::Ident, Value)> = Vec::new();
         for used in free_names(body) {
-            let Some(id) = self.lookup(&used.to_string()).filter(|_| used != *param) else {
+            let own = params.contains(&&used);
+            let Some(id) = self.lookup(&used.to_string()).filter(|_| !own) else {
                 continue;
             };
             let v = self.env[&id];

@@ -20,6 +20,20 @@ use super::*;
 use proc_macro2::TokenStream;
 
 /// A decision lowering leaves to resolution, by the value it defines.
+/// A `map` or `zip_map` closure as lowered.
+#[derive(Clone)]
+pub(super) struct MapClosure {
+    /// Its tokens as written.
+    pub closure: TokenStream,
+    /// Its body as a function of the elements and of the locals it captures.
+    pub body: Box<Func>,
+    /// The errors found in the body: reported unless a captured local turns out to be an
+    /// object (then that is the error).
+    pub errors: Option<syn::Error>,
+    /// The number of matrices: 1 for `map`, 2 for `zip_map`.
+    pub elements: usize,
+}
+
 pub(super) enum Pending {
     Method {
         name: syn::Ident,
@@ -27,10 +41,8 @@ pub(super) enum Pending {
         args: Vec<Value>,
         /// How a call through the method's derivatives is written.
         form: CallForm,
-        /// `m.map(|v| ..)`: the closure's tokens, its body as a function of `v` and of the
-        /// locals it captures, and the errors found in the body (reported unless a
-        /// captured local turns out to be an object: then that is the error).
-        map: Option<(TokenStream, Box<Func>, Option<syn::Error>)>,
+        /// `m.map(|v| ..)` or `a.zip_map(&b, |x, y| ..)`.
+        map: Option<MapClosure>,
     },
     Field {
         member: TokenStream,
@@ -316,16 +328,22 @@ impl Resolver<'_, '_> {
         name: &syn::Ident,
         args: &[Value],
         form: &CallForm,
-        map: Option<&(TokenStream, Box<Func>, Option<syn::Error>)>,
+        map: Option<&MapClosure>,
     ) -> Decision {
         let object = self.is_object(args[0]);
         let varied = args.iter().any(|&a| self.is_varied(a));
-        if let Some((closure, body, errors)) = map {
-            if !object {
+        if let Some(MapClosure {
+            closure,
+            body,
+            errors,
+            elements,
+        }) = map
+        {
+            if !(0..*elements).all(|k| self.is_object(args[k])) {
                 self.error(diag::closure(closure));
                 return undef();
             }
-            if let Some(k) = (1..args.len()).find(|&k| self.is_object(args[k])) {
+            if let Some(k) = (*elements..args.len()).find(|&k| self.is_object(args[k])) {
                 let p = body.info(body.params[k]);
                 let name = syn::Ident::new(p.name.as_deref().unwrap_or("_"), p.span);
                 self.error(diag::map_capture(&name));
@@ -338,6 +356,7 @@ impl Resolver<'_, '_> {
             let op = Op::Map {
                 closure: closure.clone(),
                 body: body.clone(),
+                elements: *elements,
             };
             return (op, args.to_vec(), Ty::Obj);
         }

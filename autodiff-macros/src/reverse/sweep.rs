@@ -134,7 +134,7 @@ impl Reverse<'_> {
             if !self.act.is_active(a) {
                 continue;
             }
-            if let Some(contribution) = self.contribution(rule.partial(i), a, &site, out) {
+            if let Some(contribution) = self.contribution(rule.partial(i), (i, a), &site, out) {
                 adj.add(a, contribution);
             }
         }
@@ -145,7 +145,7 @@ impl Reverse<'_> {
     fn contribution(
         &mut self,
         partial: Partial,
-        a: Value,
+        (i, a): (usize, Value),
         site: &Site<'_>,
         out: &mut Vec<Inst>,
     ) -> Option<Value> {
@@ -160,17 +160,18 @@ impl Reverse<'_> {
             Partial::Zero => return None,
             Partial::Identity => return Some(d_y),
             Partial::Map => {
-                let Op::Map { body, .. } = op else {
+                let Op::Map { body, elements, .. } = op else {
                     return None;
                 };
-                let wrt = args.iter().position(|&x| x == a).unwrap_or(0);
                 let rule = Op::MapRule {
                     mode: Mode::Vjp,
                     jvp: Box::new(crate::forward::scalar_jvp(body)),
-                    wrt,
+                    wrt: i,
+                    elements: *elements,
                 };
-                let mut operands = vec![args[0], d_y];
-                operands.extend(&args[1..]);
+                let mut operands = args[..*elements].to_vec();
+                operands.push(d_y);
+                operands.extend(&args[*elements..]);
                 self.push_cotangent(a, InstKind::Op(rule, operands), span, out)
             }
             Partial::At => return self.at_adjoint(a, site, out),

@@ -661,6 +661,69 @@ where
         .fold(T::zero(), |acc, (&v, &d)| acc + d * jvp(v).1)
 }
 
+/// Tangent of `A.zip_map(&B, f)` along `A` or `B` (`t` their tangent): `jvp(aᵢⱼ, bᵢⱼ,
+/// tᵢⱼ)` is `f` and its derivative along that operand.
+#[inline]
+pub fn zip_map_jvp<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    b: &OMatrix<T, R, C>,
+    t: &OMatrix<T, R, C>,
+    jvp: impl Fn(T, T, T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.zip_zip_map(b, t, |x, y, t| jvp(x, y, t).1)
+}
+
+/// Cotangent of `A` (or `B`) in `A.zip_map(&B, f)`: `dᵢⱼ ∂f(aᵢⱼ, bᵢⱼ)` along it.
+#[inline]
+pub fn zip_map_vjp<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    b: &OMatrix<T, R, C>,
+    d: &OMatrix<T, R, C>,
+    jvp: impl Fn(T, T, T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.zip_zip_map(b, d, |x, y, d| d * jvp(x, y, T::one()).1)
+}
+
+/// Tangent of `A.zip_map(&B, f)` along a local `s` that `f` captures, `s` moving by `t`.
+#[inline]
+pub fn zip_map_jvp_capture<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    b: &OMatrix<T, R, C>,
+    t: &T,
+    jvp: impl Fn(T, T) -> (T, T),
+) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    a.zip_map(b, |x, y| jvp(x, y).1 * *t)
+}
+
+/// Cotangent of a local `s` that `f` captures in `A.zip_map(&B, f)`:
+/// `Σᵢⱼ dᵢⱼ ∂f/∂s(aᵢⱼ, bᵢⱼ)`.
+#[inline]
+pub fn zip_map_vjp_capture<T, R: Dim, C: Dim>(
+    a: &OMatrix<T, R, C>,
+    b: &OMatrix<T, R, C>,
+    d: &OMatrix<T, R, C>,
+    jvp: impl Fn(T, T) -> (T, T),
+) -> T
+where
+    T: RealField + Copy,
+    DefaultAllocator: Allocator<R, C>,
+{
+    let terms = a.iter().zip(b.iter()).zip(d.iter());
+    terms.fold(T::zero(), |acc, ((&x, &y), &d)| acc + d * jvp(x, y).1)
+}
+
 /// `first + rest[0] + ..` of cotangents of one value, of any differentiable type (a derived
 /// struct has no `+`).
 pub fn sum<T: crate::Differentiable + Clone>(first: &T, rest: &[&T]) -> T {
