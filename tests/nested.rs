@@ -257,6 +257,43 @@ mod two_charges {
     }
 }
 
+/// A `nested` function returning a tuple of floats, called with its parts declared:
+/// `f_dir` calls its `polar_dir`, which returns the parts' tangents.
+mod tuple_callee {
+    use super::*;
+    #[differentiable(nested)]
+    pub fn polar(r: f64, t: f64) -> (f64, f64) {
+        (r * t.cos(), r * t.sin())
+    }
+
+    #[differentiable(nested)]
+    pub fn f(x: f64, y: f64) -> f64 {
+        let (a, b): (f64, f64) = polar(x * y, y - 0.5);
+        a * b.sin() + x
+    }
+}
+
+#[test]
+fn second_derivatives_through_a_tuple_returning_callee() {
+    use tuple_callee::{f_dir_grad, f_dir_jvp, f_grad};
+    for (x, y) in POINTS {
+        for d in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+            let (_, (hx, hy, gx, gy)) = f_dir_grad(x, y, d.0, d.1);
+            let g = f_grad(x, y).1;
+            assert!(near(gx, g.0, 1e-12) && near(gy, g.1, 1e-12));
+            let fd = gradient_difference(f_grad, (x, y), d);
+            assert!(near(hx, fd.0, 1e-6), "({x}, {y}) {d:?}: {hx} vs {}", fd.0);
+            assert!(near(hy, fd.1, 1e-6), "({x}, {y}) {d:?}: {hy} vs {}", fd.1);
+            let (_, t) = f_dir_jvp(x, y, d.0, d.1, 1.0, 0.0, 0.0, 0.0);
+            assert!(near(t, hx, 1e-9), "{t} vs {hx}");
+        }
+    }
+    // The callee's own `_dir`: the tangents of both parts.
+    let (dr, dt) = tuple_callee::polar_dir(2.0, 0.3, 1.0, 0.5);
+    assert!(near(dr, 0.3f64.cos() - 2.0 * 0.3f64.sin() * 0.5, 1e-12));
+    assert!(near(dt, 0.3f64.sin() + 2.0 * 0.3f64.cos() * 0.5, 1e-12));
+}
+
 /// Branches: the reverse sweep of an `if` computes the branch taken again, and each branch
 /// adds to what it reads (the branches read different values, one of them only outer ones).
 mod branches {

@@ -398,7 +398,7 @@ pub fn unsupported_cast(ty: impl ToTokens) -> Error {
 pub fn unknown_arg_type(span: Span) -> Error {
     Error::new(
         span,
-        "cannot tell whether this argument is a float, which decides its place in the callee's gradient; bind it with a type first: `let a: f64 = ..;`",
+        "cannot tell whether this argument is a float, which decides its place in the callee's gradient; bind it with a type first: `let a: f64 = ..;` (`let (a, b): (f64, f64) = g(..);` for the parts of a call's tuple)",
     )
 }
 
@@ -419,7 +419,7 @@ pub fn grad_field(e: impl ToTokens) -> Error {
 pub fn nested_shape(span: Span) -> Error {
     Error::new(
         span,
-        "`nested` takes a free function returning a float; differentiate a method or an array result once, or wrap it in such a function",
+        "`nested` takes a free function returning a float or a tuple of floats; differentiate a method or an array result once, or wrap it in such a function",
     )
 }
 

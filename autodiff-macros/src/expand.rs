@@ -84,7 +84,12 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
 /// `f_dir_jvp`): second derivatives, and derivatives of functions that use `f_dir` inside.
 fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
     let fail = |error| Failure { error, stubs: None };
-    if f.is_method() || f.returns_vector() {
+    // A float, or a tuple of floats (whose `f_dir` returns a tuple of tangents).
+    let floats = f
+        .result_parts()
+        .iter()
+        .all(|t| matches!(crate::ast::classify(t), crate::ast::TypeClass::Float(_)));
+    if f.is_method() || !floats || f.outputs().next().is_some() || f.ret_ty.is_none() {
         return Err(fail(diag::nested_shape(f.name().span())));
     }
     let active = active_params(f, func);
@@ -106,7 +111,10 @@ fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
     cx.check().map_err(fail)?;
     let d = differentiate(&dir_fn, &mut dir);
     let mut tokens = emit::emit(&dir_fn, &d.jvp, &d.vjp);
-    tokens.extend(reverse_partials(f, func, &activity, &active)?);
+    // `f_grad` is for a float result only.
+    if !f.returns_vector() {
+        tokens.extend(reverse_partials(f, func, &activity, &active)?);
+    }
     Ok(tokens)
 }
 

@@ -35,7 +35,8 @@ pub fn directional(
     if !missing.is_empty() {
         return Err(missing);
     }
-    out.results.remove(0);
+    // The tangents only (of each part of a tuple result).
+    out.results.drain(..func.results.len());
     out.name = format!("{}_dir", func.name);
     Ok(out)
 }
@@ -363,7 +364,7 @@ impl Forward<'_> {
         if self.symbolic {
             // For `f_dir`: the callee's value and its own `g_dir`, two ordinary calls that
             // are differentiated again like any other (the callee must be `nested` too).
-            if form.method || form.parts > 1 {
+            if form.method {
                 self.missing.push((format!("{path}_jvp"), inst.span));
             }
             out.push(inst.clone());
@@ -371,7 +372,10 @@ impl Forward<'_> {
                 path: crate::names::suffixed_path(path, "_dir"),
                 form,
             };
-            out.push(Inst::new(vec![d_y], InstKind::Op(dir, all), inst.span));
+            // A tuple result's `g_dir` returns a tuple of the parts' tangents.
+            let mut tangents = vec![d_y];
+            tangents.extend(inst.outs[1..].iter().map(|&o| self.tangent_value(o)));
+            out.push(Inst::new(tangents, InstKind::Op(dir, all), inst.span));
             return;
         }
         // The results, then their tangents (one per part of a tuple result).
