@@ -1,10 +1,12 @@
 //! Optimisation of the primal IR before differentiation, so the derivative does no work
-//! for what the primal does not need: constant folding, common subexpressions, dead code.
+//! for what the primal does not need: constant folding, common subexpressions, dead code,
+//! `if` fusion and loop fusion.
 
 mod cse;
 mod dce;
 mod fold;
 mod fuse;
+mod loops;
 
 use crate::ir::Func;
 
@@ -12,12 +14,16 @@ pub use cse::cse;
 pub use dce::dce;
 pub use fold::fold;
 pub use fuse::fuse;
+pub use loops::fuse_loops;
 
 pub fn optimize(func: &mut Func) {
     fold(func);
     cse(func);
     dce(func);
     fuse(func);
+    // Fused loops compute the same index arithmetic twice: merged again.
+    fuse_loops(func);
+    cse(func);
     dce(func);
 }
 

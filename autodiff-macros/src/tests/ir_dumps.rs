@@ -155,3 +155,28 @@ fn reverse_sweep_and_arrays() {
     let activity = crate::activity::analyze(&s.optimized, &x);
     assert!(crate::reverse::partials(&s.optimized, &activity, &x).is_ok());
 }
+
+/// Two sums over the same range become one loop with two accumulators; a loop that reads
+/// the first one's result, or writes an array, stays apart.
+#[test]
+fn sums_over_one_range_are_one_loop() {
+    let s = stages(quote! {
+        fn f(q: &[f64], d: usize) -> f64 {
+            let a: f64 = (0..d).map(|j| q[j]).sum();
+            let b: f64 = (0..d).map(|j| q[j].exp() * q[j]).sum();
+            let mut c = 0.0;
+            for j in 0..d {
+                c += a * q[j];
+            }
+            let mut w = vec![0.0; d];
+            for j in 0..d {
+                w[j] = q[j] * b;
+            }
+            a * b + c + w[0]
+        }
+    });
+    let loops = |f: &Func| f.to_string().matches(" = for ").count();
+    assert_eq!(loops(&s.lowered), 4);
+    assert_eq!(loops(&s.optimized), 3);
+    insta::assert_snapshot!("fused_loops_optimized", s.optimized.to_string());
+}
