@@ -19,6 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+#[path = "common/args.rs"]
+mod args;
+
 /// Training allocates and frees batch-sized buffers every step; mimalloc keeps them
 /// instead of returning them to the system (which costs page faults on every reuse).
 #[global_allocator]
@@ -36,17 +39,17 @@ struct Args {
     /// The data folder (binary release or image folder with train/ and test/).
     #[arg(long)]
     data: PathBuf,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = args::positive)]
     epochs: usize,
     /// Train on a seeded random subset of this many training images.
-    #[arg(long)]
+    #[arg(long, value_parser = args::positive)]
     train_limit: Option<usize>,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = args::positive)]
     batch: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = args::rate, allow_negative_numbers = true)]
     lr: f64,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = args::positive)]
     threads: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -70,7 +73,7 @@ struct Args {
     #[arg(long)]
     json: bool,
     /// Exit with an error if the last epoch's test accuracy is below this fraction (CI).
-    #[arg(long)]
+    #[arg(long, value_parser = args::fraction)]
     min_accuracy: Option<f64>,
 }
 
@@ -118,6 +121,17 @@ fn main() {
 
 /// Training and evaluation as the arguments ask; an error carries its exit code.
 fn run(args: &Args) -> Result<(), (i32, String)> {
+    // Output paths first: an unwritable one is reported before any epoch is trained.
+    let outputs = [
+        ("checkpoint", &args.checkpoint),
+        ("csv", &args.csv),
+        ("plot", &args.plot),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path {
+            args::writable(flag, path).map_err(|e| (2, e))?;
+        }
+    }
     let (train, test) = load(&args.data)
         .map_err(|e| (2, format!("{e}\n(see --help for where to get CIFAR-10)")))?;
     let train = match args.train_limit {
