@@ -3,6 +3,8 @@
 //! A malformed or truncated file is an [`DataError`] naming the file and what is wrong.
 
 mod cifar;
+#[cfg(feature = "download")]
+pub mod download;
 mod folder;
 mod mnist;
 
