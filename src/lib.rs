@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Source-to-source automatic differentiation for stable Rust.
 //!
 //! Put `#[differentiable]` on an ordinary numeric function and it gains three

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The `#[differentiable]` attribute of the `autodiff` crate. Use it through `autodiff`,
 //! which also provides the runtime the generated code calls.
 //!

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 /// What went wrong saving or loading a checkpoint.
 #[derive(Debug)]
 pub struct CheckpointError {
+    /// The checkpoint file.
     pub path: PathBuf,
+    /// What was wrong with it.
     pub message: String,
 }
 

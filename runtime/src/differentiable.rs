@@ -11,14 +11,18 @@ use nalgebra::{DefaultAllocator, Dim, OMatrix};
 /// The numbers of one parameter, of either float type.
 #[derive(Debug)]
 pub enum Floats<'a> {
+    /// `f32` numbers.
     F32(&'a [f32]),
+    /// `f64` numbers.
     F64(&'a [f64]),
 }
 
 /// The numbers of one parameter, writable.
 #[derive(Debug)]
 pub enum FloatsMut<'a> {
+    /// `f32` numbers.
     F32(&'a mut [f32]),
+    /// `f64` numbers.
     F64(&'a mut [f64]),
 }
 
@@ -80,7 +84,9 @@ impl FloatsMut<'_> {
 /// column-major (a nalgebra matrix) rather than row-major (PyTorch's order).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
+    /// The size of each dimension, outermost first (a matrix: rows, columns).
     pub shape: Vec<usize>,
+    /// Whether the numbers are in column-major order (nalgebra's) rather than row-major.
     pub column_major: bool,
 }
 

@@ -61,16 +61,27 @@ impl Default for Tolerance {
 pub enum GradcheckError {
     /// Component `index` of the derivative disagrees with the finite difference.
     Gradient {
+        /// The component that disagrees.
         index: usize,
+        /// The derivative computed by the generated code.
         analytic: f64,
+        /// The central finite difference.
         numeric: f64,
     },
     /// `⟨J·dx, ȳ⟩` (forward) disagrees with `⟨dx, Jᵀ·ȳ⟩` (reverse).
-    DotProduct { forward: f64, reverse: f64 },
+    DotProduct {
+        /// `⟨J·dx, ȳ⟩`.
+        forward: f64,
+        /// `⟨dx, Jᵀ·ȳ⟩`.
+        reverse: f64,
+    },
     /// Two vectors that should have the same length do not.
     Length {
+        /// What the lengths are of.
         what: &'static str,
+        /// The length expected.
         expected: usize,
+        /// The length given.
         found: usize,
     },
 }

@@ -59,7 +59,7 @@ pub fn needs(callee: Id) -> u64 {
     })
 }
 
-/// The name of the type of `value` (behind the reference), for an [`Id`].
+/// The name of the type of `value` (behind the reference), for an `Id`.
 #[inline]
 pub fn type_name_of<T: ?Sized>(_: &T) -> &'static str {
     core::any::type_name::<T>()

@@ -46,11 +46,17 @@ const PARALLEL: usize = 1 << 15;
 /// `p −= lr·weight_decay·p` first and the gradient is left alone.
 #[derive(Clone, Debug)]
 pub struct Adam {
+    /// The learning rate.
     pub lr: f64,
+    /// The decay of the first moment (β₁, 0.9 by default).
     pub beta1: f64,
+    /// The decay of the second moment (β₂, 0.999 by default).
     pub beta2: f64,
+    /// Added to the denominator, for stability.
     pub eps: f64,
+    /// The L2 penalty's factor (0: none).
     pub weight_decay: f64,
+    /// Weight decay applied to the parameters directly (AdamW) rather than added to the gradient.
     pub decoupled: bool,
     t: u64,
     m: Vec<Vec<f32>>,
@@ -184,9 +190,13 @@ fn adam_f32(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &Hyper) {
 /// `p −= lr · (g + momentum·b)` with Nesterov or `p −= lr · b` without.
 #[derive(Clone, Debug)]
 pub struct Sgd {
+    /// The learning rate.
     pub lr: f64,
+    /// The momentum factor (0: none).
     pub momentum: f64,
+    /// Nesterov's momentum rather than heavy-ball.
     pub nesterov: bool,
+    /// The L2 penalty's factor (0: none).
     pub weight_decay: f64,
     velocity: Vec<Vec<f64>>,
 }
@@ -212,6 +222,7 @@ impl Sgd {
         }
     }
 
+    /// One step: updates `params` from their gradients `grads` (of the same structure).
     pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
         let mut k = 0;
         let velocity = &mut self.velocity;
@@ -244,8 +255,11 @@ impl Sgd {
 /// `p −= lr · g / (√s + ε)`, with `g` the gradient plus `weight_decay·p`.
 #[derive(Clone, Debug)]
 pub struct AdaGrad {
+    /// The learning rate.
     pub lr: f64,
+    /// Added to the denominator, for stability.
     pub eps: f64,
+    /// The L2 penalty's factor (0: none).
     pub weight_decay: f64,
     sum: Vec<Vec<f64>>,
 }
@@ -261,6 +275,7 @@ impl AdaGrad {
         }
     }
 
+    /// One step: updates `params` from their gradients `grads` (of the same structure).
     pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
         let mut k = 0;
         let sums = &mut self.sum;
@@ -283,9 +298,13 @@ impl AdaGrad {
 /// `p −= lr · g / (√v + ε)`, with `g` the gradient plus `weight_decay·p`.
 #[derive(Clone, Debug)]
 pub struct RmsProp {
+    /// The learning rate.
     pub lr: f64,
+    /// The decay of the running mean of squared gradients (α).
     pub alpha: f64,
+    /// Added to the denominator, for stability.
     pub eps: f64,
+    /// The L2 penalty's factor (0: none).
     pub weight_decay: f64,
     square: Vec<Vec<f64>>,
 }
@@ -302,6 +321,7 @@ impl RmsProp {
         }
     }
 
+    /// One step: updates `params` from their gradients `grads` (of the same structure).
     pub fn step<P: Differentiable>(&mut self, params: &mut P, grads: &P) {
         let mut k = 0;
         let squares = &mut self.square;
@@ -334,12 +354,23 @@ pub fn clip_grad_norm<P: Differentiable>(grads: &mut P, max_norm: f64) -> f64 {
 #[derive(Clone, Copy, Debug)]
 pub enum Schedule {
     /// `base · gamma^⌊epoch / step⌋`, as `StepLR`.
-    Step { step: usize, gamma: f64 },
+    Step {
+        /// Epochs between decays.
+        step: usize,
+        /// The factor of each decay.
+        gamma: f64,
+    },
     /// `min + (base − min)(1 + cos(π·epoch/total))/2`, as `CosineAnnealingLR`.
-    Cosine { total: usize, min: f64 },
+    Cosine {
+        /// The epochs of the whole schedule.
+        total: usize,
+        /// The rate at the end.
+        min: f64,
+    },
 }
 
 impl Schedule {
+    /// The learning rate at `epoch` (counted from 0) for the base rate `base`.
     pub fn rate(&self, base: f64, epoch: usize) -> f64 {
         match *self {
             Schedule::Step { step, gamma } => base * gamma.powi((epoch / step.max(1)) as i32),

@@ -53,6 +53,7 @@ impl Clone for Tensor {
 /// A tensor whose data does not fit its shape, or two tensors whose shapes do not fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeError {
+    /// What does not fit.
     pub message: String,
 }
 
@@ -114,26 +115,32 @@ impl Tensor {
         }
     }
 
+    /// The size of each dimension, outermost first.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
+    /// The numbers, row-major (the last dimension varies fastest).
     pub fn data(&self) -> &[f32] {
         &self.data
     }
 
+    /// The numbers, writable, in [`Tensor::data`]'s order.
     pub fn data_mut(&mut self) -> &mut [f32] {
         &mut self.data
     }
 
+    /// The numbers, taken out of the tensor.
     pub fn into_data(self) -> Vec<f32> {
         self.data
     }
 
+    /// The number of elements (the product of the shape).
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }

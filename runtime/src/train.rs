@@ -42,10 +42,12 @@ pub struct EpochRecord {
 /// The records of a training run, epoch by epoch.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
+    /// One record per epoch, in order.
     pub epochs: Vec<EpochRecord>,
 }
 
 impl History {
+    /// Adds the record of the epoch just finished.
     pub fn push(&mut self, record: EpochRecord) {
         self.epochs.push(record);
     }

@@ -54,15 +54,25 @@ impl Parts<'_> {
 /// One GMM instance, with ADBench's `icf` split into `q` (each component's log-diagonal)
 /// and `l` (its strictly lower triangle, column by column in both layouts).
 pub struct Gmm {
+    /// The dimension of the points.
     pub d: usize,
+    /// The number of mixture components.
     pub k: usize,
+    /// The number of points.
     pub n: usize,
+    /// The components' log-weights (`k`).
     pub alpha: Vec<f64>,
+    /// The components' means (`k × d`).
     pub mu: Vec<f64>,
+    /// The log-diagonals of the components' inverse-covariance factors (`k × d`).
     pub q: Vec<f64>,
+    /// Their strictly lower triangles (`k × d(d−1)/2`).
     pub l: Vec<f64>,
+    /// The points (`n × d`).
     pub x: Vec<f64>,
+    /// The Wishart prior's γ.
     pub gamma: f64,
+    /// The Wishart prior's m.
     pub m: f64,
 }
 
@@ -179,12 +189,19 @@ impl Gmm {
 
 /// One LSTM instance.
 pub struct Lstm {
+    /// The number of layers.
     pub l: usize,
+    /// The number of characters (time steps).
     pub c: usize,
+    /// The width of the state and input.
     pub b: usize,
+    /// The layers' weights and biases (`2l × 4b`).
     pub main: Vec<f64>,
+    /// The input and output weights (`3 × b`).
     pub extra: Vec<f64>,
+    /// The initial hidden and cell states (`2l × b`).
     pub state: Vec<f64>,
+    /// The input sequence (`c × b`).
     pub seq: Vec<f64>,
 }
 

@@ -60,6 +60,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session whose evals may use `threads` threads (0: all cores).
     pub fn new(threads: usize) -> Session {
         Session { threads }
     }
@@ -157,11 +158,14 @@ fn failure(id: Value, error: String) -> Reply {
 /// runs once).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Repeat {
+    /// Runs at least this many times.
     pub min_runs: u64,
+    /// Runs until the measured runs add up to this.
     pub min_seconds: f64,
 }
 
 impl Repeat {
+    /// The repetition a GradBench input asks for (`min_runs`, `min_seconds`).
     pub fn of(input: &Value) -> Repeat {
         let Some(fields) = input.as_object() else {
             return Repeat {

@@ -13,7 +13,9 @@ macro_rules! mlp {
         /// `y = W x + b` for a batch `x` with one example per column.
         #[derive(Clone, Debug, Differentiable)]
         pub struct Linear {
+            /// `out × in`.
             pub w: DMatrix<$t>,
+            /// `out`.
             pub b: DVector<$t>,
         }
 
@@ -29,18 +31,23 @@ macro_rules! mlp {
             }
 
             #[differentiable]
+            /// `W x + b`, one example per column.
             pub fn apply(&self, x: &DMatrix<$t>) -> DMatrix<$t> {
                 add_columns(&(&self.w * x), &self.b)
             }
         }
 
         #[derive(Clone, Debug, Differentiable)]
+        /// `Linear` → ReLU → `Linear`.
         pub struct Mlp {
+            /// The hidden layer.
             pub l1: Linear,
+            /// The output layer.
             pub l2: Linear,
         }
 
         impl Mlp {
+            /// Input, hidden and output sizes; `next` draws uniformly from [−1, 1].
             pub fn new(sizes: [usize; 3], next: &mut impl FnMut() -> f64) -> Self {
                 Mlp {
                     l1: Linear::new(sizes[0], sizes[1], next),
@@ -109,10 +116,12 @@ pub fn numbers(seed: u64) -> impl FnMut() -> f64 {
     }
 }
 
+/// The perceptron over `f32`.
 pub mod single {
     mlp!(f32);
 }
 
+/// The perceptron over `f64`.
 pub mod double {
     mlp!(f64);
 }

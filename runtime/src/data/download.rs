@@ -19,12 +19,15 @@ use std::path::{Path, PathBuf};
 /// A file to fetch: its name (appended to the base address) and its published MD5.
 #[derive(Clone, Copy, Debug)]
 pub struct Remote {
+    /// The file's name, appended to the base address.
     pub name: &'static str,
+    /// Its published MD5 checksum, in hexadecimal.
     pub md5: &'static str,
 }
 
 /// CIFAR-10's binary release (<https://www.cs.toronto.edu/~kriz/cifar.html>).
 pub const CIFAR10_BASE: &str = "https://www.cs.toronto.edu/~kriz/";
+/// The binary release's archive (162 MB) and its MD5 as published on that page.
 pub const CIFAR10: Remote = Remote {
     name: "cifar-10-binary.tar.gz",
     md5: "c32a1d4ab5d03f1284b67883e8d87530",
@@ -32,6 +35,7 @@ pub const CIFAR10: Remote = Remote {
 
 /// MNIST's four IDX files on PyTorch's mirror (the original site no longer serves them).
 pub const MNIST_BASE: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
+/// The four gzipped IDX files and their MD5s (those torchvision checks).
 pub const MNIST: [Remote; 4] = [
     Remote {
         name: "train-images-idx3-ubyte.gz",
@@ -88,21 +92,49 @@ impl Options {
 #[derive(Debug)]
 pub enum DownloadError {
     /// The server could not be reached (offline, refused, unknown host).
-    Connect { url: String, message: String },
+    Connect {
+        /// The address asked for.
+        url: String,
+        /// What the HTTP client said.
+        message: String,
+    },
     /// The server answered with an error status.
-    Status { url: String, status: u16 },
+    Status {
+        /// The address asked for.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The transfer stopped before the end.
-    Transfer { url: String, message: String },
+    Transfer {
+        /// The address asked for.
+        url: String,
+        /// How it stopped.
+        message: String,
+    },
     /// The file's checksum is not the published one.
     Checksum {
+        /// The address asked for.
         url: String,
+        /// The published MD5.
         expected: String,
+        /// The MD5 of what was received.
         found: String,
     },
     /// A local file or folder could not be written.
-    Io { path: PathBuf, message: String },
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The system's error.
+        message: String,
+    },
     /// The archive could not be unpacked, or lacks what it should hold.
-    Unpack { path: PathBuf, message: String },
+    Unpack {
+        /// The archive.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// No cache folder: set `$AUTODIFF_DATA`.
     NoCacheDir,
 }

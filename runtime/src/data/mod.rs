@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 /// What went wrong reading a data file.
 #[derive(Debug)]
 pub struct DataError {
+    /// The file that could not be read.
     pub path: PathBuf,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -47,10 +49,15 @@ impl std::error::Error for DataError {}
 /// Labelled images: `len()` images of `channels × height × width` bytes, row-major planes.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
+    /// The pixels of all images, one image after another.
     pub images: Vec<u8>,
+    /// The class of each image.
     pub labels: Vec<u8>,
+    /// Channels per image (3 for RGB, 1 for grey).
     pub channels: usize,
+    /// Rows per image.
     pub height: usize,
+    /// Columns per image.
     pub width: usize,
     /// Class names by label, where the source has them.
     pub classes: Vec<String>,
@@ -59,7 +66,9 @@ pub struct Dataset {
 /// `(x / 255 − mean[c]) / std[c]` per channel `c`.
 #[derive(Clone, Debug)]
 pub struct Normalize {
+    /// The mean of each channel, on the 0–1 scale.
     pub mean: Vec<f32>,
+    /// The standard deviation of each channel, on the 0–1 scale.
     pub std: Vec<f32>,
 }
 
@@ -79,10 +88,12 @@ impl Normalize {
 }
 
 impl Dataset {
+    /// The number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

@@ -10,9 +10,13 @@ use nalgebra::DMatrix;
 /// → ReLU → Linear(256→10).
 #[derive(Clone, Debug, Differentiable)]
 pub struct CifarNet {
+    /// 3 → 16 channels, 3×3, padding 1.
     pub conv1: Conv2d,
+    /// 16 → 32 channels, 3×3, padding 1.
     pub conv2: Conv2d,
+    /// 2,048 → 256.
     pub fc1: Linear,
+    /// 256 → 10 class scores.
     pub fc2: Linear,
 }
 

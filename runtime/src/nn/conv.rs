@@ -18,11 +18,15 @@ mod pooled;
 /// stride and zero padding in both directions.
 #[derive(Clone, Debug, crate::Differentiable)]
 pub struct Conv2d {
+    /// The kernels, `(out, in, k, k)`.
     pub weight: Tensor,
+    /// One bias per output channel.
     pub bias: Tensor,
     #[inactive]
+    /// The step between windows.
     pub stride: usize,
     #[inactive]
+    /// Zeros added on each side.
     pub padding: usize,
 }
 

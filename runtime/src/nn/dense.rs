@@ -10,7 +10,9 @@ use rayon::prelude::*;
 /// `weight` is `out × in` (PyTorch's `(out_features, in_features)`), `bias` has `out`.
 #[derive(Clone, Debug, crate::Differentiable)]
 pub struct Linear {
+    /// `out × in`.
     pub weight: DMatrix<f32>,
+    /// `out`.
     pub bias: DVector<f32>,
 }
 

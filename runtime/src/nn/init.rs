@@ -11,6 +11,7 @@ pub struct Init {
 }
 
 impl Init {
+    /// A generator seeded with `seed`: the same seed gives the same weights.
     pub fn new(seed: u64) -> Init {
         Init {
             rng: ChaCha8Rng::seed_from_u64(seed),

@@ -99,7 +99,9 @@ pub fn add_at_grow<T: Zero + Copy + core::ops::Add<Output = T>>(
 /// A value bound by a pattern, by value: `d` of `Loss::Huber(d)` is an `f64` whether the
 /// enum was matched by value or through a reference (`&f64`).
 pub trait Own {
+    /// The type of the value bound.
     type Owned;
+    /// The value itself (a copy of what a reference points at).
     fn own(self) -> Self::Owned;
 }
 

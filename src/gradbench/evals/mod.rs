@@ -21,7 +21,9 @@ use serde_json::Value;
 /// One function on one input, ready to run: `run` is what the clock measures (it recomputes
 /// everything from the input), `output` converts the last result to JSON afterwards.
 pub trait Job {
+    /// Computes the result from the input (what is timed).
     fn run(&mut self) -> Result<(), String>;
+    /// The last result, as GradBench's JSON.
     fn output(&self) -> Value;
 }
 
@@ -98,6 +100,7 @@ pub fn parse<T: DeserializeOwned>(input: Value) -> Result<T, String> {
     serde_json::from_value(input).map_err(|e| format!("unexpected input: {e}"))
 }
 
+/// The error for a function a module does not have.
 pub fn unknown(module: &str, function: &str) -> String {
     format!("module {module:?} has no function {function:?}")
 }

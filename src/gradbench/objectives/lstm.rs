@@ -6,6 +6,7 @@
 use autodiff::differentiable;
 
 #[differentiable]
+/// `1 / (1 + e^(−x))`.
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
