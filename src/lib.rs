@@ -23,7 +23,7 @@
 //! # assert_eq!(value, f(1.0, 2.0));
 //! ```
 //!
-//! See the README for what the body may contain, and [`autodiff_runtime`] (re-exported
+//! See `docs/supported-rust.md` for what the body may contain, and [`autodiff_runtime`] (re-exported
 //! here) for the derivative rules, the kink conventions and the gradient checks.
 
 // Generated code names items as `::autodiff::__private::...`; this makes those paths
@@ -41,3 +41,22 @@ pub mod models;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The guide's examples (`docs/`), compiled and run as doctests.
+#[cfg(doctest)]
+pub mod guide {
+    #[doc = include_str!("../docs/getting-started.md")]
+    pub struct GettingStarted;
+    #[doc = include_str!("../docs/supported-rust.md")]
+    pub struct SupportedRust;
+    #[doc = include_str!("../docs/derivatives.md")]
+    pub struct Derivatives;
+    #[doc = include_str!("../docs/matrices-and-structs.md")]
+    pub struct MatricesAndStructs;
+    #[doc = include_str!("../docs/performance.md")]
+    pub struct Performance;
+    #[doc = include_str!("../docs/training.md")]
+    pub struct Training;
+    #[doc = include_str!("../docs/gradbench.md")]
+    pub struct Gradbench;
+}
