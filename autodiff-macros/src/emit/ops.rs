@@ -148,6 +148,47 @@ impl Emitter<'_> {
         tokens
     }
 
+    /// `m.map(closure)` / `a.zip_map(&b, closure)` with the captured locals bound, or the
+    /// runtime rule of a `MapRule` with the derivative closure (`a`: the operands' tokens).
+    fn map_op(&self, op: &Op, args: &[Value], a: &[TokenStream], span: Span) -> TokenStream {
+        match op {
+            Op::Map {
+                closure,
+                body,
+                elements,
+            } => {
+                let m = self.raw_operand(args[0]);
+                let others = args[1..*elements].iter().map(|&o| self.by_ref_operand(o));
+                let captured = &a[*elements..];
+                // The closure as written, its captured locals bound to their values here.
+                let names = (body.params[*elements..].iter()).map(|&p| param_ident(body, p));
+                let method = if *elements == 1 {
+                    quote!(map)
+                } else {
+                    quote!(zip_map)
+                };
+                quote_spanned!(span=> { #(let #names = #captured;)* #m.#method(#(#others,)* #closure) })
+            }
+            Op::MapRule {
+                mode,
+                jvp,
+                wrt,
+                elements,
+            } => {
+                let zip = if *elements == 1 { "" } else { "zip_" };
+                let capture = if wrt < elements { "" } else { "_capture" };
+                let name = format_ident!("{zip}map_{}{capture}", mode.name(), span = span);
+                // The matrices and the seed, by reference.
+                let operands = args[..=*elements].iter().map(|&o| self.by_ref_operand(o));
+                let closure = scalar_closure(jvp, &a[*elements + 1..], *wrt, *elements);
+                quote_spanned!(span=> ::autodiff::__private::obj::#name(#(#operands,)* #closure))
+            }
+            _ => {
+                quote_spanned!(span=> ::core::compile_error!("internal error in #[differentiable]: not a map"))
+            }
+        }
+    }
+
     pub(super) fn closure(&self, params: &[Value], body: &Block, span: Span) -> TokenStream {
         let params: Vec<_> = params.iter().map(|&p| self.names.ident(p)).collect();
         let borrow_again = self.owned.iter().map(|(v, owned)| {
@@ -257,45 +298,7 @@ impl Emitter<'_> {
                     _ => ::core::default::Default::default(),
                 })
             }
-            (
-                Op::Map {
-                    closure,
-                    body,
-                    elements,
-                },
-                _,
-            ) => {
-                let m = self.raw_operand(args[0]);
-                let others = args[1..*elements].iter().map(|&o| self.by_ref_operand(o));
-                let captured = &a[*elements..];
-                // The closure as written, its captured locals bound to their values here.
-                let names = body.params[*elements..]
-                    .iter()
-                    .map(|&p| param_ident(body, p));
-                let method = if *elements == 1 {
-                    quote!(map)
-                } else {
-                    quote!(zip_map)
-                };
-                quote_spanned!(span=> { #(let #names = #captured;)* #m.#method(#(#others,)* #closure) })
-            }
-            (
-                Op::MapRule {
-                    mode,
-                    jvp,
-                    wrt,
-                    elements,
-                },
-                _,
-            ) => {
-                let zip = if *elements == 1 { "" } else { "zip_" };
-                let capture = if wrt < elements { "" } else { "_capture" };
-                let name = format_ident!("{zip}map_{}{capture}", mode.name(), span = span);
-                // The matrices and the seed, by reference.
-                let operands = args[..=*elements].iter().map(|&o| self.by_ref_operand(o));
-                let closure = scalar_closure(jvp, &a[*elements + 1..], *wrt, *elements);
-                quote_spanned!(span=> ::autodiff::__private::obj::#name(#(#operands,)* #closure))
-            }
+            (Op::Map { .. } | Op::MapRule { .. }, _) => self.map_op(op, args, &a, span),
             (Op::Lin(l), [_, ..]) => {
                 let name = format_ident!("{}", l.name(), span = span);
                 let recv = self.raw_operand(args[0]);
