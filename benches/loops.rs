@@ -225,66 +225,53 @@ fn print_ratios() {
     ] {
         let g = read_gmm(name);
         let c = constant(g.d, g.k, g.n, g.gamma, g.m);
-        let x = || black_box(&g.alpha);
-        measure(
-            &format!("GMM {name}"),
-            || log_posterior(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
-            || log_posterior_grad(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
-        );
+        // One row per form of the objective: `f` and its gradient on this instance.
+        macro_rules! row {
+            ($label:expr, $f:ident, $grad:ident) => {
+                measure(
+                    &format!("GMM {name}{}", $label),
+                    || {
+                        $f(
+                            black_box(&g.alpha),
+                            &g.mu,
+                            &g.q,
+                            &g.l,
+                            &g.x,
+                            g.d,
+                            g.k,
+                            g.n,
+                            g.gamma,
+                            g.m,
+                            c,
+                        )
+                    },
+                    || {
+                        $grad(
+                            black_box(&g.alpha),
+                            &g.mu,
+                            &g.q,
+                            &g.l,
+                            &g.x,
+                            g.d,
+                            g.k,
+                            g.n,
+                            g.gamma,
+                            g.m,
+                            c,
+                        )
+                    },
+                )
+            };
+        }
+        row!("", log_posterior, log_posterior_grad);
         // The same objective written with loops shaped as the chains are.
-        measure(
-            &format!("GMM {name} (chain-shaped loops)"),
-            || {
-                log_posterior_chain_shaped(
-                    x(),
-                    &g.mu,
-                    &g.q,
-                    &g.l,
-                    &g.x,
-                    g.d,
-                    g.k,
-                    g.n,
-                    g.gamma,
-                    g.m,
-                    c,
-                )
-            },
-            || {
-                log_posterior_chain_shaped_grad(
-                    x(),
-                    &g.mu,
-                    &g.q,
-                    &g.l,
-                    &g.x,
-                    g.d,
-                    g.k,
-                    g.n,
-                    g.gamma,
-                    g.m,
-                    c,
-                )
-            },
+        row!(
+            " (chain-shaped loops)",
+            log_posterior_chain_shaped,
+            log_posterior_chain_shaped_grad
         );
         // The same objective written with iterator chains and closures.
-        measure(
-            &format!("GMM {name} (chains)"),
-            || log_posterior_chains(x(), &g.mu, &g.q, &g.l, &g.x, g.d, g.k, g.n, g.gamma, g.m, c),
-            || {
-                log_posterior_chains_grad(
-                    x(),
-                    &g.mu,
-                    &g.q,
-                    &g.l,
-                    &g.x,
-                    g.d,
-                    g.k,
-                    g.n,
-                    g.gamma,
-                    g.m,
-                    c,
-                )
-            },
-        );
+        row!(" (chains)", log_posterior_chains, log_posterior_chains_grad);
     }
     for name in [
         "lstm_l2_c1024",

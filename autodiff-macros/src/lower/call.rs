@@ -138,7 +138,7 @@ impl Lower<'_> {
             name: m.method.clone(),
             args: args.clone(),
             form: CallForm::default(),
-            map: Some(MapClosure {
+            map: Some(LoweredMap {
                 closure,
                 body,
                 errors,

@@ -46,7 +46,7 @@ mod structs;
 mod syntax;
 
 use loops::LoopHead;
-use resolve::{IndexBase, MapClosure, Pending};
+use resolve::{IndexBase, LoweredMap, Pending};
 use syntax::*;
 
 /// Methods of floats that return `bool` and so never carry a derivative.

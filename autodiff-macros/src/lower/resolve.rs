@@ -20,9 +20,9 @@ use super::*;
 use proc_macro2::TokenStream;
 
 /// A decision lowering leaves to resolution, by the value it defines.
-/// A `map` or `zip_map` closure as lowered.
+/// A `map` or `zip_map` closure as lowered (`fence::MapClosure` is it as written).
 #[derive(Clone)]
-pub(super) struct MapClosure {
+pub(super) struct LoweredMap {
     /// Its tokens as written.
     pub closure: TokenStream,
     /// Its body as a function of the elements and of the locals it captures.
@@ -42,7 +42,7 @@ pub(super) enum Pending {
         /// How a call through the method's derivatives is written.
         form: CallForm,
         /// `m.map(|v| ..)` or `a.zip_map(&b, |x, y| ..)`.
-        map: Option<MapClosure>,
+        map: Option<LoweredMap>,
     },
     Field {
         member: TokenStream,
@@ -328,11 +328,11 @@ impl Resolver<'_, '_> {
         name: &syn::Ident,
         args: &[Value],
         form: &CallForm,
-        map: Option<&MapClosure>,
+        map: Option<&LoweredMap>,
     ) -> Decision {
         let object = self.is_object(args[0]);
         let varied = args.iter().any(|&a| self.is_varied(a));
-        if let Some(MapClosure {
+        if let Some(LoweredMap {
             closure,
             body,
             errors,
