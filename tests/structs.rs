@@ -181,3 +181,46 @@ fn gradient_with_respect_to_the_input_only() {
     assert_eq!(v, v2);
     assert_eq!(gx, gx_full);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Spring {
+    pub k: f64,
+    pub rest: [f64; 2],
+    pub damping: Vec<f64>,
+}
+
+#[differentiable]
+fn stretch(k: f64, dx: f64, dy: f64) -> f64 {
+    0.5 * k * (dx * dx + dy * dy)
+}
+
+/// Fields as users write them: a float field passed to a call by value, array and `Vec`
+/// fields indexed in place, an array field bound whole, a field bound with a type. Before
+/// these were fixed, rustc rejected the generated code (`&f64` passed for `f64`, an
+/// array indexed as a matrix).
+#[differentiable]
+fn spring_energy(s: &Spring, p: &[f64]) -> f64 {
+    let (dx, dy) = (p[0] - s.rest[0], p[1] - s.rest[1]);
+    let rest = s.rest;
+    let k: f64 = s.k;
+    let damped = s.damping[0] * dx + s.damping[1] * dy * rest[1];
+    stretch(s.k, dx, dy) + stretch(k, damped, rest[0]) + s.k.sqrt()
+}
+
+#[test]
+fn fields_passed_to_calls_and_indexed() {
+    let mut n = Numbers(11);
+    let s = Spring {
+        k: 2.5,
+        rest: [0.5, -0.75],
+        damping: vec![0.1, -0.3],
+    };
+    check(
+        "spring_energy",
+        &(s, vec![1.25, 0.0]),
+        |(s, p)| spring_energy(s, p),
+        |(s, p)| spring_energy_grad(s, p),
+        |(s, p), (ts, tp)| spring_energy_jvp(s, p, ts, tp),
+        &mut n,
+    );
+}

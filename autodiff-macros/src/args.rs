@@ -1,5 +1,6 @@
-//! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(x, y))]`, and
-//! `nested` (also generate `f_dir`, the directional derivative, differentiable again).
+//! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(x, y))]`,
+//! `nested` (also generate `f_dir`, the directional derivative, differentiable again),
+//! `hessian` (also `f_hvp` and `f_hessian`) and `graph` (also `f_graph`, the IR as DOT).
 
 use crate::{ctxt::Ctxt, diag};
 use proc_macro2::{Ident, TokenStream};
@@ -14,6 +15,11 @@ pub struct Args {
     pub wrt: Option<Vec<Ident>>,
     /// `nested`: also `f_dir(x, d_x)` (= `f_jvp(x, d_x).1`) with its own derivatives.
     pub nested: bool,
+    /// `hessian`: also `f_hvp` and `f_hessian` (and what `nested` generates, which calls
+    /// inside need).
+    pub hessian: bool,
+    /// `graph`: also `f_graph()`, the optimised primal and adjoint IR as a DOT text.
+    pub graph: bool,
 }
 
 pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
@@ -28,8 +34,14 @@ pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
 fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()> {
     while !input.is_empty() {
         let key: Ident = input.parse().map_err(|e| diag::bad_args(e.span()))?;
-        if key == "nested" {
-            args.nested = true;
+        let flag = match key.to_string().as_str() {
+            "nested" => Some(&mut args.nested),
+            "hessian" => Some(&mut args.hessian),
+            "graph" => Some(&mut args.graph),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            *flag = true;
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }

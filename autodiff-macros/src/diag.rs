@@ -19,7 +19,7 @@ pub fn bad_args(span: Span) -> Error {
 }
 
 pub fn unknown_arg(key: &syn::Ident) -> Error {
-    at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)` and `nested`, e.g. `#[differentiable(wrt(x), nested)]`"))
+    at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)`, `nested`, `hessian` and `graph`, e.g. `#[differentiable(wrt(x), nested)]`"))
 }
 
 pub fn duplicate_wrt(key: &syn::Ident) -> Error {
@@ -402,10 +402,11 @@ pub fn unknown_arg_type(span: Span) -> Error {
     )
 }
 
-pub fn nested_rule(span: Span, rule: &str) -> Error {
+/// An operation `nested` or `hessian` (`attr`) cannot differentiate twice.
+pub fn nested_rule(span: Span, rule: &str, attr: &str) -> Error {
     Error::new(
         span,
-        format!("`nested` cannot differentiate this operation twice yet (no second-order form of `{rule}`); compute it from `+ - * / %` and the float methods with one ({}), or drop `nested`", crate::rules::second_order_methods().join(", ")),
+        format!("`{attr}` cannot differentiate this operation twice yet (no second-order form of `{rule}`); compute it from `+ - * / %`, loops over elements (for `map`), and the float methods with one ({}), or drop `{attr}`", crate::rules::second_order_methods().join(", ")),
     )
 }
 
@@ -413,6 +414,13 @@ pub fn grad_field(e: impl ToTokens) -> Error {
     at(
         e,
         "read the value and partials of `f_grad` by destructuring it, `let (v, (d_x, d_y)) = f_grad(x, y);` (`let (v, d_x) = f_grad(x);` with one active parameter, `_` for a part not wanted); `f` must be `#[differentiable(nested)]`",
+    )
+}
+
+pub fn hessian_shape(span: Span) -> Error {
+    Error::new(
+        span,
+        "`hessian` takes a free function returning one float, with active parameters and no output parameters; for a vector result, take the Hessian of each part (or of a weighted sum) in a function of its own",
     )
 }
 

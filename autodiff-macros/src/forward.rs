@@ -28,6 +28,20 @@ pub fn directional(
     act: &Activity,
     active_params: &[Value],
 ) -> Result<Func, Vec<(String, Span)>> {
+    let mut out = symbolic(func, act, active_params)?;
+    // The tangents only (of each part of a tuple result).
+    out.results.drain(..func.results.len());
+    out.name = format!("{}_dir", func.name);
+    Ok(out)
+}
+
+/// `f_jvp(x, n, d_x) = (y, d_y)` as ordinary operations (see [`directional`]), which
+/// `f_hvp` differentiates in reverse mode.
+pub fn symbolic(
+    func: &Func,
+    act: &Activity,
+    active_params: &[Value],
+) -> Result<Func, Vec<(String, Span)>> {
     let (mut out, mut missing) = transform(func, act, active_params, true);
     let mut body = std::mem::take(&mut out.body);
     as_primal(&mut body, &mut out, &mut missing);
@@ -35,9 +49,6 @@ pub fn directional(
     if !missing.is_empty() {
         return Err(missing);
     }
-    // The tangents only (of each part of a tuple result).
-    out.results.drain(..func.results.len());
-    out.name = format!("{}_dir", func.name);
     Ok(out)
 }
 
@@ -112,6 +123,7 @@ fn transform(
         tangent: HashMap::new(),
         symbolic,
         missing: Vec::new(),
+        field_reads: Default::default(),
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
@@ -144,6 +156,8 @@ struct Forward<'a> {
     symbolic: bool,
     /// Rules `symbolic` has no arithmetic for, and where they are used.
     missing: Vec<(String, Span)>,
+    /// Active fields of parameters, read by reference (`&s.k`).
+    field_reads: std::collections::HashSet<Value>,
 }
 
 impl Forward<'_> {
@@ -234,6 +248,11 @@ impl Forward<'_> {
                     self.func
                         .push_op(op.clone(), copied.collect(), y, span, out)
                 }
+                // Its tangent is a runtime rule: `symbolic` has no form of it yet.
+                Partial::Map if self.symbolic => {
+                    self.missing.push(("map".to_string(), span));
+                    continue;
+                }
                 Partial::Map => {
                     let Op::Map { body, elements, .. } = op else {
                         continue;
@@ -258,6 +277,7 @@ impl Forward<'_> {
                 Partial::Field => {
                     let v = self.func.push_op(op.clone(), vec![t], y, span, out);
                     self.func.values[v.index()].by_ref = true;
+                    self.field_reads.insert(y);
                     v
                 }
                 Partial::Runtime(rule) if self.symbolic => {
@@ -354,8 +374,10 @@ impl Forward<'_> {
             if self.func.ty(a).is_differentiable() {
                 let t = self.tangent_or_zero(a, out);
                 all.push(t);
-                // Passed as a reference wherever the primal is one.
-                let by_ref = form.borrowed[i] || self.func.info(a).by_ref;
+                // Passed as a reference wherever the primal is one; a field passed
+                // without `&` (`g(s.k)`) is copied, and so is its tangent.
+                let field = self.field_reads.contains(&a);
+                let by_ref = form.borrowed[i] || (self.func.info(a).by_ref && !field);
                 form.borrowed.push(by_ref);
             }
         }

@@ -50,6 +50,12 @@ pub fn local(name: &str, span: Span) -> Ident {
     Ident::new(name, Span::mixed_site().located_at(span))
 }
 
+/// The tangent parameter `d_p` of a parameter `p` in generated signatures (`f_dir`,
+/// `f_hvp`).
+pub fn tangent_param(p: &Ident) -> Ident {
+    local(&format!("d_{}", sanitize(&p.to_string())), p.span())
+}
+
 /// One identifier per value of a function, unique within it.
 pub struct Names {
     idents: Vec<Option<Ident>>,

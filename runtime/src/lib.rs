@@ -38,6 +38,7 @@ extern crate self as autodiff;
 
 mod differentiable;
 pub mod gradcheck;
+pub mod hessian;
 pub mod linalg;
 mod needs;
 mod real;

@@ -1,10 +1,11 @@
 use autodiff::differentiable;
+use autodiff::nalgebra::DVector;
 
 #[differentiable(nested)]
-fn f(x: f64) -> f64 {
-    f64::from(x as f32) * x
+fn f(m: &DVector<f64>) -> f64 {
+    m.map(|v| v.sin()).sum()
 }
 
 fn main() {
-    let _ = f(1.0);
+    let _ = f(&DVector::zeros(2));
 }

@@ -58,6 +58,13 @@ pub fn emit(f: &DiffFn, jvp: &Func, vjp: &Func) -> TokenStream {
     quote! { #original #grad #vjp #jvp }
 }
 
+/// `f_vjp` alone, hidden from the docs: the reverse mode of a function generated for
+/// another's sake (`f_jvp_vjp`, which `f_hvp` calls).
+pub fn vjp_only(f: &DiffFn, vjp: &Func) -> TokenStream {
+    let vjp = Signature::new(f).vjp_fn(vjp);
+    quote! { #[doc(hidden)] #vjp }
+}
+
 /// Declarations of the derivatives with bodies that are never compiled into a program:
 /// emitted next to a compile error so that callers see that error, not a cascade of
 /// "cannot find `f_grad`".
@@ -109,6 +116,9 @@ struct Emitter<'a> {
     owned: Vec<(Value, proc_macro2::Ident)>,
     /// Inactive parameters: borrowed by the pullback as they are.
     inactive: HashSet<Value>,
+    /// Fields read by reference (`&s.k`): passed to a call by value where the source
+    /// passes them so (`g(s.k)`), unlike a variable that holds a reference.
+    field_reads: HashSet<Value>,
     /// How this function names itself when it takes the caller's request of needed
     /// cotangents: `[name, type of the first, of the second differentiable parameter]`.
     needs_id: Option<TokenStream>,

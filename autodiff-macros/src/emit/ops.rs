@@ -238,8 +238,10 @@ impl Emitter<'_> {
             .iter()
             .enumerate()
             .map(|(i, &a)| {
-                // A variable holding a reference is passed on as it is, like in the source.
-                if form.borrowed(i) || (self.by_ref(a) && self.is_obj(a)) {
+                // A variable holding a reference is passed on as it is, like in the source;
+                // a field written without `&` is copied (or cloned), like in the source.
+                let variable = !self.field_reads.contains(&a);
+                if form.borrowed(i) || (self.by_ref(a) && self.is_obj(a) && variable) {
                     self.by_ref_operand(a)
                 } else {
                     self.operand(a)

@@ -18,6 +18,7 @@ impl<'a> Emitter<'a> {
             aliases: HashMap::new(),
             owned: Vec::new(),
             inactive: HashSet::new(),
+            field_reads: HashSet::new(),
             needs_id: None,
             f_returns_vector: false,
             result_ty: None,
@@ -105,6 +106,9 @@ impl<'a> Emitter<'a> {
             self.used.extend(inst.uses());
             match &inst.kind {
                 InstKind::Op(op, _) => {
+                    if matches!(op, Op::Field { .. }) && self.by_ref(inst.outs[0]) {
+                        self.field_reads.insert(inst.outs[0]);
+                    }
                     if let Some(tokens) = inline_op(op, inst.span) {
                         self.inline.insert(inst.outs[0], tokens);
                     }

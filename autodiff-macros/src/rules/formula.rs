@@ -81,6 +81,23 @@ impl Builder<'_> {
         self.float(Op::Fun(f), args.to_vec())
     }
 
+    /// The matrix method `l` on `args` (the receiver first).
+    pub fn lin(&mut self, l: crate::ir::Lin, args: &[Value]) -> Value {
+        self.float(Op::Lin(l), args.to_vec())
+    }
+
+    /// `t` (a float or an integer) converted to the result's float type; `None` when the
+    /// macro does not know that type (it must name it in the cast).
+    pub fn cast_like(&mut self, t: Value) -> Option<Value> {
+        let to = self.func.ty(self.like);
+        let ty = match to {
+            Ty::F64 => quote::quote!(f64),
+            Ty::F32 => quote::quote!(f32),
+            _ => return None,
+        };
+        Some(self.float(Op::Cast { ty, to }, vec![t]))
+    }
+
     /// A float constant of the result's type.
     pub fn num(&mut self, value: f64) -> Value {
         self.func.push_float(value, self.like, self.span, self.out)
@@ -110,18 +127,6 @@ impl Builder<'_> {
         let lit = proc_macro2::Literal::i32_unsuffixed(1);
         let one = self.typed(Ty::Int, InstKind::Op(Op::Const(Const::Int(lit)), vec![]));
         self.typed(Ty::Int, InstKind::Op(Op::Sub, vec![n, one]))
-    }
-
-    /// The integer `n` as a float of the result's type; `None` when the macro does not
-    /// know that type (it must name it in the cast).
-    pub fn int_to_float(&mut self, n: Value) -> Option<Value> {
-        let to = self.func.ty(self.like);
-        let ty = match to {
-            Ty::F64 => quote::quote!(f64),
-            Ty::F32 => quote::quote!(f32),
-            _ => return None,
-        };
-        Some(self.float(Op::Cast { ty, to }, vec![n]))
     }
 
     /// `if cond { t } else { 0 }`: the seed passed through where `cond` holds.

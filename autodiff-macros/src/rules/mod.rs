@@ -208,11 +208,12 @@ pub fn rule(op: &Op) -> Rule {
         ]),
         Op::Neg => Rule::Partials(vec![Negate]),
         Op::Fun(f) => Rule::Partials(fun(*f)),
+        // The tangent converted as the value is.
         Op::Cast { to, .. } if to.is_float() => {
             Rule::Partials(vec![Partial::Runtime(RuntimeRule {
                 prim: Prim::Cast,
                 slot: None,
-                formula: None,
+                formula: Some(|s, o| s.cast_like(o.t)),
             })])
         }
         Op::Cast { .. }
@@ -500,7 +501,7 @@ fn d_erfc(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
 /// d aⁿ = n·aⁿ⁻¹ for an integer n
 fn d_powi(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
     let n = o.arg(1)?;
-    let nf = s.int_to_float(n)?;
+    let nf = s.cast_like(n)?;
     let n1 = s.int_pred(n);
     let pw = s.call(Fun::Powi, &[o.a(), n1]);
     let d = s.mul(nf, pw);
@@ -620,22 +621,60 @@ fn d_mul_add_a(s: &mut Builder<'_>, o: Operands<'_>) -> Option<Value> {
     Some(s.mul(o.a(), o.t))
 }
 
-/// The matrix methods: runtime rules on objects, with no second-order form.
+/// The matrix methods: runtime rules on objects. Their tangent formulas (for `f_dir` and
+/// `f_hvp`, which differentiate the tangent again) are matrix methods themselves; the
+/// written-out reverse sweep never reaches them (it takes no active matrices).
 fn lin(l: Lin) -> Vec<Partial> {
-    let object = |slot| {
+    let object = |slot, formula: Formula| {
         Partial::Runtime(RuntimeRule {
             prim: Prim::Lin(l),
             slot,
-            formula: None,
+            formula: Some(formula),
         })
     };
+    // Linear in the receiver: the same method on the tangent. Bilinear: the tangent in
+    // the operand's place.
+    macro_rules! linear {
+        ($l:expr) => {
+            vec![object(None, |s, o| Some(s.lin($l, &[o.t])))]
+        };
+    }
+    macro_rules! bilinear {
+        ($l:expr) => {
+            vec![
+                object(Some(Slot::Lhs), |s, o| Some(s.lin($l, &[o.t, o.arg(1)?]))),
+                object(Some(Slot::Rhs), |s, o| Some(s.lin($l, &[o.a(), o.t]))),
+            ]
+        };
+    }
     match l {
-        Lin::Transpose | Lin::Sum | Lin::Mean | Lin::Norm | Lin::NormSquared | Lin::Trace => {
-            vec![object(None)]
-        }
-        Lin::ComponentMul | Lin::ComponentDiv | Lin::Dot => {
-            vec![object(Some(Slot::Lhs)), object(Some(Slot::Rhs))]
-        }
+        Lin::Transpose => linear!(Lin::Transpose),
+        Lin::Sum => linear!(Lin::Sum),
+        Lin::Mean => linear!(Lin::Mean),
+        Lin::Trace => linear!(Lin::Trace),
+        Lin::ComponentMul => bilinear!(Lin::ComponentMul),
+        Lin::Dot => bilinear!(Lin::Dot),
+        // d‖a‖ = ⟨a, t⟩/‖a‖
+        Lin::Norm => vec![object(None, |s, o| {
+            let d = s.lin(Lin::Dot, &[o.a(), o.t]);
+            Some(s.div(d, o.y))
+        })],
+        // d‖a‖² = 2⟨a, t⟩
+        Lin::NormSquared => vec![object(None, |s, o| {
+            let d = s.lin(Lin::Dot, &[o.a(), o.t]);
+            Some(s.scale(2.0, d))
+        })],
+        // d(a ⊘ b) = t ⊘ b along a, −(y ∘ t) ⊘ b along b
+        Lin::ComponentDiv => vec![
+            object(Some(Slot::Lhs), |s, o| {
+                Some(s.lin(Lin::ComponentDiv, &[o.t, o.arg(1)?]))
+            }),
+            object(Some(Slot::Rhs), |s, o| {
+                let yt = s.lin(Lin::ComponentMul, &[o.y, o.t]);
+                let q = s.lin(Lin::ComponentDiv, &[yt, o.arg(1)?]);
+                Some(s.neg(q))
+            }),
+        ],
     }
 }
 

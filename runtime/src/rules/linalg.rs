@@ -559,14 +559,17 @@ where
     }
 }
 
-/// Cotangent of `v` in `v[i]`: zero but `d` at `i`.
+/// Cotangent of `v` in `v[i]`: zero but `d` at `i`. For a matrix or vector (element `i`
+/// in column-major order), and for an array or `Vec` the macro could not tell from one
+/// (a struct's field).
 #[inline]
-pub fn at_vjp<T, R: Dim, C: Dim>(v: &OMatrix<T, R, C>, i: &usize, _y: &T, d: &T) -> OMatrix<T, R, C>
+pub fn at_vjp<V, T>(v: &V, i: &usize, _y: &T, d: &T) -> V::Output
 where
-    T: RealField + Copy,
-    DefaultAllocator: Allocator<R, C>,
+    V: ZeroLike + ?Sized,
+    V::Output: core::ops::IndexMut<usize, Output = T>,
+    T: Copy,
 {
-    let mut out = ZeroLike::zero_like(v);
+    let mut out = v.zero_like();
     out[*i] = *d;
     out
 }
