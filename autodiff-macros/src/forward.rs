@@ -124,6 +124,7 @@ fn transform(
         symbolic,
         missing: Vec::new(),
         field_reads: Default::default(),
+        made: HashMap::new(),
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
@@ -158,6 +159,10 @@ struct Forward<'a> {
     missing: Vec<(String, Span)>,
     /// Active fields of parameters, read by reference (`&s.k`).
     field_reads: std::collections::HashSet<Value>,
+    /// Local arrays as made (`vec![v; n]`, `Vec::new()`), for `symbolic`: their zero
+    /// tangents are made the same way, so that the reverse mode over `f_jvp` sees a new
+    /// array, with a cotangent buffer of its own, where tangents are stored.
+    made: HashMap<Value, Inst>,
 }
 
 impl Forward<'_> {
@@ -226,6 +231,10 @@ impl Forward<'_> {
             }
             InstKind::If { cond, then, els } => self.branch(inst, *cond, then, els, out),
             InstKind::Loop(lp) => self.loop_inst(inst, lp, out),
+            InstKind::Op(Op::NewArray { .. } | Op::EmptyVec, _) if self.symbolic => {
+                self.made.insert(inst.outs[0], inst.clone());
+                out.push(inst.clone());
+            }
             _ => out.push(inst.clone()),
         }
     }
@@ -340,11 +349,7 @@ impl Forward<'_> {
     fn store(&mut self, op: &Op, a: Value, i: Value, v: Value, inst: &Inst, out: &mut Vec<Inst>) {
         let t_a = match self.tangent.get(&a) {
             Some(&t) => t,
-            None => {
-                let z = self.func.new_derived(Role::Derivative(a), a);
-                out.push(Inst::new(vec![z], InstKind::ZeroLike(a), inst.span));
-                z
-            }
+            None => self.zero_array(a, out),
         };
         out.push(inst.clone());
         let t_v = self.tangent_or_zero_like(v, out);
@@ -448,9 +453,23 @@ impl Forward<'_> {
         if let Some(&t) = self.tangent.get(&v) {
             return t;
         }
+        self.zero_array(v, insts)
+    }
+
+    /// A zero of `v`'s type, named as its tangent: `zero_like(v)`, or for `symbolic` a
+    /// local array made as `v` was, filled with zeros.
+    fn zero_array(&mut self, v: Value, insts: &mut Vec<Inst>) -> Value {
         let span = self.func.info(v).span;
         let z = self.func.new_derived(Role::Derivative(v), v);
-        insts.push(Inst::new(vec![z], InstKind::ZeroLike(v), span));
+        let kind = match self.made.get(&v).map(|i| i.kind.clone()) {
+            Some(InstKind::Op(op @ Op::NewArray { .. }, args)) => {
+                let zero = self.func.push_float(0.0, args[0], span, insts);
+                InstKind::Op(op, vec![zero, args[1]])
+            }
+            Some(kind) => kind,
+            None => InstKind::ZeroLike(v),
+        };
+        insts.push(Inst::new(vec![z], kind, span));
         z
     }
 
