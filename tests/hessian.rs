@@ -248,3 +248,28 @@ proptest! {
         prop_assert!((&h - &fd).amax() <= 1e-5 * fd.amax().max(1.0));
     }
 }
+
+/// Local arrays written in a loop and read back, `windows`, and a fixed local array:
+/// tangents stored into arrays, whose cotangents `f_hvp` must not lose.
+#[differentiable(hessian)]
+pub fn smoothed(x: &[f64]) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = x[i].sin() * x[i];
+    }
+    let mut corner = [0.0; 2];
+    corner[0] = y[0] * y[1];
+    corner[1] = y[0].exp();
+    let pairs: f64 = y.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    pairs + corner[0] * corner[1]
+}
+
+#[test]
+fn tangents_stored_in_local_arrays() {
+    for x in [vec![0.3, -0.8, 1.1, 0.0], vec![-1.5, 0.25, 2.0]] {
+        let (_, g, h) = smoothed_hessian(&x);
+        assert_eq!(g, smoothed_grad(&x).1);
+        assert!(g.iter().any(|v| *v != 0.0));
+        assert_hessian(&h, &|x| smoothed_grad(x).1, &x, 1e-6);
+    }
+}
