@@ -69,6 +69,10 @@ fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> 
     })?;
     let d = differentiate(&f, &mut func);
     let mut tokens = emit::emit(&f, &d.jvp, &d.vjp);
+    if args.graph {
+        let dot = crate::ir::graph(&f.name().to_string(), &func, &d.vjp);
+        tokens.extend(emit::graph_fn(&f, &dot));
+    }
     // `hessian` implies `nested`: the callees of a function with `f_hvp` need `f_dir`.
     let mut second_order = args.nested || args.hessian;
     if second_order {

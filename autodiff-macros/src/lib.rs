@@ -21,7 +21,7 @@
 //!
 //! Beside the stages: `names` spells every generated identifier and runtime rule name,
 //! `diag` every message to the user, `ctxt` accumulates errors, `ir/` holds the IR, its
-//! op enums and its text dump.
+//! op enums, its text dump and its DOT graph (`graph`).
 
 mod activity;
 mod args;
@@ -78,6 +78,14 @@ use proc_macro::TokenStream;
 /// }
 /// // force_x_grad: reverse over reverse; force_x_jvp: forward over reverse.
 /// ```
+///
+/// `#[differentiable(hessian)]` (a free function returning one float) also generates
+/// `f_hvp(x.., d_x..) -> (value, gradient, H·d)`, one forward and one reverse sweep, and
+/// `f_hessian(x..) -> (value, gradient, DMatrix)` over the active parameters flattened in
+/// order; it implies `nested`.
+///
+/// `#[differentiable(graph)]` also generates `f_graph() -> &'static str`, the optimised
+/// primal and its reverse mode as a Graphviz DOT graph.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()

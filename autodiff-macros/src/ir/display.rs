@@ -100,6 +100,20 @@ fn write_loop(f: &mut Formatter<'_>, lhs: &str, lp: &Loop, depth: usize) -> fmt:
         None => String::new(),
     };
     match &lp.kind {
+        LoopKind::While { cond } => {
+            writeln!(f, "{pad}{lhs}while {carry}{record} {{")?;
+            write_branch(f, cond, depth + 1)?;
+            writeln!(f, "{pad}}} do {{")?;
+        }
+        _ => writeln!(f, "{pad}{lhs}{} {carry}{record} {{", loop_head(lp))?,
+    }
+    write_branch(f, &lp.body, depth + 1)?;
+    writeln!(f, "{pad}}}")
+}
+
+/// `for %i in %lo..%hi.rev()`, `while`, or `for (%a, %b) in rev %tape`.
+pub(super) fn loop_head(lp: &Loop) -> String {
+    match &lp.kind {
         LoopKind::For { index, range } => {
             let dots = if range.inclusive { "..=" } else { ".." };
             let mut head = format!("for {index} in {}{dots}{}", range.lo, range.hi);
@@ -109,23 +123,11 @@ fn write_loop(f: &mut Formatter<'_>, lhs: &str, lp: &Loop, depth: usize) -> fmt:
                     Adapter::StepBy(k) => head.push_str(&format!(".step_by({k})")),
                 }
             }
-            writeln!(f, "{pad}{lhs}{head} {carry}{record} {{")?;
+            head
         }
-        LoopKind::While { cond } => {
-            writeln!(f, "{pad}{lhs}while {carry}{record} {{")?;
-            write_branch(f, cond, depth + 1)?;
-            writeln!(f, "{pad}}} do {{")?;
-        }
-        LoopKind::Tape { tape, items } => {
-            writeln!(
-                f,
-                "{pad}{lhs}for ({}) in rev {tape} {carry} {{",
-                list(items)
-            )?;
-        }
+        LoopKind::While { .. } => "while".to_string(),
+        LoopKind::Tape { tape, items } => format!("for ({}) in rev {tape}", list(items)),
     }
-    write_branch(f, &lp.body, depth + 1)?;
-    writeln!(f, "{pad}}}")
 }
 
 fn write_branch(f: &mut Formatter<'_>, block: &Block, depth: usize) -> fmt::Result {
@@ -133,7 +135,8 @@ fn write_branch(f: &mut Formatter<'_>, block: &Block, depth: usize) -> fmt::Resu
     writeln!(f, "{}yield {}", "  ".repeat(depth), list(&block.yields))
 }
 
-fn simple(kind: &InstKind) -> String {
+/// An instruction without blocks, as text: `sin %2`, `add_at %5[%3], %7`.
+pub(super) fn simple(kind: &InstKind) -> String {
     let mut s = String::new();
     let _ = match kind {
         InstKind::Op(op, args) => write!(s, "{}{}", op.mnemonic(), operands(args)),
@@ -211,7 +214,7 @@ fn operands(args: &[Value]) -> String {
     }
 }
 
-fn list(values: &[Value]) -> String {
+pub(super) fn list(values: &[Value]) -> String {
     values
         .iter()
         .map(ToString::to_string)

@@ -14,9 +14,11 @@
 //! type, a literal), those tokens.
 
 mod display;
+mod dot;
 mod op;
 mod ssa;
 
+pub use dot::graph;
 pub use op::{CmpOp, Const, Fun, Lin, Mode, Op};
 use proc_macro2::{Span, TokenStream};
 
