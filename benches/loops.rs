@@ -6,10 +6,6 @@
 //! `cargo bench --bench loops` prints the table (best of repeated batches), then runs the
 //! criterion benchmarks of the small cases. Needs `../shared/adbench` (the ADBench data).
 
-// The one `unsafe`: a global allocator that forwards to the system's and counts bytes, to
-// measure what the reverse pass stores.
-#![allow(unsafe_code)]
-
 use autodiff::differentiable;
 use autodiff::gradbench::adbench::{self, Gmm, Lstm};
 use autodiff::gradbench::objectives::ba;
@@ -18,9 +14,7 @@ use autodiff::gradbench::objectives::gmm::{
 };
 use autodiff::gradbench::objectives::lstm::{lstm_objective, lstm_objective_grad};
 use criterion::Criterion;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// `../shared/adbench`, beside the project root.
@@ -36,35 +30,10 @@ fn read_lstm(name: &str) -> Lstm {
     adbench::read_lstm(&adbench_dir(), name).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Counts live heap bytes and their peak.
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Peak heap bytes allocated while `f` runs, beyond what was live before.
-fn peak_bytes<T>(f: impl FnOnce() -> T) -> usize {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    black_box(f());
-    PEAK.load(Ordering::Relaxed) - before
-}
+use counting::peak_bytes;
 
 #[differentiable(wrt(y0, k))]
 pub fn euler(y0: f64, k: f64, h: f64, steps: usize) -> f64 {

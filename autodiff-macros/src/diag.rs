@@ -417,6 +417,41 @@ pub fn grad_field(e: impl ToTokens) -> Error {
     )
 }
 
+pub fn checkpoint_range(e: impl ToTokens) -> Error {
+    at(
+        e,
+        "`#[checkpoint]` takes a `for` loop over a range `lo..hi`; write the loop over positions, `for i in 0..xs.len()`",
+    )
+}
+
+pub fn checkpoint_exit(span: Span) -> Error {
+    Error::new(
+        span,
+        "a `#[checkpoint]` loop runs in segments, which `break` and `return` would leave only in part; keep a flag in the carried state and skip the rest of the body instead",
+    )
+}
+
+pub fn checkpoint_args(attr: impl ToTokens) -> Error {
+    at(
+        attr,
+        "write `#[checkpoint]` (about √n snapshots for n iterations) or `#[checkpoint(snapshots = K)]` with a `usize` K",
+    )
+}
+
+pub fn checkpoint_while(attr: impl ToTokens) -> Error {
+    at(
+        attr,
+        "`#[checkpoint]` takes a `for` loop over a range `lo..hi` (a `while` or `loop` has no iteration count to split into segments yet); bound the iterations with a range and keep a flag in the carried state",
+    )
+}
+
+pub fn checkpoint_writes(span: Span) -> Error {
+    Error::new(
+        span,
+        "`#[checkpoint]` runs the loop's segments again from the state it carries, which does not include arrays, and this function writes arrays; carry the state in floats (or tuples and structs of floats) across the loop, or drop `#[checkpoint]`",
+    )
+}
+
 pub fn hessian_shape(span: Span) -> Error {
     Error::new(
         span,

@@ -25,11 +25,14 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#error #item);
         }
     };
-    match catch_unwind(AssertUnwindSafe(|| try_expand(args, &item_fn))) {
+    // `#[checkpoint]` is ours to read: the function is emitted without it (rustc has no
+    // such attribute on statements).
+    let emitted = without_checkpoints(&item_fn);
+    match catch_unwind(AssertUnwindSafe(|| try_expand(args, &item_fn, &emitted))) {
         Ok(Ok(tokens)) => tokens,
-        Ok(Err(failure)) => fallback(&item_fn, failure),
+        Ok(Err(failure)) => fallback(&emitted, failure),
         Err(_) => fallback(
-            &item_fn,
+            &emitted,
             Failure {
                 error: diag::internal(item_fn.sig.ident.span(), "panic"),
                 stubs: None,
@@ -51,18 +54,35 @@ fn fallback(item: &ItemFn, failure: Failure) -> TokenStream {
     quote!(#error #item #stubs)
 }
 
-fn try_expand(args: TokenStream, item: &ItemFn) -> Result<TokenStream, Failure> {
+/// `item` without the `#[checkpoint]` attributes of its loops.
+fn without_checkpoints(item: &ItemFn) -> ItemFn {
+    struct Strip;
+    impl syn::visit_mut::VisitMut for Strip {
+        fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+            attrs.retain(|a| !a.path().is_ident("checkpoint"));
+        }
+    }
+    let mut item = item.clone();
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Strip, &mut item.block);
+    item
+}
+
+/// `item` as written is what the pipeline reads (its `#[checkpoint]`s included);
+/// `emitted` is the function emitted unchanged (without them).
+fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<TokenStream, Failure> {
     let cx = Ctxt::new();
     let args = args::parse(&cx, args);
-    let Some(f) = DiffFn::from_syn(&cx, &args, item) else {
+    let Some(mut f) = DiffFn::from_syn(&cx, &args, emitted) else {
         let error = cx.check().err();
         let error = error.unwrap_or_else(|| diag::internal(item.span(), "no signature"));
         return Err(Failure { error, stubs: None });
     };
+    f.body = crate::desugar::body(&item.block);
     fence::check(&cx, &f);
     // Lowering finds the mistakes that depend on activity (an unknown method on an active
     // value); it runs even past fence errors, so that every mistake is reported at once.
     let mut func = lower::lower(&cx, &f, cx.has_errors());
+    lower::check_checkpoints(&cx, &func);
     cx.check().map_err(|error| Failure {
         error,
         stubs: Some(emit::stubs(&f)),

@@ -160,15 +160,23 @@ impl Fence<'_> {
             | Expr::Field(_) => return None,
             Expr::Reference(r) if r.mutability.is_none() => return None,
             Expr::Closure(_) => diag::closure(e),
-            Expr::ForLoop(f) => return f.label.as_ref().map(diag::loop_label),
+            // A `#[checkpoint]` loop left as written: what it cannot take.
+            Expr::ForLoop(f) => {
+                let checkpoint = crate::desugar::checkpoint::spec(f).and_then(Result::err);
+                return checkpoint.or_else(|| f.label.as_ref().map(diag::loop_label));
+            }
             Expr::While(w) => {
-                return w
-                    .label
-                    .as_ref()
-                    .map(diag::loop_label)
+                let checkpoint =
+                    crate::desugar::checkpoint::attr(&w.attrs).map(diag::checkpoint_while);
+                return checkpoint
+                    .or_else(|| w.label.as_ref().map(diag::loop_label))
                     .or_else(|| self.check_condition(&w.cond));
             }
-            Expr::Loop(l) => return l.label.as_ref().map(diag::loop_label),
+            Expr::Loop(l) => {
+                let checkpoint =
+                    crate::desugar::checkpoint::attr(&l.attrs).map(diag::checkpoint_while);
+                return checkpoint.or_else(|| l.label.as_ref().map(diag::loop_label));
+            }
             Expr::Break(b) if self.loops > 0 && b.label.is_none() && b.expr.is_none() => {
                 return None
             }

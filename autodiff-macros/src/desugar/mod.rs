@@ -33,6 +33,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat};
 
 mod chain;
+pub mod checkpoint;
 mod closures;
 mod matches;
 mod places;
@@ -64,7 +65,12 @@ impl VisitMut for Desugar {
         syn::visit_mut::visit_expr_mut(self, e);
         let replaced = match &*e {
             Expr::MethodCall(m) => self.consumer(m).or_else(|| self.fill(m)),
-            Expr::ForLoop(f) => self.for_loop(f),
+            // A loop `#[checkpoint]` rejects stays as written, for the fence to report.
+            Expr::ForLoop(f) => match checkpoint::spec(f) {
+                Some(Ok(snapshots)) => Some(self.segmented(f, snapshots)),
+                Some(Err(_)) => None,
+                None => self.for_loop(f),
+            },
             Expr::Match(m) => self.match_expr(m),
             Expr::Field(f) => sin_cos_part(f),
             _ => None,
@@ -89,6 +95,14 @@ impl Desugar {
     fn fresh(&mut self, what: &str, span: Span) -> syn::Ident {
         self.next += 1;
         format_ident!("__ad_{}{}", what, self.next, span = span)
+    }
+
+    /// A `#[checkpoint]` loop in segments (see `checkpoint`).
+    fn segmented(&mut self, f: &syn::ExprForLoop, snapshots: Option<Expr>) -> Expr {
+        let span = f.for_token.span;
+        let names =
+            ["ck_lo", "ck_hi", "ck_len", "ck_s", "ck_a", "ck_b"].map(|n| self.fresh(n, span));
+        checkpoint::rewrite(f, snapshots, names)
     }
 
     /// `chain.sum()`, `.product()`, `.count()`, `.fold(..)`, `.collect()`, as a block.

@@ -265,6 +265,9 @@ pub struct Loop {
     /// In the primal of a reverse-mode function: the tape the loop fills (its last out)
     /// and what it pushes at the start of each iteration.
     pub record: Option<Record>,
+    /// A segment of a `#[checkpoint]` loop: the adjoint of the enclosing loop runs it
+    /// again (recording its tape) rather than keeping its tape from the primal.
+    pub recompute: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -63,6 +63,7 @@ impl Lower<'_> {
                     LoopHead::While { cond: &always },
                     &l.body,
                     l.loop_token.span,
+                    false,
                 );
                 None
             }

@@ -119,7 +119,8 @@ impl Lower<'_> {
                 }
             }
         };
-        self.lower_loop(head, &f.body, span);
+        let recompute = crate::desugar::checkpoint::is_recompute(&f.attrs);
+        self.lower_loop(head, &f.body, span, recompute);
     }
 
     pub(super) fn lower_while(&mut self, w: &syn::ExprWhile) {
@@ -127,6 +128,7 @@ impl Lower<'_> {
             LoopHead::While { cond: &w.cond },
             &w.body,
             w.while_token.span,
+            false,
         );
     }
 
@@ -173,7 +175,14 @@ impl Lower<'_> {
     /// of an iteration), inits (before the loop), yields (at the end of an iteration) and
     /// outs (after the loop). Whether a param is varied depends on the body: `resolve`
     /// finds out after lowering.
-    pub(super) fn lower_loop(&mut self, head: LoopHead, body: &syn::Block, span: Span) {
+    /// `recompute`: a segment of a `#[checkpoint]` loop (see `ir::Loop::recompute`).
+    pub(super) fn lower_loop(
+        &mut self,
+        head: LoopHead,
+        body: &syn::Block,
+        span: Span,
+        recompute: bool,
+    ) {
         let exits = ExitScan::of(body);
         let brk = exits.brk.then(|| {
             let no = self.bool_const(false, span);
@@ -215,6 +224,7 @@ impl Lower<'_> {
             inits,
             body: Block { insts, yields },
             record: None,
+            recompute,
         };
         self.finish_loop(lp, &carried, span);
     }
@@ -390,6 +400,13 @@ struct ExitScan {
     cont: bool,
     ret: bool,
     depth: usize,
+    /// Where the first `break` of this loop or `return` is.
+    exit: Option<Span>,
+}
+
+/// The first `break` of the loop whose body is `body`, or `return`, if there is one.
+pub fn first_exit(body: &syn::Block) -> Option<Span> {
+    ExitScan::of(body).exit
 }
 
 impl ExitScan {
@@ -403,9 +420,15 @@ impl ExitScan {
 impl<'ast> syn::visit::Visit<'ast> for ExitScan {
     fn visit_expr(&mut self, e: &'ast Expr) {
         match e {
-            Expr::Break(_) if self.depth == 0 => self.brk = true,
+            Expr::Break(_) if self.depth == 0 => {
+                self.brk = true;
+                self.exit = self.exit.or(Some(e.span()));
+            }
             Expr::Continue(_) if self.depth == 0 => self.cont = true,
-            Expr::Return(_) => self.ret = true,
+            Expr::Return(_) => {
+                self.ret = true;
+                self.exit = self.exit.or(Some(e.span()));
+            }
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.depth += 1;
                 syn::visit::visit_expr(self, e);
@@ -449,5 +472,32 @@ impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
             _ => {}
         }
         syn::visit::visit_expr(self, e);
+    }
+}
+
+/// `#[checkpoint]` runs a loop's segments again from the state the loop carries, which
+/// does not hold the content of arrays: in a function that writes arrays, a segment run
+/// again could read what was written after it. Such loops are reported.
+pub fn check_checkpoints(cx: &Ctxt, func: &crate::ir::Func) {
+    fn writes(block: &Block) -> bool {
+        block.insts.iter().any(|i| {
+            matches!(&i.kind, InstKind::Op(Op::Store | Op::Push, _))
+                || i.blocks().into_iter().any(writes)
+        })
+    }
+    fn segments(block: &Block, out: &mut Vec<Span>) {
+        for inst in &block.insts {
+            if matches!(&inst.kind, InstKind::Loop(l) if l.recompute) {
+                out.push(inst.span);
+            }
+            for b in inst.blocks() {
+                segments(b, out);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    segments(&func.body, &mut found);
+    if let (Some(&span), true) = (found.first(), writes(&func.body)) {
+        cx.push(diag::checkpoint_writes(span));
     }
 }

@@ -40,6 +40,8 @@ mod call;
 mod control;
 mod expr;
 mod loops;
+
+pub use loops::{check_checkpoints, first_exit};
 mod patterns;
 mod resolve;
 mod structs;

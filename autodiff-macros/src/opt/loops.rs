@@ -60,12 +60,13 @@ fn partner(insts: &[Inst], next: &Inst, consts: &HashMap<Value, String>) -> Opti
     (between_ok && !reads_first(next) && same_range(a, b, consts)).then_some(k)
 }
 
-/// The loop of a `for` instruction that may be fused: no record, no array writes, no calls.
+/// The loop of a `for` instruction that may be fused: no record, no array writes, no
+/// calls, not a `#[checkpoint]` segment.
 fn fusable(inst: &Inst) -> Option<&Loop> {
     let InstKind::Loop(lp) = &inst.kind else {
         return None;
     };
-    let plain = lp.record.is_none() && matches!(lp.kind, LoopKind::For { .. });
+    let plain = lp.record.is_none() && !lp.recompute && matches!(lp.kind, LoopKind::For { .. });
     (plain && !effects(&lp.body)).then_some(&**lp)
 }
 

@@ -414,10 +414,13 @@ impl Reverse<'_> {
         let exported: HashSet<Value> = self.exports.values().copied().collect();
         let snapshots = self.snapshots();
         let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
-            self.recordable(inst, wanted)
-                || wanted
-                    .iter()
-                    .all(|o| exported.contains(o) || snapshots.contains(o))
+            // A `#[checkpoint]` segment runs again, from the state recorded at its start.
+            let segment = matches!(&inst.kind, InstKind::Loop(l) if l.recompute);
+            !segment
+                && (self.recordable(inst, wanted)
+                    || wanted
+                        .iter()
+                        .all(|o| exported.contains(o) || snapshots.contains(o)))
         });
         // Arrays are not recorded (their cotangents live in buffers), but for the copies
         // joint calls make: the array may have changed since, and nothing writes a copy.
@@ -452,6 +455,7 @@ impl Reverse<'_> {
             inits,
             body: Block { insts, yields },
             record: None,
+            recompute: false,
         };
         let outs = self.loop_cotangents(lp, &slots, &outer, adj);
         out.push(Inst::new(

@@ -1,5 +1,6 @@
 //! Unit tests of the stages: IR dumps (golden text) and expansion snapshots.
 
+mod compile_cost;
 mod expand_snapshots;
 mod ir_dumps;
 mod random_programs;

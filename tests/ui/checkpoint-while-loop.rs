@@ -1,0 +1,15 @@
+use autodiff::differentiable;
+
+#[differentiable]
+fn f(x: f64) -> f64 {
+    let mut y = x;
+    #[checkpoint]
+    while y < 10.0 {
+        y = y * 1.5 + 0.1;
+    }
+    y
+}
+
+fn main() {
+    let _ = f(1.0);
+}
