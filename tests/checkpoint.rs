@@ -26,10 +26,11 @@ fn close(a: f64, b: f64) -> bool {
 fn the_same_gradient_as_storing_every_step() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     type Grad = fn(f64, f64, f64, usize) -> (f64, (f64, f64, f64));
-    let forms: [(&str, Grad); 3] = [
+    let forms: [(&str, Grad); 4] = [
         ("default", checkpointed_grad),
         ("3 snapshots", three_snapshots_grad),
         ("100 snapshots", hundred_snapshots_grad),
+        ("every 1,000", every_thousand_grad),
     ];
     for steps in [0, 1, 2, 7, 100, 1001, 20_000] {
         for x0 in [0.0, 0.5, -1.25] {
@@ -46,6 +47,47 @@ fn the_same_gradient_as_storing_every_step() {
             let (_, t) = checkpointed_jvp(2.0, 0.1, x0, steps, 0.3, -1.0, 0.7);
             let (_, u) = stored_jvp(2.0, 0.1, x0, steps, 0.3, -1.0, 0.7);
             assert!(close(t, u));
+        }
+    }
+}
+
+/// Integrates until a time is reached: a `while` loop, in segments of `every` steps.
+macro_rules! until {
+    ($name:ident $(, #[$attr:meta])?) => {
+        #[differentiable(wrt(k, x0))]
+        pub fn $name(k: f64, x0: f64, t_end: f64) -> f64 {
+            let (mut x, mut v, mut t) = (x0, 0.0, 0.0);
+            $(#[$attr])?
+            while t < t_end {
+                let a = -k * x.sin();
+                x += 1e-3 * v;
+                v += 1e-3 * a;
+                t += 1e-3;
+            }
+            x + v * t
+        }
+    };
+}
+
+until!(until_stored);
+until!(until_checkpointed, #[checkpoint]);
+until!(until_every_7, #[checkpoint(every = 7)]);
+
+#[test]
+fn while_loops_in_segments() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // From no step at all to several segments of 1,024, ending inside one or on its edge.
+    for t_end in [-1.0, 0.0005, 0.0065, 0.0075, 1.024, 3.0] {
+        let (v, (gk, gx)) = until_stored_grad(2.0, 0.5, t_end);
+        for (w, (hk, hx)) in [
+            until_checkpointed_grad(2.0, 0.5, t_end),
+            until_every_7_grad(2.0, 0.5, t_end),
+        ] {
+            assert_eq!(v, w, "t_end {t_end}");
+            assert!(
+                close(gk, hk) && close(gx, hx),
+                "t_end {t_end}: {gk} {gx} vs {hk} {hx}"
+            );
         }
     }
 }

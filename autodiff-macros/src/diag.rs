@@ -434,14 +434,21 @@ pub fn checkpoint_exit(span: Span) -> Error {
 pub fn checkpoint_args(attr: impl ToTokens) -> Error {
     at(
         attr,
-        "write `#[checkpoint]` (about √n snapshots for n iterations) or `#[checkpoint(snapshots = K)]` with a `usize` K",
+        "write `#[checkpoint]` (about √n segments of a `for` loop of n iterations, 1,024 iterations a segment of a `while` loop), `#[checkpoint(snapshots = K)]` (K segments) or `#[checkpoint(every = L)]` (L iterations a segment), with `usize` K and L",
     )
 }
 
-pub fn checkpoint_while(attr: impl ToTokens) -> Error {
+pub fn checkpoint_while_snapshots(attr: impl ToTokens) -> Error {
     at(
         attr,
-        "`#[checkpoint]` takes a `for` loop over a range `lo..hi` (a `while` or `loop` has no iteration count to split into segments yet); bound the iterations with a range and keep a flag in the carried state",
+        "a `while` loop's iteration count is not known in advance, so it cannot be split into K segments; give the segment length instead, `#[checkpoint(every = L)]`",
+    )
+}
+
+pub fn checkpoint_loop(attr: impl ToTokens) -> Error {
+    at(
+        attr,
+        "`#[checkpoint]` takes a `for` loop over a range or a `while` loop; write this `loop` as `while` with its exit condition",
     )
 }
 

@@ -166,15 +166,14 @@ impl Fence<'_> {
                 return checkpoint.or_else(|| f.label.as_ref().map(diag::loop_label));
             }
             Expr::While(w) => {
-                let checkpoint =
-                    crate::desugar::checkpoint::attr(&w.attrs).map(diag::checkpoint_while);
+                let checkpoint = crate::desugar::checkpoint::spec_while(w).and_then(Result::err);
                 return checkpoint
                     .or_else(|| w.label.as_ref().map(diag::loop_label))
                     .or_else(|| self.check_condition(&w.cond));
             }
             Expr::Loop(l) => {
                 let checkpoint =
-                    crate::desugar::checkpoint::attr(&l.attrs).map(diag::checkpoint_while);
+                    crate::desugar::checkpoint::attr(&l.attrs).map(diag::checkpoint_loop);
                 return checkpoint.or_else(|| l.label.as_ref().map(diag::loop_label));
             }
             Expr::Break(b) if self.loops > 0 && b.label.is_none() && b.expr.is_none() => {

@@ -27,3 +27,4 @@ pendulum!(stored);
 pendulum!(checkpointed, #[checkpoint]);
 pendulum!(three_snapshots, #[checkpoint(snapshots = 3)]);
 pendulum!(hundred_snapshots, #[checkpoint(snapshots = 100)]);
+pendulum!(every_thousand, #[checkpoint(every = 1000)]);

@@ -85,7 +85,9 @@ pub mod __private {
     pub use crate::rules::{
         add_all, add_all_grow, add_all_grow_at, add_at_grow, own, take_at_grow, zero, zero_like,
     };
-    pub use crate::segments::{segment_count, segment_end, segment_len, segment_start};
+    pub use crate::segments::{
+        segment_count, segment_end, segment_every, segment_len, segment_start,
+    };
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {

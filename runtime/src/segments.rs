@@ -23,6 +23,12 @@ pub fn segment_len<T: PrimInt>(lo: T, hi: T, snapshots: usize) -> T {
     T::from(len).unwrap_or_else(T::one)
 }
 
+/// `every` as the segment length, in the loop's integer type (at least 1).
+pub fn segment_every<T: PrimInt>(lo: T, every: usize) -> T {
+    let _ = lo;
+    T::from(every.max(1)).unwrap_or_else(T::max_value)
+}
+
 /// How many segments of `len` iterations cover `lo..hi`.
 pub fn segment_count<T: PrimInt>(lo: T, hi: T, len: T) -> T {
     if hi <= lo {

@@ -67,9 +67,17 @@ impl VisitMut for Desugar {
             Expr::MethodCall(m) => self.consumer(m).or_else(|| self.fill(m)),
             // A loop `#[checkpoint]` rejects stays as written, for the fence to report.
             Expr::ForLoop(f) => match checkpoint::spec(f) {
-                Some(Ok(snapshots)) => Some(self.segmented(f, snapshots)),
+                Some(Ok(segments)) => Some(self.segmented(f, segments)),
                 Some(Err(_)) => None,
                 None => self.for_loop(f),
+            },
+            Expr::While(w) => match checkpoint::spec_while(w) {
+                Some(Ok(every)) => {
+                    let span = w.while_token.span;
+                    let names = ["ck_len", "ck_go", "ck_k"].map(|n| self.fresh(n, span));
+                    Some(checkpoint::rewrite_while(w, every, names))
+                }
+                _ => None,
             },
             Expr::Match(m) => self.match_expr(m),
             Expr::Field(f) => sin_cos_part(f),
@@ -98,11 +106,11 @@ impl Desugar {
     }
 
     /// A `#[checkpoint]` loop in segments (see `checkpoint`).
-    fn segmented(&mut self, f: &syn::ExprForLoop, snapshots: Option<Expr>) -> Expr {
+    fn segmented(&mut self, f: &syn::ExprForLoop, segments: checkpoint::Segments) -> Expr {
         let span = f.for_token.span;
         let names =
             ["ck_lo", "ck_hi", "ck_len", "ck_s", "ck_a", "ck_b"].map(|n| self.fresh(n, span));
-        checkpoint::rewrite(f, snapshots, names)
+        checkpoint::rewrite(f, segments, names)
     }
 
     /// `chain.sum()`, `.product()`, `.count()`, `.fold(..)`, `.collect()`, as a block.
