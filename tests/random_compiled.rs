@@ -3,8 +3,9 @@
 //! literals and patterns, `match` on integers and `Option`s, `if let`, `let … else`,
 //! calls passing slices), written to a file, compiled by rustc through trybuild and run.
 //! Each program checks its gradient against central differences and forward mode
-//! against reverse mode at several points, so code the macro accepts but rustc rejects,
-//! and a wrong derivative, both fail this test.
+//! against reverse mode at several points, and every third function (with `hessian`, its
+//! callees `nested`) its `f_hvp` against differences of the gradient, so code the macro
+//! accepts but rustc rejects, and a wrong derivative, both fail this test.
 
 use std::fmt::Write as _;
 
@@ -160,8 +161,9 @@ fn statement(rng: &mut Rng, scope: &mut Vec<String>, k: usize) -> String {
     text
 }
 
-/// `fn f{id}(x, y, xs, n, opt) -> f64` of a few statements.
-fn function(rng: &mut Rng, id: usize) -> String {
+/// `fn f{id}(x, y, xs, n, opt) -> f64` of a few statements, with `hessian` if `second`
+/// holds and it calls nothing without `f_dir` (`sq`, whose result is a `Vec`).
+fn function(rng: &mut Rng, id: usize, second: bool) -> (String, bool) {
     let mut scope: Vec<String> = ["x", "y", "xs[0]", "xs[2]"].map(String::from).to_vec();
     let mut body = String::new();
     for k in 0..2 + rng.below(3) {
@@ -169,12 +171,19 @@ fn function(rng: &mut Rng, id: usize) -> String {
         body.push('\n');
     }
     let result = expr(rng, &scope, 2);
-    format!(
-        "#[differentiable(wrt(x, y, xs))]\n\
+    let hessian = second && !body.contains("sq(") && !result.contains("sq(");
+    let args = if hessian {
+        "wrt(x, y, xs), hessian"
+    } else {
+        "wrt(x, y, xs)"
+    };
+    let text = format!(
+        "#[differentiable({args})]\n\
          fn f{id}(x: f64, y: f64, xs: &[f64], n: usize, opt: Option<f64>) -> f64 {{\n\
          {body}{result} + {last}\n}}\n",
         last = scope.last().map_or("0.0", String::as_str)
-    )
+    );
+    (text, hessian)
 }
 
 /// The test program: the functions, then a `main` checking each of them.
@@ -184,30 +193,38 @@ fn program(seed: u64, count: usize) -> String {
         "#![allow(unused, clippy::all)]\n\
          use autodiff::{differentiable, Differentiable};\n\
          use autodiff::gradcheck::Tolerance;\n\n\
-         #[differentiable]\n\
+         #[differentiable(nested)]\n\
          fn norm2(v: &[f64]) -> f64 { v.iter().map(|t| t * t).sum() }\n\n\
          #[derive(Clone, Copy, Differentiable)]\n\
          struct P { a: f64, b: f64 }\n\n\
-         #[differentiable]\n\
+         #[differentiable(nested)]\n\
          fn pe(p: &P) -> f64 { p.a * p.b + p.b.sin() }\n\n\
          #[derive(Clone, Copy, Differentiable)]\n\
          struct Q(f64, f64);\n\n\
-         #[differentiable]\n\
+         #[differentiable(nested)]\n\
          fn qe(q: &Q) -> f64 { q.0 * q.1.cos() }\n\n\
-         #[differentiable]\n\
+         #[differentiable(nested)]\n\
          fn tp(a: f64, b: f64) -> (f64, f64) { (a * b.cos(), a + b * b) }\n\n\
          #[differentiable]\n\
          fn sq(v: &[f64]) -> Vec<f64> { v.iter().map(|t| t * t.tanh()).collect() }\n\n",
     );
-    for id in 0..count {
-        out.push_str(&function(&mut rng, id));
+    // Every third function also gets `f_hvp`, checked against differences of `f_grad`.
+    let functions: Vec<(String, bool)> = (0..count)
+        .map(|id| function(&mut rng, id, id % 3 == 0))
+        .collect();
+    for (text, _) in &functions {
+        out.push_str(text);
     }
     out.push_str("\nfn main() {\n");
-    for id in 0..count {
+    for (id, (_, hessian)) in functions.iter().enumerate() {
         let _ = writeln!(out, "    check(\"f{id}\", f{id}, f{id}_grad, f{id}_jvp);");
+        if *hessian {
+            let _ = writeln!(out, "    check_hvp(\"f{id}\", f{id}_grad, f{id}_hvp);");
+        }
     }
     out.push_str("}\n");
     out.push_str(CHECK);
+    out.push_str(CHECK_HVP);
     out
 }
 
@@ -272,6 +289,45 @@ fn check(name: &str, f: F, grad: G, jvp: J) {
                     "{name} at {p:?}: forward {t} vs reverse {want}"
                 );
             }
+        }
+    }
+}
+"#;
+
+/// `f_hvp` against central differences of `f_grad` along the tangent, at two of the
+/// points of `check` (`n` = 3, `opt` set), and its value and gradient against `f_grad`'s.
+const CHECK_HVP: &str = r#"
+type H = fn(f64, f64, &[f64], usize, Option<f64>, f64, f64, &[f64]) -> (f64, (f64, f64, Vec<f64>), (f64, f64, Vec<f64>));
+
+fn flat(g: (f64, f64, Vec<f64>)) -> Vec<f64> {
+    [g.0, g.1].into_iter().chain(g.2).collect()
+}
+
+fn check_hvp(name: &str, grad: G, hvp: H) {
+    let d = [0.3, -0.2, 0.5, 0.1, -0.4, 0.7];
+    for p in [[0.31, -0.73, 1.21, 0.27, 0.43, -1.13], [-1.29, 0.53, 0.79, 0.61, -0.91, 0.07]] {
+        let (n, opt) = (3, Some(0.7));
+        let (value, g) = grad(p[0], p[1], &p[2..], n, opt);
+        if !value.is_finite() {
+            continue;
+        }
+        let (v, g2, hv) = hvp(p[0], p[1], &p[2..], n, opt, d[0], d[1], &d[2..]);
+        assert_eq!(v.to_bits(), value.to_bits(), "{name}: f_hvp's value");
+        let (g, g2, hv) = (flat(g), flat(g2), flat(hv));
+        assert!(g.iter().zip(&g2).all(|(a, b)| Tolerance::F64.agrees(*a, *b)), "{name}: f_hvp's gradient");
+        let along = |t: f64| {
+            let q: Vec<f64> = p.iter().zip(d).map(|(a, b)| a + t * b).collect();
+            flat(grad(q[0], q[1], &q[2..], n, opt).1)
+        };
+        // Some step must agree (see `check`), each component.
+        for i in 0..p.len() {
+            let agrees = [1e-3, 1e-4, 1e-5].iter().any(|&h| {
+                let (up, down) = (along(h), along(-h));
+                let fd = (up[i] - down[i]) / (2.0 * h);
+                let rounding = 100.0 * f64::EPSILON * g[i].abs().max(1.0) / h;
+                (hv[i] - fd).abs() <= 1e-5 * (1.0 + fd.abs()) + rounding
+            });
+            assert!(agrees, "{name} at {p:?}: (H·d)[{i}] = {}", hv[i]);
         }
     }
 }

@@ -235,6 +235,13 @@ impl Forward<'_> {
                 self.made.insert(inst.outs[0], inst.clone());
                 out.push(inst.clone());
             }
+            // An inactive write makes a version of the same array (`a[0] = 2.0`).
+            InstKind::Op(Op::Store | Op::Push, args) if self.symbolic => {
+                if let Some(made) = self.made.get(&args[0]).cloned() {
+                    self.made.insert(inst.outs[0], made);
+                }
+                out.push(inst.clone());
+            }
             _ => out.push(inst.clone()),
         }
     }
@@ -425,6 +432,13 @@ impl Forward<'_> {
         let slots: Vec<usize> = (0..lp.params.len())
             .filter(|&i| self.act.slot_active(lp, &inst.outs, i))
             .collect();
+        // A carried local array is, at each iteration and after the loop, the one made.
+        for (i, init) in lp.inits.iter().enumerate() {
+            if let Some(made) = self.made.get(init).cloned() {
+                self.made.insert(lp.params[i], made.clone());
+                self.made.insert(inst.outs[i], made);
+            }
+        }
         let mut t = lp.clone();
         for &i in &slots {
             let tp = self.tangent_value(lp.params[i]);

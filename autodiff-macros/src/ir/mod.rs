@@ -474,8 +474,18 @@ impl Inst {
             InstKind::Op(_, args)
             | InstKind::Rule { args, .. }
             | InstKind::Sum(args)
-            | InstKind::CallJvp { args, .. }
-            | InstKind::CallVjp { args, .. } => map(args, f),
+            | InstKind::CallJvp { args, .. } => map(args, f),
+            InstKind::CallVjp { args, request, .. } => {
+                map(args, f);
+                // The caller's own request of cotangents, which the call passes on.
+                if let Some(Request {
+                    needs: Some((needs, _)),
+                    ..
+                }) = request
+                {
+                    *needs = f(*needs);
+                }
+            }
             InstKind::Zero | InstKind::Closure { .. } | InstKind::Needs => {}
             InstKind::Guard { needs, inner, .. } => {
                 *needs = f(*needs);
@@ -568,8 +578,17 @@ impl Inst {
             InstKind::Op(_, args)
             | InstKind::Rule { args, .. }
             | InstKind::Sum(args)
-            | InstKind::CallJvp { args, .. }
-            | InstKind::CallVjp { args, .. } => out.extend(args),
+            | InstKind::CallJvp { args, .. } => out.extend(args),
+            InstKind::CallVjp { args, request, .. } => {
+                out.extend(args);
+                if let Some(Request {
+                    needs: Some((needs, _)),
+                    ..
+                }) = request
+                {
+                    out.push(*needs);
+                }
+            }
             InstKind::Zero | InstKind::Needs => {}
             InstKind::Guard { needs, inner, .. } => {
                 out.push(*needs);

@@ -201,7 +201,7 @@ impl Reverse<'_> {
                         grow,
                     };
                     out.push(Inst::new(Vec::new(), kind, span));
-                } else if self.act.is_active(a) && self.families.is_array(a) {
+                } else if self.act.is_active(a) && self.func.ty(a).elem().is_float() {
                     // The element's cotangent would be lost: a wrong derivative. The
                     // expansion's panic guard reports it as an internal error instead.
                     panic!("an active array read has no cotangent buffer");
