@@ -155,7 +155,17 @@ fn stmt(rng: &mut Rng, depth: usize) -> String {
                 "0..3",
             ]);
             format!(
-                "for {} in {range} {{ {} {} }}",
+                "{}for {} in {range} {{ {} {} }}",
+                rng.pick(&[
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "#[checkpoint] ",
+                    "#[checkpoint(snapshots = 2)] "
+                ]),
                 rng.pick(&["i", "_", "(a, b)"]),
                 stmt(rng, depth.saturating_sub(1)),
                 stmt(rng, depth.saturating_sub(1))
@@ -183,7 +193,8 @@ fn stmt(rng: &mut Rng, depth: usize) -> String {
             ])
             .to_string(),
         8 => format!(
-            "while {} {{ {} }}",
+            "{}while {} {{ {} }}",
+            rng.pick(&["", "", "", "", "", "#[checkpoint(every = 4)] "]),
             expr(rng, depth.saturating_sub(1)),
             stmt(rng, depth.saturating_sub(1))
         ),
@@ -226,7 +237,15 @@ fn block(rng: &mut Rng, depth: usize) -> String {
 
 fn function(rng: &mut Rng) -> (String, String) {
     if SUPPORTED_ONLY.with(std::cell::Cell::get) {
-        let args = rng.pick(&["", "wrt(x)", "wrt(x, y)", "nested", "nested, wrt(x)"]);
+        let args = rng.pick(&[
+            "",
+            "wrt(x)",
+            "wrt(x, y)",
+            "nested",
+            "nested, wrt(x)",
+            "hessian, wrt(x)",
+            "hessian, graph, wrt(x, y)",
+        ]);
         let body = block(rng, 3);
         return (
             args.to_string(),
@@ -251,6 +270,7 @@ fn function(rng: &mut Rng) -> (String, String) {
         "bogus",
         "wrt(x), wrt(y)",
         "nested",
+        "hessian",
     ]);
     let body = block(rng, 3);
     (
