@@ -452,10 +452,10 @@ pub fn checkpoint_loop(attr: impl ToTokens) -> Error {
     )
 }
 
-pub fn checkpoint_writes(span: Span) -> Error {
+pub fn checkpoint_outputs(span: Span) -> Error {
     Error::new(
         span,
-        "`#[checkpoint]` runs the loop's segments again from the state it carries, which does not include arrays, and this function writes arrays; carry the state in floats (or tuples and structs of floats) across the loop, or drop `#[checkpoint]`",
+        "`#[checkpoint]` runs the loop's segments again on copies of the arrays they use, which an output parameter (written in place) cannot give; write the results into a local `Vec` and copy it into the output after the loop, or drop `#[checkpoint]`",
     )
 }
 

@@ -82,7 +82,7 @@ fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<Toke
     // Lowering finds the mistakes that depend on activity (an unknown method on an active
     // value); it runs even past fence errors, so that every mistake is reported at once.
     let mut func = lower::lower(&cx, &f, cx.has_errors());
-    lower::check_checkpoints(&cx, &func);
+    lower::check_checkpoints(&cx, &func, f.outputs().next().is_some());
     cx.check().map_err(|error| Failure {
         error,
         stubs: Some(emit::stubs(&f)),

@@ -124,11 +124,12 @@ impl Lower<'_> {
     }
 
     pub(super) fn lower_while(&mut self, w: &syn::ExprWhile) {
+        let recompute = crate::desugar::checkpoint::is_recompute(&w.attrs);
         self.lower_loop(
             LoopHead::While { cond: &w.cond },
             &w.body,
             w.while_token.span,
-            false,
+            recompute,
         );
     }
 
@@ -475,16 +476,10 @@ impl<'ast> syn::visit::Visit<'ast> for AssignedNames {
     }
 }
 
-/// `#[checkpoint]` runs a loop's segments again from the state the loop carries, which
-/// does not hold the content of arrays: in a function that writes arrays, a segment run
-/// again could read what was written after it. Such loops are reported.
-pub fn check_checkpoints(cx: &Ctxt, func: &crate::ir::Func) {
-    fn writes(block: &Block) -> bool {
-        block.insts.iter().any(|i| {
-            matches!(&i.kind, InstKind::Op(Op::Store | Op::Push, _))
-                || i.blocks().into_iter().any(writes)
-        })
-    }
+/// `#[checkpoint]` runs a loop's segments again, on copies of the local arrays they use
+/// taken at each segment's start; an output parameter (`out: &mut [f64]`) is written in
+/// place, with no copy, so a function with one cannot have such loops: they are reported.
+pub fn check_checkpoints(cx: &Ctxt, func: &crate::ir::Func, has_outputs: bool) {
     fn segments(block: &Block, out: &mut Vec<Span>) {
         for inst in &block.insts {
             if matches!(&inst.kind, InstKind::Loop(l) if l.recompute) {
@@ -497,7 +492,7 @@ pub fn check_checkpoints(cx: &Ctxt, func: &crate::ir::Func) {
     }
     let mut found = Vec::new();
     segments(&func.body, &mut found);
-    if let (Some(&span), true) = (found.first(), writes(&func.body)) {
-        cx.push(diag::checkpoint_writes(span));
+    if let (Some(&span), true) = (found.first(), has_outputs) {
+        cx.push(diag::checkpoint_outputs(span));
     }
 }

@@ -37,6 +37,7 @@ mod buffers;
 mod calls;
 mod passes;
 mod primal;
+mod segments;
 mod sweep;
 mod tape;
 mod written;
@@ -101,6 +102,7 @@ impl<'a> Reverse<'a> {
             families: Families::of(func, active_params),
             exports: HashMap::new(),
             joint: HashMap::new(),
+            segments: HashMap::new(),
         }
     }
 
@@ -298,6 +300,9 @@ struct Reverse<'a> {
     /// Active calls with a local array argument, by result: made again through `_vjp` in
     /// the adjoint, on copies of those arrays taken at the call (see `primal::joint_call`).
     joint: HashMap<Value, JointCall>,
+    /// `#[checkpoint]` segments that use local arrays, by tape: the copies taken at their
+    /// start (see `segments`).
+    segments: HashMap<Value, Vec<segments::SegmentCopy>>,
 }
 
 /// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`

@@ -62,6 +62,9 @@ impl Reverse<'_> {
                     inst.span,
                 )
             }
+            InstKind::Loop(lp) if lp.recompute && self.target == Target::Pullback => {
+                self.segment_loop(inst, lp, before)
+            }
             InstKind::Loop(lp) => self.primal_loop(inst, lp),
             _ => inst.clone(),
         }
@@ -99,12 +102,13 @@ impl Reverse<'_> {
     /// The copies of local arrays that joint calls pass to `g_vjp` in the adjoint.
     pub(super) fn snapshots(&self) -> HashSet<Value> {
         let args = self.joint.values().flat_map(|j| j.args.iter().copied());
-        args.filter(|&a| self.local_array(a)).collect()
+        let joint = args.filter(|&a| self.local_array(a));
+        joint.chain(self.segment_copies()).collect()
     }
 
     /// An array made in the function (not a parameter): a callee's pullback may not
     /// borrow it, since the pullback outlives the function's locals.
-    fn local_array(&self, a: Value) -> bool {
+    pub(super) fn local_array(&self, a: Value) -> bool {
         let root = self.families.root(a);
         self.func.ty(a).elem() != Ty::Unknown
             && !self.func.params.contains(&root)
@@ -222,7 +226,7 @@ impl Reverse<'_> {
 
     /// A loop whose adjoint will run: it records each iteration on a tape (its last out).
     /// What it records is known once the adjoint is built; `fill_records` fills it in.
-    fn primal_loop(&mut self, inst: &Inst, lp: &Loop) -> Inst {
+    pub(super) fn primal_loop(&mut self, inst: &Inst, lp: &Loop) -> Inst {
         let mut lp = lp.clone();
         lp.body = self.primal_block(&lp.body);
         let mut outs = inst.outs.clone();

@@ -413,7 +413,9 @@ impl Reverse<'_> {
         // recomputing them would rerun the inner loop once per enclosing level.
         let exported: HashSet<Value> = self.exports.values().copied().collect();
         let snapshots = self.snapshots();
-        let (mut insts, stored) = recompute_or_record(&lp.body.insts, &adjoint, |inst, wanted| {
+        // Segments of `#[checkpoint]` loops run again on copies of the arrays they use.
+        let body = self.with_working_copies(&lp.body.insts);
+        let (mut insts, stored) = recompute_or_record(&body, &adjoint, |inst, wanted| {
             // A `#[checkpoint]` segment runs again, from the state recorded at its start.
             let segment = matches!(&inst.kind, InstKind::Loop(l) if l.recompute);
             !segment
