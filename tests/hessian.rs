@@ -273,3 +273,38 @@ fn tangents_stored_in_local_arrays() {
         assert_hessian(&h, &|x| smoothed_grad(x).1, &x, 1e-6);
     }
 }
+
+/// A damped oscillator integrated by explicit Euler, with the loop checkpointed or not.
+macro_rules! oscillator {
+    ($name:ident $(, #[$attr:meta])?) => {
+        #[differentiable(hessian, wrt(k, x0))]
+        pub fn $name(k: f64, x0: f64, steps: usize) -> f64 {
+            let (mut x, mut v) = (x0, 0.0);
+            $(#[$attr])?
+            for _ in 0..steps {
+                let a = -k * x.sin() - 0.1 * v;
+                x += 0.01 * v;
+                v += 0.01 * a;
+            }
+            x * x + v
+        }
+    };
+}
+
+oscillator!(oscillator_stored);
+oscillator!(oscillator_checkpointed, #[checkpoint]);
+
+#[test]
+fn hessian_vector_products_through_checkpointed_loops() {
+    for steps in [0, 1, 17, 500] {
+        let (v, g, hv) = oscillator_stored_hvp(2.0, 0.5, steps, 0.3, -1.0);
+        let (w, h, hw) = oscillator_checkpointed_hvp(2.0, 0.5, steps, 0.3, -1.0);
+        assert_eq!(v, w);
+        for (a, b) in [(g.0, h.0), (g.1, h.1), (hv.0, hw.0), (hv.1, hw.1)] {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + a.abs()),
+                "{steps} steps: {a} vs {b}"
+            );
+        }
+    }
+}
