@@ -17,6 +17,11 @@ use num_dual::{Dual2SVec64, DualNum};
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "common/numbers.rs"]
+mod numbers;
+
+use numbers::numbers;
+
 #[differentiable(hessian)]
 pub fn rosenbrock(x: &[f64]) -> f64 {
     let mut s = 0.0;
@@ -74,19 +79,6 @@ fn time_ns(mut f: impl FnMut()) -> f64 {
             start.elapsed().as_secs_f64() * 1e9 / iters as f64
         })
         .fold(f64::INFINITY, f64::min)
-}
-
-/// Numbers in [−1, 1) from a fixed seed.
-fn numbers(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
 }
 
 fn hvp_row(name: &str, f: impl Fn(), grad: impl Fn(), hvp: impl Fn()) {

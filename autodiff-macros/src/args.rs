@@ -1,6 +1,7 @@
 //! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(x, y))]`,
 //! `nested` (also generate `f_dir`, the directional derivative, differentiable again),
-//! `hessian` (also `f_hvp` and `f_hessian`) and `graph` (also `f_graph`, the IR as DOT).
+//! `hessian` (also `f_hvp` and `f_hessian`), `jacobian` (also `f_jacobian`) and `graph`
+//! (also `f_graph`, the IR as DOT).
 
 use crate::{ctxt::Ctxt, diag};
 use proc_macro2::{Ident, TokenStream};
@@ -20,6 +21,8 @@ pub struct Args {
     pub hessian: bool,
     /// `graph`: also `f_graph()`, the optimised primal and adjoint IR as a DOT text.
     pub graph: bool,
+    /// `jacobian`: also `f_jacobian` (and `f_jvp_lanes`, vector forward mode).
+    pub jacobian: bool,
 }
 
 pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
@@ -38,6 +41,7 @@ fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()>
             "nested" => Some(&mut args.nested),
             "hessian" => Some(&mut args.hessian),
             "graph" => Some(&mut args.graph),
+            "jacobian" => Some(&mut args.jacobian),
             _ => None,
         };
         if let Some(flag) = flag {

@@ -19,7 +19,7 @@ pub fn bad_args(span: Span) -> Error {
 }
 
 pub fn unknown_arg(key: &syn::Ident) -> Error {
-    at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)`, `nested`, `hessian` and `graph`, e.g. `#[differentiable(wrt(x), nested)]`"))
+    at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)`, `nested`, `hessian`, `jacobian` and `graph`, e.g. `#[differentiable(wrt(x), nested)]`"))
 }
 
 pub fn duplicate_wrt(key: &syn::Ident) -> Error {
@@ -456,6 +456,13 @@ pub fn checkpoint_outputs(span: Span) -> Error {
     Error::new(
         span,
         "`#[checkpoint]` runs the loop's segments again on copies of the arrays they use, which an output parameter (written in place) cannot give; write the results into a local `Vec` and copy it into the output after the loop, or drop `#[checkpoint]`",
+    )
+}
+
+pub fn jacobian_shape(span: Span) -> Error {
+    Error::new(
+        span,
+        "`jacobian` takes a free function returning a float, a `Vec` or an array of floats, with active parameters and no output parameters; return the outputs as one `Vec` (or drop `jacobian` and use `f_jvp` per column)",
     )
 }
 

@@ -89,6 +89,12 @@ fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<Toke
     })?;
     let d = differentiate(&f, &mut func);
     let mut tokens = emit::emit(&f, &d.jvp, &d.vjp);
+    if args.jacobian {
+        match crate::jacobian::jacobian(&f, &d.jvp) {
+            Ok(more) => tokens.extend(more),
+            Err(error) => tokens.extend(error.into_compile_error()),
+        }
+    }
     if args.graph {
         let dot = crate::ir::graph(&f.name().to_string(), &func, &d.vjp);
         tokens.extend(emit::graph_fn(&f, &dot));

@@ -12,7 +12,7 @@ use crate::activity::Activity;
 use crate::ir::{Block, CallForm, Func, Inst, InstKind, Loop, LoopKind, Op, Role, Value};
 use crate::rules::{self, rule_call, Builder, Mode, Operands, Partial};
 use proc_macro2::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub fn jvp(func: &Func, act: &Activity, active_params: &[Value]) -> Func {
     transform(func, act, active_params, false).0
@@ -511,5 +511,55 @@ impl Forward<'_> {
             },
             inst.span,
         ));
+    }
+}
+
+/// The values of a forward-mode function (`jvp`, whose first `primal_params` parameters are
+/// the primal's) that are tangents: its tangent parameters and everything computed from
+/// one, the results of rules, sums and zeros. Vector forward mode gives them all `K` lanes.
+pub fn tangent_values(jvp: &Func, primal_params: usize) -> HashSet<Value> {
+    let mut tangents: HashSet<Value> = jvp.params[primal_params..].iter().copied().collect();
+    // Loops carry tangents around: repeat until nothing changes.
+    loop {
+        let before = tangents.len();
+        mark_tangents(&jvp.body, &mut tangents);
+        if tangents.len() == before {
+            return tangents;
+        }
+    }
+}
+
+fn mark_tangents(block: &Block, tangents: &mut HashSet<Value>) {
+    for inst in &block.insts {
+        let derived = match &inst.kind {
+            InstKind::Rule { .. } | InstKind::Sum(_) | InstKind::Zero | InstKind::ZeroLike(_) => {
+                true
+            }
+            InstKind::Op(_, args) => args.iter().any(|a| tangents.contains(a)),
+            InstKind::Loop(lp) => {
+                for (i, &p) in lp.params.iter().enumerate() {
+                    let y = lp.body.yields.get(i);
+                    if tangents.contains(&lp.inits[i]) || y.is_some_and(|y| tangents.contains(y)) {
+                        tangents.extend([p, inst.outs[i]]);
+                    }
+                }
+                false
+            }
+            InstKind::If { then, els, .. } => {
+                for (i, &o) in inst.outs.iter().enumerate() {
+                    if tangents.contains(&then.yields[i]) || tangents.contains(&els.yields[i]) {
+                        tangents.insert(o);
+                    }
+                }
+                false
+            }
+            _ => false,
+        };
+        if derived {
+            tangents.extend(&inst.outs);
+        }
+        for b in inst.blocks() {
+            mark_tangents(b, tangents);
+        }
     }
 }

@@ -20,6 +20,7 @@
 
 use crate::ast::{classify, DiffFn, TypeClass};
 use crate::ir::Func;
+use crate::wrappers::{as_ref, locals, passed};
 use crate::{activity, args, ctxt::Ctxt, diag, emit, forward, names, opt, reverse};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -136,13 +137,6 @@ fn group(parts: &[TokenStream]) -> TokenStream {
     }
 }
 
-/// Fresh local names `<stem>0`, `<stem>1`, .. for the active parameters.
-fn locals(f: &DiffFn, stem: &str) -> Vec<syn::Ident> {
-    (0..f.active_params().count())
-        .map(|k| names::local(&format!("{stem}{k}"), Span::call_site()))
-        .collect()
-}
-
 /// `f_hvp(x.., d_x..) = (f(x), ∇f(x), H·d_x)` from `f_jvp_vjp`'s pullback seeded `(0, 1)`.
 fn hvp_fn(f: &DiffFn) -> TokenStream {
     let name = f.name();
@@ -180,7 +174,7 @@ fn idents(ids: &[syn::Ident]) -> Vec<TokenStream> {
 }
 
 /// `f_hessian(x..) = (f(x), ∇f(x), H)`: column `j` of `H` is `f_hvp` along the `j`-th unit
-/// tangent of the active parameters flattened in order (see `autodiff::hessian`).
+/// tangent of the active parameters flattened in order (see `autodiff::flat`).
 fn hessian_fn(f: &DiffFn) -> TokenStream {
     let name = f.name();
     let (ret, grad) = (f.ret_ty, gradient_type(f));
@@ -212,7 +206,7 @@ fn hessian_fn(f: &DiffFn) -> TokenStream {
         .collect();
     let counts = refs
         .iter()
-        .map(|r| quote!(::autodiff::hessian::Direction::count(#r)));
+        .map(|r| quote!(::autodiff::flat::Direction::count(#r)));
     let mut ends: Vec<TokenStream> = starts.iter().skip(1).map(|s| quote!(#s)).collect();
     ends.push(quote!(#n));
     let args = f.params.iter().map(|p| passed(&p.ident, p.by_ref()));
@@ -232,11 +226,11 @@ fn hessian_fn(f: &DiffFn) -> TokenStream {
             let mut #h = <#matrix>::zeros(#n, #n);
             let mut #first = ::core::option::Option::None;
             for #j in 0..#n {
-                #(let #tangents = ::autodiff::hessian::Direction::unit(#refs, ::autodiff::hessian::local(#j, #starts, #ends));)*
+                #(let #tangents = ::autodiff::flat::Direction::unit(#refs, ::autodiff::flat::local(#j, #starts, #ends));)*
                 let (#value, #gradient, #hv) = #hvp(#(#args,)* #(#directions),*);
                 let #all_parts = #hv;
                 let mut #at = 0usize;
-                #(#at = ::autodiff::hessian::column(&mut #h, #j, #at, &#parts);)*
+                #(#at = ::autodiff::flat::column(&mut #h, #j, #at, &#parts);)*
                 #first = ::core::option::Option::Some((#value, #gradient));
             }
             let (#value, #gradient) = match #first {
@@ -245,23 +239,5 @@ fn hessian_fn(f: &DiffFn) -> TokenStream {
             };
             (#value, #gradient, #h)
         }
-    }
-}
-
-/// A reference to a value: itself if it is one (`is_ref`), else `&value`.
-fn as_ref(ident: &syn::Ident, is_ref: bool) -> TokenStream {
-    if is_ref {
-        quote!(#ident)
-    } else {
-        quote!(&#ident)
-    }
-}
-
-/// A parameter passed on in a loop: a reference as it is, a value cloned.
-fn passed(ident: &syn::Ident, by_ref: bool) -> TokenStream {
-    if by_ref {
-        quote!(#ident)
-    } else {
-        quote!(::core::clone::Clone::clone(&#ident))
     }
 }

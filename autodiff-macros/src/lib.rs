@@ -14,6 +14,7 @@
 //! | activity | `activity` | varied × useful: which values get tangents and cotangents |
 //! | rules | `rules/` | THE rule table: each op's partials once, a runtime pair and an IR formula |
 //! | forward | `forward` | `f_jvp`, and `f_dir` for `nested` (the formulas as IR) |
+//! | Jacobians | `jacobian` | for `jacobian`: `f_jacobian`, by vector forward mode (`f_jvp_lanes`, emitted in lanes), `f_jvp` per column or pullbacks per row |
 //! | second order | `hessian` | for `hessian`: `f_hvp` and `f_hessian`, reverse mode over `forward`'s formulas as IR |
 //! | reverse | `reverse/` (`primal`, `sweep`, `passes`, `tape`, `written`) | one adjoint construction, packaged twice: `f_vjp` (the primal, then the pullback closure) and, for `nested`, `f_grad_k_of_n` (the sweep written out as ordinary IR, `written`) |
 //! | emission | `emit/` (`signature`, `ownership`, `body`, `inst`, `ops`) | IR → Rust tokens, the only stage that writes Rust |
@@ -36,12 +37,14 @@ mod fence;
 mod forward;
 mod hessian;
 mod ir;
+mod jacobian;
 mod lower;
 mod names;
 mod opt;
 mod reverse;
 mod rules;
 mod types;
+mod wrappers;
 
 #[cfg(test)]
 mod tests;

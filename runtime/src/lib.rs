@@ -37,8 +37,9 @@
 extern crate self as autodiff;
 
 mod differentiable;
+pub mod flat;
 pub mod gradcheck;
-pub mod hessian;
+pub mod lanes;
 pub mod linalg;
 mod needs;
 mod real;
@@ -67,6 +68,7 @@ pub use differentiable::{join, Differentiable, Floats, FloatsMut, Layout};
 pub use gradcheck::{
     check_gradient, dot_product_test, finite_difference, GradcheckError, Tolerance,
 };
+pub use lanes::Lanes;
 /// nalgebra, re-exported so that matrix code and derived structs name the same version.
 pub use nalgebra;
 pub use real::{Erf, Real, Zero};

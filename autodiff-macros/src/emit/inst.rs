@@ -158,6 +158,14 @@ impl Emitter<'_> {
     }
 
     fn zero_like(&self, v: Value, span: Span) -> TokenStream {
+        if let Some(lanes) = &self.lanes {
+            // In `f_jvp_lanes` every `zero_like` makes a tangent.
+            if self.func.ty(v).is_float() {
+                return lanes.zero();
+            }
+            let (elem, k, v) = (&lanes.elem, &lanes.k, self.by_ref_operand(v));
+            return quote_spanned!(span=> ::autodiff::lanes::zero_like::<#elem, #k, _>(#v));
+        }
         match self.func.ty(v) {
             Ty::F64 => quote_spanned!(span=> 0.0_f64),
             Ty::F32 => quote_spanned!(span=> 0.0_f32),

@@ -82,6 +82,11 @@ pub fn graph_fn(f: &DiffFn, dot: &str) -> TokenStream {
     }
 }
 
+/// `f_jvp_lanes`, the vector forward mode of `f` (`jvp` in `K` lanes), for `f_jacobian`.
+pub fn jvp_lanes(f: &DiffFn, jvp: &Func, lanes: LanesMode) -> TokenStream {
+    Signature::new(f).jvp_lanes_fn(jvp, lanes)
+}
+
 /// Declarations of the derivatives with bodies that are never compiled into a program:
 /// emitted next to a compile error so that callers see that error, not a cascade of
 /// "cannot find `f_grad`".
@@ -136,6 +141,8 @@ struct Emitter<'a> {
     /// Fields read by reference (`&s.k`): passed to a call by value where the source
     /// passes them so (`g(s.k)`), unlike a variable that holds a reference.
     field_reads: HashSet<Value>,
+    /// Vector forward mode: the tangents carry `K` lanes (`f_jvp_lanes`).
+    lanes: Option<LanesMode>,
     /// How this function names itself when it takes the caller's request of needed
     /// cotangents: `[name, type of the first, of the second differentiable parameter]`.
     needs_id: Option<TokenStream>,
@@ -143,6 +150,50 @@ struct Emitter<'a> {
     f_returns_vector: bool,
     /// The declared result, whose (possibly nested) tuple groups the results' parts.
     result_ty: Option<syn::Type>,
+}
+
+/// How `f_jvp_lanes` writes its tangents: which values are tangents, their float type and
+/// the name of the lane count.
+#[derive(Clone)]
+pub struct LanesMode {
+    pub tangents: HashSet<Value>,
+    pub elem: TokenStream,
+    pub k: proc_macro2::Ident,
+}
+
+impl LanesMode {
+    /// `::autodiff::Lanes<T, K>`.
+    fn ty(&self) -> TokenStream {
+        let (elem, k) = (&self.elem, &self.k);
+        quote!(::autodiff::Lanes<#elem, #k>)
+    }
+
+    /// The zero of a float's tangent lanes.
+    fn zero(&self) -> TokenStream {
+        let ty = self.ty();
+        quote!(<#ty as ::autodiff::Zero>::zero())
+    }
+}
+
+/// `ty` with every `f32` / `f64` in it replaced by `K` lanes of it: the type of the lanes
+/// of a parameter or result of type `ty`.
+pub fn lanes_type(ty: &syn::Type, k: &proc_macro2::Ident) -> syn::Type {
+    struct Floats<'a>(&'a proc_macro2::Ident);
+    impl VisitMut for Floats<'_> {
+        fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+            if let syn::Type::Path(p) = ty {
+                if p.qself.is_none() && (p.path.is_ident("f64") || p.path.is_ident("f32")) {
+                    let k = self.0;
+                    *ty = syn::parse_quote!(::autodiff::Lanes<#p, #k>);
+                    return;
+                }
+            }
+            visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    Floats(k).visit_type_mut(&mut ty);
+    ty
 }
 
 /// `items` grouped as the (possibly nested) tuple type `ty`: `((a, b), c)`.

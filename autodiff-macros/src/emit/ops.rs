@@ -103,6 +103,11 @@ impl Emitter<'_> {
             .zip(inits)
             .map(|((&o, var), &init)| {
                 let init = self.operand(init);
+                let lanes = self.lanes.as_ref().filter(|l| l.tangents.contains(&o));
+                if let (Some(lanes), true) = (lanes, self.func.ty(o).is_float()) {
+                    let ty = lanes.ty();
+                    return quote!(let mut #var: #ty = #init;);
+                }
                 match self.func.ty(o) {
                     Ty::F64 => quote!(let mut #var: f64 = #init;),
                     Ty::F32 => quote!(let mut #var: f32 = #init;),

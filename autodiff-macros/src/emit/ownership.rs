@@ -19,6 +19,7 @@ impl<'a> Emitter<'a> {
             owned: Vec::new(),
             inactive: HashSet::new(),
             field_reads: HashSet::new(),
+            lanes: None,
             needs_id: None,
             f_returns_vector: false,
             result_ty: None,
@@ -114,10 +115,11 @@ impl<'a> Emitter<'a> {
                     }
                 }
                 InstKind::Zero => {
-                    self.inline.insert(
-                        inst.outs[0],
-                        quote_spanned!(inst.span=> ::autodiff::__private::zero()),
-                    );
+                    let zero = match &self.lanes {
+                        Some(lanes) => lanes.zero(),
+                        None => quote_spanned!(inst.span=> ::autodiff::__private::zero()),
+                    };
+                    self.inline.insert(inst.outs[0], zero);
                 }
                 _ => {
                     for b in inst.blocks() {

@@ -245,6 +245,7 @@ fn function(rng: &mut Rng) -> (String, String) {
             "nested, wrt(x)",
             "hessian, wrt(x)",
             "hessian, graph, wrt(x, y)",
+            "jacobian, wrt(x, xs)",
         ]);
         let body = block(rng, 3);
         return (
@@ -271,6 +272,7 @@ fn function(rng: &mut Rng) -> (String, String) {
         "wrt(x), wrt(y)",
         "nested",
         "hessian",
+        "jacobian",
     ]);
     let body = block(rng, 3);
     (

@@ -6,6 +6,7 @@
 //! (at a pole or a kink) does not turn an unused value into NaN; see the kink table in the
 //! crate docs.
 
+use crate::lanes::Tangent;
 use crate::Real;
 
 #[inline]
@@ -33,14 +34,26 @@ fn checked<T: Real>(seed: T, partial: T) -> T {
     }
 }
 
-/// Defines the jvp/vjp pair of one operand from its partial derivative.
+/// A tangent (one or several lanes) times a partial, with the zero rule of `guarded` or
+/// `checked`.
+macro_rules! lanes {
+    (guarded, $t:expr, $p:expr) => {
+        $t.scale_guarded($p)
+    };
+    (checked, $t:expr, $p:expr) => {
+        $t.scale_checked($p)
+    };
+}
+
+/// Defines the jvp/vjp pair of one operand from its partial derivative: the jvp for a
+/// tangent of any number of lanes (see [`crate::lanes`]).
 macro_rules! partial {
     ($(#[$doc:meta])* $jvp:ident, $vjp:ident ($($arg:ident: $ty:ty),*) => $p:expr) => {
         $(#[$doc])*
         #[inline]
         #[allow(unused_variables)]
-        pub fn $jvp<T: Real>($($arg: $ty,)* t: T) -> T {
-            t * $p
+        pub fn $jvp<T: Real, D: Tangent<T>>($($arg: $ty,)* t: D) -> D {
+            t.scale($p)
         }
         $(#[$doc])*
         #[inline]
@@ -53,8 +66,8 @@ macro_rules! partial {
         $(#[$doc])*
         #[inline]
         #[allow(unused_variables)]
-        pub fn $jvp<T: Real>($($arg: $ty,)* t: T) -> T {
-            $guard(t, $p)
+        pub fn $jvp<T: Real, D: Tangent<T>>($($arg: $ty,)* t: D) -> D {
+            lanes!($guard, t, $p)
         }
         $(#[$doc])*
         #[inline]
