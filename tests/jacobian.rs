@@ -166,3 +166,53 @@ fn one_row_of_f32() {
         assert!((j[(0, k)] - 2.0 * (2.0 * v).cos()).abs() < 1e-5);
     }
 }
+
+/// Vector mode through a `while` loop, `windows`, `max`, `abs`, `powi`, `continue` and
+/// an early `return`.
+#[differentiable(jacobian)]
+pub fn profile(x: &[f64], gain: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(4 * x.len());
+    for w in x.windows(2) {
+        out.push((w[1] - w[0]).abs() * gain);
+        out.push(w[0].max(w[1]).powi(3));
+    }
+    let mut k = 0;
+    let mut acc = gain;
+    while k < x.len() {
+        k += 1;
+        if x[k - 1] < -5.0 {
+            continue;
+        }
+        acc = acc * 0.5 + x[k - 1].sin();
+        out.push(acc);
+    }
+    if gain > 100.0 {
+        return out;
+    }
+    out.push(acc * acc);
+    out
+}
+
+#[test]
+fn vector_mode_through_control_flow() {
+    let x = [0.3, -1.2, 0.8, 2.0, -0.4];
+    let (value, j) = profile_jacobian(&x, 1.5);
+    assert_eq!(value, profile(&x, 1.5));
+    assert_eq!(j.shape(), (value.len(), 6));
+    let flat = [x.to_vec(), vec![1.5]].concat();
+    let fd = fd_jacobian(&|p| profile(&p[..5], p[5]), &flat);
+    assert_close(&j, &fd, 1e-6);
+    for c in 0..6 {
+        let mut dx = [0.0; 5];
+        if c < 5 {
+            dx[c] = 1.0;
+        }
+        let (_, col) = profile_jvp(&x, 1.5, &dx, if c == 5 { 1.0 } else { 0.0 });
+        for (r, v) in col.iter().enumerate() {
+            assert!(
+                (v - j[(r, c)]).abs() <= 1e-14 * (1.0 + v.abs()),
+                "({r}, {c})"
+            );
+        }
+    }
+}

@@ -125,6 +125,7 @@ fn transform(
         missing: Vec::new(),
         field_reads: Default::default(),
         made: HashMap::new(),
+        undefs: Default::default(),
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
@@ -163,6 +164,9 @@ struct Forward<'a> {
     /// tangents are made the same way, so that the reverse mode over `f_jvp` sees a new
     /// array, with a cotangent buffer of its own, where tangents are stored.
     made: HashMap<Value, Inst>,
+    /// Placeholders (`Undef`, the result before any `return`): their tangents are
+    /// placeholders too (a zero of a type only the placeholder's use tells).
+    undefs: std::collections::HashSet<Value>,
 }
 
 impl Forward<'_> {
@@ -183,8 +187,11 @@ impl Forward<'_> {
     fn zero(&mut self, like: Value, insts: &mut Vec<Inst>) -> Value {
         let info = self.func.info(like).clone();
         let z = self.func.new_value(None, info.span, info.ty);
-        // Anything but a float (an object, an array) has a zero of its own shape.
-        let kind = if !info.ty.is_float() {
+        // Anything but a float (an object, an array) has a zero of its own shape; a
+        // placeholder's tangent is a placeholder.
+        let kind = if self.undefs.contains(&like) {
+            InstKind::Op(Op::Undef, Vec::new())
+        } else if !info.ty.is_float() {
             InstKind::ZeroLike(like)
         } else {
             InstKind::Zero
@@ -231,6 +238,10 @@ impl Forward<'_> {
             }
             InstKind::If { cond, then, els } => self.branch(inst, *cond, then, els, out),
             InstKind::Loop(lp) => self.loop_inst(inst, lp, out),
+            InstKind::Op(Op::Undef, _) => {
+                self.undefs.insert(inst.outs[0]);
+                out.push(inst.clone());
+            }
             InstKind::Op(Op::NewArray { .. } | Op::EmptyVec, _) if self.symbolic => {
                 self.made.insert(inst.outs[0], inst.clone());
                 out.push(inst.clone());
@@ -475,7 +486,9 @@ impl Forward<'_> {
     fn zero_array(&mut self, v: Value, insts: &mut Vec<Inst>) -> Value {
         let span = self.func.info(v).span;
         let z = self.func.new_derived(Role::Derivative(v), v);
-        let kind = match self.made.get(&v).map(|i| i.kind.clone()) {
+        let made = self.made.get(&v).map(|i| i.kind.clone());
+        let kind = match made {
+            _ if self.undefs.contains(&v) => InstKind::Op(Op::Undef, Vec::new()),
             Some(InstKind::Op(op @ Op::NewArray { .. }, args)) => {
                 let zero = self.func.push_float(0.0, args[0], span, insts);
                 InstKind::Op(op, vec![zero, args[1]])

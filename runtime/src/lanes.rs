@@ -71,6 +71,13 @@ impl<T: Real, const K: usize> Zero for Lanes<T, K> {
     }
 }
 
+/// Zero lanes (what a placeholder of the generated code holds).
+impl<T: Real, const K: usize> Default for Lanes<T, K> {
+    fn default() -> Self {
+        Self::zero()
+    }
+}
+
 impl<T: Real, const K: usize> Add for Lanes<T, K> {
     type Output = Self;
     #[inline]
