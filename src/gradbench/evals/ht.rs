@@ -4,7 +4,10 @@
 //! and the Jacobian is taken in forward mode: one pass per parameter.
 
 use super::{computation, flatten, parse, unknown, Job};
-use autodiff::differentiable;
+use autodiff::{differentiable, Lanes, Zero};
+
+/// The Jacobian's columns per forward pass (vector forward mode).
+const LANES: usize = 8;
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,7 +41,7 @@ struct ModelInput {
 /// `f(θ, us, <the model and data of hand>, extra..)`: the argument list `residuals` and
 /// its derivatives share.
 macro_rules! with_hand {
-    ($f:ident, $hand:expr $(, $extra:expr)*) => {{
+    ($f:path, $hand:expr $(, $extra:expr)*) => {{
         let h = $hand;
         $f(
             &h.theta, &h.us, h.bones, &h.parents, &h.relatives, &h.inverse_absolutes,
@@ -141,11 +144,11 @@ impl Hand {
     }
 
     /// Rows of the Jacobian: per residual, `∂/∂us[i]` (complicated variant) then `∂/∂θ`.
-    /// The columns are independent forward passes, run in parallel when the tool has
-    /// more than one thread.
+    /// The columns come from forward passes in vector mode, `LANES` columns a pass
+    /// (`residuals_jvp_lanes`); the passes run in parallel when the tool has more than
+    /// one thread.
     fn jacobian(&self) -> Jacobian {
         let complicated = !self.us.is_empty();
-        let zero_us = vec![0.0; self.us.len()];
         // (θ direction, u direction): each residual depends on its own point's u only, so
         // one pass with every u₀ moved (then every u₁) gives all of those derivatives.
         let mut directions: Vec<(Option<usize>, Option<usize>)> = Vec::new();
@@ -153,20 +156,11 @@ impl Hand {
             directions.extend([(None, Some(0)), (None, Some(1))]);
         }
         directions.extend((0..26).map(|p| (Some(p), None)));
-        let columns: Vec<Vec<f64>> = directions
-            .par_iter()
-            .map(|&(p, which)| {
-                let mut dtheta = vec![0.0; 26];
-                if let Some(p) = p {
-                    dtheta[p] = 1.0;
-                }
-                let mut dus = zero_us.clone();
-                if let Some(which) = which {
-                    dus.iter_mut().skip(which).step_by(2).for_each(|d| *d = 1.0);
-                }
-                self.tangent(&dtheta, &dus)
-            })
+        let blocks: Vec<Vec<Vec<f64>>> = directions
+            .par_chunks(LANES)
+            .map(|block| self.tangents(block))
             .collect();
+        let columns: Vec<Vec<f64>> = blocks.into_iter().flatten().collect();
         let rows = 3 * self.correspondences.len();
         let mut jac = Vec::with_capacity(rows * columns.len());
         for r in 0..rows {
@@ -178,8 +172,26 @@ impl Hand {
         }
     }
 
-    fn tangent(&self, dtheta: &[f64], dus: &[f64]) -> Vec<f64> {
-        with_hand!(residuals_jvp, self, dtheta, dus).1
+    /// The residuals' tangents along up to `LANES` directions `(θ index, u index)` at
+    /// once, one column per direction.
+    fn tangents(&self, block: &[(Option<usize>, Option<usize>)]) -> Vec<Vec<f64>> {
+        let mut dtheta = vec![Lanes::<f64, LANES>::zero(); 26];
+        let mut dus = vec![Lanes::<f64, LANES>::zero(); self.us.len()];
+        for (k, &(p, which)) in block.iter().enumerate() {
+            if let Some(p) = p {
+                dtheta[p].0[k] = 1.0;
+            }
+            if let Some(which) = which {
+                dus.iter_mut()
+                    .skip(which)
+                    .step_by(2)
+                    .for_each(|d| d.0[k] = 1.0);
+            }
+        }
+        let (_, lanes) = with_hand!(residuals_jvp_lanes::<LANES>, self, &dtheta, &dus);
+        (0..block.len())
+            .map(|k| lanes.iter().map(|l| l.0[k]).collect())
+            .collect()
     }
 }
 
@@ -192,7 +204,7 @@ impl Hand {
     clippy::needless_range_loop,
     clippy::manual_range_contains
 )]
-#[differentiable(wrt(theta, us))]
+#[differentiable(wrt(theta, us), jacobian)]
 pub fn residuals(
     theta: &[f64],
     us: &[f64],
