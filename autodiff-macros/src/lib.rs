@@ -87,8 +87,18 @@ use proc_macro::TokenStream;
 /// `f_hessian(x..) -> (value, gradient, DMatrix)` over the active parameters flattened in
 /// order; it implies `nested`.
 ///
+/// `#[differentiable(jacobian)]` (a free function returning a float, `Vec` or array)
+/// also generates `f_jacobian(x..) -> (value, DMatrix)`: forward mode eight columns a
+/// sweep (vector forward mode) when there are no more inputs than outputs, a pullback
+/// per row otherwise.
+///
 /// `#[differentiable(graph)]` also generates `f_graph() -> &'static str`, the optimised
 /// primal and its reverse mode as a Graphviz DOT graph.
+///
+/// Inside, `#[checkpoint]` on a `for` loop over a range or a `while` loop (also
+/// `#[checkpoint(snapshots = K)]`, `#[checkpoint(every = L)]`) makes reverse mode keep
+/// the loop's state at segment starts and run each segment again, instead of recording
+/// every iteration.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()
