@@ -20,7 +20,7 @@
 
 use crate::ast::{classify, DiffFn, TypeClass};
 use crate::ir::Func;
-use crate::wrappers::{as_ref, locals, passed};
+use crate::wrappers::{as_ref, locals, passed, Flat};
 use crate::{activity, args, ctxt::Ctxt, diag, emit, forward, names, opt, reverse};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -191,24 +191,11 @@ fn hessian_fn(f: &DiffFn) -> TokenStream {
         &doc,
     );
     let local = |s: &str| names::local(s, Span::call_site());
-    let (h, j, n, first, at) = (
-        local("h"),
-        local("j"),
-        local("n"),
-        local("first"),
-        local("at"),
-    );
-    let starts = locals(f, "start");
+    let (h, j, first, at) = (local("h"), local("j"), local("first"), local("at"));
+    let flat = Flat::new(f);
+    let (n, count) = (&flat.n, flat.count());
     let (tangents, parts) = (locals(f, "d"), locals(f, "hv"));
-    let refs: Vec<TokenStream> = f
-        .active_params()
-        .map(|p| as_ref(&p.ident, p.by_ref()))
-        .collect();
-    let counts = refs
-        .iter()
-        .map(|r| quote!(::autodiff::flat::Direction::count(#r)));
-    let mut ends: Vec<TokenStream> = starts.iter().skip(1).map(|s| quote!(#s)).collect();
-    ends.push(quote!(#n));
+    let units = flat.units(&tangents, &j);
     let args = f.params.iter().map(|p| passed(&p.ident, p.by_ref()));
     let directions = f
         .active_params()
@@ -221,12 +208,11 @@ fn hessian_fn(f: &DiffFn) -> TokenStream {
     let (value, gradient) = (local("value"), local("gradient"));
     quote! {
         #head {
-            let mut #n = 0usize;
-            #(let #starts = #n; #n += #counts;)*
+            #count
             let mut #h = <#matrix>::zeros(#n, #n);
             let mut #first = ::core::option::Option::None;
             for #j in 0..#n {
-                #(let #tangents = ::autodiff::flat::Direction::unit(#refs, ::autodiff::flat::local(#j, #starts, #ends));)*
+                #units
                 let (#value, #gradient, #hv) = #hvp(#(#args,)* #(#directions),*);
                 let #all_parts = #hv;
                 let mut #at = 0usize;

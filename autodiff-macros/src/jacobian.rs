@@ -11,7 +11,7 @@
 use crate::ast::{classify, DiffFn, TypeClass};
 use crate::emit::{self, LanesMode};
 use crate::ir::{Block, Func, InstKind, Op, Ty};
-use crate::wrappers::{as_ref, locals, passed};
+use crate::wrappers::{as_ref, locals, passed, Flat};
 use crate::{diag, names};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -86,38 +86,24 @@ fn scalar_only(block: &Block) -> bool {
     })
 }
 
-/// What the strategies of `f_jacobian` share: per active parameter, the column its floats
-/// start at, the column after them and how it is reached as a reference; the arguments of
-/// a call of `f`'s derivatives; the Jacobian's name and its column count's.
+/// What the strategies of `f_jacobian` share: the active parameters flattened (the
+/// columns), the arguments of a call of `f`'s derivatives, and the Jacobian's name.
 struct ParamParts {
-    starts: Vec<syn::Ident>,
-    ends: Vec<TokenStream>,
-    refs: Vec<TokenStream>,
+    flat: Flat,
     args: Vec<TokenStream>,
     jac: syn::Ident,
-    n: syn::Ident,
 }
 
-fn param_parts(f: &DiffFn, n: &syn::Ident, jac: &syn::Ident) -> ParamParts {
-    let starts = locals(f, "start");
-    let mut ends: Vec<TokenStream> = starts.iter().skip(1).map(|s| quote!(#s)).collect();
-    ends.push(quote!(#n));
-    let refs = f
-        .active_params()
-        .map(|p| as_ref(&p.ident, p.by_ref()))
-        .collect();
+fn param_parts(f: &DiffFn, jac: &syn::Ident) -> ParamParts {
     let args = f
         .params
         .iter()
         .map(|p| passed(&p.ident, p.by_ref()))
         .collect();
     ParamParts {
-        starts,
-        ends,
-        refs,
+        flat: Flat::new(f),
         args,
         jac: jac.clone(),
-        n: n.clone(),
     }
 }
 
@@ -138,12 +124,9 @@ fn jacobian_fn(f: &DiffFn, elem: &TokenStream, vector: bool) -> TokenStream {
     );
     let jacobian_name = format_ident!("{name}_jacobian");
     let local = |s: &str| names::local(s, Span::call_site());
-    let (value, n, m, jac) = (local("value"), local("n"), local("m"), local("jacobian"));
-    let parts = param_parts(f, &n, &jac);
-    let (starts, refs) = (&parts.starts, &parts.refs);
-    let counts = refs
-        .iter()
-        .map(|r| quote!(::autodiff::flat::Direction::count(#r)));
+    let (value, m, jac) = (local("value"), local("m"), local("jacobian"));
+    let parts = param_parts(f, &jac);
+    let (n, count) = (&parts.flat.n, parts.flat.count());
     let args = &parts.args;
     let forward = if vector {
         lanes_columns(f, &parts)
@@ -157,8 +140,7 @@ fn jacobian_fn(f: &DiffFn, elem: &TokenStream, vector: bool) -> TokenStream {
         #vis fn #jacobian_name #generics (#inputs) -> (#ret, #matrix) #where_clause {
             let #value = #name(#(#args),*);
             let #m = ::autodiff::flat::Direction::count(&#value);
-            let mut #n = 0usize;
-            #(let #starts = #n; #n += #counts;)*
+            #count
             let mut #jac = <#matrix>::zeros(#m, #n);
             if #n <= #m {
                 #forward
@@ -172,11 +154,11 @@ fn jacobian_fn(f: &DiffFn, elem: &TokenStream, vector: bool) -> TokenStream {
 
 /// Columns `first..first + 8` per sweep of `f_jvp_lanes`.
 fn lanes_columns(f: &DiffFn, p: &ParamParts) -> TokenStream {
-    let (args, jac, n) = (&p.args, &p.jac, &p.n);
+    let (args, jac, n) = (&p.args, &p.jac, &p.flat.n);
     let lanes = format_ident!("{}_jvp_lanes", f.name());
     let first = names::local("first", Span::call_site());
     let (seeds, passed) = tangents(f, "seed");
-    let (refs, starts) = (&p.refs, &p.starts);
+    let (refs, starts) = (&p.flat.refs, &p.flat.starts);
     let dy = names::local("d_value", Span::call_site());
     let k = proc_macro2::Literal::usize_unsuffixed(LANES);
     quote! {
@@ -192,15 +174,16 @@ fn lanes_columns(f: &DiffFn, p: &ParamParts) -> TokenStream {
 
 /// One `f_jvp` per column, along the unit tangents of the flattened parameters.
 fn jvp_columns(f: &DiffFn, p: &ParamParts) -> TokenStream {
-    let (args, jac, n) = (&p.args, &p.jac, &p.n);
+    let (args, jac, n) = (&p.args, &p.jac, &p.flat.n);
     let jvp = names::jvp_fn(f.name());
     let j = names::local("j", Span::call_site());
     let (tangents, passed) = tangents(f, "t");
-    let (refs, starts, ends) = (&p.refs, &p.starts, &p.ends);
+    let units = p.flat.units(&tangents, &j);
+
     let dy = names::local("d_value", Span::call_site());
     quote! {
         for #j in 0..#n {
-            #(let #tangents = ::autodiff::flat::Direction::unit(#refs, ::autodiff::flat::local(#j, #starts, #ends));)*
+            #units
             let (_, #dy) = #jvp(#(#args,)* #(#passed),*);
             ::autodiff::flat::column(&mut #jac, #j, 0, &#dy);
         }

@@ -31,3 +31,46 @@ pub fn passed(ident: &syn::Ident, by_ref: bool) -> TokenStream {
         quote!(::core::clone::Clone::clone(&#ident))
     }
 }
+
+/// The active parameters flattened into one list of floats, as the generated code lays
+/// them out: per parameter, the position its floats start at, the position after them,
+/// and the parameter as a reference; `n`, their count.
+pub struct Flat {
+    pub starts: Vec<syn::Ident>,
+    pub ends: Vec<TokenStream>,
+    pub refs: Vec<TokenStream>,
+    pub n: syn::Ident,
+}
+
+impl Flat {
+    pub fn new(f: &DiffFn) -> Flat {
+        let n = names::local("n", Span::call_site());
+        let starts = locals(f, "start");
+        let mut ends: Vec<TokenStream> = starts.iter().skip(1).map(|s| quote!(#s)).collect();
+        ends.push(quote!(#n));
+        let refs = f
+            .active_params()
+            .map(|p| as_ref(&p.ident, p.by_ref()))
+            .collect();
+        Flat {
+            starts,
+            ends,
+            refs,
+            n,
+        }
+    }
+
+    /// `let mut n = 0; let start0 = n; n += count(x); ..`.
+    pub fn count(&self) -> TokenStream {
+        let (n, starts) = (&self.n, &self.starts);
+        let counts = (self.refs.iter()).map(|r| quote!(::autodiff::flat::Direction::count(#r)));
+        quote!(let mut #n = 0usize; #(let #starts = #n; #n += #counts;)*)
+    }
+
+    /// `let t0 = unit(x, ..); ..`: each parameter's tangent along position `j` (zero but
+    /// for the parameter that position falls in).
+    pub fn units(&self, tangents: &[syn::Ident], j: &syn::Ident) -> TokenStream {
+        let (refs, starts, ends) = (&self.refs, &self.starts, &self.ends);
+        quote!(#(let #tangents = ::autodiff::flat::Direction::unit(#refs, ::autodiff::flat::local(#j, #starts, #ends));)*)
+    }
+}

@@ -75,44 +75,50 @@ impl Dot {
                 self.uses(&then.yields, merge);
                 self.uses(&els.yields, merge);
             }
-            InstKind::Loop(lp) => {
-                self.open(&loop_head(lp), depth);
-                let carried: Vec<String> = (lp.params.iter().zip(&lp.inits))
-                    .map(|(p, i)| format!("{p} = {i}"))
-                    .collect();
-                let head = self.node(
-                    &format!("carry {}", carried.join(", ")),
-                    depth + 1,
-                    "ellipse",
-                );
-                self.uses(&lp.inits, head);
-                for &p in &lp.params {
-                    self.defs.insert(p, head);
-                }
-                if let LoopKind::While { cond } = &lp.kind {
-                    self.branch(func, "condition", cond, depth + 1);
-                }
-                self.block(func, &lp.body, depth + 1);
-                self.close(depth);
-                let done = self.defining(func, inst, "(loop results)", depth);
-                self.uses(&lp.body.yields, done);
-            }
-            InstKind::Closure { params, body } => {
-                self.open(&format!("pullback |{}|", list(params)), depth);
-                let seeds = self.node(&format!("seeds {}", list(params)), depth + 1, "ellipse");
-                for &p in params {
-                    self.defs.insert(p, seeds);
-                }
-                self.branch(func, "adjoint", body, depth + 1);
-                self.close(depth);
-                if let Some(&o) = inst.outs.first() {
-                    self.defs.insert(o, seeds);
-                }
-            }
+            InstKind::Loop(lp) => self.looped(func, inst, lp, depth),
+            InstKind::Closure { params, body } => self.closure(func, inst, params, body, depth),
             kind => {
                 let n = self.defining(func, inst, &simple(kind), depth);
                 self.uses(&inst.uses(), n);
             }
+        }
+    }
+
+    /// A loop's cluster: its carried values, condition and body; then its results.
+    fn looped(&mut self, func: &Func, inst: &Inst, lp: &super::Loop, depth: usize) {
+        self.open(&loop_head(lp), depth);
+        let carried: Vec<String> = (lp.params.iter().zip(&lp.inits))
+            .map(|(p, i)| format!("{p} = {i}"))
+            .collect();
+        let head = self.node(
+            &format!("carry {}", carried.join(", ")),
+            depth + 1,
+            "ellipse",
+        );
+        self.uses(&lp.inits, head);
+        for &p in &lp.params {
+            self.defs.insert(p, head);
+        }
+        if let LoopKind::While { cond } = &lp.kind {
+            self.branch(func, "condition", cond, depth + 1);
+        }
+        self.block(func, &lp.body, depth + 1);
+        self.close(depth);
+        let done = self.defining(func, inst, "(loop results)", depth);
+        self.uses(&lp.body.yields, done);
+    }
+
+    /// The pullback's cluster: its seeds, then the adjoint.
+    fn closure(&mut self, func: &Func, inst: &Inst, params: &[Value], body: &Block, depth: usize) {
+        self.open(&format!("pullback |{}|", list(params)), depth);
+        let seeds = self.node(&format!("seeds {}", list(params)), depth + 1, "ellipse");
+        for &p in params {
+            self.defs.insert(p, seeds);
+        }
+        self.branch(func, "adjoint", body, depth + 1);
+        self.close(depth);
+        if let Some(&o) = inst.outs.first() {
+            self.defs.insert(o, seeds);
         }
     }
 
