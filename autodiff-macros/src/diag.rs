@@ -469,7 +469,7 @@ pub fn jacobian_shape(span: Span) -> Error {
 pub fn hessian_shape(span: Span) -> Error {
     Error::new(
         span,
-        "`hessian` takes a free function returning one float, with active parameters and no output parameters; for a vector result, take the Hessian of each part (or of a weighted sum) in a function of its own",
+        "`hessian` takes a free function (not a method) returning one float, with active parameters and no output parameters; wrap the method, or the part (or a weighted sum) of a vector result, in a free function that returns one float",
     )
 }
 

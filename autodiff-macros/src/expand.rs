@@ -103,7 +103,9 @@ fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<Toke
     let mut second_order = args.nested || args.hessian;
     if second_order {
         // A function `nested` cannot take keeps its first derivatives.
-        match nested(&f, &func) {
+        // Errors name the argument the user wrote.
+        let attr = if args.nested { "nested" } else { "hessian" };
+        match nested(&f, &func, attr) {
             Ok(more) => tokens.extend(more),
             Err(failure) => {
                 tokens.extend(failure.error.into_compile_error());
@@ -123,7 +125,7 @@ fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<Toke
 /// For `nested`: `f_dir(x, n, d_x) = f_jvp(x, n, d_x).1`, the directional derivative, as a
 /// function `#[differentiable]` differentiates like any other (`f_dir_grad`, `f_dir_vjp`,
 /// `f_dir_jvp`): second derivatives, and derivatives of functions that use `f_dir` inside.
-fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
+fn nested(f: &DiffFn, func: &Func, attr: &str) -> Result<TokenStream, Failure> {
     let fail = |error| Failure { error, stubs: None };
     // A float, or a tuple of floats (whose `f_dir` returns a tuple of tangents).
     let floats = f
@@ -131,13 +133,17 @@ fn nested(f: &DiffFn, func: &Func) -> Result<TokenStream, Failure> {
         .iter()
         .all(|t| matches!(crate::ast::classify(t), crate::ast::TypeClass::Float(_)));
     if f.is_method() || !floats || f.outputs().next().is_some() || f.ret_ty.is_none() {
-        return Err(fail(diag::nested_shape(f.name().span())));
+        let shape = match attr {
+            "nested" => diag::nested_shape(f.name().span()),
+            _ => diag::hessian_shape(f.name().span()),
+        };
+        return Err(fail(shape));
     }
     let active = active_params(f, func);
     let activity = activity::analyze(func, &active);
     let mut dir = forward::directional(func, &activity, &active).map_err(|missing| {
         let (rule, span) = &missing[0];
-        fail(diag::nested_rule(*span, rule, "nested"))
+        fail(diag::nested_rule(*span, rule, attr))
     })?;
     let item = dir_item(f);
     let cx = Ctxt::new();
