@@ -121,6 +121,27 @@ fn soft_max(xs: &[f64], temperature: Option<f64>) -> f64 {
     t * xs.iter().map(|&x| scaled(x)).sum::<f64>().ln()
 }
 
+/// 12. Second derivatives through a checkpointed loop, and a Jacobian in vector mode.
+#[differentiable(hessian)]
+fn smooth(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    #[checkpoint]
+    for i in 0..x.len() {
+        s += (x[i] * s + 1.0).ln_1p();
+    }
+    s * s
+}
+
+#[differentiable(jacobian)]
+fn squares(x: &[f64]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for v in x {
+        out.push(v * v);
+        out.push(v.sin());
+    }
+    out
+}
+
 fn check(name: &str, f: impl Fn(&[f64]) -> f64, grad: &[f64], x: &[f64]) {
     if let Err(e) = check_gradient(f, grad, x, Tolerance::F64) {
         panic!("{name}: {e}");
@@ -182,6 +203,22 @@ fn main() {
     for t in [None, Some(0.5)] {
         let (_, g) = soft_max_grad(&xs, t);
         check("soft_max", |p| soft_max(p, t), &g, &xs);
+    }
+
+    let x = [0.3, 0.5, 0.9, 0.2];
+    let (_, g, h) = smooth_hessian(&x);
+    check("smooth", smooth, &g, &x);
+    let (_, _, hv) = smooth_hvp(&x, &[1.0, 0.0, 0.0, 0.0]);
+    for i in 0..4 {
+        assert!((hv[i] - h[(i, 0)]).abs() < 1e-12 * (1.0 + hv[i].abs()), "H·e₀");
+        for j in 0..4 {
+            assert!((h[(i, j)] - h[(j, i)]).abs() < 1e-10, "a symmetric Hessian");
+        }
+    }
+    let (_, jac) = squares_jacobian(&x);
+    for (k, v) in x.iter().enumerate() {
+        assert!((jac[(2 * k, k)] - 2.0 * v).abs() < 1e-15 && (jac[(2 * k + 1, k)] - v.cos()).abs() < 1e-15);
+        assert_eq!(jac.column(k).iter().filter(|e| **e != 0.0).count(), 2);
     }
 
     // Forward mode agrees with reverse mode along a direction.
