@@ -58,6 +58,12 @@ pub fn emit(f: &DiffFn, jvp: &Func, vjp: &Func) -> TokenStream {
     quote! { #original #grad #vjp #jvp }
 }
 
+/// The type of `f_grad`'s gradient: one cotangent, or a tuple of them (what `f_hvp` and
+/// `f_hessian` return too).
+pub fn gradient_type(f: &DiffFn) -> TokenStream {
+    Signature::new(f).gradient_type()
+}
+
 /// `f_vjp` alone, hidden from the docs: the reverse mode of a function generated for
 /// another's sake (`f_jvp_vjp`, which `f_hvp` calls).
 pub fn vjp_only(f: &DiffFn, vjp: &Func) -> TokenStream {
