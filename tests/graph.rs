@@ -69,8 +69,9 @@ fn loops_branches_and_the_pullback_are_clusters() {
             "no cluster {label}"
         );
     }
-    // The loop, in the primal and in the primal sweep; its adjoint walks the tape back.
+    // The loop, in the primal and in the primal sweep; its adjoint walks the tape back,
+    // the index replayed from the range.
     assert!(dot.matches("label=\"for ").count() >= 3);
-    assert!(dot.contains("in rev "));
+    assert!(dot.contains(".rev().zip(rev "));
     assert!(dot.contains("ln_1p"));
 }

@@ -81,10 +81,22 @@ impl Emitter<'_> {
                 });
                 quote_spanned!(span=> loop { #(#bind)* #stmts if !#c { #(#restore)* break; } #body #push #(#updates)* })
             }
-            LoopKind::Tape { tape, items } => {
+            LoopKind::Tape {
+                tape,
+                items,
+                index: None,
+            } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));
-
                 quote_spanned!(span=> for #items in #tape.into_iter().rev() { #iteration })
+            }
+            LoopKind::Tape {
+                tape,
+                items,
+                index: Some((index, range)),
+            } => {
+                let (tape, items) = (self.operand(*tape), self.pattern(items));
+                let (index, range) = (self.pattern(&[*index]), self.range(range));
+                quote_spanned!(span=> for (#index, #items) in #range.zip(#tape.into_iter().rev()) { #iteration })
             }
         };
         let results = self.tuple(outs);

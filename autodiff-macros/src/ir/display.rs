@@ -8,7 +8,7 @@
 //! }
 //! ```
 
-use super::{op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Ty, Value};
+use super::{op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Range, Ty, Value};
 use std::fmt::{self, Display, Formatter, Write};
 
 impl Display for Value {
@@ -111,22 +111,39 @@ fn write_loop(f: &mut Formatter<'_>, lhs: &str, lp: &Loop, depth: usize) -> fmt:
     writeln!(f, "{pad}}}")
 }
 
-/// `for %i in %lo..%hi.rev()`, `while`, or `for (%a, %b) in rev %tape`.
+/// `%lo..%hi.rev()`.
+fn range_text(range: &Range) -> String {
+    let dots = if range.inclusive { "..=" } else { ".." };
+    let mut head = format!("{}{dots}{}", range.lo, range.hi);
+    for a in &range.adapters {
+        match a {
+            Adapter::Rev => head.push_str(".rev()"),
+            Adapter::StepBy(k) => head.push_str(&format!(".step_by({k})")),
+        }
+    }
+    head
+}
+
+/// `for %i in %lo..%hi.rev()`, `while`, `for (%a, %b) in rev %tape`, or
+/// `for (%i, (%a, %b)) in %lo..%hi.rev().zip(rev %tape)`.
 pub(super) fn loop_head(lp: &Loop) -> String {
     match &lp.kind {
-        LoopKind::For { index, range } => {
-            let dots = if range.inclusive { "..=" } else { ".." };
-            let mut head = format!("for {index} in {}{dots}{}", range.lo, range.hi);
-            for a in &range.adapters {
-                match a {
-                    Adapter::Rev => head.push_str(".rev()"),
-                    Adapter::StepBy(k) => head.push_str(&format!(".step_by({k})")),
-                }
-            }
-            head
-        }
+        LoopKind::For { index, range } => format!("for {index} in {}", range_text(range)),
         LoopKind::While { .. } => "while".to_string(),
-        LoopKind::Tape { tape, items } => format!("for ({}) in rev {tape}", list(items)),
+        LoopKind::Tape {
+            tape,
+            items,
+            index: None,
+        } => format!("for ({}) in rev {tape}", list(items)),
+        LoopKind::Tape {
+            tape,
+            items,
+            index: Some((index, range)),
+        } => format!(
+            "for ({index}, ({})) in {}.zip(rev {tape})",
+            list(items),
+            range_text(range)
+        ),
     }
 }
 

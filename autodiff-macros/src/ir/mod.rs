@@ -282,8 +282,14 @@ pub enum LoopKind {
     For { index: Value, range: Range },
     /// `while cond { .. }`: `cond` computes the condition from the params and yields it.
     While { cond: Block },
-    /// The adjoint of a loop: walks a tape backwards, binding `items` each iteration.
-    Tape { tape: Value, items: Vec<Value> },
+    /// The adjoint of a loop: walks a tape backwards, binding `items` each iteration, and,
+    /// with `index`, the index of a counted loop from its range replayed backwards (a
+    /// `for` loop runs its whole range, so the index need not be recorded).
+    Tape {
+        tape: Value,
+        items: Vec<Value>,
+        index: Option<(Value, Range)>,
+    },
 }
 
 /// `lo..hi` or `lo..=hi`, then iterator adapters in order.
@@ -306,15 +312,12 @@ impl Loop {
     pub fn header_uses(&self) -> Vec<Value> {
         let mut out = self.inits.clone();
         match &self.kind {
-            LoopKind::For { range, .. } => {
-                out.extend([range.lo, range.hi]);
-                out.extend(range.adapters.iter().filter_map(|a| match a {
-                    Adapter::StepBy(k) => Some(*k),
-                    Adapter::Rev => None,
-                }));
-            }
+            LoopKind::For { range, .. } => out.extend(range.uses()),
             LoopKind::While { .. } => {}
-            LoopKind::Tape { tape, .. } => out.push(*tape),
+            LoopKind::Tape { tape, index, .. } => {
+                out.push(*tape);
+                out.extend(index.iter().flat_map(|(_, range)| range.uses()));
+            }
         }
         out
     }
@@ -325,9 +328,35 @@ impl Loop {
         match &self.kind {
             LoopKind::For { index, .. } => out.push(*index),
             LoopKind::While { .. } => {}
-            LoopKind::Tape { items, .. } => out.extend(items),
+            LoopKind::Tape { items, index, .. } => {
+                out.extend(index.iter().map(|(i, _)| *i));
+                out.extend(items);
+            }
         }
         out
+    }
+}
+
+impl Range {
+    /// The bounds and steps the range reads.
+    pub fn uses(&self) -> Vec<Value> {
+        let mut out = vec![self.lo, self.hi];
+        out.extend(self.adapters.iter().filter_map(|a| match a {
+            Adapter::StepBy(k) => Some(*k),
+            Adapter::Rev => None,
+        }));
+        out
+    }
+
+    /// Rewrites the values the range reads.
+    pub fn map_uses(&mut self, f: &mut impl FnMut(Value) -> Value) {
+        self.lo = f(self.lo);
+        self.hi = f(self.hi);
+        for a in &mut self.adapters {
+            if let Adapter::StepBy(k) = a {
+                *k = f(*k);
+            }
+        }
     }
 }
 
@@ -542,17 +571,14 @@ impl Inst {
                     map(&mut r.items, f);
                 }
                 match &mut lp.kind {
-                    LoopKind::For { range, .. } => {
-                        range.lo = f(range.lo);
-                        range.hi = f(range.hi);
-                        for a in &mut range.adapters {
-                            if let Adapter::StepBy(k) = a {
-                                *k = f(*k);
-                            }
+                    LoopKind::For { range, .. } => range.map_uses(f),
+                    LoopKind::While { .. } => {}
+                    LoopKind::Tape { tape, index, .. } => {
+                        *tape = f(*tape);
+                        if let Some((_, range)) = index {
+                            range.map_uses(f);
                         }
                     }
-                    LoopKind::While { .. } => {}
-                    LoopKind::Tape { tape, .. } => *tape = f(*tape),
                 }
             }
         }

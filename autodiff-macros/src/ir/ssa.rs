@@ -41,7 +41,10 @@ impl Renamer<'_> {
                 match &mut lp.kind {
                     LoopKind::For { index, .. } => self.define(index, &mut inner),
                     LoopKind::While { .. } => {}
-                    LoopKind::Tape { items, .. } => {
+                    LoopKind::Tape { items, index, .. } => {
+                        if let Some((i, _)) = index {
+                            self.define(i, &mut inner);
+                        }
                         items.iter_mut().for_each(|v| self.define(v, &mut inner))
                     }
                 }

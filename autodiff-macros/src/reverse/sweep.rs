@@ -152,9 +152,9 @@ impl Reverse<'_> {
         let Site {
             op,
             args,
-            y,
             d_y,
             span,
+            ..
         } = *site;
         let v = match partial {
             Partial::Zero => return None,
@@ -212,11 +212,42 @@ impl Reverse<'_> {
                 return self.formula(rule, site, out);
             }
             Partial::Runtime(rule) => {
-                let kind = rules::rule_call(&rule, Mode::Vjp, args, y, d_y);
+                let (args, y) = self.read_operands(&rule, site, out);
+                let kind = rules::rule_call(&rule, Mode::Vjp, &args, y, d_y);
                 self.push_cotangent(a, kind, span, out)
             }
         };
         Some(v)
+    }
+
+    /// The operands of a scalar runtime rule with those it does not read replaced by a
+    /// zero, so that the pullback needs (records, recomputes) only what the partial reads.
+    fn read_operands(
+        &mut self,
+        rule: &rules::RuntimeRule,
+        site: &Site<'_>,
+        out: &mut Vec<Inst>,
+    ) -> (Vec<Value>, Value) {
+        let scalar = |v: &Value| matches!(self.func.ty(*v), Ty::F32 | Ty::F64 | Ty::Float);
+        if !(site.args.iter().all(scalar) && scalar(&site.y)) {
+            return (site.args.to_vec(), site.y);
+        }
+        let reads = rule.reads();
+        let mut zero = None;
+        let mut operand = |read: bool, v: Value| {
+            if read {
+                v
+            } else {
+                *zero.get_or_insert_with(|| self.func.push_float(0.0, site.y, site.span, out))
+            }
+        };
+        let args = site
+            .args
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| operand(reads.arg(k), v))
+            .collect();
+        (args, operand(reads.y(), site.y))
     }
 
     /// A new cotangent value of `a`, computed by `kind`.
@@ -504,25 +535,43 @@ impl Reverse<'_> {
         outer
     }
 
-    /// How the adjoint loop runs: over the tape backwards, or, with nothing recorded but
-    /// the index, the same range backwards without a tape. (`step_by` is reversible only
-    /// over some integer types, so it keeps its tape.)
+    /// How the adjoint loop runs: over the tape backwards, with the index of a counted
+    /// loop replayed from its range backwards rather than recorded; with nothing recorded
+    /// but the index, over the range alone. (A `for` loop runs its whole range: after a
+    /// `break` its iterations are empty. `step_by` is reversible only over some integer
+    /// types, so it records its index.)
     fn reversed(&mut self, lp: &Loop, tape: Value, items: Vec<Value>) -> LoopKind {
-        match &lp.kind {
+        let replay = match &lp.kind {
             LoopKind::For { index, range }
-                if items.iter().all(|v| v == index)
-                    && range.adapters.iter().all(|a| matches!(a, Adapter::Rev)) =>
+                if range.adapters.iter().all(|a| matches!(a, Adapter::Rev)) =>
             {
                 let mut range = range.clone();
                 range.adapters.push(Adapter::Rev);
-                LoopKind::For {
-                    index: *index,
-                    range,
+                Some((*index, range))
+            }
+            LoopKind::For { .. } | LoopKind::While { .. } | LoopKind::Tape { .. } => None,
+        };
+        match replay {
+            Some((index, range)) if items.iter().all(|&v| v == index) => {
+                LoopKind::For { index, range }
+            }
+            // The written-out sweep replays its records by index (`written`).
+            Some((index, range)) if self.target == Target::Pullback => {
+                let items: Vec<Value> = items.into_iter().filter(|&v| v != index).collect();
+                self.records.insert(tape, items.clone());
+                LoopKind::Tape {
+                    tape,
+                    items,
+                    index: Some((index, range)),
                 }
             }
-            LoopKind::For { .. } | LoopKind::While { .. } | LoopKind::Tape { .. } => {
+            _ => {
                 self.records.insert(tape, items.clone());
-                LoopKind::Tape { tape, items }
+                LoopKind::Tape {
+                    tape,
+                    items,
+                    index: None,
+                }
             }
         }
     }

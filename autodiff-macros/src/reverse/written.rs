@@ -244,7 +244,7 @@ impl Lowering<'_> {
             outs.extend(vecs.iter().map(|&(_, filled)| filled));
             tapes.insert(record.tape, vecs.into_iter().map(|(_, f)| f).collect());
         }
-        if let LoopKind::Tape { tape, items } = &lp.kind {
+        if let LoopKind::Tape { tape, items, .. } = &lp.kind {
             let vecs = tapes.get(tape).ok_or(Unsupported)?.clone();
             let items = items.clone();
             self.replay(&mut lp, &items, &vecs, span, out);

@@ -9,6 +9,7 @@
 //! are emitted inline.
 
 mod formula;
+mod reads;
 
 pub use crate::ir::Mode;
 pub use formula::{Builder, Formula, Operands};
