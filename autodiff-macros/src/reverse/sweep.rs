@@ -446,7 +446,8 @@ impl Reverse<'_> {
         let snapshots = self.snapshots();
         // Segments of `#[checkpoint]` loops run again on copies of the arrays they use.
         let body = self.with_working_copies(&lp.body.insts);
-        let (mut insts, stored) = recompute_or_record(&body, &adjoint, |inst, wanted| {
+        let is_float = |v: Value| matches!(self.func.ty(v), Ty::F32 | Ty::F64 | Ty::Float);
+        let must_record = |inst: &Inst, wanted: &[Value]| {
             // A `#[checkpoint]` segment runs again, from the state recorded at its start.
             let segment = matches!(&inst.kind, InstKind::Loop(l) if l.recompute);
             !segment
@@ -454,7 +455,8 @@ impl Reverse<'_> {
                     || wanted
                         .iter()
                         .all(|o| exported.contains(o) || snapshots.contains(o)))
-        });
+        };
+        let (mut insts, stored) = recompute_or_record(&body, &adjoint, must_record, is_float);
         // Arrays are not recorded (their cotangents live in buffers), but for the copies
         // joint calls make: the array may have changed since, and nothing writes a copy.
         let stored: Vec<Value> = stored

@@ -31,12 +31,69 @@ pub(super) fn recompute(primal: &[Inst], adjoint: &[Inst], available: &[Value]) 
 /// loops with their tapes, reads of written arrays, values exported from branches. The need
 /// is transitive: a cheap value recomputed from a loop's result makes that result recorded,
 /// so no inner loop ever runs again in the adjoint.
+///
+/// Then fewer records where that is possible: a float the adjoint reads, computed from
+/// several recorded values, is recorded itself when that drops more records than it adds
+/// (`y·(a + c·b)` keeps the sum, not `a` and `b`: one number a iteration instead of two).
 pub(super) fn recompute_or_record(
     body: &[Inst],
     adjoint: &[Inst],
     record: impl Fn(&Inst, &[Value]) -> bool,
+    is_float: impl Fn(Value) -> bool,
 ) -> (Vec<Inst>, Vec<Value>) {
-    let mut needed: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let direct: HashSet<Value> = adjoint.iter().flat_map(Inst::uses).collect();
+    let mut forced = HashSet::new();
+    let plan = |forced: &HashSet<usize>| {
+        split(body, &direct, |i, inst, wanted| {
+            forced.contains(&i) || record(inst, wanted)
+        })
+    };
+    let (mut keep, mut recorded) = plan(&forced);
+    let candidates: Vec<usize> = (0..body.len())
+        .rev()
+        .filter(|&i| keep[i] && recordable_float(&body[i], &direct, &is_float))
+        .take(MAX_TRIALS)
+        .collect();
+    for i in candidates {
+        forced.insert(i);
+        let (k, r) = plan(&forced);
+        if r.len() < recorded.len() {
+            (keep, recorded) = (k, r);
+        } else {
+            forced.remove(&i);
+        }
+    }
+    let insts = body
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(inst, _)| inst.clone())
+        .collect();
+    (insts, recorded)
+}
+
+/// How many recomputed values `recompute_or_record` tries to record instead: each trial
+/// walks the body once more, so a long body does not cost quadratic time.
+const MAX_TRIALS: usize = 64;
+
+/// An arithmetic instruction with one float result that the adjoint reads.
+fn recordable_float(
+    inst: &Inst,
+    direct: &HashSet<Value>,
+    is_float: impl Fn(Value) -> bool,
+) -> bool {
+    matches!(inst.kind, InstKind::Op(..))
+        && matches!(inst.outs.as_slice(), [v] if direct.contains(v) && is_float(*v))
+}
+
+/// One walk back over `body` from what the adjoint reads: which instructions are
+/// recomputed (by index) and which values recorded.
+fn split(
+    body: &[Inst],
+    direct: &HashSet<Value>,
+    record: impl Fn(usize, &Inst, &[Value]) -> bool,
+) -> (Vec<bool>, Vec<Value>) {
+    let mut needed = direct.clone();
     let mut keep = vec![false; body.len()];
     let mut recorded = Vec::new();
     for (i, inst) in body.iter().enumerate().rev() {
@@ -49,7 +106,7 @@ pub(super) fn recompute_or_record(
         if wanted.is_empty() {
             continue;
         }
-        if record(inst, &wanted) {
+        if record(i, inst, &wanted) {
             recorded.extend(wanted.iter().rev());
         } else {
             keep[i] = true;
@@ -57,13 +114,7 @@ pub(super) fn recompute_or_record(
         }
     }
     recorded.reverse();
-    let insts = body
-        .iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(inst, _)| inst.clone())
-        .collect();
-    (insts, recorded)
+    (keep, recorded)
 }
 
 /// Loops, calls, and the float functions that cost more than a few multiplications:
