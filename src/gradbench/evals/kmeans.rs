@@ -20,26 +20,37 @@ struct KMeans {
     d: usize,
 }
 
+/// The index of the centroid nearest to point `i` (the first of equals).
+fn nearest(points: &[f64], centroids: &[f64], i: usize, d: usize) -> usize {
+    let point = &points[i * d..(i + 1) * d];
+    let mut best = (0, f64::INFINITY);
+    for (j, centroid) in centroids.chunks_exact(d).enumerate() {
+        let dist: f64 = point
+            .iter()
+            .zip(centroid)
+            .map(|(p, c)| (p - c) * (p - c))
+            .sum();
+        if dist < best.1 {
+            best = (j, dist);
+        }
+    }
+    best.0
+}
+
 /// Each point's squared distance to its nearest centroid (the first of equals), summed.
+/// The search is an integer computation, so the derivatives go through the one distance
+/// that counts (as the minimum's derivative does) and record nothing of the others.
 #[allow(clippy::needless_range_loop)]
 #[differentiable(wrt(centroids), nested)]
 pub fn cost(points: &[f64], centroids: &[f64], d: usize) -> f64 {
     let n = points.len() / d;
-    let k = centroids.len() / d;
     let mut total = 0.0;
     for i in 0..n {
-        let mut best = f64::INFINITY;
-        for j in 0..k {
-            let mut dist = 0.0;
-            for t in 0..d {
-                let diff = points[i * d + t] - centroids[j * d + t];
-                dist += diff * diff;
-            }
-            if dist < best {
-                best = dist;
-            }
+        let j = nearest(points, centroids, i, d);
+        for t in 0..d {
+            let diff = points[i * d + t] - centroids[j * d + t];
+            total += diff * diff;
         }
-        total += best;
     }
     total
 }
