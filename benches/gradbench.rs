@@ -12,6 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// The tool's allocator (`src/bin/gradbench-tool`), so the timings are the tool's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Seconds of the fastest of at least three runs of `function` (more while under 0.3 s).
 fn best(module: &str, function: &str, input: &Value) -> f64 {
     let mut job = evals::job(module, function, input.clone())

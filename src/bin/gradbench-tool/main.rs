@@ -7,6 +7,13 @@
 use autodiff::gradbench::protocol;
 use std::io::{BufRead, Write};
 
+/// The eval calls each derivative many times; glibc's allocator returns a large freed
+/// tape to the OS and the next call faults every page of it in again (`ode` and `llsq`
+/// spend more time in the kernel than computing). mimalloc keeps it, as
+/// docs/performance.md advises any program that calls gradients repeatedly.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let multithreaded = std::env::args().skip(1).any(|a| a == "--multithreaded");
     let threads = if multithreaded {
