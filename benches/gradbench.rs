@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Seconds of the fastest of at least three runs of `function` (more while under 0.3 s).
-fn best(module: &str, function: &str, input: &Value) -> f64 {
-    let mut job = evals::job(module, function, input.clone())
-        .unwrap_or_else(|e| panic!("{module}.{function}: {e}"));
+#[path = "common/by_hand.rs"]
+mod by_hand;
+
+/// Seconds of the fastest of at least three runs of `run` (more while under 0.3 s).
+fn fastest(mut run: impl FnMut()) -> f64 {
     let (mut best, mut total, mut runs) = (f64::INFINITY, Duration::ZERO, 0);
     while runs < 3 || total < Duration::from_millis(300) {
         let start = Instant::now();
-        job.run().expect("run");
+        run();
         let elapsed = start.elapsed();
         best = best.min(elapsed.as_secs_f64());
         total += elapsed;
@@ -32,15 +33,42 @@ fn best(module: &str, function: &str, input: &Value) -> f64 {
     best
 }
 
+/// The tool's job for `function`, timed, and its output.
+fn best(module: &str, function: &str, input: &Value) -> (f64, Value) {
+    let mut job = evals::job(module, function, input.clone())
+        .unwrap_or_else(|e| panic!("{module}.{function}: {e}"));
+    let seconds = fastest(|| job.run().expect("run"));
+    (seconds, job.output())
+}
+
+/// Primal and derivative times and their ratio; for the modules with a derivative
+/// written by hand (`common/by_hand.rs`), its time and ours over it.
 fn report(module: &str, workload: &str, primal: &str, derivative: &str, input: Value) {
-    let f = best(module, primal, &input);
-    let g = best(module, derivative, &input);
-    println!(
+    let (f, _) = best(module, primal, &input);
+    let (g, ours) = best(module, derivative, &input);
+    let mut line = format!(
         "{module:<6} {workload:<28} {:>12.4} {:>12.4} {:>8.2}",
         f * 1e3,
         g * 1e3,
         g / f
     );
+    if let Some(by_hand) = by_hand::derivative(module, &input) {
+        let (ours, theirs) = (by_hand::floats(&ours), by_hand());
+        let gap = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()));
+        let gap = gap.fold(0.0, f64::max);
+        assert!(
+            gap < 1e-8,
+            "{module} {workload}: by hand differs by {gap:e}"
+        );
+        let h = fastest(|| {
+            std::hint::black_box(by_hand());
+        });
+        line += &format!(" {:>12.4} {:>8.2}", h * 1e3, g / h);
+    }
+    println!("{line}");
 }
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
@@ -308,8 +336,8 @@ fn main() {
         .expect("pool");
     let mut rng = ChaCha8Rng::seed_from_u64(31337);
     println!(
-        "{:<6} {:<28} {:>12} {:>12} {:>8}",
-        "module", "workload", "primal (ms)", "deriv (ms)", "ratio"
+        "{:<6} {:<28} {:>12} {:>12} {:>8} {:>12} {:>8}",
+        "module", "workload", "primal (ms)", "deriv (ms)", "ratio", "by hand (ms)", "/ hand"
     );
     if wanted("hello") {
         report("hello", "x=1", "square", "double", json!(1.0));

@@ -46,6 +46,7 @@ mod real;
 pub mod rules;
 mod segments;
 pub mod special;
+mod tape;
 
 // The training stack, behind the default feature `train`.
 #[cfg(feature = "train")]
@@ -90,6 +91,7 @@ pub mod __private {
     pub use crate::segments::{
         segment_count, segment_end, segment_every, segment_len, segment_start,
     };
+    pub use crate::tape::push_reserved;
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {

@@ -53,7 +53,13 @@ impl Emitter<'_> {
         let push = lp.record.as_ref().map(|r| {
             let tape = self.names.ident(r.tape);
             let items = self.tuple(&r.items);
-            quote!(#tape.push(#items);)
+            match &lp.kind {
+                // Its tape holds the trip count (`tape_decl`).
+                LoopKind::For { .. } => {
+                    quote!(::autodiff::__private::push_reserved(&mut #tape, #items);)
+                }
+                LoopKind::While { .. } | LoopKind::Tape { .. } => quote!(#tape.push(#items);),
+            }
         });
         let iter = names::local("iteration_range", span);
         let tape_decl = self.tape_decl(lp, &iter);

@@ -1,0 +1,166 @@
+//! Derivatives of four GradBench evals written by hand, as a careful Rust programmer would
+//! write them with each eval's structure in mind (no tape; what can be computed again is),
+//! to time the generated ones against in the same minutes (`cargo bench --bench
+//! gradbench`). Each takes the eval's input as JSON and returns the eval's output.
+
+use serde_json::Value;
+
+/// The numbers of a JSON array or array of rows, flattened.
+pub fn floats(v: &Value) -> Vec<f64> {
+    let values = v.as_array().expect("an array");
+    values
+        .iter()
+        .flat_map(|e| match e.as_array() {
+            Some(row) => row.iter().map(|x| x.as_f64().expect("a number")).collect(),
+            None => vec![e.as_f64().expect("a number")],
+        })
+        .collect()
+}
+
+/// The derivative the eval asks for, by hand, for the modules that have one here: the
+/// input read once (as the tool reads it before timing), then a computation to time.
+pub fn derivative(module: &str, input: &Value) -> Option<Box<dyn Fn() -> Vec<f64>>> {
+    let x = || floats(&input["x"]);
+    let count = |key: &str| input[key].as_u64().expect("a count") as usize;
+    Some(match module {
+        "lse" => {
+            let x = x();
+            Box::new(move || softmax(&x))
+        }
+        "llsq" => {
+            let (x, n) = (x(), count("n"));
+            Box::new(move || least_squares_gradient(&x, n))
+        }
+        "kmeans" => {
+            let d = input["points"][0].as_array().expect("a point").len();
+            let (points, centroids) = (floats(&input["points"]), floats(&input["centroids"]));
+            Box::new(move || newton_direction(&points, &centroids, d))
+        }
+        "ode" => {
+            let (x, s) = (x(), count("s"));
+            Box::new(move || last_gradient(&x, s))
+        }
+        _ => return None,
+    })
+}
+
+/// `∇ log Σ exp(xᵢ)`: the softmax.
+fn softmax(x: &[f64]) -> Vec<f64> {
+    let top = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut g: Vec<f64> = x.iter().map(|v| (v - top).exp()).collect();
+    let total: f64 = g.iter().sum();
+    g.iter_mut().for_each(|v| *v /= total);
+    g
+}
+
+/// `∂/∂xⱼ ½ Σᵢ rᵢ² = −Σᵢ rᵢ tᵢʲ`: the residuals forward, then their powers again.
+fn least_squares_gradient(x: &[f64], n: usize) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    for i in 0..n {
+        let t = -1.0 + 2.0 * (i as f64) / ((n - 1) as f64);
+        let mut r = if t > 0.0 {
+            1.0
+        } else if t < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        let mut power = 1.0;
+        for xj in x {
+            r -= xj * power;
+            power *= t;
+        }
+        let mut power = 1.0;
+        for gj in &mut g {
+            *gj -= r * power;
+            power *= t;
+        }
+    }
+    g
+}
+
+/// `J ⊘ H` of `Σᵢ minⱼ ‖pᵢ − cⱼ‖²`: each centroid's `J = 2 Σ (c − p)` over the points it
+/// owns, `H = 2·count` on its diagonal.
+fn newton_direction(points: &[f64], centroids: &[f64], d: usize) -> Vec<f64> {
+    let k = centroids.len() / d;
+    let mut gradient = vec![0.0; centroids.len()];
+    let mut count = vec![0.0; k];
+    for point in points.chunks_exact(d) {
+        let mut best = (0, f64::INFINITY);
+        for (j, c) in centroids.chunks_exact(d).enumerate() {
+            let dist: f64 = point.iter().zip(c).map(|(p, c)| (p - c) * (p - c)).sum();
+            if dist < best.1 {
+                best = (j, dist);
+            }
+        }
+        let j = best.0;
+        count[j] += 2.0;
+        for t in 0..d {
+            gradient[j * d + t] += 2.0 * (centroids[j * d + t] - point[t]);
+        }
+    }
+    for (j, g) in gradient.chunks_exact_mut(d).enumerate() {
+        g.iter_mut().for_each(|v| *v /= count[j]);
+    }
+    gradient
+}
+
+/// `k = F(y)` with `F(y)₀ = x₀`, `F(y)ᵢ = xᵢ·yᵢ₋₁`, from `y + c·k_prev`.
+fn stage(x: &[f64], y: &[f64], c: f64, previous: &[f64], k: &mut [f64]) {
+    k[0] = x[0];
+    for i in 1..x.len() {
+        k[i] = x[i] * (y[i - 1] + c * previous[i - 1]);
+    }
+}
+
+/// The four Runge–Kutta stages of one step from `y`.
+fn stages(x: &[f64], y: &[f64], h: f64, k: &mut [Vec<f64>; 4]) {
+    let [k1, k2, k3, k4] = k;
+    stage(x, y, 0.0, y, k1);
+    stage(x, y, 0.5 * h, k1, k2);
+    stage(x, y, 0.5 * h, k2, k3);
+    stage(x, y, h, k3, k4);
+}
+
+/// The gradient of `y(2)ₙ₋₁` for `ode`: the state saved once a step, each step's stages
+/// computed again in the reverse sweep.
+fn last_gradient(x: &[f64], s: usize) -> Vec<f64> {
+    let (n, h) = (x.len(), 2.0 / s as f64);
+    let mut y = vec![0.0; n];
+    let mut k = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    let mut saved = Vec::with_capacity(n * s);
+    for _ in 0..s {
+        saved.extend_from_slice(&y);
+        stages(x, &y, h, &mut k);
+        for i in 0..n {
+            y[i] += h / 6.0 * (k[0][i] + 2.0 * k[1][i] + 2.0 * k[2][i] + k[3][i]);
+        }
+    }
+    let mut dy = vec![0.0; n];
+    dy[n - 1] = 1.0;
+    let mut dx = vec![0.0; n];
+    let mut g = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    for step in (0..s).rev() {
+        let y = &saved[step * n..(step + 1) * n];
+        stages(x, y, h, &mut k);
+        for i in 0..n {
+            let w = h / 6.0 * dy[i];
+            (g[0][i], g[1][i], g[2][i], g[3][i]) = (w, 2.0 * w, 2.0 * w, w);
+        }
+        // Stage c + 1 read y + s·k_c at i − 1.
+        for (c, scale) in [(2, h), (1, 0.5 * h), (0, 0.5 * h)] {
+            for i in (1..n).rev() {
+                let a = g[c + 1][i];
+                dx[i] += a * (y[i - 1] + scale * k[c][i - 1]);
+                dy[i - 1] += a * x[i];
+                g[c][i - 1] += scale * a * x[i];
+            }
+        }
+        for i in (1..n).rev() {
+            dx[i] += g[0][i] * y[i - 1];
+            dy[i - 1] += g[0][i] * x[i];
+        }
+        dx[0] += g[0][0] + g[1][0] + g[2][0] + g[3][0];
+    }
+    dx
+}
