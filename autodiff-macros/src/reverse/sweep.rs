@@ -228,7 +228,7 @@ impl Reverse<'_> {
         site: &Site<'_>,
         out: &mut Vec<Inst>,
     ) -> (Vec<Value>, Value) {
-        let scalar = |v: &Value| matches!(self.func.ty(*v), Ty::F32 | Ty::F64 | Ty::Float);
+        let scalar = |v: &Value| self.func.ty(*v).is_float();
         if !(site.args.iter().all(scalar) && scalar(&site.y)) {
             return (site.args.to_vec(), site.y);
         }
@@ -446,7 +446,7 @@ impl Reverse<'_> {
         let snapshots = self.snapshots();
         // Segments of `#[checkpoint]` loops run again on copies of the arrays they use.
         let body = self.with_working_copies(&lp.body.insts);
-        let is_float = |v: Value| matches!(self.func.ty(v), Ty::F32 | Ty::F64 | Ty::Float);
+        let is_float = |v: Value| self.func.ty(v).is_float();
         let must_record = |inst: &Inst, wanted: &[Value]| {
             // A `#[checkpoint]` segment runs again, from the state recorded at its start.
             let segment = matches!(&inst.kind, InstKind::Loop(l) if l.recompute);
