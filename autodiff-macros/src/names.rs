@@ -36,6 +36,10 @@ pub fn rule_fn(op: &str, mode: crate::ir::Mode, slot: Option<&str>) -> String {
 /// adjoint of a matrix built from elements.
 pub const ELEMENT_RULE: &str = "element_vjp";
 
+/// The runtime's identity that derivatives treat as a constant (`autodiff::stop_gradient`):
+/// a call of it is lowered to `Op::StopGradient` and emitted as a call of it again.
+pub const STOP_GRADIENT: &str = "stop_gradient";
+
 /// The runtime rule of a matrix element read `m[i]` (one index) or `m[(i, j)]` (two).
 pub fn at_rule(indices: usize) -> String {
     if indices == 2 {

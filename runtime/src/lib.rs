@@ -76,6 +76,35 @@ pub use real::{Erf, Real, Zero};
 #[cfg(feature = "train")]
 pub use tensor::{ShapeError, Tensor};
 
+/// `x`, with its derivative dropped: inside a `#[differentiable]` function every derivative
+/// treats `stop_gradient(x)` as a constant (JAX's `stop_gradient`, PyTorch's `detach`);
+/// elsewhere it is the identity. For the terms whose derivative is known to cancel, such
+/// as the shift of a stable log-sum-exp, or a target held fixed:
+///
+/// ```
+/// # extern crate autodiff_runtime as autodiff;
+/// use autodiff::{differentiable, stop_gradient};
+///
+/// /// `m + ln Σ exp(xᵢ − m)`: its gradient is the softmax for any `m`, so the maximum
+/// /// needs no derivative.
+/// #[differentiable]
+/// fn log_sum_exp(x: &[f64]) -> f64 {
+///     let m = stop_gradient(x.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+///     m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+/// }
+///
+/// let (_, g) = log_sum_exp_grad(&[1.0, 2.0, 3.0]);
+/// let total: f64 = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).sum();
+/// assert!((g[2] - 3.0f64.exp() / total).abs() < 1e-15);
+/// ```
+///
+/// It takes a float (`f32` or `f64`); the macro recognises it called as `stop_gradient`
+/// or `autodiff::stop_gradient`.
+#[inline(always)]
+pub fn stop_gradient<T: Real>(x: T) -> T {
+    x
+}
+
 /// The items generated code refers to. Not a public API: names may change in any release.
 #[doc(hidden)]
 pub mod __private {

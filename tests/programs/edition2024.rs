@@ -17,10 +17,10 @@ fn mse(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
         / n
 }
 
-/// 2. Log-sum-exp, stabilised by the max.
+/// 2. Log-sum-exp, stabilised by the max (whose derivative cancels, so it is stopped).
 #[differentiable]
 fn logsumexp(v: &[f64]) -> f64 {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let m = autodiff::stop_gradient(v.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
     m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 

@@ -501,6 +501,10 @@ fn operator(op: &Op, a: &[TokenStream], span: Span) -> TokenStream {
             quote_spanned!(span=> #x #sym #y)
         }
         (Op::Cast { ty, .. }, [x]) => quote_spanned!(span=> #x as #ty),
+        (Op::StopGradient, [x]) => {
+            let f = format_ident!("{}", crate::names::STOP_GRADIENT, span = span);
+            quote_spanned!(span=> ::autodiff::#f(#x))
+        }
         (Op::Index, [array, index]) => quote_spanned!(span=> #array[#index]),
         (Op::NewArray { fixed: false }, [fill, len]) => quote_spanned!(span=> ::std::vec![#fill; #len]),
         (Op::NewArray { fixed: true }, [fill, len]) => quote_spanned!(span=> [#fill; #len]),

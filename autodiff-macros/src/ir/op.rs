@@ -10,6 +10,9 @@ pub enum Op {
     Extern(TokenStream),
     /// A placeholder for a value on a path that has already returned; never observed.
     Undef,
+    /// `stop_gradient(x)`: the value of `x`, a constant to every derivative (JAX's
+    /// `stop_gradient`, PyTorch's `detach`).
+    StopGradient,
     Add,
     Sub,
     Mul,
@@ -349,6 +352,7 @@ impl Op {
             Op::Const(Const::Bool(b)) => format!("const {b}"),
             Op::Extern(path) => format!("extern {}", compact(path)),
             Op::Undef => "undef".into(),
+            Op::StopGradient => "stop_gradient".into(),
             Op::Add => "add".into(),
             Op::Sub => "sub".into(),
             Op::Mul => "mul".into(),

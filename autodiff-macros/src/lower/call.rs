@@ -231,6 +231,11 @@ impl Lower<'_> {
             borrowed: c.args.iter().map(borrowed).collect(),
             parts: 0,
         };
+        if is_stop_gradient(&p.path) && args.len() == 1 {
+            let v = self.emit(Op::StopGradient, args.clone(), p.path.span(), Ty::Unknown);
+            self.constraints.same(args[0], v);
+            return v;
+        }
         if is_vec_constructor(&p.path) && args.len() <= 1 {
             return self.emit(Op::EmptyVec, args, p.path.span(), Ty::Unknown);
         }

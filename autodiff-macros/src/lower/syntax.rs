@@ -97,6 +97,14 @@ pub(super) fn is_vec_constructor(path: &syn::Path) -> bool {
     matches!(names.as_slice(), [.., v, f] if v == "Vec" && (f == "new" || f == "with_capacity"))
 }
 
+/// `stop_gradient(x)` (imported) or `autodiff::stop_gradient(x)`.
+pub(super) fn is_stop_gradient(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let last = crate::names::STOP_GRADIENT;
+    matches!(names.as_slice(), [f] if f == last)
+        || matches!(names.as_slice(), [crate_name, f] if crate_name == "autodiff" && f == last)
+}
+
 /// `f64::name` / `f32::name` (possibly behind `std::` or `core::`): the float and the name.
 pub(super) fn float_assoc_fn(path: &syn::Path) -> Option<(Ty, &syn::Ident)> {
     let n = path.segments.len();

@@ -225,7 +225,8 @@ pub fn rule(op: &Op) -> Rule {
         | Op::BitXor
         | Op::Shl
         | Op::Shr
-        | Op::Method { .. } => Rule::Constant,
+        | Op::Method { .. }
+        | Op::StopGradient => Rule::Constant,
         Op::Field { .. } => Rule::Partials(vec![Partial::Field]),
         Op::Call { .. } => Rule::Call,
         Op::Lin(l) => Rule::Partials(lin(*l)),

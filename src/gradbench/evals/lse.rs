@@ -1,7 +1,7 @@
 //! `lse`: `log Σ exp(xᵢ)` from a maximum and a sum, and its gradient (the softmax).
 
 use super::{computation, parse, unknown, Job};
-use autodiff::differentiable;
+use autodiff::{differentiable, stop_gradient};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -10,14 +10,16 @@ struct Input {
     x: Vec<f64>,
 }
 
-/// `a + log Σ exp(xᵢ − a)` with `a = max x` (the stable form; its derivative through `a`
-/// is zero, so the gradient is the softmax).
+/// `a + log Σ exp(xᵢ − a)` with `a = max x` (the stable form). Its value does not depend
+/// on `a`, so neither does its derivative: `a` is stopped, and the gradient is the softmax
+/// without a pass back through the running maximum.
 #[differentiable]
 pub fn logsumexp(x: &[f64]) -> f64 {
     let mut a = x[0];
     for &v in x.iter() {
         a = a.max(v);
     }
+    let a = stop_gradient(a);
     let mut sum = 0.0;
     for &v in x.iter() {
         sum += (v - a).exp();
