@@ -156,25 +156,25 @@ impl Hand {
             directions.extend([(None, Some(0)), (None, Some(1))]);
         }
         directions.extend((0..26).map(|p| (Some(p), None)));
-        let blocks: Vec<Vec<Vec<f64>>> = directions
+        let blocks: Vec<Vec<Lanes<f64, LANES>>> = directions
             .par_chunks(LANES)
             .map(|block| self.tangents(block))
             .collect();
-        let columns: Vec<Vec<f64>> = blocks.into_iter().flatten().collect();
-        let rows = 3 * self.correspondences.len();
-        let mut jac = Vec::with_capacity(rows * columns.len());
-        for r in 0..rows {
-            jac.extend(columns.iter().map(|c| c[r]));
+        // Each residual's lanes are a run of its row: copied there, one pass a block.
+        let width = directions.len();
+        let mut jac = vec![0.0; 3 * self.correspondences.len() * width];
+        for (b, lanes) in blocks.iter().enumerate() {
+            let (start, end) = (b * LANES, ((b + 1) * LANES).min(width));
+            for (row, l) in jac.chunks_exact_mut(width).zip(lanes) {
+                row[start..end].copy_from_slice(&l.0[..end - start]);
+            }
         }
-        Jacobian {
-            width: columns.len(),
-            rows: jac,
-        }
+        Jacobian { width, rows: jac }
     }
 
     /// The residuals' tangents along up to `LANES` directions `(θ index, u index)` at
-    /// once, one column per direction.
-    fn tangents(&self, block: &[(Option<usize>, Option<usize>)]) -> Vec<Vec<f64>> {
+    /// once: lane `k` of each is the derivative along direction `k`.
+    fn tangents(&self, block: &[(Option<usize>, Option<usize>)]) -> Vec<Lanes<f64, LANES>> {
         let mut dtheta = vec![Lanes::<f64, LANES>::zero(); 26];
         let mut dus = vec![Lanes::<f64, LANES>::zero(); self.us.len()];
         for (k, &(p, which)) in block.iter().enumerate() {
@@ -188,10 +188,7 @@ impl Hand {
                     .for_each(|d| d.0[k] = 1.0);
             }
         }
-        let (_, lanes) = with_hand!(residuals_jvp_lanes::<LANES>, self, &dtheta, &dus);
-        (0..block.len())
-            .map(|k| lanes.iter().map(|l| l.0[k]).collect())
-            .collect()
+        with_hand!(residuals_jvp_lanes::<LANES>, self, &dtheta, &dus).1
     }
 }
 
