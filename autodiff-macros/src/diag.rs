@@ -402,6 +402,14 @@ pub fn unknown_arg_type(span: Span) -> Error {
     )
 }
 
+/// `stop_gradient` of something other than a float.
+pub fn stop_gradient_arg(span: Span) -> Error {
+    Error::new(
+        span,
+        "`stop_gradient` takes a float (`f32` or `f64`); for an array, stop each element where it is read: `stop_gradient(x[i])`",
+    )
+}
+
 /// An operation `nested` or `hessian` (`attr`) cannot differentiate twice.
 pub fn nested_rule(span: Span, rule: &str, attr: &str) -> Error {
     Error::new(

@@ -312,7 +312,8 @@ impl Lower<'_> {
     // -------------------- checks after inference --------------------
 
     /// A call with an active argument maps the callee's cotangents to its float
-    /// arguments in order, so every argument's float-ness must be known.
+    /// arguments in order, so every argument's float-ness must be known; `stop_gradient`
+    /// takes a float.
     pub(super) fn check_call_args(&self, block: &Block, varied: &[bool]) {
         for inst in &block.insts {
             match &inst.kind {
@@ -322,6 +323,15 @@ impl Lower<'_> {
                             self.cx.push(diag::unknown_arg_type(self.func.info(a).span));
                         }
                     }
+                }
+                // A float of a type the macro cannot see (behind a field) is rustc's to check.
+                InstKind::Op(Op::StopGradient, args)
+                    if args.iter().any(|&a| {
+                        !matches!(self.func.ty(a), Ty::Unknown | Ty::Obj)
+                            && !self.func.ty(a).is_float()
+                    }) =>
+                {
+                    self.cx.push(diag::stop_gradient_arg(inst.span));
                 }
                 _ => {}
             }
