@@ -15,6 +15,45 @@ use autodiff::differentiable;
 use common::check_at;
 
 corpus! {
+    settled_then_read_in_loops {
+        // Filled once, then only read: the adjoint reads it again instead of a tape.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut w = vec![0.0; 4];
+            for j in 0..4 {
+                w[j] = (x * j as f64 - y).exp();
+            }
+            let mut total = 0.0;
+            for i in 0..3 {
+                let t = y + i as f64 * x;
+                for j in 0..w.len() {
+                    total += w[j] * (t - w[j]).sin();
+                }
+            }
+            total + w.iter().sum::<f64>()
+        }
+    }
+    read_then_overwritten {
+        // Read between two fillings: the first reads must come from the tape.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut w = vec![0.0; 3];
+            for j in 0..3 {
+                w[j] = x * j as f64 + y;
+            }
+            let mut total = 0.0;
+            for j in 0..3 {
+                total += w[j] * w[j] * x;
+            }
+            for j in 0..3 {
+                w[j] = (w[j] * y).sin();
+            }
+            for j in 0..3 {
+                total += w[j] * x;
+            }
+            total
+        }
+    }
     cumulative_sum {
         // Prefix sums in place, then a weighted sum of them.
         #[differentiable]

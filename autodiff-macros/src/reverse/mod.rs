@@ -332,6 +332,41 @@ fn call_arrays(func: &Func, block: &Block) -> Vec<Value> {
     out
 }
 
+/// Whether every use of the array `v` in `block` reads it where it is (an element, its
+/// length, a sub-slice or copy, a borrowed call argument), so that the pullback may
+/// capture it: a move (a result, a carried value, a call by value) would leave nothing
+/// to capture.
+fn only_read(block: &Block, v: Value) -> bool {
+    block.insts.iter().all(|inst| {
+        let reads = match &inst.kind {
+            InstKind::Op(
+                Op::Index | Op::Len | Op::SubSlice { .. } | Op::CopyArray { .. },
+                args,
+            ) => args[1..].iter().all(|&a| a != v),
+            InstKind::Op(Op::Call { form, .. }, args) => args
+                .iter()
+                .enumerate()
+                .all(|(i, &a)| a != v || form.borrowed(i)),
+            InstKind::If { cond, .. } => *cond != v,
+            InstKind::Loop(lp) => !lp.header_uses().contains(&v),
+            _ if inst.blocks().is_empty() => !inst.uses().contains(&v),
+            _ => {
+                let mut header = Vec::new();
+                inst.clone().map_header_uses(&mut |u| {
+                    header.push(u);
+                    u
+                });
+                !header.contains(&v)
+            }
+        };
+        reads
+            && inst
+                .blocks()
+                .into_iter()
+                .all(|b| only_read(b, v) && !b.yields.contains(&v))
+    })
+}
+
 /// Array values that are versions of one array (a write makes a new version; loops and
 /// `if`s merge them) share one cotangent buffer. Union-find over values.
 struct Families {
@@ -348,6 +383,15 @@ struct Families {
     growable: HashSet<Value>,
     /// Sub-slices that borrow a parameter (`SubSlice { view: true }`): not local arrays.
     views: HashSet<Value>,
+    /// Array versions made at the function's top level (or parameters) that no later
+    /// write reaches: what is read from them may be read again in the adjoint, even in a
+    /// function that writes arrays (`exp(q)` computed into an array once, then read in a
+    /// loop over the points).
+    settled: HashSet<Value>,
+    /// Each array version's next versions (a write's result, a loop's or `if`'s merge).
+    next: HashMap<Value, Vec<Value>>,
+    /// The versions a write overwrites.
+    overwritten: Vec<Value>,
 }
 
 impl Families {
@@ -359,6 +403,9 @@ impl Families {
             written_roots: HashSet::new(),
             growable: HashSet::new(),
             views: HashSet::new(),
+            settled: HashSet::new(),
+            next: HashMap::new(),
+            overwritten: Vec::new(),
         };
         let arrays: Vec<Value> = active_params
             .iter()
@@ -376,7 +423,39 @@ impl Families {
             let r = f.root(p);
             f.arrays.insert(r);
         }
+        f.settle(func);
         f
+    }
+
+    /// The top-level versions (and parameters) from which no chain of next versions
+    /// reaches a write.
+    fn settle(&mut self, func: &Func) {
+        let mut previous: HashMap<Value, Vec<Value>> = HashMap::new();
+        for (&v, nexts) in &self.next {
+            for &n in nexts {
+                previous.entry(n).or_default().push(v);
+            }
+        }
+        let mut changes: HashSet<Value> = HashSet::new();
+        let mut stack = self.overwritten.clone();
+        while let Some(v) = stack.pop() {
+            if changes.insert(v) {
+                stack.extend(previous.get(&v).into_iter().flatten());
+            }
+        }
+        let top = func.body.insts.iter().flat_map(|i| i.outs.iter().copied());
+        self.settled = func
+            .params
+            .iter()
+            .copied()
+            .chain(top)
+            .filter(|v| !changes.contains(v) && func.ty(*v).elem() != Ty::Unknown)
+            .filter(|v| !func.results.contains(v) && only_read(&func.body, *v))
+            .collect();
+    }
+
+    fn follows(&mut self, from: Value, to: Value) {
+        self.next.entry(from).or_default().push(to);
     }
 
     fn root(&self, mut v: Value) -> Value {
@@ -403,6 +482,11 @@ impl Families {
     /// Whether `v` is a version of an array that is written somewhere.
     fn is_written(&self, v: Value) -> bool {
         self.written_roots.contains(&self.root(v))
+    }
+
+    /// Whether what is read from `v` may have changed by the time the adjoint runs.
+    fn may_change(&self, v: Value) -> bool {
+        self.is_written(v) && !self.settled.contains(&v)
     }
 
     fn block(&mut self, block: &Block) {
@@ -432,16 +516,24 @@ impl Families {
                     }
                     self.written = true;
                     self.written_roots.insert(args[0]);
+                    self.overwritten.push(args[0]);
+                    self.follows(args[0], inst.outs[0]);
                     self.union(inst.outs[0], args[0]);
                 }
                 InstKind::If { then, els, .. } => {
                     for (i, &o) in inst.outs.iter().enumerate() {
+                        self.follows(then.yields[i], o);
+                        self.follows(els.yields[i], o);
                         self.union(o, then.yields[i]);
                         self.union(o, els.yields[i]);
                     }
                 }
                 InstKind::Loop(lp) => {
                     for (i, &p) in lp.params.iter().enumerate() {
+                        self.follows(lp.inits[i], p);
+                        self.follows(lp.body.yields[i], p);
+                        self.follows(lp.body.yields[i], inst.outs[i]);
+                        self.follows(p, inst.outs[i]);
                         self.union(p, lp.inits[i]);
                         self.union(p, lp.body.yields[i]);
                         self.union(p, inst.outs[i]);

@@ -213,7 +213,7 @@ impl Reverse<'_> {
         costly(inst)
             || (self.families.written
                 && (!inst.blocks().is_empty()
-                    || inst.uses().iter().any(|&v| self.families.is_written(v))))
+                    || inst.uses().iter().any(|&v| self.families.may_change(v))))
     }
 
     /// Whether a loop's adjoint reads the `wanted` results of `inst` from its tape: what

@@ -119,6 +119,31 @@ fn written_array_reads_recorded_parameter_reads_recomputed() {
     ));
 }
 
+/// An array filled once at the top level and only read afterwards is settled: the loop
+/// over the points reads it again in the adjoint (the pullback captures it) instead of
+/// recording each read; the filling loop records its `exp`s.
+#[test]
+fn settled_array_reads_recomputed() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn weighted(q: &[f64], x: &[f64]) -> f64 {
+                let mut w = vec![0.0; q.len()];
+                for j in 0..q.len() {
+                    w[j] = q[j].exp();
+                }
+                let mut total = 0.0;
+                for i in 0..x.len() {
+                    for j in 0..w.len() {
+                        total += w[j] * x[i] * x[i];
+                    }
+                }
+                total
+            }
+        }
+    ));
+}
+
 /// Matrices: objects are borrowed by the arithmetic and the rules (`&a * &b`,
 /// `obj::mul_vjp_lhs(..)`); the pullback owns a clone of the borrowed `x` it needs.
 #[test]
