@@ -201,6 +201,8 @@ fn local_arrays() {
         case!(write_in_branch(x, y | dx, dy)),
         case!(while_loop_over_an_array(x, y | dx, dy)),
         case!(written_in_a_branch(x, y | dx, dy)),
+        case!(settled_then_read_in_loops(x, y | dx, dy)),
+        case!(read_then_overwritten(x, y | dx, dy)),
     ] {
         check_at(&case, pts);
     }
