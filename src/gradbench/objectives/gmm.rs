@@ -40,13 +40,20 @@ pub fn log_posterior(
     constant: f64,
 ) -> f64 {
     let lower = d * (d - 1) / 2;
-    // exp(q_kj) and Σⱼ q_kj once per component, not once per point.
+    // Once per component, not once per point: exp(q_kj), Σⱼ q_kj, and Q's strictly lower
+    // triangle row by row (`l` holds it column by column; column t's entries start at
+    // Σ_{u<t} (d − 1 − u) = t(2d − t − 3)/2), so that a row's entries are contiguous.
     let mut diagonal = vec![0.0; k * d];
     let mut sum_q = vec![0.0; k];
+    let mut rows = vec![0.0; k * lower];
     for c in 0..k {
         for j in 0..d {
             diagonal[c * d + j] = q[c * d + j].exp();
             sum_q[c] += q[c * d + j];
+            for t in 0..j {
+                rows[c * lower + (j * j - j) / 2 + t] =
+                    l[c * lower + t * (2 * d - t - 3) / 2 + j - 1];
+            }
         }
     }
     let mut total = 0.0;
@@ -57,11 +64,10 @@ pub fn log_posterior(
             let mut sqnorm = 0.0;
             for j in 0..d {
                 // Row j of Q(x − μ): exp(q_j)(x_j − μ_j) + Σ_{t<j} Q[j][t](x_t − μ_t).
-                // Column t's entries start at Σ_{u<t} (d − 1 − u) = t(2d − t − 3)/2.
+                let start = c * lower + (j * j - j) / 2;
                 let mut row = diagonal[c * d + j] * (xi[j] - mu[c * d + j]);
                 for t in 0..j {
-                    let at = c * lower + t * (2 * d - t - 3) / 2 + j - 1;
-                    row += l[at] * (xi[t] - mu[c * d + t]);
+                    row += rows[start + t] * (xi[t] - mu[c * d + t]);
                 }
                 sqnorm += row * row;
             }
