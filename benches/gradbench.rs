@@ -53,7 +53,7 @@ fn report(module: &str, workload: &str, primal: &str, derivative: &str, input: V
         g / f
     );
     if let Some(by_hand) = by_hand::derivative(module, &input) {
-        let (ours, theirs) = (by_hand::floats(&ours), by_hand());
+        let (ours, theirs) = (by_hand::output_floats(module, &ours), by_hand());
         let gap = ours
             .iter()
             .zip(&theirs)

@@ -1,4 +1,4 @@
-//! Derivatives of four GradBench evals written by hand, as a careful Rust programmer would
+//! Derivatives of five GradBench evals written by hand, as a careful Rust programmer would
 //! write them with each eval's structure in mind (no tape; what can be computed again is),
 //! to time the generated ones against in the same minutes (`cargo bench --bench
 //! gradbench`). Each takes the eval's input as JSON and returns the eval's output.
@@ -40,8 +40,32 @@ pub fn derivative(module: &str, input: &Value) -> Option<Box<dyn Fn() -> Vec<f64
             let (x, s) = (x(), count("s"));
             Box::new(move || last_gradient(&x, s))
         }
+        "gmm" => {
+            let g = Mixture {
+                dims: (count("d"), count("k"), count("n")),
+                x: x(),
+                alpha: floats(&input["alpha"]),
+                mu: floats(&input["mu"]),
+                q: floats(&input["q"]),
+                l: floats(&input["l"]),
+                m: input["m"].as_f64().expect("m"),
+                gamma: input["gamma"].as_f64().expect("gamma"),
+            };
+            Box::new(move || mixture_gradient(&g))
+        }
         _ => return None,
     })
+}
+
+/// The numbers of the eval's output: an array, or GMM's gradient object in its order.
+pub fn output_floats(module: &str, output: &Value) -> Vec<f64> {
+    match module {
+        "gmm" => ["alpha", "mu", "q", "l"]
+            .iter()
+            .flat_map(|key| floats(&output[*key]))
+            .collect(),
+        _ => floats(output),
+    }
 }
 
 /// `∇ log Σ exp(xᵢ)`: the softmax.
@@ -163,4 +187,75 @@ fn last_gradient(x: &[f64], s: usize) -> Vec<f64> {
         dx[0] += g[0][0] + g[1][0] + g[2][0] + g[3][0];
     }
     dx
+}
+
+/// A Gaussian mixture problem as GradBench states it: `(d, k, n)`, the points, and the
+/// parameters with `l` holding each `Q`'s strictly lower triangle column by column.
+struct Mixture {
+    dims: (usize, usize, usize),
+    x: Vec<f64>,
+    alpha: Vec<f64>,
+    mu: Vec<f64>,
+    q: Vec<f64>,
+    l: Vec<f64>,
+    m: f64,
+    gamma: f64,
+}
+
+/// The gradient of GMM's log posterior in `(α, μ, q, l)`: per point, the component terms
+/// `βₖ = αₖ + Σⱼ qₖⱼ − ½‖zₖ‖²` with `zₖ = Qₖ(x − μₖ)`, then their softmax weights `pₖ`
+/// pushed back: `∂β/∂qⱼ = 1 − zⱼ e^{qⱼ} (x − μ)ⱼ`, `∂β/∂Lⱼₜ = −zⱼ (x − μ)ₜ`, `∂β/∂μ = Qᵀz`;
+/// then `−N·softmax(α)` and the prior's `m − γ² e^{2q}` and `−γ² L`.
+fn mixture_gradient(g: &Mixture) -> Vec<f64> {
+    let (d, k, n) = g.dims;
+    let lower = d * (d - 1) / 2;
+    let at = |c: usize, j: usize, t: usize| c * lower + t * (2 * d - t - 3) / 2 + j - 1;
+    let eq: Vec<f64> = g.q.iter().map(|v| v.exp()).collect();
+    let sum_q: Vec<f64> = g.q.chunks_exact(d).map(|r| r.iter().sum()).collect();
+    let (mut ga, mut gmu) = (vec![0.0; k], vec![0.0; k * d]);
+    let (mut gq, mut gl) = (vec![0.0; k * d], vec![0.0; k * lower]);
+    let (mut beta, mut z, mut xc) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d]);
+    for xi in g.x.chunks_exact(d) {
+        for c in 0..k {
+            let mut sqnorm = 0.0;
+            for j in 0..d {
+                xc[c * d + j] = xi[j] - g.mu[c * d + j];
+                let mut row = eq[c * d + j] * xc[c * d + j];
+                for t in 0..j {
+                    row += g.l[at(c, j, t)] * xc[c * d + t];
+                }
+                z[c * d + j] = row;
+                sqnorm += row * row;
+            }
+            beta[c] = g.alpha[c] + sum_q[c] - 0.5 * sqnorm;
+        }
+        let top = beta.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let total: f64 = beta.iter().map(|b| (b - top).exp()).sum();
+        for c in 0..k {
+            let p = (beta[c] - top).exp() / total;
+            ga[c] += p;
+            for j in 0..d {
+                let pz = p * z[c * d + j];
+                gq[c * d + j] += p - pz * eq[c * d + j] * xc[c * d + j];
+                gmu[c * d + j] += pz * eq[c * d + j];
+                for t in 0..j {
+                    gl[at(c, j, t)] -= pz * xc[c * d + t];
+                    gmu[c * d + t] += pz * g.l[at(c, j, t)];
+                }
+            }
+        }
+    }
+    let top = g.alpha.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = g.alpha.iter().map(|a| (a - top).exp()).sum();
+    for (ga, a) in ga.iter_mut().zip(&g.alpha) {
+        *ga -= n as f64 * (a - top).exp() / total;
+    }
+    let gamma2 = g.gamma * g.gamma;
+    for (gq, e) in gq.iter_mut().zip(&eq) {
+        *gq += g.m - gamma2 * e * e;
+    }
+    for (gl, l) in gl.iter_mut().zip(&g.l) {
+        *gl -= gamma2 * l;
+    }
+    [ga, gmu, gq, gl].concat()
 }
