@@ -75,14 +75,7 @@ pub fn column<T: Real, P: Differentiable>(
     start: usize,
     part: &P,
 ) -> usize {
-    let mut row = start;
-    part.visit("", &mut |_, xs| {
-        for i in 0..xs.len() {
-            h[(row + i, j)] = T::from_f64(xs.get(i));
-        }
-        row += xs.len();
-    });
-    row
+    start + each_float(part, |k, x| h[(start + k, j)] = T::from_f64(x))
 }
 
 /// Writes the floats of `part` (a part of a gradient, laid out as its parameter) into
@@ -93,42 +86,18 @@ pub fn row<T: Real, P: Differentiable>(
     start: usize,
     part: &P,
 ) -> usize {
-    let mut col = start;
-    part.visit("", &mut |_, xs| {
-        for k in 0..xs.len() {
-            m[(i, col + k)] = T::from_f64(xs.get(k));
-        }
-        col += xs.len();
-    });
-    col
+    start + each_float(part, |k, x| m[(i, start + k)] = T::from_f64(x))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nalgebra::DMatrix as M;
-
-    #[test]
-    fn units_follow_the_visit_order() {
-        let m = M::<f64>::zeros(2, 2);
-        let u = Direction::unit(&m, Some(1));
-        // Column-major: flat position 1 is row 1 of column 0.
-        assert_eq!(u[(1, 0)], 1.0);
-        assert_eq!(u.sum(), 1.0);
-        let xs = [0.5_f32, 2.0, 3.0];
-        assert_eq!(Direction::unit(&xs[..], Some(2)), vec![0.0, 0.0, 1.0]);
-        assert_eq!(Direction::unit(&xs[..], Some(3)), vec![0.0; 3]);
-        assert_eq!(Direction::unit(&2.0_f64, None), 0.0);
-        assert_eq!(Direction::count(&m), 4);
-    }
-
-    #[test]
-    fn columns_are_written_from_their_start() {
-        let mut h = M::<f32>::zeros(3, 2);
-        let next = column(&mut h, 1, 1, &vec![4.0_f64, 5.0]);
-        assert_eq!(next, 3);
-        assert_eq!(h[(1, 1)], 4.0);
-        assert_eq!(h[(2, 1)], 5.0);
-        assert_eq!(h[(0, 1)], 0.0);
-    }
+/// Calls `f(k, x)` for the `k`-th float `x` of `part` in its layout's order; returns how
+/// many there are.
+fn each_float<P: Differentiable>(part: &P, mut f: impl FnMut(usize, f64)) -> usize {
+    let mut k = 0;
+    part.visit("", &mut |_, xs| {
+        for i in 0..xs.len() {
+            f(k + i, xs.get(i));
+        }
+        k += xs.len();
+    });
+    k
 }

@@ -479,14 +479,10 @@ impl Families {
         self.arrays.contains(&self.root(v))
     }
 
-    /// Whether `v` is a version of an array that is written somewhere.
-    fn is_written(&self, v: Value) -> bool {
-        self.written_roots.contains(&self.root(v))
-    }
-
-    /// Whether what is read from `v` may have changed by the time the adjoint runs.
+    /// Whether what is read from `v` may have changed by the time the adjoint runs: `v`
+    /// is a version of an array written somewhere, and not a settled one.
     fn may_change(&self, v: Value) -> bool {
-        self.is_written(v) && !self.settled.contains(&v)
+        self.written_roots.contains(&self.root(v)) && !self.settled.contains(&v)
     }
 
     fn block(&mut self, block: &Block) {
