@@ -115,7 +115,8 @@ pub mod __private {
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
     pub use crate::rules::{
-        add_all, add_all_grow, add_all_grow_at, add_at_grow, own, take_at_grow, zero, zero_like,
+        add_all, add_all_grow, add_all_grow_at, add_at_grow, add_run, own, take_at_grow, zero,
+        zero_like,
     };
     pub use crate::segments::{
         segment_count, segment_end, segment_every, segment_len, segment_start,

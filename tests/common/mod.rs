@@ -327,3 +327,32 @@ macro_rules! slices {
         }
     };
 }
+
+/// Checks a function of a flat vector of inputs: `f` is the primal, `grad` the generated
+/// gradient (value, flattened gradient), `jvp` forward mode along a flat tangent.
+pub fn check_flat(
+    name: &str,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+    x: &[f64],
+    tol: Tolerance,
+) {
+    let (value, g) = grad(x);
+    assert_eq!(value.to_bits(), f(x).to_bits(), "{name}: f_grad value");
+    if let Err(e) = check_gradient(&f, &g, x, tol) {
+        panic!("{name} at {x:?}: {e}");
+    }
+    for k in 0..3 {
+        let dx: Vec<f64> = (0..x.len())
+            .map(|i| ((i * 7 + k * 3) % 5) as f64 - 2.0)
+            .collect();
+        let (v, t) = jvp(x, &dx);
+        assert_eq!(v.to_bits(), value.to_bits(), "{name}: f_jvp value");
+        let expected: f64 = g.iter().zip(&dx).map(|(a, b)| a * b).sum();
+        assert!(
+            tol.agrees(t, expected),
+            "{name} at {x:?}: forward {t}, reverse·dx {expected}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! closures.
 
 use super::*;
-use crate::ir::Request;
+use crate::ir::{Request, Run, Shift};
 
 /// What an instruction emits: an expression bound to its results (`let pat = expr;`), or
 /// a whole statement.
@@ -65,6 +65,7 @@ impl Emitter<'_> {
                 grow,
                 range,
             } => Stmt(self.add_all(*buffer, *value, *grow, *range, span)),
+            InstKind::AddRun(run) => Stmt(self.add_run(run, span)),
             InstKind::CallJvp { path, args, form } => {
                 Expr(self.call(path, form, "_jvp", args, span))
             }
@@ -249,6 +250,30 @@ impl Emitter<'_> {
             quote!(add_all)
         };
         quote_spanned!(span=> ::autodiff::__private::#add(&mut #b, #v);)
+    }
+
+    /// A loop adjoint's recorded additions to elements at an offset from its index, made
+    /// after it, one run of elements at a time.
+    fn add_run(&self, run: &Run, span: Span) -> TokenStream {
+        let (b, r, first, backwards) = (
+            self.raw_operand(run.buffer),
+            self.by_ref_operand(run.records),
+            self.operand(run.first),
+            run.backwards,
+        );
+        let value = if run.fields == 1 {
+            quote!(|r| *r)
+        } else {
+            let k = syn::Index::from(run.field);
+            quote!(|r| r.#k)
+        };
+        let zero = quote!(0usize);
+        let (up, down) = match run.shift {
+            Shift::None => (zero.clone(), zero),
+            Shift::Up(c) => (self.operand(c), zero),
+            Shift::Down(c) => (zero, self.operand(c)),
+        };
+        quote_spanned!(span=> ::autodiff::__private::add_run(&mut #b, #r, #value, (#first, #up, #down), #backwards);)
     }
 
     /// A contribution added into a field of a parameter's cotangent (the whole cotangent

@@ -55,10 +55,12 @@ impl Emitter<'_> {
             let items = self.tuple(&r.items);
             match &lp.kind {
                 // Its tape holds the trip count (`tape_decl`).
-                LoopKind::For { .. } => {
+                LoopKind::For { .. } | LoopKind::Tape { index: Some(_), .. } => {
                     quote!(::autodiff::__private::push_reserved(&mut #tape, #items);)
                 }
-                LoopKind::While { .. } | LoopKind::Tape { .. } => quote!(#tape.push(#items);),
+                LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => {
+                    quote!(#tape.push(#items);)
+                }
             }
         });
         let iter = names::local("iteration_range", span);
@@ -101,7 +103,12 @@ impl Emitter<'_> {
                 index: Some((index, range)),
             } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));
-                let (index, range) = (self.pattern(&[*index]), self.range(range));
+                let index = self.pattern(&[*index]);
+                let range = if lp.record.is_some() {
+                    iter.to_token_stream()
+                } else {
+                    self.range(range)
+                };
                 quote_spanned!(span=> for (#index, #items) in #range.zip(#tape.into_iter().rev()) { #iteration })
             }
         };
@@ -137,16 +144,21 @@ impl Emitter<'_> {
     }
 
     /// The tape a loop records into; a counted loop knows its trip count, so the tape is
-    /// allocated once (over `iter`, the loop's range bound to a name).
+    /// allocated once (over `iter`, the loop's range bound to a name). (A loop adjoint
+    /// that replays a counted loop's index records for `reverse::scatter`.)
     fn tape_decl(&self, lp: &Loop, iter: &Ident) -> Option<TokenStream> {
         let record = lp.record.as_ref()?;
         let tape = self.names.ident(record.tape);
         Some(match &lp.kind {
-            LoopKind::For { range, .. } => {
+            LoopKind::For { range, .. }
+            | LoopKind::Tape {
+                index: Some((_, range)),
+                ..
+            } => {
                 let range = self.range(range);
                 quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
             }
-            LoopKind::While { .. } | LoopKind::Tape { .. } => {
+            LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => {
                 quote!(let mut #tape = ::std::vec::Vec::new();)
             }
         })

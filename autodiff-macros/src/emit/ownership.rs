@@ -181,6 +181,15 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
         }
         InstKind::AddAt { index, value, .. } => vec![*index, *value],
         InstKind::TakeAt { index, .. } => vec![*index],
+        InstKind::AddRun(crate::ir::Run {
+            records,
+            first,
+            shift,
+            ..
+        }) => [*records, *first]
+            .into_iter()
+            .chain(shift.value())
+            .collect(),
         InstKind::If { cond, .. } => vec![*cond],
         InstKind::Loop(lp) => {
             let mut out = lp.header_uses();

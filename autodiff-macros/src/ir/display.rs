@@ -8,7 +8,9 @@
 //! }
 //! ```
 
-use super::{op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Range, Ty, Value};
+use super::{
+    op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Range, Run, Shift, Ty, Value,
+};
 use std::fmt::{self, Display, Formatter, Write};
 
 impl Display for Value {
@@ -173,6 +175,26 @@ pub(super) fn simple(kind: &InstKind) -> String {
                 Some((lo, hi)) => write!(s, "{op} {buffer}[{lo}..{hi}], {value}"),
                 None => write!(s, "{op} {buffer}, {value}"),
             }
+        }
+        InstKind::AddRun(Run {
+            buffer,
+            records,
+            field,
+            first,
+            shift,
+            backwards,
+            ..
+        }) => {
+            let index = match shift {
+                Shift::None => String::new(),
+                Shift::Up(c) => format!(" + {c}"),
+                Shift::Down(c) => format!(" - {c}"),
+            };
+            let order = if *backwards { "backwards" } else { "forwards" };
+            write!(
+                s,
+                "add_run {buffer}[i{index}] for i from {first}, {records}.{field} {order}"
+            )
         }
         InstKind::AddAt {
             buffer,

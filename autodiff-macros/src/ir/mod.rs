@@ -216,6 +216,11 @@ pub enum InstKind {
         indices: Vec<Value>,
         value: Value,
     },
+    /// `buffer[i ± shift] += field of r` for each index `i` of a counted loop's range and
+    /// the record `r` its adjoint made at `i` (`records`, that loop's tape): additions
+    /// to elements at a fixed offset from the index, made after the loop, where they
+    /// vectorise (`reverse::scatter`). No result.
+    AddRun(Run),
     /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call;
     /// the seed is a tuple of the cotangents of a tuple result's parts.
     Pullback { pullback: Value, seeds: Vec<Value> },
@@ -224,6 +229,38 @@ pub enum InstKind {
     /// A loop; its outs are the carried values after the last iteration (and the filled
     /// tape, when the loop records one).
     Loop(Box<Loop>),
+}
+
+/// The operands of `InstKind::AddRun`.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub buffer: Value,
+    pub records: Value,
+    /// Field `field` of records of `fields` values (a record of one is the value).
+    pub field: usize,
+    pub fields: usize,
+    /// The range's lowest index.
+    pub first: Value,
+    pub shift: Shift,
+    /// The adjoint ran from the range's end to its start.
+    pub backwards: bool,
+}
+
+/// An element's index from its loop's index `i`: `i`, `i + c` or `i − c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shift {
+    None,
+    Up(Value),
+    Down(Value),
+}
+
+impl Shift {
+    pub fn value(self) -> Option<Value> {
+        match self {
+            Shift::None => None,
+            Shift::Up(c) | Shift::Down(c) => Some(c),
+        }
+    }
 }
 
 /// Which cotangents a call's pullback is asked for: the arguments active here (`mask`)
@@ -550,6 +587,18 @@ impl Inst {
                 *buffer = f(*buffer);
                 *index = f(*index);
             }
+            InstKind::AddRun(Run {
+                buffer,
+                records,
+                first,
+                shift,
+                ..
+            }) => {
+                (*buffer, *records, *first) = (f(*buffer), f(*records), f(*first));
+                if let Shift::Up(c) | Shift::Down(c) = shift {
+                    *c = f(*c);
+                }
+            }
             InstKind::AddAt {
                 buffer,
                 index,
@@ -641,6 +690,16 @@ impl Inst {
                 out.push(*value);
             }
             InstKind::TakeAt { buffer, index, .. } => out.extend([*buffer, *index]),
+            InstKind::AddRun(Run {
+                buffer,
+                records,
+                first,
+                shift,
+                ..
+            }) => {
+                out.extend([*buffer, *records, *first]);
+                out.extend(shift.value());
+            }
             InstKind::AddAt {
                 buffer,
                 index,

@@ -188,6 +188,7 @@ impl Resolver<'_, '_> {
             | InstKind::Buffer { .. }
             | InstKind::TakeAt { .. }
             | InstKind::AddAt { .. }
+            | InstKind::AddRun(_)
             | InstKind::AddAll { .. }
             | InstKind::CallJvp { .. }
             | InstKind::CallVjp { .. }

@@ -22,12 +22,13 @@
 //! Files: this one builds the function and holds the sweep's state; `primal` the primal
 //! sweep (pullbacks of calls, records of loops); `sweep` the adjoint of each instruction,
 //! branch and loop; `passes` the passes over the pullback (first writes as assignments,
-//! guards by need); `tape` what a loop's adjoint recomputes and what it records.
+//! guards by need); `tape` what a loop's adjoint recomputes and what it records;
+//! `scatter` the additions to neighbouring elements a loop's adjoint makes after it.
 
 use crate::activity::Activity;
 use crate::ir::{
-    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Record, Request, Role, Ty,
-    Value,
+    Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Op, Range, Record, Request, Role, Run,
+    Shift, Ty, Value,
 };
 use crate::rules::{self, Builder, Mode, Operands, Partial, Rule, RuntimeRule};
 use proc_macro2::Span;
@@ -37,6 +38,7 @@ mod buffers;
 mod calls;
 mod passes;
 mod primal;
+mod scatter;
 mod segments;
 mod sweep;
 mod tape;

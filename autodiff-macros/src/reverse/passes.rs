@@ -12,6 +12,7 @@ pub(super) fn assign_first_writes(insts: &mut [Inst]) {
             InstKind::AddField { buffer, member, .. } => out.push((*buffer, member.to_string())),
             InstKind::AddElem { buffer, .. }
             | InstKind::AddAt { buffer, .. }
+            | InstKind::AddRun(Run { buffer, .. })
             | InstKind::AddAll { buffer, .. } => out.push((*buffer, String::new())),
             InstKind::Guard { inner, .. } => paths(inner, out),
             _ => {
@@ -77,6 +78,7 @@ pub(super) fn guard_by_need(
             InstKind::AddField { buffer, .. }
             | InstKind::AddAt { buffer, .. }
             | InstKind::AddAll { buffer, .. }
+            | InstKind::AddRun(Run { buffer, .. })
             | InstKind::AddElem { buffer, .. } => Some(*buffer),
             _ => None,
         };
@@ -184,6 +186,7 @@ fn guardable(inst: &Inst) -> bool {
         | InstKind::ZeroLike(_)
         | InstKind::AddAt { .. }
         | InstKind::AddAll { .. }
+        | InstKind::AddRun(_)
         | InstKind::AddField { .. }
         | InstKind::AddElem { .. }
         | InstKind::Pullback { .. } => true,

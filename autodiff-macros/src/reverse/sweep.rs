@@ -468,6 +468,8 @@ impl Reverse<'_> {
             .iter()
             .map(|&i| self.take_or_zero_like(&mut body_adj, lp.params[i], &mut insts))
             .collect();
+        // A cotangent each iteration passes on unchanged (of `s += ..`) is no recurrence.
+        let recurrent = params.iter().zip(&yields).any(|(p, y)| p != y);
         let mut al = AdjointLoop {
             params,
             inits,
@@ -484,7 +486,7 @@ impl Reverse<'_> {
         let mut items = recorded_items(lp, &insts);
         items.extend(stored);
         let kind = self.reversed(lp, record.tape, items);
-        let tape_loop = Loop {
+        let mut tape_loop = Loop {
             kind,
             params,
             inits,
@@ -492,12 +494,14 @@ impl Reverse<'_> {
             record: None,
             recompute: false,
         };
-        let outs = self.loop_cotangents(lp, &slots, &outer, adj);
+        let mut outs = self.loop_cotangents(lp, &slots, &outer, adj);
+        let runs = self.scatter_runs(&mut tape_loop, (&mut outs, recurrent), inst.span);
         out.push(Inst::new(
             outs,
             InstKind::Loop(Box::new(tape_loop)),
             inst.span,
         ));
+        out.extend(runs);
     }
 
     /// Contributions of the body to values from outside the loop, summed in accumulators

@@ -178,6 +178,7 @@ impl Lowering<'_> {
             | InstKind::TakeAt { .. }
             | InstKind::AddAt { .. }
             | InstKind::AddAll { .. }
+            | InstKind::AddRun(_)
             | InstKind::CallJvp { .. }
             | InstKind::CallVjp { .. }
             | InstKind::Needs

@@ -119,6 +119,26 @@ fn written_array_reads_recorded_parameter_reads_recomputed() {
     ));
 }
 
+/// A stencil's adjoint adds into three neighbouring elements of `d_x` per iteration: it
+/// records the three values and adds each run after the loop (`add_run`), while `d_k`,
+/// read in the loop, and the recurrence of `decay` above stay in their loops.
+#[test]
+fn stencil_additions_run_after_the_loop() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn smooth(x: &[f64], kappa: f64) -> f64 {
+                let n = x.len();
+                let mut k = vec![0.0; n];
+                for i in 1..n - 1 {
+                    k[i] = kappa * (x[i - 1] - 2.0 * x[i] + x[i + 1]) - x[i] * x[i] * x[i];
+                }
+                k.iter().map(|v| v.sin()).sum()
+            }
+        }
+    ));
+}
+
 /// An array filled once at the top level and only read afterwards is settled: the loop
 /// over the points reads it again in the adjoint (the pullback captures it) instead of
 /// recording each read; the filling loop records its `exp`s.

@@ -158,6 +158,40 @@ where
     }
 }
 
+/// `buffer[i + up − down] += value(record)` for each index `i` of a counted loop's range
+/// (`first` its lowest) and the record its adjoint made at `i`; `backwards`: the adjoint
+/// ran from the range's end to its start. The loop's adjoint records these contributions
+/// to elements near its index instead of adding them: added in the loop, each waited for
+/// the previous iteration's addition to a neighbouring element; added here, one run at a
+/// time, they vectorise.
+#[inline]
+pub fn add_run<R, T, B>(
+    buffer: &mut B,
+    records: &[R],
+    value: impl Fn(&R) -> T,
+    (first, up, down): (usize, usize, usize),
+    backwards: bool,
+) where
+    T: Copy + core::ops::AddAssign,
+    B: AsMut<[T]> + ?Sized,
+{
+    if records.is_empty() {
+        return;
+    }
+    // The primal read these elements: `first + up − down` does not overflow.
+    let start = first + up - down;
+    let run = &mut buffer.as_mut()[start..start + records.len()];
+    if backwards {
+        for (b, r) in run.iter_mut().zip(records.iter().rev()) {
+            *b += value(r);
+        }
+    } else {
+        for (b, r) in run.iter_mut().zip(records) {
+            *b += value(r);
+        }
+    }
+}
+
 /// [`add_all`] into the cotangent of a `Vec` built by `push`, which grows to `v`'s length.
 #[inline]
 pub fn add_all_grow<T, V>(buffer: &mut Vec<T>, v: &V)
@@ -200,4 +234,31 @@ pub fn take_at_grow<T: Zero>(buffer: &mut [T], i: usize) -> T {
 #[must_use]
 pub fn zero<T: Zero>() -> T {
     T::zero()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_run;
+
+    /// Records of a loop over `2..5` whose adjoint ran backwards (indices 4, 3, 2).
+    #[test]
+    fn runs_land_at_their_shifted_indices() {
+        let records = [(4.0, 40.0), (3.0, 30.0), (2.0, 20.0)];
+        let mut buffer = vec![0.5; 7];
+        add_run(&mut buffer, &records, |r| r.0, (2, 0, 1), true);
+        assert_eq!(buffer, [0.5, 2.5, 3.5, 4.5, 0.5, 0.5, 0.5]);
+        add_run(&mut buffer, &records, |r| r.1, (2, 2, 0), true);
+        assert_eq!(buffer, [0.5, 2.5, 3.5, 4.5, 20.5, 30.5, 40.5]);
+    }
+
+    /// An adjoint that ran forwards (a loop over a reversed range) recorded index 0 first.
+    #[test]
+    fn forward_runs_and_empty_ranges() {
+        let mut buffer = [0.0f32; 3];
+        add_run(&mut buffer, &[1.0f32, 2.0], |r| *r, (0, 1, 0), false);
+        assert_eq!(buffer, [0.0, 1.0, 2.0]);
+        // An empty range at 0 with a shift down: nothing to add, no underflow.
+        add_run(&mut buffer, &[] as &[f32], |r| *r, (0, 0, 1), false);
+        assert_eq!(buffer, [0.0, 1.0, 2.0]);
+    }
 }

@@ -1,0 +1,235 @@
+//! Stencils: loops that read neighbours `x[i − 1]`, `x[i]`, `x[i + 1]` (finite
+//! differences, smoothing, autocorrelation, explicit time steps). Their adjoints add into
+//! neighbouring elements; the reverse mode records those additions and makes them after
+//! the loop (`reverse::scatter`). Each function is checked against central finite
+//! differences and forward mode (the dot-product test), at points with zeros and
+//! negative values.
+
+// The corpus spells loops out with indices, as stencil code is written. (`diffuse` copies
+// by a loop: `copy_from_slice` on an active slice has no rule yet.)
+#![allow(clippy::needless_range_loop, clippy::manual_memcpy)]
+
+mod common;
+
+use autodiff::differentiable;
+use autodiff::gradcheck::Tolerance;
+use common::check_flat;
+
+/// One explicit Euler step of the heat equation with a cubic reaction, then the energy.
+#[differentiable(wrt(u, kappa))]
+fn heat_step(u: &[f64], kappa: f64, h: f64) -> f64 {
+    let n = u.len();
+    let mut k = vec![0.0; n];
+    for i in 1..n - 1 {
+        k[i] = kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i];
+    }
+    let mut next = vec![0.0; n];
+    for i in 0..n {
+        next[i] = u[i] + h * k[i];
+    }
+    next.iter().map(|x| x * x).sum()
+}
+
+/// Smoothed total variation: a sum carried through the loop.
+#[differentiable]
+fn total_variation(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() {
+        let d = x[i] - x[i - 1];
+        s += (d * d + 1e-3).sqrt();
+    }
+    s
+}
+
+/// Walked from the end.
+#[differentiable]
+fn backwards_pairs(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in (1..x.len()).rev() {
+        s += x[i] * x[i - 1].sin();
+    }
+    s
+}
+
+/// Autocorrelation at a lag given at run time, over an inclusive range.
+#[differentiable]
+fn autocorrelation(x: &[f64], lag: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..=x.len() - 1 - lag {
+        s += x[i] * x[i + lag];
+    }
+    s
+}
+
+/// A five-point smoother into a local array, then a nonlinear read of it.
+#[differentiable]
+fn five_point(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    for i in 2..n - 2 {
+        y[i] = (-x[i - 2] + 4.0 * x[i - 1] + 10.0 * x[i] + 4.0 * x[i + 1] - x[i + 2]) / 16.0;
+    }
+    y.iter().map(|v| v.tanh()).sum()
+}
+
+/// Explicit time steps over arrays written in place: the stencil inside an outer loop.
+#[differentiable(wrt(u0, kappa))]
+fn diffuse(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut v = vec![0.0; n];
+    for _ in 0..steps {
+        for i in 1..n - 1 {
+            v[i] = u[i] + 0.1 * kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]).sin();
+        }
+        for i in 1..n - 1 {
+            u[i] = v[i];
+        }
+    }
+    u.iter().map(|x| x * x).sum()
+}
+
+/// The same shape in single precision.
+#[differentiable]
+fn differences_f32(x: &[f32], w: f32) -> f32 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        let c = x[i - 1] - 2.0 * x[i] + x[i + 1];
+        s += w * c * c;
+    }
+    s
+}
+
+/// Points with zeros, negative values and a constant stretch.
+fn points(n: usize) -> Vec<Vec<f64>> {
+    vec![
+        (0..n)
+            .map(|i| ((i as f64 + 1.0) * 0.7).sin() * 1.5)
+            .collect(),
+        (0..n)
+            .map(|i| if i % 3 == 0 { 0.0 } else { -0.4 * i as f64 })
+            .collect(),
+        (0..n)
+            .map(|i| if i < n / 2 { 0.5 } else { -1.25 })
+            .collect(),
+    ]
+}
+
+#[test]
+fn heat_step_matches_differences() {
+    for u in points(9) {
+        let mut x = u.clone();
+        x.push(-0.3);
+        let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
+        check_flat(
+            "heat_step",
+            |x| heat_step(&parts(x).0, parts(x).1, 0.05),
+            |x| {
+                let (v, (du, dk)) = heat_step_grad(&parts(x).0, parts(x).1, 0.05);
+                (v, du.into_iter().chain([dk]).collect())
+            },
+            |x, t| heat_step_jvp(&parts(x).0, parts(x).1, 0.05, &parts(t).0, parts(t).1),
+            &x,
+            Tolerance::F64,
+        );
+    }
+}
+
+#[test]
+fn neighbour_sums_match_differences() {
+    for x in points(8) {
+        check_flat(
+            "total_variation",
+            total_variation,
+            total_variation_grad,
+            total_variation_jvp,
+            &x,
+            Tolerance::F64,
+        );
+        check_flat(
+            "backwards_pairs",
+            backwards_pairs,
+            backwards_pairs_grad,
+            backwards_pairs_jvp,
+            &x,
+            Tolerance::F64,
+        );
+        check_flat(
+            "five_point",
+            five_point,
+            five_point_grad,
+            five_point_jvp,
+            &x,
+            Tolerance::F64,
+        );
+        for lag in [0, 1, 3, 7] {
+            check_flat(
+                "autocorrelation",
+                |x| autocorrelation(x, lag),
+                |x| autocorrelation_grad(x, lag),
+                |x, t| autocorrelation_jvp(x, lag, t),
+                &x,
+                Tolerance::F64,
+            );
+        }
+    }
+}
+
+#[test]
+fn time_steps_match_differences() {
+    for u in points(7) {
+        for steps in [0, 1, 5] {
+            let mut x = u.clone();
+            x.push(0.8);
+            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
+            check_flat(
+                "diffuse",
+                |x| diffuse(&parts(x).0, parts(x).1, steps),
+                |x| {
+                    let (v, (du, dk)) = diffuse_grad(&parts(x).0, parts(x).1, steps);
+                    (v, du.into_iter().chain([dk]).collect())
+                },
+                |x, t| diffuse_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1),
+                &x,
+                Tolerance::F64,
+            );
+        }
+    }
+}
+
+/// The smallest arrays: a stencil whose range is empty leaves its cotangents alone.
+#[test]
+fn empty_ranges() {
+    assert_eq!(heat_step_grad(&[0.5, -0.5], 1.0, 0.1).1 .0, vec![1.0, -1.0]);
+    assert_eq!(five_point_grad(&[0.0; 4]).1, vec![0.0; 4]);
+    assert_eq!(total_variation_grad(&[2.0]).1, vec![0.0]);
+}
+
+#[test]
+fn single_precision_matches_double() {
+    let x: Vec<f32> = vec![0.0, -1.5, 0.25, 2.0, 0.0, -0.75];
+    let (_, (g, dw)) = differences_f32_grad(&x, 0.5);
+    for i in 0..x.len() {
+        // ∂/∂x_i of Σ w·c_j², c_j = x_{j−1} − 2x_j + x_{j+1}.
+        let c = |j: usize| f64::from(x[j - 1] - 2.0 * x[j] + x[j + 1]);
+        let mut expected = 0.0;
+        for j in 1..x.len() - 1 {
+            let weight = match (i + 1).checked_sub(j) {
+                Some(0) => 1.0,
+                Some(1) => -2.0,
+                Some(2) => 1.0,
+                _ => 0.0,
+            };
+            expected += 2.0 * 0.5 * c(j) * weight;
+        }
+        assert!(
+            (f64::from(g[i]) - expected).abs() < 1e-5,
+            "x[{i}]: {} vs {expected}",
+            g[i]
+        );
+    }
+    let sum: f64 = (1..x.len() - 1)
+        .map(|j| f64::from(x[j - 1] - 2.0 * x[j] + x[j + 1]).powi(2))
+        .sum();
+    assert!((f64::from(dw) - sum).abs() < 1e-5);
+}
