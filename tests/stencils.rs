@@ -72,6 +72,40 @@ fn five_point(x: &[f64]) -> f64 {
     y.iter().map(|v| v.tanh()).sum()
 }
 
+/// A five-point Laplacian on a grid of `m` columns stored by rows: the neighbours are at
+/// `c ± 1` and `c ± m` of the inner loop's index.
+#[differentiable]
+fn laplacian_2d(x: &[f64], m: usize) -> f64 {
+    let n = x.len() / m;
+    let mut s = 0.0;
+    for i in 1..n - 1 {
+        for j in 1..m - 1 {
+            let c = i * m + j;
+            let l = x[c - 1] + x[c + 1] + x[c - m] + x[c + m] - 4.0 * x[c];
+            s += l * l;
+        }
+    }
+    s
+}
+
+/// A 3×3 blur into a local image, the rows above and below addressed from the row's start.
+#[differentiable]
+fn blur_2d(x: &[f64], m: usize) -> f64 {
+    let n = x.len() / m;
+    let mut y = vec![0.0; n * m];
+    for i in 1..n - 1 {
+        let (above, row, below) = ((i - 1) * m, i * m, (i + 1) * m);
+        for j in 1..m - 1 {
+            let mut t = 0.0;
+            for d in 0..3 {
+                t += x[above + j + d - 1] + 2.0 * x[row + j + d - 1] + x[below + j + d - 1];
+            }
+            y[row + j] = t / 12.0;
+        }
+    }
+    y.iter().map(|v| (v * 3.0).sin()).sum()
+}
+
 /// Explicit time steps over arrays written in place: the stencil inside an outer loop.
 #[differentiable(wrt(u0, kappa))]
 fn diffuse(u0: &[f64], kappa: f64, steps: usize) -> f64 {
@@ -168,6 +202,30 @@ fn neighbour_sums_match_differences() {
                 |x| autocorrelation(x, lag),
                 |x| autocorrelation_grad(x, lag),
                 |x, t| autocorrelation_jvp(x, lag, t),
+                &x,
+                Tolerance::F64,
+            );
+        }
+    }
+}
+
+#[test]
+fn grids_match_differences() {
+    for x in points(20) {
+        for (name, f, g, t) in [
+            (
+                "laplacian_2d",
+                laplacian_2d as fn(&[f64], usize) -> f64,
+                laplacian_2d_grad as fn(&[f64], usize) -> (f64, Vec<f64>),
+                laplacian_2d_jvp as fn(&[f64], usize, &[f64]) -> (f64, f64),
+            ),
+            ("blur_2d", blur_2d, blur_2d_grad, blur_2d_jvp),
+        ] {
+            check_flat(
+                name,
+                |x| f(x, 5),
+                |x| g(x, 5),
+                |x, dx| t(x, 5, dx),
                 &x,
                 Tolerance::F64,
             );

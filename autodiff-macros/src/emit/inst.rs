@@ -3,7 +3,7 @@
 //! closures.
 
 use super::*;
-use crate::ir::{Request, Run, Shift};
+use crate::ir::{Request, Run};
 
 /// What an instruction emits: an expression bound to its results (`let pat = expr;`), or
 /// a whole statement.
@@ -267,12 +267,14 @@ impl Emitter<'_> {
             let k = syn::Index::from(run.field);
             quote!(|r| r.#k)
         };
-        let zero = quote!(0usize);
-        let (up, down) = match run.shift {
-            Shift::None => (zero.clone(), zero),
-            Shift::Up(c) => (self.operand(c), zero),
-            Shift::Down(c) => (zero, self.operand(c)),
+        let sum = |terms: &[Value]| match terms {
+            [] => quote!(0usize),
+            _ => {
+                let terms = self.operands(terms);
+                quote!(#(#terms)+*)
+            }
         };
+        let (up, down) = (sum(&run.shift.up), sum(&run.shift.down));
         quote_spanned!(span=> ::autodiff::__private::add_run(&mut #b, #r, #value, (#first, #up, #down), #backwards);)
     }
 

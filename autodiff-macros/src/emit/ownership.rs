@@ -188,7 +188,7 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
             ..
         }) => [*records, *first]
             .into_iter()
-            .chain(shift.value())
+            .chain(shift.values())
             .collect(),
         InstKind::If { cond, .. } => vec![*cond],
         InstKind::Loop(lp) => {

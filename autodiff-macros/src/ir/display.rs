@@ -9,7 +9,7 @@
 //! ```
 
 use super::{
-    op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Range, Run, Shift, Ty, Value,
+    op::compact, Adapter, Block, Func, Inst, InstKind, Loop, LoopKind, Range, Run, Ty, Value,
 };
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -185,11 +185,9 @@ pub(super) fn simple(kind: &InstKind) -> String {
             backwards,
             ..
         }) => {
-            let index = match shift {
-                Shift::None => String::new(),
-                Shift::Up(c) => format!(" + {c}"),
-                Shift::Down(c) => format!(" - {c}"),
-            };
+            let up = shift.up.iter().map(|c| format!(" + {c}"));
+            let down = shift.down.iter().map(|c| format!(" - {c}"));
+            let index: String = up.chain(down).collect();
             let order = if *backwards { "backwards" } else { "forwards" };
             write!(
                 s,

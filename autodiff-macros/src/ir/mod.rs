@@ -246,20 +246,17 @@ pub struct Run {
     pub backwards: bool,
 }
 
-/// An element's index from its loop's index `i`: `i`, `i + c` or `i − c`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Shift {
-    None,
-    Up(Value),
-    Down(Value),
+/// An element's index from its loop's index `i`: `i + Σ up − Σ down`, each term the same
+/// in every iteration (`c[i − 1]`, `x[row + j + 1]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Shift {
+    pub up: Vec<Value>,
+    pub down: Vec<Value>,
 }
 
 impl Shift {
-    pub fn value(self) -> Option<Value> {
-        match self {
-            Shift::None => None,
-            Shift::Up(c) | Shift::Down(c) => Some(c),
-        }
+    pub fn values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.up.iter().chain(&self.down).copied()
     }
 }
 
@@ -595,9 +592,11 @@ impl Inst {
                 ..
             }) => {
                 (*buffer, *records, *first) = (f(*buffer), f(*records), f(*first));
-                if let Shift::Up(c) | Shift::Down(c) = shift {
-                    *c = f(*c);
-                }
+                shift
+                    .up
+                    .iter_mut()
+                    .chain(&mut shift.down)
+                    .for_each(|c| *c = f(*c));
             }
             InstKind::AddAt {
                 buffer,
@@ -698,7 +697,7 @@ impl Inst {
                 ..
             }) => {
                 out.extend([*buffer, *records, *first]);
-                out.extend(shift.value());
+                out.extend(shift.values());
             }
             InstKind::AddAt {
                 buffer,

@@ -5,11 +5,12 @@
 //! previous iteration wrote, so the loop is one chain of loads and stores through memory,
 //! and it does not vectorise: RK4 over a heat equation spent half its gradient there.
 //!
-//! When a counted loop's adjoint only adds into a cotangent buffer, at indices `i`,
-//! `i + c` or `i − c` of its index `i` (`c` the same in every iteration), it records the
-//! values instead, one record per iteration, and after the loop each addition runs over
-//! its elements in one pass (`InstKind::AddRun`), which vectorises. Each element receives
-//! the same terms, summed in another order.
+//! When a counted loop's adjoint only adds into a cotangent buffer, at indices such as
+//! `i`, `i + c`, `i − c` or `row + i − 1` of its index `i` (sums and differences of terms
+//! that are the same in every iteration; those the body computes are computed again after
+//! the loop), it records the values instead, one record per iteration, and after the loop
+//! each addition runs over its elements in one pass (`InstKind::AddRun`), which
+//! vectorises. Each element receives the same terms, summed in another order.
 //!
 //! Not where the adjoint carries a recurrence of its own (a carried cotangent that an
 //! iteration changes, or one element's cotangent taken after another iteration added to
@@ -63,8 +64,14 @@ impl Reverse<'_> {
         });
         let backwards = range.adapters.len() % 2 == 1;
         let mut after = Vec::new();
+        let mut copies = HashMap::new();
         for a in moved {
-            let shift = self.shift_outside(a.shift.unwrap_or(Shift::None), lp, &mut after);
+            let Some(shift) = a.shift else { continue };
+            let mut outside = |c| self.outside(c, &lp.body.insts, &mut copies, &mut after);
+            let shift = Shift {
+                up: shift.up.into_iter().map(&mut outside).collect(),
+                down: shift.down.into_iter().map(&mut outside).collect(),
+            };
             let kind = InstKind::AddRun(Run {
                 buffer: a.buffer,
                 records: tape,
@@ -83,21 +90,31 @@ impl Reverse<'_> {
         after
     }
 
-    /// `shift` with a constant offset defined in the loop's body defined again after it.
-    fn shift_outside(&mut self, shift: Shift, lp: &Loop, after: &mut Vec<Inst>) -> Shift {
-        let Some(c) = shift.value() else {
-            return shift;
-        };
-        let Some(def) = lp.body.insts.iter().find(|i| i.outs == [c]) else {
-            return shift;
-        };
-        let copy = self.func.new_derived(Role::Primal, c);
-        after.push(Inst::new(vec![copy], def.kind.clone(), def.span));
-        if let Shift::Up(_) = shift {
-            Shift::Up(copy)
-        } else {
-            Shift::Down(copy)
+    /// `c`, a term of a shift, as a value after the loop whose body is `body`: computed
+    /// again there (into `after`) if the body computes it.
+    fn outside(
+        &mut self,
+        c: Value,
+        body: &[Inst],
+        copies: &mut HashMap<Value, Value>,
+        after: &mut Vec<Inst>,
+    ) -> Value {
+        if let Some(&copy) = copies.get(&c) {
+            return copy;
         }
+        let Some(def) = body.iter().find(|i| i.outs == [c]) else {
+            return c;
+        };
+        let mut kind = def.kind.clone();
+        if let InstKind::Op(_, args) = &mut kind {
+            for a in args.iter_mut() {
+                *a = self.outside(*a, body, copies, after);
+            }
+        }
+        let copy = self.func.new_derived(Role::Primal, c);
+        after.push(Inst::new(vec![copy], kind, def.span));
+        copies.insert(c, copy);
+        copy
     }
 }
 
@@ -139,16 +156,17 @@ fn taken_after(lp: &Loop) -> bool {
 }
 
 /// The additions of `lp`'s body to move: all those into a buffer that the body does
-/// nothing else with, when each is at a shift of the index and two shifts differ.
+/// nothing else with, when each is at a shift of the index and two are near (differ by a
+/// literal: `i − 1` and `i + 1`, not `i` and `i + lag`, which may never meet).
 fn runs(lp: &Loop, index: Value, is_float: impl Fn(Value) -> bool) -> Vec<Addition> {
-    let additions = additions(&lp.body.insts, index, is_float);
+    let (additions, terms) = additions(lp, index, is_float);
     let uses = lp.body.uses();
     let buffers: HashSet<Value> = additions.iter().map(|a| a.buffer).collect();
     let qualifies = |b: Value| {
         let of_b = || additions.iter().filter(move |a| a.buffer == b);
-        let shifts: HashSet<Shift> = of_b().filter_map(|a| a.shift).collect();
+        let shifts: Vec<Shift> = of_b().filter_map(|a| a.shift.clone()).collect();
         of_b().all(|a| a.shift.is_some())
-            && shifts.len() >= 2
+            && terms.near(&shifts)
             && uses.iter().filter(|&&u| u == b).count() == of_b().count()
             && !lp.inits.contains(&b)
     };
@@ -159,37 +177,23 @@ fn runs(lp: &Loop, index: Value, is_float: impl Fn(Value) -> bool) -> Vec<Additi
         .collect()
 }
 
-/// The additions at indices into plain buffers among `insts`, with their shifts from
+/// The additions at indices into plain buffers in `lp`'s body, with their shifts from
 /// `index` where they have one and add a float.
-fn additions(insts: &[Inst], index: Value, is_float: impl Fn(Value) -> bool) -> Vec<Addition> {
-    let mut defined: Vec<Value> = Vec::new();
-    for inst in insts {
-        defined.extend(&inst.outs);
-        for b in inst.blocks() {
-            b.defs(&mut defined);
-        }
-    }
-    let constant = |c: Value| {
-        insts
-            .iter()
-            .find(|i| i.outs == [c])
-            .map_or(!defined.contains(&c), |i| {
-                matches!(i.kind, InstKind::Op(Op::Const(_), _))
-            })
+fn additions(
+    lp: &Loop,
+    index: Value,
+    is_float: impl Fn(Value) -> bool,
+) -> (Vec<Addition>, Terms<'_>) {
+    let insts = &lp.body.insts;
+    // The index, params and records vary by iteration, as what the body computes.
+    let mut defined = lp.body_defs();
+    lp.body.defs(&mut defined);
+    let terms = Terms {
+        insts,
+        index,
+        defined,
     };
-    let shift = |at: Value| {
-        if at == index {
-            return Some(Shift::None);
-        }
-        let def = insts.iter().find(|i| i.outs == [at])?;
-        match &def.kind {
-            InstKind::Op(Op::Add, a) if a[0] == index && constant(a[1]) => Some(Shift::Up(a[1])),
-            InstKind::Op(Op::Add, a) if a[1] == index && constant(a[0]) => Some(Shift::Up(a[0])),
-            InstKind::Op(Op::Sub, a) if a[0] == index && constant(a[1]) => Some(Shift::Down(a[1])),
-            _ => None,
-        }
-    };
-    insts
+    let additions = insts
         .iter()
         .enumerate()
         .filter_map(|(at, inst)| match inst.kind {
@@ -201,10 +205,103 @@ fn additions(insts: &[Inst], index: Value, is_float: impl Fn(Value) -> bool) -> 
             } => Some(Addition {
                 at,
                 buffer,
-                shift: shift(i).filter(|_| is_float(value)),
+                shift: terms.shift(i).filter(|_| is_float(value)),
                 value,
             }),
             _ => None,
         })
-        .collect()
+        .collect();
+    (additions, terms)
+}
+
+/// The integer terms of a loop adjoint's body (`insts`, the top level; `defined`, every
+/// value it or the loop defines).
+struct Terms<'a> {
+    insts: &'a [Inst],
+    index: Value,
+    defined: Vec<Value>,
+}
+
+impl Terms<'_> {
+    fn def(&self, v: Value) -> Option<(&Op, &[Value])> {
+        match &self.insts.iter().find(|i| i.outs == [v])?.kind {
+            InstKind::Op(op, args) => Some((op, args)),
+            _ => None,
+        }
+    }
+
+    /// `at` as the index plus and minus invariant terms: sums and differences down to
+    /// the index.
+    fn shift(&self, at: Value) -> Option<Shift> {
+        if at == self.index {
+            return Some(Shift::default());
+        }
+        let (op, args) = self.def(at)?;
+        let (mut shift, term, up) = match op {
+            Op::Add if self.invariant(args[1]) => (self.shift(args[0])?, args[1], true),
+            Op::Add if self.invariant(args[0]) => (self.shift(args[1])?, args[0], true),
+            Op::Sub if self.invariant(args[1]) => (self.shift(args[0])?, args[1], false),
+            _ => return None,
+        };
+        let terms = if up { &mut shift.up } else { &mut shift.down };
+        terms.push(term);
+        // In order, so that equal shifts compare equal.
+        terms.sort();
+        Some(shift)
+    }
+
+    /// Whether two of `shifts` differ by a literal only.
+    fn near(&self, shifts: &[Shift]) -> bool {
+        let split: Vec<_> = shifts.iter().map(|s| self.split(s)).collect();
+        split.iter().enumerate().any(|(k, (terms, offset))| {
+            split[k + 1..]
+                .iter()
+                .any(|(t, o)| t == terms && o != offset)
+        })
+    }
+
+    /// A shift's terms other than integer literals, and the literals' sum.
+    fn split(&self, shift: &Shift) -> ((Vec<Value>, Vec<Value>), i128) {
+        let mut offset = 0;
+        let mut rest = |terms: &[Value], sign: i128| {
+            let mut kept = Vec::new();
+            for &t in terms {
+                match self.literal(t) {
+                    Some(n) => offset += sign * n,
+                    None => kept.push(t),
+                }
+            }
+            kept
+        };
+        let terms = (rest(&shift.up, 1), rest(&shift.down, -1));
+        (terms, offset)
+    }
+
+    fn literal(&self, v: Value) -> Option<i128> {
+        let (Op::Const(crate::ir::Const::Int(lit)), _) = self.def(v)? else {
+            return None;
+        };
+        // Decimal digits, then perhaps a suffix (`1`, `2usize`); not `0x10` or `1e3`.
+        let text = lit.to_string().replace('_', "");
+        let end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let suffix = &text[end..];
+        (suffix.is_empty() || suffix.starts_with(['u', 'i']))
+            .then(|| text[..end].parse().ok())
+            .flatten()
+    }
+
+    /// Whether `v` is the same in every iteration: defined outside the body, or by
+    /// integer arithmetic on such values (computed again after the loop).
+    fn invariant(&self, v: Value) -> bool {
+        if !self.defined.contains(&v) {
+            return true;
+        }
+        match self.def(v) {
+            Some((Op::Const(_), _)) => true,
+            Some((Op::Add | Op::Sub | Op::Mul, args)) => args.iter().all(|&a| self.invariant(a)),
+            _ => false,
+        }
+    }
 }
