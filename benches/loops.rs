@@ -159,6 +159,42 @@ fn rk4_heat_manual(u0: &[f64], kappa: f64, h: f64, steps: usize) -> (Vec<f64>, f
     (du, dkappa)
 }
 
+/// `Σ (Δx)²` for the five-point Laplacian on a grid of `m` columns stored by rows (the
+/// border excluded): a 2-D stencil whose adjoint adds into five neighbours.
+#[differentiable]
+pub fn laplacian_energy(x: &[f64], m: usize) -> f64 {
+    let n = x.len() / m;
+    let mut s = 0.0;
+    for i in 1..n - 1 {
+        for j in 1..m - 1 {
+            let c = i * m + j;
+            let l = x[c - 1] + x[c + 1] + x[c - m] + x[c + m] - 4.0 * x[c];
+            s += l * l;
+        }
+    }
+    s
+}
+
+/// `laplacian_energy`'s gradient by hand: the Laplacian once, then each element gathers
+/// `2·Δᵀ(Δx)` from its neighbours (no additions into neighbours).
+fn laplacian_energy_manual(x: &[f64], m: usize) -> Vec<f64> {
+    let n = x.len() / m;
+    let mut g = vec![0.0; x.len()];
+    for i in 1..n - 1 {
+        for j in 1..m - 1 {
+            let c = i * m + j;
+            g[c] = 2.0 * (x[c - 1] + x[c + 1] + x[c - m] + x[c + m] - 4.0 * x[c]);
+        }
+    }
+    let mut d = vec![0.0; x.len()];
+    for c in 0..x.len() {
+        let at = |k: Option<usize>| k.and_then(|k| g.get(k)).copied().unwrap_or(0.0);
+        d[c] = at(c.checked_sub(1)) + at(Some(c + 1)) + at(c.checked_sub(m)) + at(Some(c + m))
+            - 4.0 * g[c];
+    }
+    d
+}
+
 #[differentiable]
 pub fn horner(coeffs: &[f64], x: f64) -> f64 {
     let mut s = 0.0;
@@ -414,6 +450,25 @@ fn print_ratios() {
             || rk4_heat_manual(black_box(&u0), 0.3, 0.01, steps),
         );
     }
+    let grid: Vec<f64> = (0..200 * 200)
+        .map(|i| (f64::from(i) * 0.01).sin())
+        .collect();
+    let gap = laplacian_energy_grad(&grid, 200)
+        .1
+        .iter()
+        .zip(laplacian_energy_manual(&grid, 200))
+        .fold(0.0, |gap: f64, (a, b)| gap.max((a - b).abs()));
+    assert!(gap < 1e-9, "laplacian_energy: gradients differ by {gap}");
+    measure(
+        "2-D Laplacian energy, 200 × 200",
+        || laplacian_energy(black_box(&grid), 200),
+        || laplacian_energy_grad(black_box(&grid), 200),
+    );
+    measure(
+        "2-D Laplacian energy, by hand",
+        || laplacian_energy(black_box(&grid), 200),
+        || laplacian_energy_manual(black_box(&grid), 200),
+    );
     let coeffs: Vec<f64> = (0..1000).map(|i| (f64::from(i) * 0.3).sin()).collect();
     measure(
         "Horner, n = 1,000",
