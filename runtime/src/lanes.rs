@@ -54,14 +54,29 @@ impl<T: Real, const K: usize> Tangent<T> for Lanes<T, K> {
         Lanes(self.0.map(|t| t * p))
     }
 
+    /// A finite partial times a zero lane is zero already: only an infinite (or NaN)
+    /// partial needs the lane-by-lane test, and the common case stays one multiply a
+    /// lane, which vectorises.
     #[inline]
     fn scale_guarded(self, p: T) -> Self {
-        Lanes(self.0.map(|t| t.scale_guarded(p)))
+        if p.is_finite() {
+            self.scale(p)
+        } else {
+            Lanes(self.0.map(|t| t.scale_guarded(p)))
+        }
     }
 
+    /// As `scale_guarded`, and a zero partial gives zero lanes (an infinite lane times
+    /// it is NaN).
     #[inline]
     fn scale_checked(self, p: T) -> Self {
-        Lanes(self.0.map(|t| t.scale_checked(p)))
+        if p == T::zero() {
+            Self::zero()
+        } else if p.is_finite() {
+            self.scale(p)
+        } else {
+            Lanes(self.0.map(|t| t.scale_checked(p)))
+        }
     }
 }
 
@@ -245,6 +260,24 @@ mod tests {
     fn guarded_lanes_keep_zeros() {
         let l = Lanes([0.0_f64, 2.0]);
         assert_eq!(l.scale_guarded(f64::INFINITY).0, [0.0, f64::INFINITY]);
+        assert_eq!(l.scale_guarded(3.0).0, [0.0, 6.0]);
         assert_eq!((l - l + l).0, [0.0, 2.0]);
+    }
+
+    /// Lane by lane, as the scalar rule: `0 · ∞ = 0` on either side.
+    #[test]
+    fn checked_lanes_agree_with_the_scalar_rule() {
+        let lanes = [0.0_f64, -1.5, f64::INFINITY, f64::NAN];
+        for p in [0.0, 2.0, -0.5, f64::INFINITY, f64::NEG_INFINITY] {
+            let scaled = Lanes(lanes).scale_checked(p);
+            for (k, &t) in lanes.iter().enumerate() {
+                let expected = t.scale_checked(p);
+                let got = scaled.0[k];
+                assert!(
+                    got == expected || (got.is_nan() && expected.is_nan()),
+                    "lane {t} times {p}: {got}, scalar rule {expected}"
+                );
+            }
+        }
     }
 }
