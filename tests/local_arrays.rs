@@ -188,6 +188,52 @@ corpus! {
             b[0] * b[1] + b[2] * b[3]
         }
     }
+    // The next four decide whether a loop's adjoint may run forwards (`reverse::order`):
+    // only when no iteration takes an element's cotangent another iteration touches.
+    last_write_wins {
+        // Every iteration overwrites element 0: only the last write reaches the result.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut buf = vec![0.0; 2];
+            for i in 0..4 {
+                buf[0] = x * i as f64 + y * y;
+            }
+            buf[0] * x + buf[1]
+        }
+    }
+    halves_overwritten {
+        // Two iterations write each element; the second one's value stays.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut buf = vec![0.0; 3];
+            for i in 0..6 {
+                buf[i / 2] = (x + i as f64).sin() * y;
+            }
+            buf[0] + 2.0 * buf[1] + 3.0 * buf[2]
+        }
+    }
+    cycled_updates {
+        // Each element updated in place every third iteration: a recurrence per element.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut buf = vec![1.0; 3];
+            for i in 0..7 {
+                buf[i % 3] = buf[i % 3] * (x + 0.1 * i as f64) + y;
+            }
+            buf[0] * buf[1] - buf[2]
+        }
+    }
+    own_element_in_place {
+        // Each iteration reads and writes its own element: the adjoint runs forwards.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut u = vec![x, y, x * y, x - y];
+            for i in 0..4 {
+                u[i] = u[i] * (x + i as f64) - y;
+            }
+            u.iter().map(|v| v * v).sum()
+        }
+    }
 }
 
 #[test]
@@ -203,6 +249,10 @@ fn local_arrays() {
         case!(written_in_a_branch(x, y | dx, dy)),
         case!(settled_then_read_in_loops(x, y | dx, dy)),
         case!(read_then_overwritten(x, y | dx, dy)),
+        case!(last_write_wins(x, y | dx, dy)),
+        case!(halves_overwritten(x, y | dx, dy)),
+        case!(cycled_updates(x, y | dx, dy)),
+        case!(own_element_in_place(x, y | dx, dy)),
     ] {
         check_at(&case, pts);
     }

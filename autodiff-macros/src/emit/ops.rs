@@ -93,6 +93,7 @@ impl Emitter<'_> {
                 tape,
                 items,
                 index: None,
+                ..
             } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));
                 quote_spanned!(span=> for #items in #tape.into_iter().rev() { #iteration })
@@ -101,15 +102,25 @@ impl Emitter<'_> {
                 tape,
                 items,
                 index: Some((index, range)),
+                forward,
             } => {
                 let (tape, items) = (self.operand(*tape), self.pattern(items));
                 let index = self.pattern(&[*index]);
-                let range = if lp.record.is_some() {
-                    iter.to_token_stream()
-                } else {
-                    self.range(range)
+                let range = match (lp.record.is_some(), range.adapters.is_empty()) {
+                    (true, _) => iter.to_token_stream(),
+                    // `(lo..hi).zip(..)`, not `lo..hi.zip(..)`.
+                    (false, true) => {
+                        let range = self.range(range);
+                        quote!((#range))
+                    }
+                    (false, false) => self.range(range),
                 };
-                quote_spanned!(span=> for (#index, #items) in #range.zip(#tape.into_iter().rev()) { #iteration })
+                let walk = if *forward {
+                    quote!(#tape.into_iter())
+                } else {
+                    quote!(#tape.into_iter().rev())
+                };
+                quote_spanned!(span=> for (#index, #items) in #range.zip(#walk) { #iteration })
             }
         };
         let results = self.tuple(outs);

@@ -127,7 +127,7 @@ fn range_text(range: &Range) -> String {
 }
 
 /// `for %i in %lo..%hi.rev()`, `while`, `for (%a, %b) in rev %tape`, or
-/// `for (%i, (%a, %b)) in %lo..%hi.rev().zip(rev %tape)`.
+/// `for (%i, (%a, %b)) in %lo..%hi.rev().zip(rev %tape)` (forwards: `%lo..%hi.zip(%tape)`).
 pub(super) fn loop_head(lp: &Loop) -> String {
     match &lp.kind {
         LoopKind::For { index, range } => format!("for {index} in {}", range_text(range)),
@@ -136,15 +136,18 @@ pub(super) fn loop_head(lp: &Loop) -> String {
             tape,
             items,
             index: None,
+            ..
         } => format!("for ({}) in rev {tape}", list(items)),
         LoopKind::Tape {
             tape,
             items,
             index: Some((index, range)),
+            forward,
         } => format!(
-            "for ({index}, ({})) in {}.zip(rev {tape})",
+            "for ({index}, ({})) in {}.zip({}{tape})",
             list(items),
-            range_text(range)
+            range_text(range),
+            if *forward { "" } else { "rev " }
         ),
     }
 }

@@ -318,11 +318,14 @@ pub enum LoopKind {
     While { cond: Block },
     /// The adjoint of a loop: walks a tape backwards, binding `items` each iteration, and,
     /// with `index`, the index of a counted loop from its range replayed backwards (a
-    /// `for` loop runs its whole range, so the index need not be recorded).
+    /// `for` loop runs its whole range, so the index need not be recorded). `forward`:
+    /// the tape is walked first to last with `range` as the primal ran it, for an adjoint
+    /// whose iterations may run in any order (`reverse::order`).
     Tape {
         tape: Value,
         items: Vec<Value>,
         index: Option<(Value, Range)>,
+        forward: bool,
     },
 }
 

@@ -23,7 +23,8 @@
 //! sweep (pullbacks of calls, records of loops); `sweep` the adjoint of each instruction,
 //! branch and loop; `passes` the passes over the pullback (first writes as assignments,
 //! guards by need); `tape` what a loop's adjoint recomputes and what it records;
-//! `scatter` the additions to neighbouring elements a loop's adjoint makes after it.
+//! `scatter` the additions to neighbouring elements a loop's adjoint makes after it;
+//! `order` the loop adjoints that run forwards.
 
 use crate::activity::Activity;
 use crate::ir::{
@@ -36,6 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod buffers;
 mod calls;
+mod order;
 mod passes;
 mod primal;
 mod scatter;

@@ -184,16 +184,10 @@ fn additions(
     index: Value,
     is_float: impl Fn(Value) -> bool,
 ) -> (Vec<Addition>, Terms<'_>) {
-    let insts = &lp.body.insts;
-    // The index, params and records vary by iteration, as what the body computes.
-    let mut defined = lp.body_defs();
-    lp.body.defs(&mut defined);
-    let terms = Terms {
-        insts,
-        index,
-        defined,
-    };
-    let additions = insts
+    let terms = Terms::of(lp, index);
+    let additions = lp
+        .body
+        .insts
         .iter()
         .enumerate()
         .filter_map(|(at, inst)| match inst.kind {
@@ -216,13 +210,25 @@ fn additions(
 
 /// The integer terms of a loop adjoint's body (`insts`, the top level; `defined`, every
 /// value it or the loop defines).
-struct Terms<'a> {
+pub(super) struct Terms<'a> {
     insts: &'a [Inst],
     index: Value,
     defined: Vec<Value>,
 }
 
-impl Terms<'_> {
+impl<'a> Terms<'a> {
+    /// The terms of `lp`, a loop adjoint with index `index`.
+    pub(super) fn of(lp: &'a Loop, index: Value) -> Self {
+        // The index, params and records vary by iteration, as what the body computes.
+        let mut defined = lp.body_defs();
+        lp.body.defs(&mut defined);
+        Terms {
+            insts: &lp.body.insts,
+            index,
+            defined,
+        }
+    }
+
     fn def(&self, v: Value) -> Option<(&Op, &[Value])> {
         match &self.insts.iter().find(|i| i.outs == [v])?.kind {
             InstKind::Op(op, args) => Some((op, args)),
@@ -232,7 +238,7 @@ impl Terms<'_> {
 
     /// `at` as the index plus and minus invariant terms: sums and differences down to
     /// the index.
-    fn shift(&self, at: Value) -> Option<Shift> {
+    pub(super) fn shift(&self, at: Value) -> Option<Shift> {
         if at == self.index {
             return Some(Shift::default());
         }

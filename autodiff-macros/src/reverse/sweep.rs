@@ -495,6 +495,9 @@ impl Reverse<'_> {
             recompute: false,
         };
         let mut outs = self.loop_cotangents(lp, &slots, &outer, adj);
+        // A float summed over the iterations keeps the loop scalar whichever way it runs.
+        let sums = outer.iter().any(|&o| self.func.ty(o).is_float());
+        self.run_forward(&mut tape_loop, recurrent || sums);
         let runs = self.scatter_runs(&mut tape_loop, (&mut outs, recurrent), inst.span);
         out.push(Inst::new(
             outs,
@@ -569,6 +572,7 @@ impl Reverse<'_> {
                     tape,
                     items,
                     index: Some((index, range)),
+                    forward: false,
                 }
             }
             _ => {
@@ -577,6 +581,7 @@ impl Reverse<'_> {
                     tape,
                     items,
                     index: None,
+                    forward: false,
                 }
             }
         }
