@@ -107,6 +107,7 @@ impl<'a> Reverse<'a> {
             exports: HashMap::new(),
             joint: HashMap::new(),
             segments: HashMap::new(),
+            indices: HashSet::new(),
         }
     }
 
@@ -307,6 +308,9 @@ struct Reverse<'a> {
     /// `#[checkpoint]` segments that use local arrays, by tape: the copies taken at their
     /// start (see `segments`).
     segments: HashMap<Value, Vec<segments::SegmentCopy>>,
+    /// The indices of the primal's counted loops (`order`: a loop over `0..j`, `j` an
+    /// enclosing loop's index, is short on average).
+    indices: HashSet<Value>,
 }
 
 /// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`

@@ -228,6 +228,9 @@ impl Reverse<'_> {
     /// What it records is known once the adjoint is built; `fill_records` fills it in.
     pub(super) fn primal_loop(&mut self, inst: &Inst, lp: &Loop) -> Inst {
         let mut lp = lp.clone();
+        if let LoopKind::For { index, .. } = lp.kind {
+            self.indices.insert(index);
+        }
         lp.body = self.primal_block(&lp.body);
         let mut outs = inst.outs.clone();
         if (0..lp.params.len()).any(|i| self.act.slot_active(&lp, &inst.outs, i)) {
