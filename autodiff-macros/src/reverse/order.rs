@@ -9,15 +9,14 @@
 //! did), so such an adjoint runs forwards: over the range as the primal ran it, its tape
 //! first record first. Sums into one cotangent come out in another order.
 //!
-//! Nor a loop over `0..j` with `j` an enclosing loop's index: short on average, it gains
-//! nothing from vectorising and pays for the vectorised loop's entry tests (GMM's lower
-//! triangle at D = 2 and 10: gradients 14–27 % slower walked forwards).
-//!
 //! Not a loop that sums a float over its iterations (the cotangent of a parameter read
 //! in each): without reassociation that sum keeps the loop scalar either way, and inside
 //! a loop adjoint that walks its own tape backwards, walking this one forwards cost RK4
-//! over the heat equation 9 % at 1,000 steps (glibc; tapes read from memory in short
-//! runs against the direction of the rest).
+//! over the heat equation 9 % at 1,000 steps (glibc; not profiled further).
+//!
+//! Nor a loop over `0..j` with `j` an enclosing loop's index: short on average, it gains
+//! nothing from vectorising and pays for the vectorised loop's entry tests (GMM's lower
+//! triangle at D = 2 and 10: gradients 14–27 % slower walked forwards).
 
 use super::scatter::Terms;
 use super::*;

@@ -10,7 +10,9 @@
 //! that are the same in every iteration; those the body computes are computed again after
 //! the loop), it records the values instead, one record per iteration, and after the loop
 //! each addition runs over its elements in one pass (`InstKind::AddRun`), which
-//! vectorises. Each element receives the same terms, summed in another order.
+//! vectorises. Each element receives the same terms, summed in another order. Only
+//! buffers that two of the additions reach a literal apart (`i − 1` and `i + 1`; not `i`
+//! and `i + lag`, which may never meet, nor rows of a short kernel loop) move.
 //!
 //! Not where the adjoint carries a recurrence of its own (a carried cotangent that an
 //! iteration changes, or one element's cotangent taken after another iteration added to
@@ -62,15 +64,33 @@ impl Reverse<'_> {
             at += 1;
             !positions.contains(&(at - 1))
         });
+        let after = self.adds_after(&moved, lp, (tape, &items), &range, span);
+        // `fill_records` fills every loop's record from these, the adjoint's too.
+        self.records.insert(tape, items.clone());
+        lp.record = Some(Record { tape, items });
+        outs.push(tape);
+        after
+    }
+
+    /// The additions `moved` out of `lp`, over `range`, reading field by field the
+    /// records `tape` holds (`items` each).
+    fn adds_after(
+        &mut self,
+        moved: &[Addition],
+        lp: &Loop,
+        (tape, items): (Value, &[Value]),
+        range: &Range,
+        span: Span,
+    ) -> Vec<Inst> {
         let backwards = range.adapters.len() % 2 == 1;
         let mut after = Vec::new();
         let mut copies = HashMap::new();
         for a in moved {
-            let Some(shift) = a.shift else { continue };
-            let mut outside = |c| self.outside(c, &lp.body.insts, &mut copies, &mut after);
+            let Some(shift) = &a.shift else { continue };
+            let mut outside = |&c: &Value| self.outside(c, &lp.body.insts, &mut copies, &mut after);
             let shift = Shift {
-                up: shift.up.into_iter().map(&mut outside).collect(),
-                down: shift.down.into_iter().map(&mut outside).collect(),
+                up: shift.up.iter().map(&mut outside).collect(),
+                down: shift.down.iter().map(&mut outside).collect(),
             };
             let kind = InstKind::AddRun(Run {
                 buffer: a.buffer,
@@ -83,10 +103,6 @@ impl Reverse<'_> {
             });
             after.push(Inst::new(Vec::new(), kind, span));
         }
-        // `fill_records` fills every loop's record from these, the adjoint's too.
-        self.records.insert(tape, items.clone());
-        lp.record = Some(Record { tape, items });
-        outs.push(tape);
         after
     }
 
