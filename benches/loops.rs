@@ -32,8 +32,11 @@ fn read_lstm(name: &str) -> Lstm {
 
 #[path = "common/counting.rs"]
 mod counting;
+#[path = "common/laplacian.rs"]
+mod laplacian;
 
 use counting::peak_bytes;
+use laplacian::{laplacian_energy, laplacian_energy_grad};
 
 #[differentiable(wrt(y0, k))]
 pub fn euler(y0: f64, k: f64, h: f64, steps: usize) -> f64 {
@@ -157,22 +160,6 @@ fn rk4_heat_manual(u0: &[f64], kappa: f64, h: f64, steps: usize) -> (Vec<f64>, f
         }
     }
     (du, dkappa)
-}
-
-/// `Σ (Δx)²` for the five-point Laplacian on a grid of `m` columns stored by rows (the
-/// border excluded): a 2-D stencil whose adjoint adds into five neighbours.
-#[differentiable]
-pub fn laplacian_energy(x: &[f64], m: usize) -> f64 {
-    let n = x.len() / m;
-    let mut s = 0.0;
-    for i in 1..n - 1 {
-        for j in 1..m - 1 {
-            let c = i * m + j;
-            let l = x[c - 1] + x[c + 1] + x[c - m] + x[c + m] - 4.0 * x[c];
-            s += l * l;
-        }
-    }
-    s
 }
 
 /// `laplacian_energy`'s gradient by hand: the Laplacian once, then each element gathers

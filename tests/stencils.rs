@@ -10,10 +10,13 @@
 #![allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 
 mod common;
+#[path = "../benches/common/laplacian.rs"]
+mod laplacian;
 
 use autodiff::differentiable;
 use autodiff::gradcheck::Tolerance;
 use common::check_flat;
+use laplacian::{laplacian_energy, laplacian_energy_grad, laplacian_energy_jvp};
 
 /// One explicit Euler step of the heat equation with a cubic reaction, then the energy.
 #[differentiable(wrt(u, kappa))]
@@ -70,22 +73,6 @@ fn five_point(x: &[f64]) -> f64 {
         y[i] = (-x[i - 2] + 4.0 * x[i - 1] + 10.0 * x[i] + 4.0 * x[i + 1] - x[i + 2]) / 16.0;
     }
     y.iter().map(|v| v.tanh()).sum()
-}
-
-/// A five-point Laplacian on a grid of `m` columns stored by rows: the neighbours are at
-/// `c ± 1` and `c ± m` of the inner loop's index.
-#[differentiable]
-fn laplacian_2d(x: &[f64], m: usize) -> f64 {
-    let n = x.len() / m;
-    let mut s = 0.0;
-    for i in 1..n - 1 {
-        for j in 1..m - 1 {
-            let c = i * m + j;
-            let l = x[c - 1] + x[c + 1] + x[c - m] + x[c + m] - 4.0 * x[c];
-            s += l * l;
-        }
-    }
-    s
 }
 
 /// A 3×3 blur into a local image, the rows above and below addressed from the row's start.
@@ -214,10 +201,10 @@ fn grids_match_differences() {
     for x in points(20) {
         for (name, f, g, t) in [
             (
-                "laplacian_2d",
-                laplacian_2d as fn(&[f64], usize) -> f64,
-                laplacian_2d_grad as fn(&[f64], usize) -> (f64, Vec<f64>),
-                laplacian_2d_jvp as fn(&[f64], usize, &[f64]) -> (f64, f64),
+                "laplacian_energy",
+                laplacian_energy as fn(&[f64], usize) -> f64,
+                laplacian_energy_grad as fn(&[f64], usize) -> (f64, Vec<f64>),
+                laplacian_energy_jvp as fn(&[f64], usize, &[f64]) -> (f64, f64),
             ),
             ("blur_2d", blur_2d, blur_2d_grad, blur_2d_jvp),
         ] {
