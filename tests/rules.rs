@@ -133,6 +133,16 @@ mod kinks {
     pub fn scaled_sqrt(a: f64, b: f64) -> f64 {
         b * a.sqrt()
     }
+    /// At `b = 0` the cotangent of `a·b` is infinite (√ at 0), and `b`'s zero wins in `a`'s.
+    #[differentiable]
+    pub fn sqrt_of_product(a: f64, b: f64) -> f64 {
+        (a * b).sqrt()
+    }
+    /// The same with the infinite cotangent coming back from a call's pullback.
+    #[differentiable]
+    pub fn sqrt_of_product_by_call(a: f64, b: f64) -> f64 {
+        sqrt(a * b)
+    }
     #[differentiable]
     pub fn powf(a: f64, b: f64) -> f64 {
         a.powf(b)
@@ -187,6 +197,16 @@ fn sqrt_at_zero_is_infinite_and_zero_cotangents_stay_zero() {
     // b = 0 masks sqrt(a): no NaN from 0 · ∞.
     assert_eq!(kinks::scaled_sqrt_grad(0.0, 0.0).1, (0.0, 0.0));
     assert_eq!(kinks::scaled_sqrt_jvp(0.0, 0.0, 1.0, 1.0).1, 0.0);
+}
+
+#[test]
+fn a_zero_factor_wins_over_an_infinite_cotangent() {
+    let (a, b) = (2.0, 0.0);
+    assert_eq!(kinks::sqrt_of_product_grad(a, b).1, (0.0, f64::INFINITY));
+    assert_eq!(
+        kinks::sqrt_of_product_by_call_grad(a, b).1,
+        (0.0, f64::INFINITY)
+    );
 }
 
 #[test]

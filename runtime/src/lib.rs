@@ -28,7 +28,12 @@
 //! `sqrt`, `cbrt`, `ln`, `ln_1p`, `log`, `log2`, `log10`, `asin`, `acos`, `acosh`,
 //! `atanh` and `powf`; and in the rules of `a * b` a zero factor wins over an infinite
 //! tangent or cotangent. So a value masked by a zero (`0.0 * x.sqrt()` at `x = 0`) does
-//! not inject a NaN into a derivative, in either mode.
+//! not inject a NaN into a derivative, in either mode. A cotangent can be infinite where
+//! the primal is finite only behind a vertical tangent (`sqrt`, `cbrt`, `powf`, `asin`,
+//! `acos`, `acosh`) or a call; in a function with none of them the reverse mode
+//! multiplies by a product's partials plainly (the test would cost a quarter of a
+//! stencil's gradient), so there a derivative through an overflowed (infinite)
+//! intermediate may be NaN.
 
 #![forbid(unsafe_code)]
 

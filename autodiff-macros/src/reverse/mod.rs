@@ -108,6 +108,7 @@ impl<'a> Reverse<'a> {
             joint: HashMap::new(),
             segments: HashMap::new(),
             indices: HashSet::new(),
+            plain_products: !has_vertical_tangent(&func.body),
         }
     }
 
@@ -311,6 +312,9 @@ struct Reverse<'a> {
     /// The indices of the primal's counted loops (`order`: a loop over `0..j`, `j` an
     /// enclosing loop's index, is short on average).
     indices: HashSet<Value>,
+    /// No operation of the function has a vertical tangent (`rules::vertical_tangent`):
+    /// products are differentiated plainly, without the `0 · ∞` test (`sweep`).
+    plain_products: bool,
 }
 
 /// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`
@@ -319,6 +323,14 @@ struct JointCall {
     path: proc_macro2::TokenStream,
     form: crate::ir::CallForm,
     args: Vec<Value>,
+}
+
+/// Whether an operation of `block` or of a block in it has a vertical tangent.
+fn has_vertical_tangent(block: &Block) -> bool {
+    block.insts.iter().any(|inst| {
+        matches!(&inst.kind, InstKind::Op(op, _) if rules::vertical_tangent(op))
+            || inst.blocks().into_iter().any(has_vertical_tangent)
+    })
 }
 
 /// The arrays calls return (or parts of their tuple results): their cotangents are

@@ -211,6 +211,13 @@ impl Reverse<'_> {
             Partial::Runtime(rule) if self.target == Target::Ordinary => {
                 return self.formula(rule, site, out);
             }
+            // No cotangent here is infinite where the primal is finite, so a zero factor
+            // needs no test: the product rule's formula, a plain multiplication.
+            Partial::Runtime(rule) if self.plain_product(&rule, site) => {
+                let v = self.formula(rule, site, out)?;
+                self.func.values[v.index()].role = Role::Derivative(a);
+                v
+            }
             Partial::Runtime(rule) => {
                 let (args, y) = self.read_operands(&rule, site, out);
                 let kind = rules::rule_call(&rule, Mode::Vjp, &args, y, d_y);
@@ -218,6 +225,16 @@ impl Reverse<'_> {
             }
         };
         Some(v)
+    }
+
+    /// Whether `site` is a product of floats in a function whose products need no
+    /// `0 · ∞` test (`Reverse::plain_products`).
+    fn plain_product(&self, rule: &rules::RuntimeRule, site: &Site<'_>) -> bool {
+        let float = |v: &Value| self.func.ty(*v).is_float();
+        self.plain_products
+            && rule.prim == rules::Prim::Mul
+            && site.args.iter().all(float)
+            && float(&site.y)
     }
 
     /// The operands of a scalar runtime rule with those it does not read replaced by a
