@@ -110,6 +110,61 @@ fn diffuse(u0: &[f64], kappa: f64, steps: usize) -> f64 {
     u.iter().map(|x| x * x).sum()
 }
 
+/// Explicit Euler steps of the cubic heat equation: the stencil reads `u` around its
+/// index, two values an element that its adjoint would record; it reads a copy of the
+/// window of `u` it read instead (`reverse::windows`).
+#[differentiable(wrt(u0, kappa))]
+fn cubic_heat(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut v = vec![0.0; n];
+    for _ in 0..steps {
+        for i in 1..n - 1 {
+            v[i] = u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+        }
+        for i in 1..n - 1 {
+            u[i] = v[i];
+        }
+    }
+    u.iter().map(|x| x * x).sum()
+}
+
+/// `cubic_heat` run in segments: each segment runs again in the adjoint, its windows too.
+#[differentiable(wrt(u0, kappa))]
+fn cubic_heat_segments(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut v = vec![0.0; n];
+    #[checkpoint(every = 2)]
+    for _ in 0..steps {
+        for i in 1..n - 1 {
+            v[i] = u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+        }
+        for i in 1..n - 1 {
+            u[i] = v[i];
+        }
+    }
+    u.iter().map(|x| x * x).sum()
+}
+
+/// Products two apart over an inclusive range, and a stencil from the array's start that
+/// reads ahead only: windows wider on both sides, and reaching the array's ends.
+#[differentiable]
+fn wide_products(u0: &[f64], steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut v = vec![0.0; n];
+    for _ in 0..steps {
+        for i in 2..=n - 3 {
+            v[i] = u[i] + 0.1 * u[i - 2] * u[i + 2] - 0.05 * u[i] * u[i];
+        }
+        for i in 0..n - 1 {
+            u[i] = v[i] * (1.0 + 0.1 * v[i + 1]) - 0.1 * v[i + 1] * v[i + 1];
+        }
+    }
+    u.iter().sum()
+}
+
 /// The same shape in single precision.
 #[differentiable]
 fn differences_f32(x: &[f32], w: f32) -> f32 {
@@ -236,6 +291,41 @@ fn time_steps_match_differences() {
                 },
                 |x, t| diffuse_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1),
                 &x,
+                Tolerance::F64,
+            );
+        }
+    }
+}
+
+#[test]
+fn windows_of_arrays_written_in_place_match_differences() {
+    for u in points(8) {
+        for steps in [0, 1, 4] {
+            let mut x = u.clone();
+            x.push(-0.6);
+            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
+            check_flat(
+                "cubic_heat",
+                |x| cubic_heat(&parts(x).0, parts(x).1, steps),
+                |x| {
+                    let (v, (du, dk)) = cubic_heat_grad(&parts(x).0, parts(x).1, steps);
+                    (v, du.into_iter().chain([dk]).collect())
+                },
+                |x, t| cubic_heat_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1),
+                &x,
+                Tolerance::F64,
+            );
+            let (value, (du, dk)) = cubic_heat_grad(&u, -0.6, steps);
+            let (segmented, (su, sk)) = cubic_heat_segments_grad(&u, -0.6, steps);
+            assert_eq!(value, segmented);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs());
+            assert!(du.iter().zip(&su).all(|(&a, &b)| close(a, b)) && close(dk, sk));
+            check_flat(
+                "wide_products",
+                |x| wide_products(x, steps),
+                |x| wide_products_grad(x, steps),
+                |x, t| wide_products_jvp(x, steps, t),
+                &u,
                 Tolerance::F64,
             );
         }

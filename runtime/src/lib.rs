@@ -126,7 +126,7 @@ pub mod __private {
     pub use crate::segments::{
         segment_count, segment_end, segment_every, segment_len, segment_start,
     };
-    pub use crate::tape::push_reserved;
+    pub use crate::tape::{push_reserved, window, Window};
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {

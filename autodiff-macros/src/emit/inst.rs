@@ -66,6 +66,14 @@ impl Emitter<'_> {
                 range,
             } => Stmt(self.add_all(*buffer, *value, *grow, *range, span)),
             InstKind::AddRun(run) => Stmt(self.add_run(run, span)),
+            InstKind::Window {
+                array,
+                lo,
+                hi,
+                inclusive,
+                before,
+                after,
+            } => Expr(self.window(*array, (*lo, *hi, *inclusive), (*before, *after), span)),
             InstKind::CallJvp { path, args, form } => {
                 Expr(self.call(path, form, "_jvp", args, span))
             }
@@ -276,6 +284,27 @@ impl Emitter<'_> {
         };
         let (up, down) = (sum(&run.shift.up), sum(&run.shift.down));
         quote_spanned!(span=> ::autodiff::__private::add_run(&mut #b, #r, #value, (#first, #up, #down), #backwards);)
+    }
+
+    /// The elements a counted loop over `lo..hi` reads of `array` around its index.
+    fn window(
+        &self,
+        array: Value,
+        (lo, hi, inclusive): (Value, Value, bool),
+        (before, after): (usize, usize),
+        span: Span,
+    ) -> TokenStream {
+        let (a, lo, hi) = (
+            self.by_ref_operand(array),
+            self.operand(lo),
+            self.operand(hi),
+        );
+        let end = if inclusive {
+            quote!((#hi).saturating_add(1))
+        } else {
+            hi
+        };
+        quote_spanned!(span=> ::autodiff::__private::window(#a, #lo, #end, #before, #after))
     }
 
     /// A contribution added into a field of a parameter's cotangent (the whole cotangent

@@ -237,6 +237,17 @@ pub(super) fn simple(kind: &InstKind) -> String {
         InstKind::Pullback { pullback, seeds } => {
             write!(s, "pullback {pullback}{}", operands(seeds))
         }
+        InstKind::Window {
+            array,
+            lo,
+            hi,
+            inclusive,
+            before,
+            after,
+        } => {
+            let dots = if *inclusive { "..=" } else { ".." };
+            write!(s, "window {array}[{lo}{dots}{hi}] -{before} +{after}")
+        }
         InstKind::Needs => write!(s, "needs"),
         InstKind::Guard { needs, mask, inner } => {
             write!(s, "if {needs} & {mask:#b}: {}", simple(&inner.kind))

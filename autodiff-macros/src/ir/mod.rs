@@ -221,6 +221,18 @@ pub enum InstKind {
     /// to elements at a fixed offset from the index, made after the loop, where they
     /// vectorise (`reverse::scatter`). No result.
     AddRun(Run),
+    /// `out = window(array, lo..hi)`: a copy of the elements of `array` that a counted
+    /// loop over `lo..hi` (`lo..=hi` if `inclusive`) reads at its index minus `before` to
+    /// plus `after`, indexed as the array is; its adjoint reads them there instead of
+    /// records (`reverse::windows`).
+    Window {
+        array: Value,
+        lo: Value,
+        hi: Value,
+        inclusive: bool,
+        before: usize,
+        after: usize,
+    },
     /// `(d_arg0, d_arg1, ..) = pullback(seed)`: one out per float argument of the call;
     /// the seed is a tuple of the cotangents of a tuple result's parts.
     Pullback { pullback: Value, seeds: Vec<Value> },
@@ -615,6 +627,9 @@ impl Inst {
                 *pullback = f(*pullback);
                 map(seeds, f);
             }
+            InstKind::Window { array, lo, hi, .. } => {
+                (*array, *lo, *hi) = (f(*array), f(*lo), f(*hi));
+            }
             InstKind::If { cond, .. } => *cond = f(*cond),
             InstKind::Loop(lp) => {
                 map(&mut lp.inits, f);
@@ -712,6 +727,7 @@ impl Inst {
                 out.push(*pullback);
                 out.extend(seeds);
             }
+            InstKind::Window { array, lo, hi, .. } => out.extend([*array, *lo, *hi]),
             InstKind::If { cond, then, els } => {
                 out.push(*cond);
                 then.collect_uses(out);

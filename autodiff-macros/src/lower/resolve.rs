@@ -189,6 +189,7 @@ impl Resolver<'_, '_> {
             | InstKind::TakeAt { .. }
             | InstKind::AddAt { .. }
             | InstKind::AddRun(_)
+            | InstKind::Window { .. }
             | InstKind::AddAll { .. }
             | InstKind::CallJvp { .. }
             | InstKind::CallVjp { .. }

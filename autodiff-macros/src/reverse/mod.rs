@@ -44,6 +44,7 @@ mod scatter;
 mod segments;
 mod sweep;
 mod tape;
+mod windows;
 mod written;
 
 pub use written::partials;
@@ -109,6 +110,8 @@ impl<'a> Reverse<'a> {
             segments: HashMap::new(),
             indices: HashSet::new(),
             plain_products: !has_vertical_tangent(&func.body),
+            windows: HashMap::new(),
+            windows_read: HashSet::new(),
         }
     }
 
@@ -116,7 +119,7 @@ impl<'a> Reverse<'a> {
     /// cotangents. The seed `d_ret` is the pullback's parameter, or `1` written out; an
     /// output parameter's seed `d_out` too.
     fn sweep(&mut self, func: &Func, active_params: &[Value], outputs: &[Value]) -> Swept {
-        let primal = self.primal_block(&func.body);
+        let mut primal = self.primal_block(&func.body);
         let mut adjoint = Vec::new();
         let mut adj = Adjoints::default();
         let mut d_ret = Vec::new();
@@ -145,6 +148,8 @@ impl<'a> Reverse<'a> {
         let hoisted = self.field_buffers(func, active_params);
         adjoint.extend(self.adjoint(&primal.insts, &mut adj));
         let grads = self.gradients(active_params, &mut adj, &mut adjoint);
+        self.drop_unused_windows(&mut primal.insts);
+        self.drop_unused_windows(&mut adjoint);
         Swept {
             primal,
             adjoint,
@@ -315,6 +320,10 @@ struct Reverse<'a> {
     /// No operation of the function has a vertical tangent (`rules::vertical_tangent`):
     /// products are differentiated plainly, without the `0 · ∞` test (`sweep`).
     plain_products: bool,
+    /// The windows made before each loop, by its tape, and those an adjoint reads
+    /// (`windows`).
+    windows: HashMap<Value, Vec<windows::WindowCopy>>,
+    windows_read: HashSet<Value>,
 }
 
 /// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`

@@ -191,6 +191,7 @@ fn guardable(inst: &Inst) -> bool {
         | InstKind::AddElem { .. }
         | InstKind::Pullback { .. } => true,
         InstKind::If { .. }
+        | InstKind::Window { .. }
         | InstKind::Buffer { .. }
         | InstKind::TakeAt { .. }
         | InstKind::CallJvp { .. }

@@ -65,7 +65,16 @@ impl Reverse<'_> {
             InstKind::Loop(lp) if lp.recompute && self.target == Target::Pullback => {
                 self.segment_loop(inst, lp, before)
             }
-            InstKind::Loop(lp) => self.primal_loop(inst, lp),
+            InstKind::Loop(lp) => {
+                let windows = self.windows_before(inst, lp, before);
+                let looped = self.primal_loop(inst, lp);
+                if let InstKind::Loop(l) = &looped.kind {
+                    if let Some(record) = &l.record {
+                        self.windows.insert(record.tape, windows);
+                    }
+                }
+                looped
+            }
             _ => inst.clone(),
         }
     }
@@ -99,11 +108,15 @@ impl Reverse<'_> {
         }
     }
 
-    /// The copies of local arrays that joint calls pass to `g_vjp` in the adjoint.
+    /// The copies of local arrays that joint calls pass to `g_vjp` in the adjoint, that
+    /// segments start from, and the windows adjoints read.
     pub(super) fn snapshots(&self) -> HashSet<Value> {
         let args = self.joint.values().flat_map(|j| j.args.iter().copied());
         let joint = args.filter(|&a| self.local_array(a));
-        joint.chain(self.segment_copies()).collect()
+        joint
+            .chain(self.segment_copies())
+            .chain(self.windows_read.iter().copied())
+            .collect()
     }
 
     /// An array made in the function (not a parameter): a callee's pullback may not

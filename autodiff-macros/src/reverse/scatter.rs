@@ -272,6 +272,12 @@ impl<'a> Terms<'a> {
         Some(shift)
     }
 
+    /// `at` as the index plus a literal (`i`, `i + 1`, `i − 2`): that literal.
+    pub(super) fn offset(&self, at: Value) -> Option<i128> {
+        let ((up, down), offset) = self.split(&self.shift(at)?);
+        (up.is_empty() && down.is_empty()).then_some(offset)
+    }
+
     /// Whether two of `shifts` differ by a literal only.
     fn near(&self, shifts: &[Shift]) -> bool {
         let split: Vec<_> = shifts.iter().map(|s| self.split(s)).collect();

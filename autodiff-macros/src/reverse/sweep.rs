@@ -473,7 +473,9 @@ impl Reverse<'_> {
                         .iter()
                         .all(|o| exported.contains(o) || snapshots.contains(o)))
         };
-        let (mut insts, stored) = recompute_or_record(&body, &adjoint, must_record, is_float);
+        let (mut insts, stored, windows) =
+            self.plan_with_windows(record.tape, &body, &adjoint, must_record, is_float);
+        self.windows_read.extend(windows);
         // Arrays are not recorded (their cotangents live in buffers), but for the copies
         // joint calls make: the array may have changed since, and nothing writes a copy.
         let stored: Vec<Value> = stored

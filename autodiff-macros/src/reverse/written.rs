@@ -179,6 +179,7 @@ impl Lowering<'_> {
             | InstKind::AddAt { .. }
             | InstKind::AddAll { .. }
             | InstKind::AddRun(_)
+            | InstKind::Window { .. }
             | InstKind::CallJvp { .. }
             | InstKind::CallVjp { .. }
             | InstKind::Needs

@@ -139,6 +139,34 @@ fn stencil_additions_run_after_the_loop() {
     ));
 }
 
+/// Time steps over an array written in place: each step's stencil reads `u` around its
+/// index, so the step copies that window of `u` once (`window`, recorded on the steps'
+/// tape) and the stencil's adjoint computes `u[i]` and the Laplacian again from it, where
+/// it would record both every iteration. The copy loop reads `v` at its index only and
+/// records nothing.
+#[test]
+fn stencil_in_a_time_loop_reads_a_window() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn heat(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+                let n = u0.len();
+                let mut u = u0.to_vec();
+                let mut v = vec![0.0; n];
+                for _ in 0..steps {
+                    for i in 1..n - 1 {
+                        v[i] = u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+                    }
+                    for i in 1..n - 1 {
+                        u[i] = v[i];
+                    }
+                }
+                u.iter().map(|x| x * x).sum()
+            }
+        }
+    ));
+}
+
 /// An array filled once at the top level and only read afterwards is settled: the loop
 /// over the points reads it again in the adjoint (the pullback captures it) instead of
 /// recording each read; the filling loop records its `exp`s.
