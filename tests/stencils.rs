@@ -147,6 +147,48 @@ fn cubic_heat_segments(u0: &[f64], kappa: f64, steps: usize) -> f64 {
     u.iter().map(|x| x * x).sum()
 }
 
+/// The stencil in one branch of each step: a loop in a branch makes no window (the branch
+/// exports what its loops record before the adjoint is built).
+#[differentiable(wrt(u0, kappa))]
+fn heat_in_branches(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut v = vec![0.0; n];
+    for s in 0..steps {
+        if s % 2 == 0 {
+            for i in 1..n - 1 {
+                v[i] =
+                    u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+            }
+        } else {
+            for i in 1..n - 1 {
+                v[i] = u[i] * (0.9 - 0.1 * u[i]);
+            }
+        }
+        for i in 1..n - 1 {
+            u[i] = v[i];
+        }
+    }
+    u.iter().map(|x| x * x).sum()
+}
+
+/// A stencil over an output parameter that is written again afterwards: its window is
+/// taken of the parameter.
+#[differentiable(wrt(x))]
+fn stencil_into(x: &[f64], y: &mut [f64]) {
+    let n = x.len();
+    for i in 0..n {
+        y[i] = x[i];
+    }
+    let mut s = vec![0.0; n];
+    for i in 1..n - 1 {
+        s[i] = y[i - 1] * y[i + 1] * y[i];
+    }
+    for i in 0..n {
+        y[i] = 2.0 * s[i];
+    }
+}
+
 /// Products two apart over an inclusive range, and a stencil from the array's start that
 /// reads ahead only: windows wider on both sides, and reaching the array's ends.
 #[differentiable]
@@ -320,6 +362,22 @@ fn windows_of_arrays_written_in_place_match_differences() {
             assert_eq!(value, segmented);
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs());
             assert!(du.iter().zip(&su).all(|(&a, &b)| close(a, b)) && close(dk, sk));
+            let mut x = u.clone();
+            x.push(0.4);
+            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
+            check_flat(
+                "heat_in_branches",
+                |x| heat_in_branches(&parts(x).0, parts(x).1, steps),
+                |x| {
+                    let (v, (du, dk)) = heat_in_branches_grad(&parts(x).0, parts(x).1, steps);
+                    (v, du.into_iter().chain([dk]).collect())
+                },
+                |x, t| {
+                    heat_in_branches_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1)
+                },
+                &x,
+                Tolerance::F64,
+            );
             check_flat(
                 "wide_products",
                 |x| wide_products(x, steps),
@@ -327,6 +385,30 @@ fn windows_of_arrays_written_in_place_match_differences() {
                 |x, t| wide_products_jvp(x, steps, t),
                 &u,
                 Tolerance::F64,
+            );
+        }
+    }
+}
+
+/// `y = 2·(x[i−1]·x[i]·x[i+1])ᵢ`: the pullback of the written output against the formula.
+#[test]
+fn stencil_over_an_output_parameter() {
+    for x in points(6) {
+        let mut y = vec![0.0; x.len()];
+        let pullback = stencil_into_vjp(&x, &mut y);
+        let d_y: Vec<f64> = (0..x.len()).map(|i| 0.5 - 0.3 * i as f64).collect();
+        let d_x = pullback(d_y.clone());
+        let mut expected = vec![0.0; x.len()];
+        for i in 1..x.len() - 1 {
+            let g = 2.0 * d_y[i];
+            expected[i - 1] += g * x[i] * x[i + 1];
+            expected[i] += g * x[i - 1] * x[i + 1];
+            expected[i + 1] += g * x[i - 1] * x[i];
+        }
+        for (a, b) in d_x.iter().zip(&expected) {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{d_x:?} != {expected:?}"
             );
         }
     }

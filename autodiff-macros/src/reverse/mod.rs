@@ -112,6 +112,7 @@ impl<'a> Reverse<'a> {
             plain_products: !has_vertical_tangent(&func.body),
             windows: HashMap::new(),
             windows_read: HashSet::new(),
+            branch_depth: 0,
         }
     }
 
@@ -324,6 +325,10 @@ struct Reverse<'a> {
     /// (`windows`).
     windows: HashMap<Value, Vec<windows::WindowCopy>>,
     windows_read: HashSet<Value>,
+    /// How many `if`s the primal sweep is inside: a branch exports what its loops
+    /// record before the adjoint says which windows it reads, so no loop in a branch
+    /// makes windows.
+    branch_depth: usize,
 }
 
 /// A call made twice: plainly in the primal, and through `_vjp` in the adjoint, on `args`

@@ -43,7 +43,9 @@ impl Reverse<'_> {
                 )
             }
             InstKind::If { cond, then, els } => {
+                self.branch_depth += 1;
                 let (mut then, mut els) = (self.primal_block(then), self.primal_block(els));
+                self.branch_depth -= 1;
                 let mut outs = inst.outs.clone();
                 // Exports need placeholders (`Undef`) that have no derivative: not in code
                 // that is differentiated again.

@@ -8,7 +8,8 @@
 //! The primal makes a window (`InstKind::Window`, `autodiff_runtime`'s `Window`) of each
 //! candidate before the loop: an array of floats that the loop does not write, that may
 //! change before the adjoint runs, and that the loop's straight-line body reads only at the
-//! index plus or minus a literal. The window holds the elements of the loop's range
+//! index plus or minus a literal; the loop is not inside an `if` (a branch exports what
+//! the adjoint reads of it before the adjoint is built). The window holds the elements of the loop's range
 //! widened by the largest shifts, and is indexed as the array is. The loop's adjoint reads
 //! the windows when its plan then records fewer values an iteration, counting a window as
 //! one (`plan_with_windows`); the enclosing loop records the windows it uses, and the
@@ -36,7 +37,7 @@ impl Reverse<'_> {
         let LoopKind::For { range, .. } = &lp.kind else {
             return Vec::new();
         };
-        if self.target != Target::Pullback {
+        if self.target != Target::Pullback || self.branch_depth > 0 {
             return Vec::new();
         }
         let mut out = Vec::new();
