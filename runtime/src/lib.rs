@@ -33,7 +33,7 @@
 //! `acos`, `acosh`) or a call; in a function with none of them the reverse mode
 //! multiplies by a product's partials plainly (the test would cost a quarter of a
 //! stencil's gradient), so there a derivative through an overflowed (infinite)
-//! intermediate may be NaN.
+//! intermediate, or from an infinite seed given to the pullback, may be NaN.
 
 #![forbid(unsafe_code)]
 
