@@ -3,17 +3,19 @@
 //! once before it, instead of one record per read value per iteration (Tapenade's push of
 //! an array before the loop that overwrites it). A stencil over the cubic heat equation
 //! records the centre and the Laplacian, two values an element; its window keeps one, and
-//! the recording loop, which no longer pushes, vectorises. RK4 over it keeps half the tape.
+//! the recording loop pushes nothing. RK4 over it keeps half the tape, and its recording
+//! sweep fell from 1.8 to 1.3 times the primal at 10 steps (3.0 to 1.5 at 1,000).
 //!
 //! The primal makes a window (`InstKind::Window`, `autodiff_runtime`'s `Window`) of each
 //! candidate before the loop: an array of floats that the loop does not write, that may
-//! change before the adjoint runs, and that the loop's straight-line body reads only at the
-//! index plus or minus a literal; the loop is not inside an `if` (a branch exports what
-//! the adjoint reads of it before the adjoint is built). The window holds the elements of the loop's range
-//! widened by the largest shifts, and is indexed as the array is. The loop's adjoint reads
-//! the windows when its plan then records fewer values an iteration, counting a window as
-//! one (`plan_with_windows`); the enclosing loop records the windows it uses, and the
-//! others are removed from the primal (`drop_unused_windows`).
+//! change before the adjoint runs, and that the loop's straight-line body reads only at
+//! the index plus or minus a literal. Not in a loop inside an `if`: a branch exports what
+//! the adjoint reads of it before the adjoint is built, and would export windows that are
+//! then dropped. The window holds the elements of the loop's range widened by the largest
+//! shifts, and is indexed as the array is. The loop's adjoint reads the windows when its
+//! plan then records fewer values an iteration, counting a window as one
+//! (`plan_with_windows`); the enclosing loop records the windows it uses, and the others
+//! are removed from the primal (`drop_unused_windows`).
 
 use super::scatter::Terms;
 use super::*;
