@@ -317,23 +317,41 @@ fn grids_match_differences() {
     }
 }
 
+/// A function of an array, a float and a step count, its gradient and its jvp.
+type Steps = (
+    fn(&[f64], f64, usize) -> f64,
+    fn(&[f64], f64, usize) -> (f64, (Vec<f64>, f64)),
+    fn(&[f64], f64, usize, &[f64], f64) -> (f64, f64),
+);
+
+/// `check_flat` over the array and the float together.
+fn check_steps(name: &str, (f, g, t): Steps, u: &[f64], kappa: f64, steps: usize) {
+    let mut x = u.to_vec();
+    x.push(kappa);
+    let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
+    check_flat(
+        name,
+        |x| f(&parts(x).0, parts(x).1, steps),
+        |x| {
+            let (v, (du, dk)) = g(&parts(x).0, parts(x).1, steps);
+            (v, du.into_iter().chain([dk]).collect())
+        },
+        |x, dx| t(&parts(x).0, parts(x).1, steps, &parts(dx).0, parts(dx).1),
+        &x,
+        Tolerance::F64,
+    );
+}
+
 #[test]
 fn time_steps_match_differences() {
     for u in points(7) {
         for steps in [0, 1, 5] {
-            let mut x = u.clone();
-            x.push(0.8);
-            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
-            check_flat(
+            check_steps(
                 "diffuse",
-                |x| diffuse(&parts(x).0, parts(x).1, steps),
-                |x| {
-                    let (v, (du, dk)) = diffuse_grad(&parts(x).0, parts(x).1, steps);
-                    (v, du.into_iter().chain([dk]).collect())
-                },
-                |x, t| diffuse_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1),
-                &x,
-                Tolerance::F64,
+                (diffuse, diffuse_grad, diffuse_jvp),
+                &u,
+                0.8,
+                steps,
             );
         }
     }
@@ -343,41 +361,19 @@ fn time_steps_match_differences() {
 fn windows_of_arrays_written_in_place_match_differences() {
     for u in points(8) {
         for steps in [0, 1, 4] {
-            let mut x = u.clone();
-            x.push(-0.6);
-            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
-            check_flat(
-                "cubic_heat",
-                |x| cubic_heat(&parts(x).0, parts(x).1, steps),
-                |x| {
-                    let (v, (du, dk)) = cubic_heat_grad(&parts(x).0, parts(x).1, steps);
-                    (v, du.into_iter().chain([dk]).collect())
-                },
-                |x, t| cubic_heat_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1),
-                &x,
-                Tolerance::F64,
-            );
+            let cubic: Steps = (cubic_heat, cubic_heat_grad, cubic_heat_jvp);
+            check_steps("cubic_heat", cubic, &u, -0.6, steps);
             let (value, (du, dk)) = cubic_heat_grad(&u, -0.6, steps);
             let (segmented, (su, sk)) = cubic_heat_segments_grad(&u, -0.6, steps);
             assert_eq!(value, segmented);
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs());
             assert!(du.iter().zip(&su).all(|(&a, &b)| close(a, b)) && close(dk, sk));
-            let mut x = u.clone();
-            x.push(0.4);
-            let parts = |x: &[f64]| (x[..x.len() - 1].to_vec(), x[x.len() - 1]);
-            check_flat(
-                "heat_in_branches",
-                |x| heat_in_branches(&parts(x).0, parts(x).1, steps),
-                |x| {
-                    let (v, (du, dk)) = heat_in_branches_grad(&parts(x).0, parts(x).1, steps);
-                    (v, du.into_iter().chain([dk]).collect())
-                },
-                |x, t| {
-                    heat_in_branches_jvp(&parts(x).0, parts(x).1, steps, &parts(t).0, parts(t).1)
-                },
-                &x,
-                Tolerance::F64,
+            let branches: Steps = (
+                heat_in_branches,
+                heat_in_branches_grad,
+                heat_in_branches_jvp,
             );
+            check_steps("heat_in_branches", branches, &u, 0.4, steps);
             check_flat(
                 "wide_products",
                 |x| wide_products(x, steps),
