@@ -143,6 +143,20 @@ mod kinks {
     pub fn sqrt_of_product_by_call(a: f64, b: f64) -> f64 {
         sqrt(a * b)
     }
+    /// `√(c·Σ(aᵢbᵢ)²) + c·a₀` (`√(Σ(aᵢbᵢ)²)` for `c ≤ 0`): at `b = 0` the root's
+    /// infinite cotangent reaches the products through a branch, a loop's carried sum and
+    /// an array, and their zero factors win; `c·a₀` does not reach it (a plain product).
+    #[allow(clippy::needless_range_loop)]
+    #[differentiable]
+    pub fn root_of_products(a: &[f64], b: &[f64], c: f64) -> f64 {
+        let mut p = vec![0.0; a.len()];
+        for i in 0..a.len() {
+            p[i] = a[i] * b[i];
+        }
+        let s: f64 = p.iter().map(|x| x * x).sum();
+        let t = if c > 0.0 { c * s } else { s };
+        t.sqrt() + c * a[0]
+    }
     #[differentiable]
     pub fn powf(a: f64, b: f64) -> f64 {
         a.powf(b)
@@ -207,6 +221,27 @@ fn a_zero_factor_wins_over_an_infinite_cotangent() {
         kinks::sqrt_of_product_by_call_grad(a, b).1,
         (0.0, f64::INFINITY)
     );
+}
+
+#[test]
+fn a_zero_factor_wins_through_loops_arrays_and_branches() {
+    let (a, b) = ([2.0, -1.0], [0.0, 0.0]);
+    let (_, (da, db, dc)) = kinks::root_of_products_grad(&a, &b, 3.0);
+    assert_eq!((da, db, dc), (vec![3.0, 0.0], vec![0.0, 0.0], 2.0));
+    let (_, (da, db, dc)) = kinks::root_of_products_grad(&a, &b, -1.0);
+    assert_eq!((da, db, dc), (vec![-1.0, 0.0], vec![0.0, 0.0], 2.0));
+    // Away from the kink: the gradient is the formula's.
+    let (b, c) = ([0.5, -2.0], 3.0);
+    let (_, (da, db, dc)) = kinks::root_of_products_grad(&a, &b, c);
+    let s: f64 = a.iter().zip(&b).map(|(x, y)| (x * y) * (x * y)).sum();
+    let r = (c * s).sqrt();
+    let close = |x: f64, y: f64| (x - y).abs() < 1e-12 * (1.0 + y.abs());
+    for i in 0..2 {
+        let da_i = c * a[i] * b[i] * b[i] / r + if i == 0 { c } else { 0.0 };
+        assert!(close(da[i], da_i), "{} vs {da_i}", da[i]);
+        assert!(close(db[i], c * b[i] * a[i] * a[i] / r), "{}", db[i]);
+    }
+    assert!(close(dc, s / (2.0 * r) + a[0]), "{dc}");
 }
 
 #[test]

@@ -2,6 +2,10 @@
 //! parameter through operations with a non-zero derivative) and *useful* (reaches the
 //! result through such operations). Only active values get tangents and cotangents; the
 //! rest of the primal is emitted as it is.
+//!
+//! The same backward walk, seeded at the operands of operations with a vertical tangent
+//! instead of at the result, finds the values whose cotangent can be infinite where the
+//! primal is finite ([`feeds_vertical_tangent`]).
 
 use crate::ir::{Block, Func, InstKind, Loop, LoopKind, Op, Value};
 use crate::rules;
@@ -9,6 +13,14 @@ use crate::rules;
 pub struct Activity {
     varied: Vec<bool>,
     useful: Vec<bool>,
+}
+
+/// Which values reach a set of uses through operations with a non-zero derivative: the
+/// backward half of activity, whose seeds are the result or the vertical tangents.
+struct Reach {
+    marks: Vec<bool>,
+    /// Seed the operands of every operation with a vertical tangent.
+    vertical: bool,
 }
 
 impl Activity {
@@ -26,17 +38,47 @@ impl Activity {
 pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
     let mut a = Activity {
         varied: vec![false; func.values.len()],
-        useful: vec![false; func.values.len()],
+        useful: Vec::new(),
     };
     for &p in active_params {
         a.varied[p.index()] = true;
     }
     a.forward(&func.body);
+    let mut useful = Reach {
+        marks: vec![false; func.values.len()],
+        vertical: false,
+    };
     for &r in &func.results {
-        a.useful[r.index()] = true;
+        useful.marks[r.index()] = true;
     }
-    a.backward(&func.body);
+    useful.backward(&func.body);
+    a.useful = useful.marks;
     a
+}
+
+/// By value: whether its cotangent can be infinite where the primal is finite, because
+/// it reaches an operation with a vertical tangent (`rules::vertical_tangent`: `√x` at 0,
+/// a call) through operations whose partials are finite there. A product whose result
+/// does not needs no `0 · ∞` test in its adjoint (`reverse`'s plain products). Values
+/// made after this walk (copies renamed by later stages) are not in it. Derivative
+/// instructions, which the walk does not follow, mark every value.
+pub fn feeds_vertical_tangent(func: &Func) -> Vec<bool> {
+    let mut reach = Reach {
+        marks: vec![!primal_only(&func.body); func.values.len()],
+        vertical: true,
+    };
+    reach.backward(&func.body);
+    reach.marks
+}
+
+/// Whether a block holds only the user's operations, branches and loops.
+fn primal_only(block: &Block) -> bool {
+    block.insts.iter().all(|inst| {
+        matches!(
+            inst.kind,
+            InstKind::Op(..) | InstKind::If { .. } | InstKind::Loop(_)
+        ) && inst.blocks().into_iter().all(primal_only)
+    })
 }
 
 fn loop_blocks(lp: &Loop) -> Vec<&Block> {
@@ -74,28 +116,6 @@ impl Activity {
         }
     }
 
-    fn backward(&mut self, block: &Block) {
-        for inst in block.insts.iter().rev() {
-            match &inst.kind {
-                InstKind::Op(op, args) if inst.outs.iter().any(|o| self.useful[o.index()]) => {
-                    self.mark_operands(op, args)
-                }
-                InstKind::Loop(lp) => self.backward_loop(lp, &inst.outs),
-                InstKind::If { then, els, .. } => {
-                    for (i, o) in inst.outs.iter().enumerate() {
-                        if self.useful[o.index()] {
-                            self.useful[then.yields[i].index()] = true;
-                            self.useful[els.yields[i].index()] = true;
-                        }
-                    }
-                    self.backward(then);
-                    self.backward(els);
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// A param is varied if its init is, or its yield (the next iteration's param) is:
     /// iterate the body until no param changes.
     fn forward_loop(&mut self, lp: &Loop, outs: &[Value]) {
@@ -121,21 +141,48 @@ impl Activity {
             self.varied[o.index()] = self.varied[p.index()];
         }
     }
+}
+
+impl Reach {
+    fn backward(&mut self, block: &Block) {
+        for inst in block.insts.iter().rev() {
+            match &inst.kind {
+                InstKind::Op(op, args)
+                    if (self.vertical && rules::vertical_tangent(op))
+                        || inst.outs.iter().any(|o| self.marks[o.index()]) =>
+                {
+                    self.mark_operands(op, args)
+                }
+                InstKind::Loop(lp) => self.backward_loop(lp, &inst.outs),
+                InstKind::If { then, els, .. } => {
+                    for (i, o) in inst.outs.iter().enumerate() {
+                        if self.marks[o.index()] {
+                            self.marks[then.yields[i].index()] = true;
+                            self.marks[els.yields[i].index()] = true;
+                        }
+                    }
+                    self.backward(then);
+                    self.backward(els);
+                }
+                _ => {}
+            }
+        }
+    }
 
     /// A yield is useful if the loop's result is, or if its param is (it becomes the next
     /// iteration's param): iterate until no yield changes.
     fn backward_loop(&mut self, lp: &Loop, outs: &[Value]) {
         for (o, y) in outs.iter().zip(&lp.body.yields) {
-            if self.useful[o.index()] {
-                self.useful[y.index()] = true;
+            if self.marks[o.index()] {
+                self.marks[y.index()] = true;
             }
         }
         loop {
             self.backward(&lp.body);
             let mut changed = false;
             for (p, y) in lp.params.iter().zip(&lp.body.yields) {
-                if self.useful[p.index()] && !self.useful[y.index()] {
-                    self.useful[y.index()] = true;
+                if self.marks[p.index()] && !self.marks[y.index()] {
+                    self.marks[y.index()] = true;
                     changed = true;
                 }
             }
@@ -144,8 +191,8 @@ impl Activity {
             }
         }
         for (i, init) in lp.inits.iter().enumerate() {
-            if self.useful[outs[i].index()] || self.useful[lp.params[i].index()] {
-                self.useful[init.index()] = true;
+            if self.marks[outs[i].index()] || self.marks[lp.params[i].index()] {
+                self.marks[init.index()] = true;
             }
         }
     }
@@ -154,7 +201,7 @@ impl Activity {
         let rule = rules::rule(op);
         for (i, &a) in args.iter().enumerate() {
             if rule.carries(i) {
-                self.useful[a.index()] = true;
+                self.marks[a.index()] = true;
             }
         }
     }

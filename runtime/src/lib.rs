@@ -30,8 +30,8 @@
 //! tangent or cotangent. So a value masked by a zero (`0.0 * x.sqrt()` at `x = 0`) does
 //! not inject a NaN into a derivative, in either mode. A cotangent can be infinite where
 //! the primal is finite only behind a vertical tangent (`sqrt`, `cbrt`, `powf`, `asin`,
-//! `acos`, `acosh`) or a call; in a function with none of them the reverse mode
-//! multiplies by a product's partials plainly (the test would cost a quarter of a
+//! `acos`, `acosh`) or a call; the reverse mode multiplies plainly by the partials of a
+//! product whose result reaches none of them (the test would cost a quarter of a
 //! stencil's gradient), so there a derivative through an overflowed (infinite)
 //! intermediate, or from an infinite seed given to the pullback, may be NaN.
 

@@ -109,7 +109,7 @@ impl<'a> Reverse<'a> {
             joint: HashMap::new(),
             segments: HashMap::new(),
             indices: HashSet::new(),
-            plain_products: !has_vertical_tangent(&func.body),
+            feeds_vertical: crate::activity::feeds_vertical_tangent(func),
             windows: HashMap::new(),
             windows_read: HashSet::new(),
             branch_depth: 0,
@@ -318,9 +318,10 @@ struct Reverse<'a> {
     /// The indices of the primal's counted loops (`order`: a loop over `0..j`, `j` an
     /// enclosing loop's index, is short on average).
     indices: HashSet<Value>,
-    /// No operation of the function has a vertical tangent (`rules::vertical_tangent`):
-    /// products are differentiated plainly, without the `0 · ∞` test (`sweep`).
-    plain_products: bool,
+    /// By value, whether it reaches an operation with a vertical tangent
+    /// (`activity::feeds_vertical_tangent`). A product whose result does not is
+    /// differentiated plainly, without the `0 · ∞` test (`sweep`).
+    feeds_vertical: Vec<bool>,
     /// The windows made before each loop, by its tape, and those an adjoint reads
     /// (`windows`).
     windows: HashMap<Value, Vec<windows::WindowCopy>>,
@@ -337,14 +338,6 @@ struct JointCall {
     path: proc_macro2::TokenStream,
     form: crate::ir::CallForm,
     args: Vec<Value>,
-}
-
-/// Whether an operation of `block` or of a block in it has a vertical tangent.
-fn has_vertical_tangent(block: &Block) -> bool {
-    block.insts.iter().any(|inst| {
-        matches!(&inst.kind, InstKind::Op(op, _) if rules::vertical_tangent(op))
-            || inst.blocks().into_iter().any(has_vertical_tangent)
-    })
 }
 
 /// The arrays calls return (or parts of their tuple results): their cotangents are

@@ -211,8 +211,8 @@ impl Reverse<'_> {
             Partial::Runtime(rule) if self.target == Target::Ordinary => {
                 return self.formula(rule, site, out);
             }
-            // No cotangent here is infinite where the primal is finite, so a zero factor
-            // needs no test: the product rule's formula, a plain multiplication.
+            // This product's cotangent is not infinite where the primal is finite, so a
+            // zero factor needs no test: the product rule's formula, a plain multiplication.
             Partial::Runtime(rule) if self.plain_product(&rule, site) => {
                 let v = self.formula(rule, site, out)?;
                 self.func.values[v.index()].role = Role::Derivative(a);
@@ -227,11 +227,12 @@ impl Reverse<'_> {
         Some(v)
     }
 
-    /// Whether `site` is a product of floats in a function whose products need no
-    /// `0 · ∞` test (`Reverse::plain_products`).
+    /// Whether `site` is a product of floats whose result's cotangent cannot be infinite
+    /// where the primal is finite (`Reverse::feeds_vertical`), so needs no `0 · ∞` test.
     fn plain_product(&self, rule: &rules::RuntimeRule, site: &Site<'_>) -> bool {
         let float = |v: &Value| self.func.ty(*v).is_float();
-        self.plain_products
+        let feeds = self.feeds_vertical.get(site.y.index()).copied();
+        feeds == Some(false)
             && rule.prim == rules::Prim::Mul
             && site.args.iter().all(float)
             && float(&site.y)

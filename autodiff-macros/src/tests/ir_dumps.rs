@@ -180,3 +180,25 @@ fn sums_over_one_range_are_one_loop() {
     assert_eq!(loops(&s.optimized), 3);
     insta::assert_snapshot!("fused_loops_optimized", s.optimized.to_string());
 }
+
+/// A product whose result reaches a square root may get an infinite cotangent (√ at 0)
+/// and keeps the `0 · ∞` test in its adjoint (`mul_vjp`), through a loop's carried sum, an
+/// array and a branch; the products that do not reach it are plain multiplications.
+#[test]
+fn only_products_that_reach_a_vertical_tangent_keep_the_zero_test() {
+    let s = stages(quote! {
+        fn f(a: &[f64], b: &[f64], c: f64) -> f64 {
+            let mut p = vec![0.0; a.len()];
+            for i in 0..a.len() {
+                p[i] = a[i] * b[i];
+            }
+            let mut s = 0.0;
+            for i in 0..p.len() {
+                s += p[i] * p[i];
+            }
+            let t = if c > 0.0 { c * s } else { s };
+            t.sqrt() + c * a[0]
+        }
+    });
+    insta::assert_snapshot!("vertical_tangent_products_vjp", s.vjp.to_string());
+}
