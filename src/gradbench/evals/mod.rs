@@ -72,6 +72,8 @@ where
     J: Fn(&O) -> Value,
 {
     fn run(&mut self) -> Result<(), String> {
+        // The last result goes first, so that this run can reuse its memory.
+        self.out = None;
         self.out = Some((self.compute)(&self.input));
         Ok(())
     }
