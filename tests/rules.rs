@@ -157,6 +157,23 @@ mod kinks {
         let t = if c > 0.0 { c * s } else { s };
         t.sqrt() + c * a[0]
     }
+    /// `Σ (√a·bᵢ + a·bᵢ)` with `√a` stored in an array first: at `a = 0` the root's
+    /// infinite tangent reaches the products `vᵢ·bᵢ` through the array and a loop, and
+    /// `b = 0` wins; `a·bᵢ` does not depend on the root (a plain product in forward mode).
+    #[allow(clippy::needless_range_loop)]
+    #[differentiable]
+    pub fn products_after_root(a: f64, b: &[f64]) -> f64 {
+        let r = a.sqrt();
+        let mut v = vec![0.0; b.len()];
+        for x in v.iter_mut() {
+            *x = r;
+        }
+        let mut s = 0.0;
+        for i in 0..b.len() {
+            s += v[i] * b[i] + a * b[i];
+        }
+        s
+    }
     #[differentiable]
     pub fn powf(a: f64, b: f64) -> f64 {
         a.powf(b)
@@ -242,6 +259,20 @@ fn a_zero_factor_wins_through_loops_arrays_and_branches() {
         assert!(close(db[i], c * b[i] * a[i] * a[i] / r), "{}", db[i]);
     }
     assert!(close(dc, s / (2.0 * r) + a[0]), "{dc}");
+}
+
+#[test]
+fn a_zero_factor_wins_over_an_infinite_tangent() {
+    let b = [0.0, 0.0];
+    let (_, t) = kinks::products_after_root_jvp(0.0, &b, 1.0, &[1.0, -2.0]);
+    assert_eq!(t, 0.0);
+    // Away from the kink: the tangent is the formula's.
+    let (a, b, da, db) = (0.25, [1.5, -2.0], 0.5, [1.0, 3.0]);
+    let (_, t) = kinks::products_after_root_jvp(a, &b, da, &db);
+    let sum_b: f64 = b.iter().sum();
+    let sum_db: f64 = db.iter().sum();
+    let expected = sum_b * (0.5 / a.sqrt() + 1.0) * da + (a.sqrt() + a) * sum_db;
+    assert!((t - expected).abs() < 1e-12, "{t} vs {expected}");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! result through such operations). Only active values get tangents and cotangents; the
 //! rest of the primal is emitted as it is.
 //!
-//! The same backward walk, seeded at the operands of operations with a vertical tangent
-//! instead of at the result, finds the values whose cotangent can be infinite where the
-//! primal is finite ([`feeds_vertical_tangent`]).
+//! The same walks find where a derivative can be infinite while the primal is finite:
+//! seeded at the operations with a vertical tangent instead of at the parameters and the
+//! result, the forward walk finds the values whose tangent can be
+//! ([`after_vertical_tangent`]), the backward walk those whose cotangent can
+//! ([`feeds_vertical_tangent`]).
 
 use crate::ir::{Block, Func, InstKind, Loop, LoopKind, Op, Value};
 use crate::rules;
@@ -13,6 +15,15 @@ use crate::rules;
 pub struct Activity {
     varied: Vec<bool>,
     useful: Vec<bool>,
+}
+
+/// Which values depend on a set of values through operations with a non-zero derivative:
+/// the forward half of activity, whose seeds are the active parameters or the results of
+/// the vertical tangents.
+struct Spread {
+    marks: Vec<bool>,
+    /// Seed the results of every operation with a vertical tangent.
+    vertical: bool,
 }
 
 /// Which values reach a set of uses through operations with a non-zero derivative: the
@@ -36,14 +47,14 @@ impl Activity {
 }
 
 pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
-    let mut a = Activity {
-        varied: vec![false; func.values.len()],
-        useful: Vec::new(),
+    let mut varied = Spread {
+        marks: vec![false; func.values.len()],
+        vertical: false,
     };
     for &p in active_params {
-        a.varied[p.index()] = true;
+        varied.marks[p.index()] = true;
     }
-    a.forward(&func.body);
+    varied.forward(&func.body);
     let mut useful = Reach {
         marks: vec![false; func.values.len()],
         vertical: false,
@@ -52,8 +63,28 @@ pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
         useful.marks[r.index()] = true;
     }
     useful.backward(&func.body);
-    a.useful = useful.marks;
-    a
+    Activity {
+        varied: varied.marks,
+        useful: useful.marks,
+    }
+}
+
+/// By value: whether its tangent can be infinite where the primal is finite, because it
+/// depends on the result of an operation with a vertical tangent (`rules::vertical_tangent`)
+/// through operations whose partials are finite there. A product of such values needs
+/// no `0 · ∞` test in its tangent (`forward`'s plain products). As in
+/// [`feeds_vertical_tangent`], later values are not in it, and derivative instructions
+/// mark every value.
+pub fn after_vertical_tangent(func: &Func) -> Vec<bool> {
+    if !primal_only(&func.body) {
+        return vec![true; func.values.len()];
+    }
+    let mut spread = Spread {
+        marks: vec![false; func.values.len()],
+        vertical: true,
+    };
+    spread.forward(&func.body);
+    spread.marks
 }
 
 /// By value: whether its cotangent can be infinite where the primal is finite, because
@@ -63,8 +94,11 @@ pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
 /// made after this walk (copies renamed by later stages) are not in it. Derivative
 /// instructions, which the walk does not follow, mark every value.
 pub fn feeds_vertical_tangent(func: &Func) -> Vec<bool> {
+    if !primal_only(&func.body) {
+        return vec![true; func.values.len()];
+    }
     let mut reach = Reach {
-        marks: vec![!primal_only(&func.body); func.values.len()],
+        marks: vec![false; func.values.len()],
         vertical: true,
     };
     reach.backward(&func.body);
@@ -88,18 +122,17 @@ fn loop_blocks(lp: &Loop) -> Vec<&Block> {
     }
 }
 
-impl Activity {
+impl Spread {
     fn forward(&mut self, block: &Block) {
         for inst in &block.insts {
             match &inst.kind {
                 InstKind::Op(op, args) => {
                     let rule = rules::rule(op);
-                    let varied = args
-                        .iter()
-                        .enumerate()
-                        .any(|(i, &a)| self.varied[a.index()] && rule.carries(i));
+                    let marked = (self.vertical && rules::vertical_tangent(op))
+                        || (args.iter().enumerate())
+                            .any(|(i, &a)| self.marks[a.index()] && rule.carries(i));
                     for o in &inst.outs {
-                        self.varied[o.index()] = varied;
+                        self.marks[o.index()] = marked;
                     }
                 }
                 InstKind::Loop(lp) => self.forward_loop(lp, &inst.outs),
@@ -107,8 +140,8 @@ impl Activity {
                     self.forward(then);
                     self.forward(els);
                     for (i, o) in inst.outs.iter().enumerate() {
-                        self.varied[o.index()] = self.varied[then.yields[i].index()]
-                            || self.varied[els.yields[i].index()];
+                        self.marks[o.index()] =
+                            self.marks[then.yields[i].index()] || self.marks[els.yields[i].index()];
                     }
                 }
                 _ => {}
@@ -121,15 +154,15 @@ impl Activity {
     fn forward_loop(&mut self, lp: &Loop, outs: &[Value]) {
         loop {
             for (p, init) in lp.params.iter().zip(&lp.inits) {
-                self.varied[p.index()] |= self.varied[init.index()];
+                self.marks[p.index()] |= self.marks[init.index()];
             }
             for b in loop_blocks(lp) {
                 self.forward(b);
             }
             let mut changed = false;
             for (p, y) in lp.params.iter().zip(&lp.body.yields) {
-                if self.varied[y.index()] && !self.varied[p.index()] {
-                    self.varied[p.index()] = true;
+                if self.marks[y.index()] && !self.marks[p.index()] {
+                    self.marks[p.index()] = true;
                     changed = true;
                 }
             }
@@ -138,7 +171,7 @@ impl Activity {
             }
         }
         for (o, p) in outs.iter().zip(&lp.params) {
-            self.varied[o.index()] = self.varied[p.index()];
+            self.marks[o.index()] = self.marks[p.index()];
         }
     }
 }

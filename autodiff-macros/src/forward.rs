@@ -126,6 +126,7 @@ fn transform(
         field_reads: Default::default(),
         made: HashMap::new(),
         undefs: Default::default(),
+        after_vertical: crate::activity::after_vertical_tangent(func),
     };
     for &p in active_params {
         let t = fwd.tangent_value(p);
@@ -167,6 +168,10 @@ struct Forward<'a> {
     /// Placeholders (`Undef`, the result before any `return`): their tangents are
     /// placeholders too (a zero of a type only the placeholder's use tells).
     undefs: std::collections::HashSet<Value>,
+    /// By value, whether its tangent can be infinite where the primal is finite
+    /// (`activity::after_vertical_tangent`): a product of a value whose tangent cannot
+    /// multiplies it without the `0 · ∞` test.
+    after_vertical: Vec<bool>,
 }
 
 impl Forward<'_> {
@@ -324,6 +329,11 @@ impl Forward<'_> {
                     }
                 }
                 Partial::Runtime(rule) => {
+                    let rule = if self.finite_tangent(a, args, y) {
+                        rule.plain()
+                    } else {
+                        rule
+                    };
                     let v = self.fresh(y, false);
                     let kind = rule_call(&rule, Mode::Jvp, args, y, t);
                     out.push(Inst::new(vec![v], kind, span));
@@ -338,6 +348,13 @@ impl Forward<'_> {
             info.role = Role::Derivative(y);
         }
         self.tangent.insert(y, d_y);
+    }
+
+    /// Whether the tangent of operand `a` of a scalar operation (`args`, result `y`)
+    /// cannot be infinite where the primal is finite.
+    fn finite_tangent(&self, a: Value, args: &[Value], y: Value) -> bool {
+        let float = |v: &Value| self.func.ty(*v).is_float();
+        self.after_vertical.get(a.index()) == Some(&false) && args.iter().all(float) && float(&y)
     }
 
     /// A value of `like`'s type; named as its tangent if `named`.

@@ -53,6 +53,9 @@ impl Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prim {
     Mul,
+    /// A product whose tangent cannot be infinite where the primal is finite: the product
+    /// rule without the `0 · ∞` test (`RuntimeRule::plain`).
+    PlainMul,
     Div,
     Rem,
     /// A cast between float types.
@@ -66,6 +69,7 @@ impl Prim {
     pub fn name(self) -> &'static str {
         match self {
             Prim::Mul => "mul",
+            Prim::PlainMul => "plain_mul",
             Prim::Div => "div",
             Prim::Rem => "rem",
             Prim::Cast => "cast",
@@ -88,6 +92,20 @@ impl RuntimeRule {
     /// The runtime function of this rule in `mode`.
     pub fn name(&self, mode: Mode) -> String {
         crate::names::rule_fn(self.prim.name(), mode, self.slot.map(Slot::name))
+    }
+
+    /// The same partial without the `0 · ∞` test, for a product whose seed cannot be
+    /// infinite (`activity::after_vertical_tangent`); other rules are kept.
+    pub fn plain(self) -> RuntimeRule {
+        match self.prim {
+            Prim::Mul => RuntimeRule {
+                prim: Prim::PlainMul,
+                ..self
+            },
+            Prim::PlainMul | Prim::Div | Prim::Rem | Prim::Cast | Prim::Fun(_) | Prim::Lin(_) => {
+                self
+            }
+        }
     }
 }
 

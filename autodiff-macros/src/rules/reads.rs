@@ -48,8 +48,8 @@ impl RuntimeRule {
     pub fn reads(&self) -> Reads {
         match (self.prim, self.slot) {
             // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
-            (Prim::Mul, Some(Slot::Lhs)) => Reads::args(B),
-            (Prim::Mul, _) => Reads::args(A),
+            (Prim::Mul | Prim::PlainMul, Some(Slot::Lhs)) => Reads::args(B),
+            (Prim::Mul | Prim::PlainMul, _) => Reads::args(A),
             // 1/b and −y/b
             (Prim::Div, Some(Slot::Lhs)) => Reads::args(B),
             (Prim::Div, _) => Reads::with_y(B),

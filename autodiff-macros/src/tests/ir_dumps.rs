@@ -202,3 +202,25 @@ fn only_products_that_reach_a_vertical_tangent_keep_the_zero_test() {
     });
     insta::assert_snapshot!("vertical_tangent_products_vjp", s.vjp.to_string());
 }
+
+/// In forward mode the tangent of a value computed from a square root may be infinite
+/// (√ at 0): the products of such values keep the `0 · ∞` test (`mul_jvp`), through an
+/// array and a loop; the others are plain (`plain_mul_jvp`).
+#[test]
+fn only_products_after_a_vertical_tangent_keep_the_zero_test() {
+    let s = stages(quote! {
+        fn f(a: f64, b: &[f64]) -> f64 {
+            let r = a.sqrt();
+            let mut v = vec![0.0; b.len()];
+            for i in 0..b.len() {
+                v[i] = r;
+            }
+            let mut s = 0.0;
+            for i in 0..b.len() {
+                s += v[i] * b[i] + a * b[i];
+            }
+            s
+        }
+    });
+    insta::assert_snapshot!("vertical_tangent_products_jvp", s.jvp.to_string());
+}

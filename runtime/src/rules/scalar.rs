@@ -84,6 +84,10 @@ partial!(/// `∂(a·b)/∂a = b`; a zero factor wins over an infinite seed
     checked mul_jvp_lhs, mul_vjp_lhs(a: T, b: T, y: T) => b);
 partial!(/// `∂(a·b)/∂b = a`; a zero factor wins over an infinite seed
     checked mul_jvp_rhs, mul_vjp_rhs(a: T, b: T, y: T) => a);
+partial!(/// `∂(a·b)/∂a = b`, for a product whose seed cannot be infinite: no zero test
+    plain_mul_jvp_lhs, plain_mul_vjp_lhs(a: T, b: T, y: T) => b);
+partial!(/// `∂(a·b)/∂b = a`, for a product whose seed cannot be infinite: no zero test
+    plain_mul_jvp_rhs, plain_mul_vjp_rhs(a: T, b: T, y: T) => a);
 partial!(/// `∂(a/b)/∂a = 1/b`
     div_jvp_lhs, div_vjp_lhs(a: T, b: T, y: T) => T::one() / b);
 partial!(/// `∂(a/b)/∂b = -a/b² = -y/b`
