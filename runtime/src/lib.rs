@@ -28,12 +28,14 @@
 //! `sqrt`, `cbrt`, `ln`, `ln_1p`, `log`, `log2`, `log10`, `asin`, `acos`, `acosh`,
 //! `atanh` and `powf`; and in the rules of `a * b` a zero factor wins over an infinite
 //! tangent or cotangent. So a value masked by a zero (`0.0 * x.sqrt()` at `x = 0`) does
-//! not inject a NaN into a derivative, in either mode. A cotangent can be infinite where
-//! the primal is finite only behind a vertical tangent (`sqrt`, `cbrt`, `powf`, `asin`,
-//! `acos`, `acosh`) or a call; the reverse mode multiplies plainly by the partials of a
-//! product whose result reaches none of them (the test would cost a quarter of a
-//! stencil's gradient), so there a derivative through an overflowed (infinite)
-//! intermediate, or from an infinite seed given to the pullback, may be NaN.
+//! not inject a NaN into a derivative, in either mode. A tangent or cotangent can be
+//! infinite where the primal is finite only across a vertical tangent (`sqrt`, `cbrt`,
+//! `powf`, `asin`, `acos`, `acosh`) or a call; the reverse mode multiplies plainly by the
+//! partials of a product whose result reaches none of them, and the forward mode by those
+//! of a product whose operand's tangent comes from none of them (`plain_mul_*`; the test
+//! would cost a quarter of a stencil's gradient and a fifth of its tangent), so there a
+//! derivative through an overflowed (infinite) intermediate, or from an infinite seed or
+//! input tangent, may be NaN.
 
 #![forbid(unsafe_code)]
 
