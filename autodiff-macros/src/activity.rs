@@ -17,20 +17,14 @@ pub struct Activity {
     useful: Vec<bool>,
 }
 
-/// Which values depend on a set of values through operations with a non-zero derivative:
-/// the forward half of activity, whose seeds are the active parameters or the results of
-/// the vertical tangents.
-struct Spread {
+/// Marks spread through operations with a non-zero derivative: forward, from the active
+/// parameters or the results of the vertical tangents, to what depends on them (`forward`);
+/// backward, from the result or the operands of the vertical tangents, to what reaches
+/// them (`backward`).
+struct Walk {
     marks: Vec<bool>,
-    /// Seed the results of every operation with a vertical tangent.
-    vertical: bool,
-}
-
-/// Which values reach a set of uses through operations with a non-zero derivative: the
-/// backward half of activity, whose seeds are the result or the vertical tangents.
-struct Reach {
-    marks: Vec<bool>,
-    /// Seed the operands of every operation with a vertical tangent.
+    /// Seed every operation with a vertical tangent: its results going forward, its
+    /// operands going backward.
     vertical: bool,
 }
 
@@ -47,7 +41,7 @@ impl Activity {
 }
 
 pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
-    let mut varied = Spread {
+    let mut varied = Walk {
         marks: vec![false; func.values.len()],
         vertical: false,
     };
@@ -55,7 +49,7 @@ pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
         varied.marks[p.index()] = true;
     }
     varied.forward(&func.body);
-    let mut useful = Reach {
+    let mut useful = Walk {
         marks: vec![false; func.values.len()],
         vertical: false,
     };
@@ -76,15 +70,7 @@ pub fn analyze(func: &Func, active_params: &[Value]) -> Activity {
 /// [`feeds_vertical_tangent`], later values are not in it, and derivative instructions
 /// mark every value.
 pub fn after_vertical_tangent(func: &Func) -> Vec<bool> {
-    if !primal_only(&func.body) {
-        return vec![true; func.values.len()];
-    }
-    let mut spread = Spread {
-        marks: vec![false; func.values.len()],
-        vertical: true,
-    };
-    spread.forward(&func.body);
-    spread.marks
+    vertical_marks(func, Walk::forward)
 }
 
 /// By value: whether its cotangent can be infinite where the primal is finite, because
@@ -94,15 +80,21 @@ pub fn after_vertical_tangent(func: &Func) -> Vec<bool> {
 /// made after this walk (copies renamed by later stages) are not in it. Derivative
 /// instructions, which the walk does not follow, mark every value.
 pub fn feeds_vertical_tangent(func: &Func) -> Vec<bool> {
+    vertical_marks(func, Walk::backward)
+}
+
+/// `walk` seeded at the vertical tangents, or every value marked if the function holds
+/// instructions the walks do not follow.
+fn vertical_marks(func: &Func, walk: fn(&mut Walk, &Block)) -> Vec<bool> {
     if !primal_only(&func.body) {
         return vec![true; func.values.len()];
     }
-    let mut reach = Reach {
+    let mut w = Walk {
         marks: vec![false; func.values.len()],
         vertical: true,
     };
-    reach.backward(&func.body);
-    reach.marks
+    walk(&mut w, &func.body);
+    w.marks
 }
 
 /// Whether a block holds only the user's operations, branches and loops.
@@ -122,7 +114,7 @@ fn loop_blocks(lp: &Loop) -> Vec<&Block> {
     }
 }
 
-impl Spread {
+impl Walk {
     fn forward(&mut self, block: &Block) {
         for inst in &block.insts {
             match &inst.kind {
@@ -174,9 +166,7 @@ impl Spread {
             self.marks[o.index()] = self.marks[p.index()];
         }
     }
-}
 
-impl Reach {
     fn backward(&mut self, block: &Block) {
         for inst in block.insts.iter().rev() {
             match &inst.kind {
