@@ -1,6 +1,7 @@
 //! `f_jacobian` of a 24-input, 300-output function (a layer of 300 features of 24
 //! inputs, with a loop and transcendental functions) against building the same Jacobian
-//! from 24 separate `f_jvp` calls, one per column. The goal: at most half the time.
+//! from 24 separate `f_jvp` calls, one per column. The goal: at most half the time. Also
+//! the same function with `jacobian(lanes = 24)`: all columns in one sweep.
 //!
 //! `cargo bench --bench jacobian` prints the comparison (best of 11 batches; the two
 //! Jacobians are checked to agree first), then runs the criterion benchmarks.
@@ -16,21 +17,28 @@ mod numbers;
 
 use numbers::numbers;
 
-/// `outₖ = tanh(sₖ) + sin(x_{k mod n}·sₖ)` with `sₖ = Σᵢ wₖᵢ xᵢ`.
-#[differentiable(jacobian, wrt(x))]
-pub fn features(x: &[f64], w: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    let m = w.len() / n;
-    let mut out = vec![0.0; m];
-    for k in 0..m {
-        let mut s = 0.0;
-        for i in 0..n {
-            s += w[k * n + i] * x[i];
+/// `outₖ = tanh(sₖ) + sin(x_{k mod n}·sₖ)` with `sₖ = Σᵢ wₖᵢ xᵢ`, with the default eight
+/// columns a sweep and with all 24 in one (`lanes = 24`).
+macro_rules! features {
+    ($name:ident, $($args:tt)*) => {
+        #[differentiable($($args)*)]
+        pub fn $name(x: &[f64], w: &[f64]) -> Vec<f64> {
+            let n = x.len();
+            let m = w.len() / n;
+            let mut out = vec![0.0; m];
+            for k in 0..m {
+                let mut s = 0.0;
+                for i in 0..n {
+                    s += w[k * n + i] * x[i];
+                }
+                out[k] = s.tanh() + (x[k % n] * s).sin();
+            }
+            out
         }
-        out[k] = s.tanh() + (x[k % n] * s).sin();
-    }
-    out
+    };
 }
+features!(features, jacobian, wrt(x));
+features!(features_wide, jacobian(lanes = 24), wrt(x));
 
 /// The Jacobian from one `f_jvp` per column.
 fn by_columns(x: &[f64], w: &[f64]) -> DMatrix<f64> {
@@ -68,7 +76,9 @@ fn main() {
     let columns = by_columns(&x, &w);
     assert!((&j - &columns).amax() <= 1e-12, "the Jacobians differ");
     let f = time_us(|| features(black_box(&x), &w));
+    assert_eq!(features_wide_jacobian(&x, &w).1, j, "the widths disagree");
     let jac = time_us(|| features_jacobian(black_box(&x), &w));
+    let wide = time_us(|| features_wide_jacobian(black_box(&x), &w));
     let cols = time_us(|| by_columns(black_box(&x), &w));
     println!("\n24 inputs, 300 outputs; µs per call, best of 11 batches");
     println!("{:<36} {:>10} {:>10}", "", "µs", "× f");
@@ -78,12 +88,20 @@ fn main() {
         "f_jacobian (vector forward, K = 8)",
         jac / f
     );
+    println!(
+        "{:<36} {wide:>10.2} {:>10.2}",
+        "f_jacobian (lanes = 24, one sweep)",
+        wide / f
+    );
     println!("{:<36} {cols:>10.2} {:>10.2}", "24 × f_jvp", cols / f);
     println!("f_jacobian / 24 f_jvp: {:.2}\n", jac / cols);
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("jacobian 24x300");
     group.bench_function("f_jacobian", |b| {
         b.iter(|| features_jacobian(black_box(&x), &w))
+    });
+    group.bench_function("f_jacobian, lanes = 24", |b| {
+        b.iter(|| features_wide_jacobian(black_box(&x), &w))
     });
     group.bench_function("24 f_jvp", |b| b.iter(|| by_columns(black_box(&x), &w)));
     group.finish();

@@ -32,18 +32,26 @@ fn assert_close(j: &DMatrix<f64>, want: &DMatrix<f64>, tol: f64) {
     );
 }
 
-/// Three outputs per input, a branch and a loop: more outputs than inputs (lanes).
-#[differentiable(jacobian)]
-pub fn spread(x: &[f64], s: f64) -> Vec<f64> {
-    let mut out = vec![0.0; 3 * x.len()];
-    for (i, &v) in x.iter().enumerate() {
-        let t = v * s;
-        out[3 * i] = t.sin();
-        out[3 * i + 1] = t * t + s;
-        out[3 * i + 2] = if t > 0.0 { t.sqrt() } else { -t };
-    }
-    out
+/// Three outputs per input, a branch and a loop: more outputs than inputs (lanes); with
+/// the default eight columns a sweep and with the ones `lanes` gives.
+macro_rules! spread {
+    ($name:ident, $($args:tt)*) => {
+        #[differentiable($($args)*)]
+        pub fn $name(x: &[f64], s: f64) -> Vec<f64> {
+            let mut out = vec![0.0; 3 * x.len()];
+            for (i, &v) in x.iter().enumerate() {
+                let t = v * s;
+                out[3 * i] = t.sin();
+                out[3 * i + 1] = t * t + s;
+                out[3 * i + 2] = if t > 0.0 { t.sqrt() } else { -t };
+            }
+            out
+        }
+    };
 }
+spread!(spread, jacobian);
+spread!(spread_by_5, jacobian(lanes = 5));
+spread!(spread_in_one, jacobian(lanes = 13), wrt(x, s));
 
 #[test]
 fn vector_forward_mode_over_a_slice_and_a_float() {
@@ -70,6 +78,15 @@ fn vector_forward_mode_over_a_slice_and_a_float() {
             );
         }
     }
+}
+
+#[test]
+fn lanes_choose_the_columns_of_a_sweep() {
+    // 13 columns in sweeps of 5, 5 and 3, or in one: each column's arithmetic is the same.
+    let x: Vec<f64> = (0..12).map(|i| (i as f64 * 0.37).sin() - 0.2).collect();
+    let (value, j) = spread_jacobian(&x, -0.75);
+    assert_eq!(spread_by_5_jacobian(&x, -0.75), (value.clone(), j.clone()));
+    assert_eq!(spread_in_one_jacobian(&x, -0.75), (value, j));
 }
 
 /// A fixed array and a `Vec` by value, a fixed-array result; `f32`-free.

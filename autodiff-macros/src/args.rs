@@ -1,7 +1,8 @@
 //! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(x, y))]`,
 //! `nested` (also generate `f_dir`, the directional derivative, differentiable again),
-//! `hessian` (also `f_hvp` and `f_hessian`), `jacobian` (also `f_jacobian`) and `graph`
-//! (also `f_graph`, the IR as DOT).
+//! `hessian` (also `f_hvp` and `f_hessian`), `jacobian` (also `f_jacobian`; with
+//! `jacobian(lanes = K)`, K columns a vector forward sweep) and `graph` (also `f_graph`,
+//! the IR as DOT).
 
 use crate::{ctxt::Ctxt, diag};
 use proc_macro2::{Ident, TokenStream};
@@ -23,6 +24,8 @@ pub struct Args {
     pub graph: bool,
     /// `jacobian`: also `f_jacobian` (and `f_jvp_lanes`, vector forward mode).
     pub jacobian: bool,
+    /// `jacobian(lanes = K)`: the columns of one vector forward sweep, if given.
+    pub lanes: Option<usize>,
 }
 
 pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Args {
@@ -46,6 +49,9 @@ fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()>
         };
         if let Some(flag) = flag {
             *flag = true;
+            if key == "jacobian" && input.peek(syn::token::Paren) {
+                args.lanes = Some(parse_lanes(input)?);
+            }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
@@ -68,4 +74,18 @@ fn parse_args(cx: &Ctxt, input: ParseStream, args: &mut Args) -> syn::Result<()>
         }
     }
     Ok(())
+}
+
+/// `(lanes = K)` after `jacobian`, with `1 ≤ K ≤ 64`.
+fn parse_lanes(input: ParseStream) -> syn::Result<usize> {
+    let content;
+    let parens = syn::parenthesized!(content in input);
+    let bad = || diag::jacobian_lanes(parens.span.join());
+    let key: Ident = content.parse().map_err(|_| bad())?;
+    content.parse::<Token![=]>().map_err(|_| bad())?;
+    let k: syn::LitInt = content.parse().map_err(|_| bad())?;
+    match k.base10_parse::<usize>() {
+        Ok(k @ 1..=64) if key == "lanes" && content.is_empty() => Ok(k),
+        _ => Err(bad()),
+    }
 }

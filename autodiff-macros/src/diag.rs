@@ -22,6 +22,13 @@ pub fn unknown_arg(key: &syn::Ident) -> Error {
     at(key, format!("unknown argument `{key}`; the arguments are `wrt(..)`, `nested`, `hessian`, `jacobian` and `graph`, e.g. `#[differentiable(wrt(x), nested)]`"))
 }
 
+pub fn jacobian_lanes(span: Span) -> Error {
+    Error::new(
+        span,
+        "write `jacobian` (8 columns a forward sweep) or `jacobian(lanes = K)` with an integer K from 1 to 64: the columns `f_jacobian` computes a sweep",
+    )
+}
+
 pub fn duplicate_wrt(key: &syn::Ident) -> Error {
     at(
         key,

@@ -89,8 +89,8 @@ use proc_macro::TokenStream;
 ///
 /// `#[differentiable(jacobian)]` (a free function returning a float, `Vec` or array)
 /// also generates `f_jacobian(x..) -> (value, DMatrix)`: forward mode eight columns a
-/// sweep (vector forward mode) when there are no more inputs than outputs, a pullback
-/// per row otherwise.
+/// sweep (vector forward mode; `jacobian(lanes = K)` for K, 1 to 64) when there are no
+/// more inputs than outputs, a pullback per row otherwise.
 ///
 /// `#[differentiable(graph)]` also generates `f_graph() -> &'static str`, the optimised
 /// primal and its reverse mode as a Graphviz DOT graph.

@@ -250,3 +250,19 @@ fn output_parameter_written_in_place() {
         }
     ));
 }
+
+/// `jacobian(lanes = K)`: `f_jacobian` seeds and sweeps K columns at a time.
+#[test]
+fn jacobian_lanes_set_the_sweep_width() {
+    let item = quote! {
+        pub fn scale(x: &[f64], s: f64) -> Vec<f64> {
+            x.iter().map(|v| v * s).collect()
+        }
+    };
+    let bare = |code: String| code.split_whitespace().collect::<String>();
+    let code = bare(expand_pretty(quote!(jacobian(lanes = 5)), item.clone()));
+    assert!(code.contains("scale_jvp_lanes::<5"), "{code}");
+    assert!(code.contains("5columnsasweep"), "{code}");
+    let code = bare(expand_pretty(quote!(jacobian), item));
+    assert!(code.contains("scale_jvp_lanes::<8"), "{code}");
+}
