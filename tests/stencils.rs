@@ -112,40 +112,31 @@ fn diffuse(u0: &[f64], kappa: f64, steps: usize) -> f64 {
 
 /// Explicit Euler steps of the cubic heat equation: the stencil reads `u` around its
 /// index, two values an element that its adjoint would record; it reads a copy of the
-/// window of `u` it read instead (`reverse::windows`).
-#[differentiable(wrt(u0, kappa))]
-fn cubic_heat(u0: &[f64], kappa: f64, steps: usize) -> f64 {
-    let n = u0.len();
-    let mut u = u0.to_vec();
-    let mut v = vec![0.0; n];
-    for _ in 0..steps {
-        for i in 1..n - 1 {
-            v[i] = u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+/// window of `u` it read instead (`reverse::windows`). With `#[checkpoint]` on the time
+/// loop, each segment runs again in the adjoint, its windows too.
+macro_rules! cubic_heat {
+    ($name:ident $(, #[$segments:meta])?) => {
+        #[differentiable(wrt(u0, kappa))]
+        fn $name(u0: &[f64], kappa: f64, steps: usize) -> f64 {
+            let n = u0.len();
+            let mut u = u0.to_vec();
+            let mut v = vec![0.0; n];
+            $(#[$segments])?
+            for _ in 0..steps {
+                for i in 1..n - 1 {
+                    v[i] = u[i]
+                        + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
+                }
+                for i in 1..n - 1 {
+                    u[i] = v[i];
+                }
+            }
+            u.iter().map(|x| x * x).sum()
         }
-        for i in 1..n - 1 {
-            u[i] = v[i];
-        }
-    }
-    u.iter().map(|x| x * x).sum()
+    };
 }
-
-/// `cubic_heat` run in segments: each segment runs again in the adjoint, its windows too.
-#[differentiable(wrt(u0, kappa))]
-fn cubic_heat_segments(u0: &[f64], kappa: f64, steps: usize) -> f64 {
-    let n = u0.len();
-    let mut u = u0.to_vec();
-    let mut v = vec![0.0; n];
-    #[checkpoint(every = 2)]
-    for _ in 0..steps {
-        for i in 1..n - 1 {
-            v[i] = u[i] + 0.1 * (kappa * (u[i - 1] - 2.0 * u[i] + u[i + 1]) - u[i] * u[i] * u[i]);
-        }
-        for i in 1..n - 1 {
-            u[i] = v[i];
-        }
-    }
-    u.iter().map(|x| x * x).sum()
-}
+cubic_heat!(cubic_heat);
+cubic_heat!(cubic_heat_segments, #[checkpoint(every = 2)]);
 
 /// The stencil in one branch of each step: a loop in a branch makes no window (the branch
 /// exports what its loops record before the adjoint is built).
