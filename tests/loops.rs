@@ -335,6 +335,51 @@ corpus! {
             s
         }
     }
+    loop_nest {
+        // Three levels: the inner loops record on one stack each for the whole nest, the
+        // innermost a `while` (no trip count to reserve).
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut total = 0.0;
+            for i in 0..4 {
+                let mut row = 0.0;
+                for j in 0..=i {
+                    let mut z = x * (j as f64 + 1.0) - y;
+                    let mut k = 0;
+                    while k < j + 2 {
+                        z = (z * y).sin() + x;
+                        k += 1;
+                    }
+                    row += z.exp() * x;
+                }
+                total += (row * 0.1).tanh();
+            }
+            total
+        }
+    }
+    nest_through_a_branch {
+        // The inner loop's segment leaves the `if` as a result (the function writes an
+        // array, so the adjoint reads it rather than running the branch again); the other
+        // branch yields an empty one.
+        #[differentiable]
+        pub fn f(x: f64, y: f64) -> f64 {
+            let mut u = [0.0; 5];
+            let mut total = 0.0;
+            for i in 0..5 {
+                u[i] = x * i as f64 + y;
+                if i % 2 == 0 {
+                    let mut s = 0.0;
+                    for (j, uj) in u.iter().enumerate().take(i + 1) {
+                        s += (uj * y - j as f64).sin();
+                    }
+                    total += s * x;
+                } else {
+                    total += u[i] * u[i];
+                }
+            }
+            total
+        }
+    }
     inactive_loop {
         // The loop only computes an integer: no derivative work for it.
         #[differentiable]
@@ -393,6 +438,13 @@ fn loops_in_branches_in_loops() {
         &case!(loop_in_branch_in_loop(x, y | dx, dy)),
         &[&[0.3, 0.7], &[1.1, -0.4], &[-0.6, 0.9]],
     );
+}
+
+#[test]
+fn loop_nests() {
+    let pts: &[&[f64]] = &[&[0.0, 0.5], &[0.3, -1.2], &[-0.7, 0.0], &[1.1, 0.4]];
+    check_at(&case!(loop_nest(x, y | dx, dy)), pts);
+    check_at(&case!(nest_through_a_branch(x, y | dx, dy)), pts);
 }
 
 #[test]

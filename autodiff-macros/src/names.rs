@@ -63,6 +63,8 @@ pub fn tangent_param(p: &Ident) -> Ident {
 /// One identifier per value of a function, unique within it.
 pub struct Names {
     idents: Vec<Option<Ident>>,
+    /// Every identifier given out, so that a later `fresh` one is new too.
+    taken: HashSet<String>,
 }
 
 impl Names {
@@ -98,7 +100,13 @@ impl Names {
             };
             idents[v.index()] = Some(local(&unique(&base, &mut taken), info.span));
         }
-        Names { idents }
+        Names { idents, taken }
+    }
+
+    /// A new identifier for a binding that is no value of the function (a loop nest's
+    /// record stack): `base`, or `base_1`, .. if that is taken.
+    pub fn fresh(&mut self, base: &str, span: Span) -> Ident {
+        local(&unique(base, &mut self.taken), span)
     }
 
     pub fn ident(&self, v: Value) -> Ident {

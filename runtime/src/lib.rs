@@ -128,7 +128,7 @@ pub mod __private {
     pub use crate::segments::{
         segment_count, segment_end, segment_every, segment_len, segment_start,
     };
-    pub use crate::tape::{push_reserved, window, Window};
+    pub use crate::tape::{push_reserved, window, Segment, Stack, Window};
     /// Rules on values passed by reference (matrices, and floats of a type the macro
     /// cannot see).
     pub mod obj {

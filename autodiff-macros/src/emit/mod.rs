@@ -36,11 +36,13 @@ use syn::visit_mut::{self, VisitMut};
 
 mod body;
 mod inst;
+mod nests;
 mod ops;
 mod ownership;
 mod signature;
 
 use names::suffixed_path;
+use nests::{Flat, Nests};
 use ops::*;
 use signature::*;
 
@@ -132,6 +134,8 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
 struct Emitter<'a> {
     func: &'a Func,
     names: Names,
+    /// The loops that record onto their nest's stacks (`nests`).
+    nests: Nests,
     /// Values written inline at their uses (constants, zeros).
     inline: HashMap<Value, TokenStream>,
     used: HashSet<Value>,

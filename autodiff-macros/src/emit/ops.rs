@@ -51,20 +51,26 @@ impl Emitter<'_> {
             .collect();
         let decls = self.carried_decls(outs, &vars, &lp.inits);
         let push = lp.record.as_ref().map(|r| {
-            let tape = self.names.ident(r.tape);
             let items = self.tuple(&r.items);
             match &lp.kind {
-                // Its tape holds the trip count (`tape_decl`).
+                // Its tape (or chunk) holds the trip count (`tape_decl`).
                 LoopKind::For { .. } | LoopKind::Tape { index: Some(_), .. } => {
-                    quote!(::autodiff::__private::push_reserved(&mut #tape, #items);)
+                    let tape = self.record_target(r.tape);
+                    quote!(::autodiff::__private::push_reserved(#tape, #items);)
                 }
                 LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => {
+                    let tape = self.names.ident(r.tape);
                     quote!(#tape.push(#items);)
                 }
             }
         });
         let iter = names::local("iteration_range", span);
         let tape_decl = self.tape_decl(lp, &iter);
+        let tape_done = self.tape_done(lp);
+        let walked = match &lp.kind {
+            LoopKind::Tape { tape, .. } => self.unbundle(*tape),
+            _ => None,
+        };
         let body = self.block(&lp.body);
         // Recorded at the end of the iteration: results computed in it may be recorded.
         let iteration = quote!(#(#bind)* #body #push #(#updates)*);
@@ -93,10 +99,10 @@ impl Emitter<'_> {
                 tape,
                 items,
                 index: None,
-                ..
+                forward,
             } => {
-                let (tape, items) = (self.operand(*tape), self.pattern(items));
-                quote_spanned!(span=> for #items in #tape.into_iter().rev() { #iteration })
+                let (walk, items) = (self.tape_walk(*tape, *forward), self.pattern(items));
+                quote_spanned!(span=> for #items in #walk { #iteration })
             }
             LoopKind::Tape {
                 tape,
@@ -104,7 +110,7 @@ impl Emitter<'_> {
                 index: Some((index, range)),
                 forward,
             } => {
-                let (tape, items) = (self.operand(*tape), self.pattern(items));
+                let (walk, items) = (self.tape_walk(*tape, *forward), self.pattern(items));
                 let index = self.pattern(&[*index]);
                 let range = match (lp.record.is_some(), range.adapters.is_empty()) {
                     (true, _) => iter.to_token_stream(),
@@ -115,20 +121,16 @@ impl Emitter<'_> {
                     }
                     (false, false) => self.range(range),
                 };
-                let walk = if *forward {
-                    quote!(#tape.into_iter())
-                } else {
-                    quote!(#tape.into_iter().rev())
-                };
                 quote_spanned!(span=> for (#index, #items) in #range.zip(#walk) { #iteration })
             }
         };
         let results = self.tuple(outs);
         let pat = self.pattern(outs);
+        let stmts = quote!(#walked #tape_decl #(#decls)* #looped #tape_done);
         if outs.is_empty() {
-            return quote!({ #tape_decl #(#decls)* #looped });
+            return quote!({ #stmts });
         }
-        quote!(let #pat = { #tape_decl #(#decls)* #looped #results };)
+        quote!(let #pat = { #stmts #results };)
     }
 
     /// `let mut s: f64 = s_0;` for each carried value, annotated where the type is known:
@@ -156,23 +158,88 @@ impl Emitter<'_> {
 
     /// The tape a loop records into; a counted loop knows its trip count, so the tape is
     /// allocated once (over `iter`, the loop's range bound to a name). (A loop adjoint
-    /// that replays a counted loop's index records for `reverse::scatter`.)
+    /// that replays a counted loop's index records for `reverse::scatter`.) A loop
+    /// flattened into its nest's stack (`nests`) reserves room on the stack and notes
+    /// where its segment starts instead; a nest's root makes the nest's stacks too.
     fn tape_decl(&self, lp: &Loop, iter: &Ident) -> Option<TokenStream> {
         let record = lp.record.as_ref()?;
         let tape = self.names.ident(record.tape);
-        Some(match &lp.kind {
+        let stacks = self.nests.bundle(record.tape);
+        let counted = match &lp.kind {
             LoopKind::For { range, .. }
             | LoopKind::Tape {
                 index: Some((_, range)),
                 ..
-            } => {
-                let range = self.range(range);
-                quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0);)
+            } => Some(self.range(range)),
+            LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => None,
+        };
+        let new_stacks = stacks.iter().map(|Flat { stack, chunk }| {
+            quote!(let mut #stack = ::autodiff::__private::Stack::new(); let mut #chunk = ::std::vec::Vec::new();)
+        });
+        let new_stacks = quote!(#(#new_stacks)*);
+        Some(match (self.nests.stack(record.tape), counted) {
+            // Only counted loops are flattened (`nests`).
+            (Some(Flat { stack, chunk }), Some(range)) => {
+                quote!(let #iter = #range; let #tape = #stack.open(&mut #chunk, #iter.size_hint().0);)
             }
-            LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => {
-                quote!(let mut #tape = ::std::vec::Vec::new();)
+            (_, Some(range)) => {
+                quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0); #new_stacks)
             }
+            (_, None) => quote!(let mut #tape = ::std::vec::Vec::new(); #new_stacks),
         })
+    }
+
+    /// Where a counted loop pushes its records: its tape, or the chunk of its nest's stack
+    /// that `tape_decl` opened.
+    fn record_target(&self, tape: Value) -> TokenStream {
+        let records = match self.nests.stack(tape) {
+            Some(flat) => flat.chunk.clone(),
+            None => self.names.ident(tape),
+        };
+        quote!(&mut #records)
+    }
+
+    /// The tape a recording loop leaves: the segment of the stack it pushed, or, for a
+    /// nest's root, its records with the nest's stacks.
+    fn tape_done(&self, lp: &Loop) -> Option<TokenStream> {
+        let tape = lp.record.as_ref()?.tape;
+        let ident = self.names.ident(tape);
+        if let Some(Flat { chunk, .. }) = self.nests.stack(tape) {
+            return Some(quote!(let #ident = #ident.close(&#chunk);));
+        }
+        let stacks = self.nests.bundle(tape);
+        let finished = stacks
+            .iter()
+            .map(|Flat { stack, chunk }| quote!(#stack.finish(#chunk)));
+        (!stacks.is_empty()).then(|| quote!(let #ident = (#ident, #(#finished),*);))
+    }
+
+    /// A nest's root's tape, taken apart into its records and the nest's stacks before its
+    /// adjoint walks it (the inner loops' adjoints read the stacks).
+    fn unbundle(&self, tape: Value) -> Option<TokenStream> {
+        let stacks = self.nests.bundle(tape);
+        if stacks.is_empty() {
+            return None;
+        }
+        let (ident, whole) = (self.names.ident(tape), self.operand(tape));
+        let stacks = stacks.iter().map(|f| &f.stack);
+        Some(quote!(let (#ident, #(#stacks),*) = #whole;))
+    }
+
+    /// The records of a tape, last first (first first when `forward`): moved out of its
+    /// `Vec`, or copied out of a flattened loop's segment of its stack.
+    fn tape_walk(&self, tape: Value, forward: bool) -> TokenStream {
+        let rev = (!forward).then(|| quote!(.rev()));
+        if let Some(Flat { stack, .. }) = self.nests.stack(tape) {
+            let segment = self.operand(tape);
+            return quote!(#stack.records(#segment).iter().copied()#rev);
+        }
+        // A root's records are under its tape's name once `unbundle` took it apart.
+        let records = match self.nests.bundle(tape) {
+            [] => self.operand(tape),
+            _ => self.names.ident(tape).into_token_stream(),
+        };
+        quote!(#records.into_iter()#rev)
     }
 
     fn range(&self, range: &Range) -> TokenStream {

@@ -9,9 +9,12 @@ impl<'a> Emitter<'a> {
         params: &[(Value, proc_macro2::Ident)],
         closure: Option<ClosureSig>,
     ) -> Self {
+        let mut names = Names::assign(func, params);
+        let nests = Nests::of(func, &mut names);
         let mut e = Emitter {
             func,
-            names: Names::assign(func, params),
+            names,
+            nests,
             inline: HashMap::new(),
             used: HashSet::new(),
             moves: HashMap::new(),

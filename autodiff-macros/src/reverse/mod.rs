@@ -277,6 +277,7 @@ impl Reverse<'_> {
         primal.insts.extend(hoisted);
         primal.insts.push(Inst::new(vec![pullback], closure, span));
         fill_records(&mut primal, &std::mem::take(&mut self.records));
+        forget_segment_records(&mut primal);
         (primal, pullback)
     }
 }

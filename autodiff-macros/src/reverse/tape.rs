@@ -192,6 +192,44 @@ fn fill(block: &mut Block, records: &HashMap<Value, Vec<Value>>, dropped: &mut H
     }
 }
 
+/// Takes the records out of the primal's copies of `#[checkpoint]` segments (and of the
+/// loops inside them): the adjoint runs each segment again, recording then, and never
+/// reads the primal's tapes, which were pushed only to be dropped. The pullback's copies
+/// keep theirs.
+pub(super) fn forget_segment_records(primal: &mut Block) {
+    let mut dropped = HashSet::new();
+    for inst in &mut primal.insts {
+        find_segments(inst, &mut dropped);
+    }
+    if !dropped.is_empty() {
+        drop_exports(primal, &mut dropped);
+    }
+}
+
+fn find_segments(inst: &mut Inst, dropped: &mut HashSet<Value>) {
+    match &inst.kind {
+        InstKind::Closure { .. } => {}
+        InstKind::Loop(lp) if lp.recompute => forget_records(inst, dropped),
+        _ => {
+            for b in inst.blocks_mut() {
+                b.insts.iter_mut().for_each(|i| find_segments(i, dropped));
+            }
+        }
+    }
+}
+
+fn forget_records(inst: &mut Inst, dropped: &mut HashSet<Value>) {
+    if let InstKind::Loop(lp) = &mut inst.kind {
+        if let Some(r) = lp.record.take() {
+            inst.outs.retain(|&o| o != r.tape);
+            dropped.insert(r.tape);
+        }
+    }
+    for b in inst.blocks_mut() {
+        b.insts.iter_mut().for_each(|i| forget_records(i, dropped));
+    }
+}
+
 /// Removes the results of `if`s that a branch yields from `dropped`, innermost first
 /// (such a result is dropped in turn: an enclosing `if` may have exported it).
 fn drop_exports(block: &mut Block, dropped: &mut HashSet<Value>) {

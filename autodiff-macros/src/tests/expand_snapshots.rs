@@ -101,6 +101,28 @@ fn inner_loop_result_recorded_not_recomputed() {
     ));
 }
 
+/// Loop nests: the inner loop records on one stack for the whole nest, its tape is the
+/// segment it pushed, and the outer loop's tape carries the stack (`emit::nests`).
+#[test]
+fn inner_loop_records_on_the_nest_stack() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(),
+        quote! {
+            fn rows(x: &[f64], n: usize, d: usize) -> f64 {
+                let mut total = 0.0;
+                for i in 0..n {
+                    let mut s = 0.0;
+                    for j in 0..d {
+                        s += (x[i * d + j] * s).sin();
+                    }
+                    total += s.exp();
+                }
+                total
+            }
+        }
+    ));
+}
+
 /// A function that writes an array: the tape keeps what was read from the written buffer
 /// (it changes later) and recomputes what was read from the parameter (it never changes).
 #[test]
