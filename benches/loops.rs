@@ -401,9 +401,9 @@ fn print_ratios() {
     );
     measure(
         "BA 2x15 block",
-        || [0, 1].map(|w| ba::reprojection(black_box(&cam), &point, 0.417, &feature, w)),
-        // The whole gradient is returned, so none of it can be optimised away.
-        || [0, 1].map(|w| ba::reprojection_grad(black_box(&cam), &point, 0.417, &feature, w)),
+        || ba::reprojection(black_box(&cam), &point, 0.417, &feature),
+        // The whole block is returned, so none of it can be optimised away.
+        || ba::reprojection_block(black_box(&cam), &point, 0.417, &feature),
     );
     measure(
         "Euler, 1,000 steps",

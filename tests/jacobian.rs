@@ -129,6 +129,40 @@ fn rows_by_reverse_mode() {
     assert_close(&j, &fd, 1e-6);
 }
 
+/// Straight-line code (a branch, no loop or call): its pullback captures only numbers and
+/// borrowed parameters, so `f_vjp` returns it as `Fn + Copy` and `f_jacobian` runs the
+/// primal once for all rows.
+#[differentiable(jacobian)]
+pub fn pinhole(cam: &[f64; 3], point: &[f64; 3], w: f64) -> [f64; 2] {
+    let (x, y, z) = (point[0] - cam[0], point[1] - cam[1], point[2] - cam[2]);
+    let s = if z > 0.0 { w / z } else { w * (1.0 - z) };
+    [x * s, (y * s).sin()]
+}
+
+#[test]
+fn rows_from_one_sweep_when_the_pullback_is_reusable() {
+    let points = [
+        ([0.1, -0.2, 0.0], [1.0, 2.0, 3.0], 0.5),
+        ([0.0; 3], [-1.0, 0.5, -2.0], -1.5),
+        ([0.3, 0.0, 1.0], [0.0, 0.0, 0.0], 0.0),
+    ];
+    for (cam, point, w) in points {
+        let flat = |p: &[f64]| pinhole(&[p[0], p[1], p[2]], &[p[3], p[4], p[5]], p[6]).to_vec();
+        let x: Vec<f64> = cam.iter().chain(&point).copied().chain([w]).collect();
+        let (value, j) = pinhole_jacobian(&cam, &point, w);
+        assert_eq!(value, pinhole(&cam, &point, w));
+        assert_close(&j, &fd_jacobian(&flat, &x), 1e-6);
+        // The pullback itself, called once per row, the second time through a copy.
+        let (_, pullback) = pinhole_vjp(&cam, &point, w);
+        let copy = pullback;
+        for (r, seed) in [[1.0, 0.0], [0.0, 1.0]].into_iter().enumerate() {
+            let (dcam, dpoint, dw) = if r == 0 { pullback(seed) } else { copy(seed) };
+            let row: Vec<f64> = dcam.iter().chain(&dpoint).copied().chain([dw]).collect();
+            assert_eq!(row, j.row(r).iter().copied().collect::<Vec<_>>());
+        }
+    }
+}
+
 #[derive(Clone, Debug, Differentiable)]
 pub struct Arm {
     pub lengths: [f64; 2],

@@ -90,7 +90,7 @@ fn try_expand(args: TokenStream, item: &ItemFn, emitted: &ItemFn) -> Result<Toke
     let d = differentiate(&f, &mut func);
     let mut tokens = emit::emit(&f, &d.jvp, &d.vjp);
     if args.jacobian {
-        match crate::jacobian::jacobian(&f, &d.jvp, args.lanes) {
+        match crate::jacobian::jacobian(&f, &d.jvp, &d.vjp, args.lanes) {
             Ok(more) => tokens.extend(more),
             Err(error) => tokens.extend(error.into_compile_error()),
         }

@@ -6,7 +6,7 @@
 //! forward mode, column by column, `K = 8` columns per sweep in vector forward mode
 //! (`f_jvp_lanes`, where the function allows it: floats and arrays of floats, no calls
 //! and no casts) or one `f_jvp` per column; with more inputs than outputs, reverse mode,
-//! one pullback per row. The cost is then about `min(n/K, m)` sweeps rather than `n`.
+//! one pullback per row (of one primal sweep where the pullback can be called again). The cost is then about `min(n/K, m)` sweeps rather than `n`.
 //! `jacobian(lanes = K)` chooses K (Enzyme's vector width): wider sweeps repeat the
 //! primal fewer times, until a value's K tangents no longer fit in registers.
 
@@ -23,7 +23,12 @@ const LANES: usize = 8;
 
 /// `f_jacobian` for `f` (and `f_jvp_lanes` when vector mode applies), from its forward
 /// mode `jvp`; `lanes` columns a sweep if given.
-pub fn jacobian(f: &DiffFn, jvp: &Func, lanes: Option<usize>) -> Result<TokenStream, syn::Error> {
+pub fn jacobian(
+    f: &DiffFn,
+    jvp: &Func,
+    vjp: &Func,
+    lanes: Option<usize>,
+) -> Result<TokenStream, syn::Error> {
     let elem = result_elem(f).ok_or_else(|| diag::jacobian_shape(f.name().span()))?;
     if f.is_method() || f.outputs().next().is_some() || f.active_params().count() == 0 {
         return Err(diag::jacobian_shape(f.name().span()));
@@ -42,7 +47,8 @@ pub fn jacobian(f: &DiffFn, jvp: &Func, lanes: Option<usize>) -> Result<TokenStr
     if let Some(mode) = mode {
         tokens.extend(emit::jvp_lanes(f, jvp, mode));
     }
-    tokens.extend(jacobian_fn(f, &elem, vector));
+    let reusable = emit::reusable_pullback(f, vjp);
+    tokens.extend(jacobian_fn(f, &elem, vector, reusable));
     Ok(tokens)
 }
 
@@ -110,7 +116,12 @@ fn param_parts(f: &DiffFn, jac: &syn::Ident) -> ParamParts {
 }
 
 /// `vector`: the columns of a vector forward sweep, if `f_jvp_lanes` applies.
-fn jacobian_fn(f: &DiffFn, elem: &TokenStream, vector: Option<usize>) -> TokenStream {
+fn jacobian_fn(
+    f: &DiffFn,
+    elem: &TokenStream,
+    vector: Option<usize>,
+    reusable: bool,
+) -> TokenStream {
     let name = f.name();
     let ret = f.ret_ty;
     let matrix = quote!(::autodiff::nalgebra::DMatrix<#elem>);
@@ -138,7 +149,7 @@ fn jacobian_fn(f: &DiffFn, elem: &TokenStream, vector: Option<usize>) -> TokenSt
         Some(k) => lanes_columns(f, &parts, k),
         None => jvp_columns(f, &parts),
     };
-    let rows = pullback_rows(f, &parts, &value, &m);
+    let rows = pullback_rows(f, &parts, (&value, &m), reusable);
     quote! {
         #[doc = #doc]
         #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -205,8 +216,15 @@ fn tangents(f: &DiffFn, stem: &str) -> (Vec<syn::Ident>, Vec<TokenStream>) {
     (names, passed)
 }
 
-/// One pullback per row, seeded with the unit cotangents of the result's floats.
-fn pullback_rows(f: &DiffFn, p: &ParamParts, value: &syn::Ident, m: &syn::Ident) -> TokenStream {
+/// One pullback per row, seeded with the unit cotangents of the result's floats; a
+/// `reusable` pullback (`emit::reusable_pullback`) comes from one primal sweep for all
+/// rows, any other from one sweep per row.
+fn pullback_rows(
+    f: &DiffFn,
+    p: &ParamParts,
+    (value, m): (&syn::Ident, &syn::Ident),
+    reusable: bool,
+) -> TokenStream {
     let (args, jac) = (&p.args, &p.jac);
     let vjp = names::vjp_fn(f.name());
     let i = names::local("i", Span::call_site());
@@ -219,9 +237,16 @@ fn pullback_rows(f: &DiffFn, p: &ParamParts, value: &syn::Ident, m: &syn::Ident)
         [one] => quote!(#one),
         _ => quote!((#(#grads),*)),
     };
+    let sweep = quote!(let (_, #pullback) = #vjp(#(#args),*););
+    let (once, per_row) = if reusable {
+        (sweep, TokenStream::new())
+    } else {
+        (TokenStream::new(), sweep)
+    };
     quote! {
+        #once
         for #i in 0..#m {
-            let (_, #pullback) = #vjp(#(#args),*);
+            #per_row
             let #pattern = #pullback(::autodiff::flat::Direction::unit(&#value, ::core::option::Option::Some(#i)));
             let mut #at = 0usize;
             #(#at = ::autodiff::flat::row(&mut #jac, #i, #at, &#grads);)*

@@ -44,6 +44,7 @@ mod signature;
 use names::suffixed_path;
 use nests::{Flat, Nests};
 use ops::*;
+pub use ownership::reusable_pullback;
 use signature::*;
 
 /// The original function followed by its three derivatives.
@@ -122,7 +123,11 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
             )
         })
         .collect();
-    let (grad, vjp, jvp) = (sig.grad_head(), sig.vjp_head(&[]), sig.jvp_head(&tangents));
+    let (grad, vjp, jvp) = (
+        sig.grad_head(),
+        sig.vjp_head(&[], false),
+        sig.jvp_head(&tangents),
+    );
     let grad = if f.returns_vector() {
         TokenStream::new()
     } else {

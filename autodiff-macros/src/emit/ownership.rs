@@ -210,3 +210,49 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
         _ => inst.uses(),
     }
 }
+
+/// Whether `vjp`'s pullback can be called any number of times (`impl Fn + Copy`, as a
+/// JAX `vjp` function can): it captures only numbers and borrowed parameters, and runs
+/// no loop (whose tape it would consume) and no call's pullback (which is `FnOnce`).
+/// Then `f_jacobian` runs the primal once for all its rows. Anything else keeps
+/// `FnOnce`.
+pub fn reusable_pullback(f: &DiffFn, vjp: &Func) -> bool {
+    let pullback = vjp.results.last().copied();
+    let closure = vjp.body.insts.iter().find_map(|inst| match &inst.kind {
+        InstKind::Closure { params, body } if inst.outs.last().copied() == pullback => {
+            Some((params, body))
+        }
+        _ => None,
+    });
+    let Some((params, body)) = closure else {
+        return false;
+    };
+    // Shared references, but active objects (cloned into the pullback) and `self`.
+    let borrowed: HashSet<Value> = (vjp.params.iter().zip(&f.params))
+        .filter(|(_, p)| {
+            let shared = matches!(p.ty, syn::Type::Reference(r) if r.mutability.is_none());
+            let cloned = p.active && p.class == TypeClass::Linear;
+            shared && !cloned && !p.receiver && !p.output
+        })
+        .map(|(&v, _)| v)
+        .collect();
+    let mut defined = params.clone();
+    body.defs(&mut defined);
+    let defined: HashSet<Value> = defined.into_iter().collect();
+    let copied = |v: &Value| {
+        let ty = vjp.ty(*v);
+        ty.is_float() || matches!(ty, Ty::Int | Ty::Bool) || borrowed.contains(v)
+    };
+    straight(body)
+        && (body.uses().iter())
+            .filter(|v| !defined.contains(v))
+            .all(copied)
+}
+
+/// No loops, closures or calls' pullbacks, at any depth.
+fn straight(block: &Block) -> bool {
+    block.insts.iter().all(|inst| match &inst.kind {
+        InstKind::Loop(_) | InstKind::Closure { .. } | InstKind::Pullback { .. } => false,
+        _ => inst.blocks().iter().all(|b| straight(b)),
+    })
+}

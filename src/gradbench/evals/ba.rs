@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::gradbench::objectives::ba::{
-    reprojection, reprojection_grad, weight_residual, weight_residual_grad,
+    reprojection, reprojection_block, weight_residual, weight_residual_grad,
 };
 
 #[derive(Deserialize)]
@@ -55,13 +55,11 @@ impl Ba {
     /// The 2p reprojection residuals and the p weight residuals.
     fn residuals(&self) -> (Vec<f64>, Vec<f64>) {
         let p = self.weights.len();
-        let reproj = (0..2 * p)
-            .into_par_iter()
-            .map(|r| {
-                let (cam, point, w, feat) = self.observation(r / 2);
-                reprojection(cam, point, w, feat, r % 2)
-            })
-            .collect();
+        let mut reproj = vec![0.0; 2 * p];
+        reproj.par_chunks_mut(2).enumerate().for_each(|(i, pair)| {
+            let (cam, point, w, feat) = self.observation(i);
+            pair.copy_from_slice(&reprojection(cam, point, w, feat));
+        });
         let weight = self
             .weights
             .par_iter()
@@ -72,18 +70,23 @@ impl Ba {
 
     /// The Jacobian in CSR form: 15 entries per reprojection row (its camera's 11
     /// columns, its point's 3, its weight's), one per weight row. The values are written
-    /// in place, row by row in parallel.
+    /// in place, an observation's two rows at a time, in parallel.
     fn jacobian(&self) -> Csr {
         let (n, m, p) = (self.cams.len(), self.points.len(), self.weights.len());
         let mut vals = vec![0.0; 31 * p];
         let (reproj, weight) = vals.split_at_mut(30 * p);
-        reproj.par_chunks_mut(15).enumerate().for_each(|(r, row)| {
-            let (cam, point, w, feat) = self.observation(r / 2);
-            let (_, (dcam, dpoint, dw)) = reprojection_grad(cam, point, w, feat, r % 2);
-            row[..11].copy_from_slice(&dcam);
-            row[11..14].copy_from_slice(&dpoint);
-            row[14] = dw;
-        });
+        reproj
+            .par_chunks_mut(30)
+            .enumerate()
+            .for_each(|(i, block)| {
+                let (cam, point, w, feat) = self.observation(i);
+                let (_, grads) = reprojection_block(cam, point, w, feat);
+                for (row, (dcam, dpoint, dw)) in block.chunks_mut(15).zip(grads) {
+                    row[..11].copy_from_slice(&dcam);
+                    row[11..14].copy_from_slice(&dpoint);
+                    row[14] = dw;
+                }
+            });
         weight
             .par_iter_mut()
             .zip(&self.weights)

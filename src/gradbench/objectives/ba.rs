@@ -4,17 +4,11 @@
 
 use autodiff::differentiable;
 
-/// Reprojection residual component `which` (0: x, 1: y) of one observation:
+/// Reprojection residual of one observation, both components (x, y):
 /// `w · (project(cam, point) − feature)`. The camera is
 /// `[r (Rodrigues, 3), C (centre, 3), f, x0 (2), κ (2)]`.
 #[differentiable(wrt(cam, point, w))]
-pub fn reprojection(
-    cam: &[f64; 11],
-    point: &[f64; 3],
-    w: f64,
-    feature: &[f64; 2],
-    which: usize,
-) -> f64 {
+pub fn reprojection(cam: &[f64; 11], point: &[f64; 3], w: f64, feature: &[f64; 2]) -> [f64; 2] {
     // Y = X − C, rotated by the Rodrigues vector r.
     let y0 = point[0] - cam[3];
     let y1 = point[1] - cam[4];
@@ -38,11 +32,21 @@ pub fn reprojection(
     let py = xc1 / xc2;
     let rsq = px * px + py * py;
     let distortion = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq;
-    if which == 0 {
-        w * (px * distortion * cam[6] + cam[7] - feature[0])
-    } else {
-        w * (py * distortion * cam[6] + cam[8] - feature[1])
-    }
+    [
+        w * (px * distortion * cam[6] + cam[7] - feature[0]),
+        w * (py * distortion * cam[6] + cam[8] - feature[1]),
+    ]
+}
+
+/// A residual and its Jacobian rows `(∂r/∂cam, ∂r/∂point, ∂r/∂w)`, one per component.
+pub type Block = ([f64; 2], [([f64; 11], [f64; 3], f64); 2]);
+
+/// [`reprojection`] and its 2×15 Jacobian block: one primal sweep, whose pullback (a
+/// straight-line function's, so it may be called again) is seeded with each component
+/// in turn.
+pub fn reprojection_block(cam: &[f64; 11], point: &[f64; 3], w: f64, feature: &[f64; 2]) -> Block {
+    let (r, pullback) = reprojection_vjp(cam, point, w, feature);
+    (r, [pullback([1.0, 0.0]), pullback([0.0, 1.0])])
 }
 
 /// The weight residual `1 − w²`.
