@@ -447,6 +447,23 @@ fn loop_nests() {
     check_at(&case!(nest_through_a_branch(x, y | dx, dy)), pts);
 }
 
+/// A pullback whose tapes hold numbers (the inner loop's on the nest's stack) copies its
+/// records out and leaves them, so it may run again (`impl Fn`): the gradient, then the
+/// pullback of another cotangent. (`loop_nest`'s innermost `while` keeps a `Vec` a run,
+/// which its enclosing loop records: its pullback runs once.)
+#[test]
+fn a_pullback_over_loop_nests_runs_again() {
+    for (x, y) in [(0.3, -1.2), (0.0, 0.5), (-0.7, 0.0)] {
+        let (_, pullback) = nested::f_vjp(x, y);
+        let (_, grad) = nested::f_grad(x, y);
+        assert_eq!(pullback(1.0), grad);
+        let (dx, dy) = pullback(-2.5);
+        assert!((dx + 2.5 * grad.0).abs() <= 1e-12 * grad.0.abs().max(1.0));
+        assert!((dy + 2.5 * grad.1).abs() <= 1e-12 * grad.1.abs().max(1.0));
+        assert_eq!(pullback(1.0), grad);
+    }
+}
+
 #[test]
 fn branches_in_loops() {
     // Points where no iteration lands on a branch threshold.

@@ -47,7 +47,7 @@ pub fn jacobian(
     if let Some(mode) = mode {
         tokens.extend(emit::jvp_lanes(f, jvp, mode));
     }
-    let reusable = emit::reusable_pullback(f, vjp);
+    let reusable = emit::pullback_reuse(f, vjp) != emit::Reuse::Once;
     tokens.extend(jacobian_fn(f, &elem, vector, reusable));
     Ok(tokens)
 }
@@ -217,7 +217,7 @@ fn tangents(f: &DiffFn, stem: &str) -> (Vec<syn::Ident>, Vec<TokenStream>) {
 }
 
 /// One pullback per row, seeded with the unit cotangents of the result's floats; a
-/// `reusable` pullback (`emit::reusable_pullback`) comes from one primal sweep for all
+/// `reusable` pullback (`emit::pullback_reuse`) comes from one primal sweep for all
 /// rows, any other from one sweep per row.
 fn pullback_rows(
     f: &DiffFn,

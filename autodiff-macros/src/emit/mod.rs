@@ -44,7 +44,7 @@ mod signature;
 use names::suffixed_path;
 use nests::{Flat, Nests};
 use ops::*;
-pub use ownership::reusable_pullback;
+pub use ownership::{pullback_reuse, Reuse};
 use signature::*;
 
 /// The original function followed by its three derivatives.
@@ -125,7 +125,7 @@ pub fn stubs(f: &DiffFn) -> TokenStream {
         .collect();
     let (grad, vjp, jvp) = (
         sig.grad_head(),
-        sig.vjp_head(&[], false),
+        sig.vjp_head(&[], Reuse::Once),
         sig.jvp_head(&tangents),
     );
     let grad = if f.returns_vector() {
@@ -141,6 +141,9 @@ struct Emitter<'a> {
     names: Names,
     /// The loops that record onto their nest's stacks (`nests`).
     nests: Nests,
+    /// Loop adjoints read their tapes by reference, copying the records out, so that the
+    /// pullback may run again (`Reuse::Many`).
+    walk_by_ref: bool,
     /// Values written inline at their uses (constants, zeros).
     inline: HashMap<Value, TokenStream>,
     used: HashSet<Value>,

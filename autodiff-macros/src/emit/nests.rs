@@ -47,6 +47,9 @@ pub(super) struct Nests {
     /// A root's tape (and the results of branches that pass it on): the stacks it carries
     /// besides its own records, in order.
     bundles: HashMap<Value, Vec<Flat>>,
+    /// The tapes (and the results of branches that pass them on) whose records are all
+    /// numbers or segments: an adjoint can copy them out and leave the tape as it was.
+    copyable: HashSet<Value>,
 }
 
 impl Nests {
@@ -57,6 +60,15 @@ impl Nests {
             .extend(func.body.yields.iter().chain(&func.results));
         let roots = scan.flattened(func);
         let mut nests = Nests::default();
+        let segment = |v: &Value| {
+            let site = scan.sites.iter().zip(&roots).find(|(s, _)| s.tape == *v);
+            site.is_some_and(|(_, root)| root.is_some())
+        };
+        for site in &scan.sites {
+            if site.items.iter().all(|v| number(func.ty(*v)) || segment(v)) {
+                nests.copyable.extend(scan.passed_on(site.tape));
+            }
+        }
         for (site, root) in scan.sites.iter().zip(roots) {
             let Some(root) = root else { continue };
             let (tape, span) = (names.ident(site.tape), func.info(site.tape).span);
@@ -83,6 +95,16 @@ impl Nests {
     pub(super) fn bundle(&self, tape: Value) -> &[Flat] {
         self.bundles.get(&tape).map_or(&[], Vec::as_slice)
     }
+
+    /// Whether `tape`'s records are numbers or segments, which its adjoint can copy out.
+    pub(super) fn copyable(&self, tape: Value) -> bool {
+        self.copyable.contains(&tape)
+    }
+}
+
+/// A type whose values are plain numbers (`Copy`).
+fn number(ty: Ty) -> bool {
+    matches!(ty, Ty::F32 | Ty::F64 | Ty::Float | Ty::Int | Ty::Bool)
 }
 
 /// The names of a flattened loop's stack and of the chunk it is filling (the top), a
@@ -221,12 +243,8 @@ impl Scan {
             let roots = self.roots(&flat);
             let mut changed = false;
             for (i, s) in self.sites.iter().enumerate() {
-                let number = |v: &Value| {
-                    matches!(
-                        func.ty(*v),
-                        Ty::F32 | Ty::F64 | Ty::Float | Ty::Int | Ty::Bool
-                    ) || tapes.get(v).is_some_and(|&j| flat[j])
-                };
+                let number =
+                    |v: &Value| number(func.ty(*v)) || tapes.get(v).is_some_and(|&j| flat[j]);
                 let keep = flat[i]
                     && plain[i]
                     && s.items.iter().all(number)

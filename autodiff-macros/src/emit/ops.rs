@@ -223,11 +223,13 @@ impl Emitter<'_> {
         }
         let (ident, whole) = (self.names.ident(tape), self.operand(tape));
         let stacks = stacks.iter().map(|f| &f.stack);
-        Some(quote!(let (#ident, #(#stacks),*) = #whole;))
+        let by_ref = self.walk_by_ref.then(|| quote!(&));
+        Some(quote!(let (#ident, #(#stacks),*) = #by_ref #whole;))
     }
 
     /// The records of a tape, last first (first first when `forward`): moved out of its
-    /// `Vec`, or copied out of a flattened loop's segment of its stack.
+    /// `Vec` (copied out, in a pullback that may run again), or copied out of a flattened
+    /// loop's segment of its stack.
     fn tape_walk(&self, tape: Value, forward: bool) -> TokenStream {
         let rev = (!forward).then(|| quote!(.rev()));
         if let Some(Flat { stack, .. }) = self.nests.stack(tape) {
@@ -239,6 +241,9 @@ impl Emitter<'_> {
             [] => self.operand(tape),
             _ => self.names.ident(tape).into_token_stream(),
         };
+        if self.walk_by_ref {
+            return quote!(#records.iter().copied()#rev);
+        }
         quote!(#records.into_iter()#rev)
     }
 
@@ -310,7 +315,10 @@ impl Emitter<'_> {
         });
         let body = self.block_value(body);
         let body = quote!(#(#borrow_again)* #body);
-        let Some(ClosureSig { arg, outputs, ret }) = &self.closure else {
+        let Some(ClosureSig {
+            arg, outputs, ret, ..
+        }) = &self.closure
+        else {
             return quote_spanned!(span=> move |#(#params),*| { #body });
         };
         let (parts, outs) = params.split_at(params.len() - outputs.len());

@@ -11,10 +11,12 @@ impl<'a> Emitter<'a> {
     ) -> Self {
         let mut names = Names::assign(func, params);
         let nests = Nests::of(func, &mut names);
+        let walk_by_ref = closure.as_ref().is_some_and(|c| c.reuse == Reuse::Many);
         let mut e = Emitter {
             func,
             names,
             nests,
+            walk_by_ref,
             inline: HashMap::new(),
             used: HashSet::new(),
             moves: HashMap::new(),
@@ -211,12 +213,25 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
     }
 }
 
-/// Whether `vjp`'s pullback can be called any number of times (`impl Fn + Copy`, as a
-/// JAX `vjp` function can): it captures only numbers and borrowed parameters, and runs
-/// no loop (whose tape it would consume) and no call's pullback (which is `FnOnce`).
-/// Then `f_jacobian` runs the primal once for all its rows. Anything else keeps
-/// `FnOnce`.
-pub fn reusable_pullback(f: &DiffFn, vjp: &Func) -> bool {
+/// How often `f_vjp`'s pullback may be called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// Once (`impl FnOnce`): it consumes what it captured (tapes of records other than
+    /// numbers, calls' pullbacks, arrays).
+    Once,
+    /// Any number of times (`impl Fn`, as a JAX `vjp` function): it reads its tapes by
+    /// reference, copying their records (numbers) out.
+    Many,
+    /// Any number of times, and copied (`impl Fn + Copy`): it captures only numbers and
+    /// borrowed parameters.
+    Copies,
+}
+
+/// How often `vjp`'s pullback may be called: more than once when it calls no call's
+/// pullback (`FnOnce`) and captures only numbers, borrowed parameters and tapes of
+/// numbers, which it then reads by reference. Then `f_jacobian` runs the primal once for
+/// all its rows.
+pub fn pullback_reuse(f: &DiffFn, vjp: &Func) -> Reuse {
     let pullback = vjp.results.last().copied();
     let closure = vjp.body.insts.iter().find_map(|inst| match &inst.kind {
         InstKind::Closure { params, body } if inst.outs.last().copied() == pullback => {
@@ -225,8 +240,12 @@ pub fn reusable_pullback(f: &DiffFn, vjp: &Func) -> bool {
         _ => None,
     });
     let Some((params, body)) = closure else {
-        return false;
+        return Reuse::Once;
     };
+    let nests = Nests::of(vjp, &mut Names::assign(vjp, &[]));
+    if !copies_records(body, &nests) {
+        return Reuse::Once;
+    }
     // Shared references, but active objects (cloned into the pullback) and `self`.
     let borrowed: HashSet<Value> = (vjp.params.iter().zip(&f.params))
         .filter(|(_, p)| {
@@ -239,20 +258,32 @@ pub fn reusable_pullback(f: &DiffFn, vjp: &Func) -> bool {
     let mut defined = params.clone();
     body.defs(&mut defined);
     let defined: HashSet<Value> = defined.into_iter().collect();
-    let copied = |v: &Value| {
-        let ty = vjp.ty(*v);
-        ty.is_float() || matches!(ty, Ty::Int | Ty::Bool) || borrowed.contains(v)
-    };
-    straight(body)
-        && (body.uses().iter())
-            .filter(|v| !defined.contains(v))
-            .all(copied)
+    let mut reuse = Reuse::Copies;
+    for v in body.uses().into_iter().filter(|v| !defined.contains(v)) {
+        let ty = vjp.ty(v);
+        if ty.is_float() || matches!(ty, Ty::Int | Ty::Bool) || borrowed.contains(&v) {
+            continue;
+        }
+        if !nests.copyable(v) {
+            return Reuse::Once;
+        }
+        reuse = Reuse::Many;
+    }
+    reuse
 }
 
-/// No loops, closures or calls' pullbacks, at any depth.
-fn straight(block: &Block) -> bool {
-    block.insts.iter().all(|inst| match &inst.kind {
-        InstKind::Loop(_) | InstKind::Closure { .. } | InstKind::Pullback { .. } => false,
-        _ => inst.blocks().iter().all(|b| straight(b)),
+/// No closures or calls' pullbacks at any depth, and every loop adjoint walks a tape of
+/// numbers.
+fn copies_records(block: &Block, nests: &Nests) -> bool {
+    block.insts.iter().all(|inst| {
+        let own = match &inst.kind {
+            InstKind::Closure { .. } | InstKind::Pullback { .. } => false,
+            InstKind::Loop(lp) => match &lp.kind {
+                LoopKind::Tape { tape, .. } => nests.copyable(*tape),
+                LoopKind::For { .. } | LoopKind::While { .. } => true,
+            },
+            _ => true,
+        };
+        own && inst.blocks().iter().all(|b| copies_records(b, nests))
     })
 }
