@@ -52,8 +52,8 @@ fn error_keeps_the_function_and_adds_stubs() {
         quote!(),
         quote! {
             fn f(x: f64) -> f64 {
-                for _ in 0..3 {}
-                x
+                let v = vec![x; 3];
+                v[0] + v[2]
             }
         }
     ));
