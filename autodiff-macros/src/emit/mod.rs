@@ -141,9 +141,6 @@ struct Emitter<'a> {
     names: Names,
     /// The loops that record onto their nest's stacks (`nests`).
     nests: Nests,
-    /// Loop adjoints read their tapes by reference, copying the records out, so that the
-    /// pullback may run again (`Reuse::Many`).
-    walk_by_ref: bool,
     /// Values written inline at their uses (constants, zeros).
     inline: HashMap<Value, TokenStream>,
     used: HashSet<Value>,

@@ -11,12 +11,10 @@ impl<'a> Emitter<'a> {
     ) -> Self {
         let mut names = Names::assign(func, params);
         let nests = Nests::of(func, &mut names);
-        let walk_by_ref = closure.as_ref().is_some_and(|c| c.reuse == Reuse::Many);
         let mut e = Emitter {
             func,
             names,
             nests,
-            walk_by_ref,
             inline: HashMap::new(),
             used: HashSet::new(),
             moves: HashMap::new(),

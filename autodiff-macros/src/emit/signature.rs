@@ -256,7 +256,6 @@ impl<'a> Signature<'a> {
             arg: self.ret(),
             outputs: self.output_cotangents(),
             ret: self.gradient_type(),
-            reuse,
         };
         // Active borrowed objects are cloned into the pullback, but for `self` (and its
         // fields), which stays borrowed: the pullback may hold it, directly or through the
@@ -473,7 +472,6 @@ pub(super) struct ClosureSig {
     pub(super) arg: TokenStream,
     pub(super) outputs: Vec<TokenStream>,
     pub(super) ret: TokenStream,
-    pub(super) reuse: Reuse,
 }
 
 /// The parameters that an active method call's receiver is, or is a field of.
