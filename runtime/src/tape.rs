@@ -222,6 +222,23 @@ mod tests {
         assert!(stack.records(Segment::default()).is_empty());
     }
 
+    proptest::proptest! {
+        /// Any runs, pushed in any order of sizes: each segment reads back its own
+        /// records, and the chunks reserve at most about four times what was pushed
+        /// (doubling chunks, each retired with room short of one run).
+        #[test]
+        fn segments_read_back_their_runs(lens in proptest::collection::vec(0usize..300, 0..60)) {
+            let (stack, segments) = runs(&lens);
+            for (r, (&n, &s)) in lens.iter().zip(&segments).enumerate() {
+                let expected: Vec<usize> = (0..n).map(|k| r * 100 + k).collect();
+                proptest::prop_assert_eq!(stack.records(s), &expected[..]);
+            }
+            let reserved: usize = stack.chunks.iter().map(Vec::capacity).sum();
+            let pushed: usize = lens.iter().sum();
+            proptest::prop_assert!(reserved <= 4 * pushed + 2 * MIN_CHUNK, "{} for {}", reserved, pushed);
+        }
+    }
+
     #[test]
     fn small_runs_share_a_chunk_and_chunks_double() {
         let (stack, _) = runs(&[10; 18]);
