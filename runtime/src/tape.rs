@@ -88,6 +88,38 @@ impl<T> Stack<T> {
         Vec::with_capacity(size)
     }
 
+    /// Pushes `item` for a run of unknown length (a `while` loop's, opened for 0
+    /// records): when `top` is full, the run so far moves to a new chunk with room for
+    /// as many again, so that the run stays in one chunk.
+    #[inline]
+    pub fn push(&mut self, top: &mut Vec<T>, segment: &mut Segment, item: T) {
+        if top.len() == top.capacity() {
+            *top = self.spill(std::mem::take(top), segment);
+        }
+        push_reserved(top, item);
+    }
+
+    /// Retires `full` but for the records of `segment`'s run, which move to the new top
+    /// (twice the size of `full`, within `MIN_CHUNK..=MAX_DOUBLING`, or twice the run if
+    /// more), and `segment` with them.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, mut full: Vec<T>, segment: &mut Segment) -> Vec<T> {
+        let run = full.len() - segment.start;
+        let size = (2 * full.capacity())
+            .clamp(MIN_CHUNK, MAX_DOUBLING)
+            .max(2 * run);
+        let mut top = Vec::with_capacity(size);
+        top.extend(full.drain(segment.start..));
+        self.chunks.push(full);
+        *segment = Segment {
+            chunk: self.chunks.len(),
+            start: 0,
+            end: 0,
+        };
+        top
+    }
+
     /// The stack with its last chunk, `top`: every segment opened on it can be read.
     pub fn finish(mut self, top: Vec<T>) -> Stack<T> {
         self.chunks.push(top);
@@ -194,6 +226,22 @@ mod tests {
         assert_eq!(tape, [0, 1, 2]);
     }
 
+    /// Runs of `lens` records each, of unknown length (a `while` loop's), on one stack.
+    fn open_runs(lens: &[usize]) -> (Stack<usize>, Vec<Segment>) {
+        let mut stack = Stack::new();
+        let mut top = Vec::new();
+        let segments = (lens.iter().enumerate())
+            .map(|(r, &n)| {
+                let mut segment = stack.open(&mut top, 0);
+                for k in 0..n {
+                    stack.push(&mut top, &mut segment, r * 100 + k);
+                }
+                segment.close(&top)
+            })
+            .collect();
+        (stack.finish(top), segments)
+    }
+
     /// Runs of `lens` records each on one stack: run `r` pushes `r·100 + k`.
     fn runs(lens: &[usize]) -> (Stack<usize>, Vec<Segment>) {
         let mut stack = Stack::new();
@@ -225,7 +273,8 @@ mod tests {
     proptest::proptest! {
         /// Any runs, pushed in any order of sizes: each segment reads back its own
         /// records, and the chunks reserve at most about four times what was pushed
-        /// (doubling chunks, each retired with room short of one run).
+        /// (doubling chunks, each retired with room short of one run); runs of unknown
+        /// length too.
         #[test]
         fn segments_read_back_their_runs(lens in proptest::collection::vec(0usize..300, 0..60)) {
             let (stack, segments) = runs(&lens);
@@ -236,6 +285,11 @@ mod tests {
             let reserved: usize = stack.chunks.iter().map(Vec::capacity).sum();
             let pushed: usize = lens.iter().sum();
             proptest::prop_assert!(reserved <= 4 * pushed + 2 * MIN_CHUNK, "{} for {}", reserved, pushed);
+            let (stack, segments) = open_runs(&lens);
+            for (r, (&n, &s)) in lens.iter().zip(&segments).enumerate() {
+                let expected: Vec<usize> = (0..n).map(|k| r * 100 + k).collect();
+                proptest::prop_assert_eq!(stack.records(s), &expected[..]);
+            }
         }
     }
 

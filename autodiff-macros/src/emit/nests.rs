@@ -29,11 +29,12 @@
 //! them, so a segment names the same records wherever it is read, in any order the
 //! adjoints run.
 //!
-//! A loop is flattened only where that is sure to compile: it is counted (its trip count
-//! sizes the chunk), its records are plain numbers (or segments), it records in one place
-//! (not a loop the adjoint runs again), and its tape, and the tape of its root, are only
-//! recorded, walked by a loop's adjoint or passed out of a branch. Anything else keeps its
-//! own `Vec`.
+//! A counted loop opens room for its trip count; a `while` loop opens none, and its pushes
+//! move the run to a larger chunk when it fills one (`Stack::push`). A loop is flattened
+//! only where that is sure to compile: its records are plain numbers (or segments), it
+//! records in one place (not a loop the adjoint runs again), and its tape, and the tape
+//! of its root, are only recorded, walked by a loop's adjoint or passed out of a branch.
+//! Anything else keeps its own `Vec`.
 
 use super::*;
 use proc_macro2::Ident;
@@ -121,8 +122,6 @@ struct Site {
     tape: Value,
     items: Vec<Value>,
     parent: Option<usize>,
-    /// A counted loop, whose trip count is known before it runs.
-    counted: bool,
 }
 
 #[derive(Default)]
@@ -177,15 +176,10 @@ impl Scan {
         self.other.extend(header.filter(|&v| Some(v) != walked));
         let me = match &lp.record {
             Some(r) => {
-                let counted = matches!(
-                    lp.kind,
-                    LoopKind::For { .. } | LoopKind::Tape { index: Some(_), .. }
-                );
                 self.sites.push(Site {
                     tape: r.tape,
                     items: r.items.clone(),
                     parent,
-                    counted,
                 });
                 Some(self.sites.len() - 1)
             }
@@ -225,16 +219,14 @@ impl Scan {
     }
 
     /// The root of each flattened site (`None`: not flattened). A site is flattened when
-    /// it is counted, inside a recording loop, its tape is plain, its records are numbers
+    /// it is inside a recording loop, its tape is plain, its records are numbers
     /// or flattened tapes, its enclosing loop is flattened too or is a root with a plain
     /// tape, and every walk of its segments is inside the walk of its root's tape (where
     /// the stack is finished). Dropping a site can drop others (its enclosing loop records
     /// its tape; it may have been their root), so this repeats until nothing changes.
     fn flattened(&self, func: &Func) -> Vec<Option<usize>> {
         let plain = self.plain_tapes();
-        let mut flat: Vec<bool> = (self.sites.iter())
-            .map(|s| s.counted && s.parent.is_some())
-            .collect();
+        let mut flat: Vec<bool> = self.sites.iter().map(|s| s.parent.is_some()).collect();
         let mut tapes = HashMap::new();
         for (i, s) in self.sites.iter().enumerate() {
             tapes.extend(self.passed_on(s.tape).into_iter().map(|t| (t, i)));

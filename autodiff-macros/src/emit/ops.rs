@@ -60,7 +60,12 @@ impl Emitter<'_> {
                 }
                 LoopKind::While { .. } | LoopKind::Tape { index: None, .. } => {
                     let tape = self.names.ident(r.tape);
-                    quote!(#tape.push(#items);)
+                    match self.nests.stack(r.tape) {
+                        Some(Flat { stack, chunk }) => {
+                            quote!(#stack.push(&mut #chunk, &mut #tape, #items);)
+                        }
+                        None => quote!(#tape.push(#items);),
+                    }
                 }
             }
         });
@@ -178,19 +183,22 @@ impl Emitter<'_> {
         });
         let new_stacks = quote!(#(#new_stacks)*);
         Some(match (self.nests.stack(record.tape), counted) {
-            // Only counted loops are flattened (`nests`).
             (Some(Flat { stack, chunk }), Some(range)) => {
                 quote!(let #iter = #range; let #tape = #stack.open(&mut #chunk, #iter.size_hint().0);)
             }
-            (_, Some(range)) => {
+            // The run's length is not known: its pushes make room (`Stack::push`).
+            (Some(Flat { stack, chunk }), None) => {
+                quote!(let mut #tape = #stack.open(&mut #chunk, 0);)
+            }
+            (None, Some(range)) => {
                 quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0); #new_stacks)
             }
-            (_, None) => quote!(let mut #tape = ::std::vec::Vec::new(); #new_stacks),
+            (None, None) => quote!(let mut #tape = ::std::vec::Vec::new(); #new_stacks),
         })
     }
 
     /// Where a counted loop pushes its records: its tape, or the chunk of its nest's stack
-    /// that `tape_decl` opened.
+    /// that `tape_decl` opened (room for the trip count).
     fn record_target(&self, tape: Value) -> TokenStream {
         let records = match self.nests.stack(tape) {
             Some(flat) => flat.chunk.clone(),
