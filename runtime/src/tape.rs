@@ -82,15 +82,14 @@ impl<T> Stack<T> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, full: Vec<T>, n: usize) -> Vec<T> {
-        let doubled = (2 * full.capacity()).clamp(MIN_CHUNK, MAX_DOUBLING);
-        let size = n.max(doubled);
+        let top = Vec::with_capacity(next_chunk(full.capacity(), n));
         self.chunks.push(full);
-        Vec::with_capacity(size)
+        top
     }
 
     /// Pushes `item` for a run of unknown length (a `while` loop's, opened for 0
     /// records): when `top` is full, the run so far moves to a new chunk with room for
-    /// as many again, so that the run stays in one chunk.
+    /// twice as many, so that the run stays in one chunk.
     #[inline]
     pub fn push(&mut self, top: &mut Vec<T>, segment: &mut Segment, item: T) {
         if top.len() == top.capacity() {
@@ -106,10 +105,7 @@ impl<T> Stack<T> {
     #[inline(never)]
     fn spill(&mut self, mut full: Vec<T>, segment: &mut Segment) -> Vec<T> {
         let run = full.len() - segment.start;
-        let size = (2 * full.capacity())
-            .clamp(MIN_CHUNK, MAX_DOUBLING)
-            .max(2 * run);
-        let mut top = Vec::with_capacity(size);
+        let mut top = Vec::with_capacity(next_chunk(full.capacity(), 2 * run));
         top.extend(full.drain(segment.start..));
         self.chunks.push(full);
         *segment = Segment {
@@ -132,6 +128,12 @@ impl<T> Stack<T> {
     pub fn records(&self, segment: Segment) -> &[T] {
         &self.chunks[segment.chunk][segment.start..segment.end]
     }
+}
+
+/// The size of the chunk after one of `last` records, for a run of `n`: twice `last`
+/// within `MIN_CHUNK..=MAX_DOUBLING`, or `n` if more.
+fn next_chunk(last: usize, n: usize) -> usize {
+    (2 * last).clamp(MIN_CHUNK, MAX_DOUBLING).max(n)
 }
 
 impl Segment {
