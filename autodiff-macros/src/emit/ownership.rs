@@ -134,9 +134,17 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// The values the pullback closure of `func` (its last instruction) reads from outside.
+/// The pullback closure of `func` (its last instruction): its parameters and body.
+fn pullback_closure(func: &Func) -> Option<(&Vec<Value>, &Block)> {
+    match func.body.insts.last().map(|i| &i.kind) {
+        Some(InstKind::Closure { params, body }) => Some((params, body)),
+        _ => None,
+    }
+}
+
+/// The values the pullback closure of `func` reads from outside.
 pub(super) fn captured(func: &Func) -> HashSet<Value> {
-    let Some(InstKind::Closure { params, body }) = func.body.insts.last().map(|i| &i.kind) else {
+    let Some((params, body)) = pullback_closure(func) else {
         return HashSet::new();
     };
     let mut inside = params.clone();
@@ -230,14 +238,7 @@ pub enum Reuse {
 /// numbers, which it then reads by reference. Then `f_jacobian` runs the primal once for
 /// all its rows.
 pub fn pullback_reuse(f: &DiffFn, vjp: &Func) -> Reuse {
-    let pullback = vjp.results.last().copied();
-    let closure = vjp.body.insts.iter().find_map(|inst| match &inst.kind {
-        InstKind::Closure { params, body } if inst.outs.last().copied() == pullback => {
-            Some((params, body))
-        }
-        _ => None,
-    });
-    let Some((params, body)) = closure else {
+    let Some((_, body)) = pullback_closure(vjp) else {
         return Reuse::Once;
     };
     let nests = Nests::of(vjp, &mut Names::assign(vjp, &[]));
@@ -253,11 +254,8 @@ pub fn pullback_reuse(f: &DiffFn, vjp: &Func) -> Reuse {
         })
         .map(|(&v, _)| v)
         .collect();
-    let mut defined = params.clone();
-    body.defs(&mut defined);
-    let defined: HashSet<Value> = defined.into_iter().collect();
     let mut reuse = Reuse::Copies;
-    for v in body.uses().into_iter().filter(|v| !defined.contains(v)) {
+    for v in captured(vjp) {
         let ty = vjp.ty(v);
         if ty.is_float() || matches!(ty, Ty::Int | Ty::Bool) || borrowed.contains(&v) {
             continue;
