@@ -163,6 +163,54 @@ fn rows_from_one_sweep_when_the_pullback_is_reusable() {
     }
 }
 
+/// A local array filled in one loop and read in the next: the pullback keeps it and
+/// reads it in place (`e[i]`, `e.len()`), so it too may run again, and `f_jacobian` runs
+/// the primal once.
+#[differentiable(jacobian)]
+pub fn smoothed(x: &[f64]) -> [f64; 2] {
+    let mut e = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        e[i] = (x[i] * 0.5).exp();
+    }
+    let total: f64 = e.iter().sum();
+    let mut chain = 0.0;
+    for i in 1..e.len() {
+        chain += e[i] * e[i - 1] * x[i];
+    }
+    [total.ln(), chain / total]
+}
+
+/// Calls `pullback` through a shared reference: compiles only for an `Fn`.
+fn call_again<A, R>(pullback: &impl Fn(A) -> R, seed: A) -> R {
+    pullback(seed)
+}
+
+#[test]
+fn a_pullback_keeping_an_array_runs_again() {
+    for x in [
+        vec![0.5, -1.0, 2.0, 0.0, 3.5],
+        vec![0.0; 4],
+        vec![-0.25, -2.0, -0.5],
+    ] {
+        let (value, j) = smoothed_jacobian(&x);
+        assert_eq!(value, smoothed(&x));
+        assert_close(&j, &fd_jacobian(&|p| smoothed(p).to_vec(), &x), 1e-6);
+        let (_, pullback) = smoothed_vjp(&x);
+        for _ in 0..2 {
+            for (r, seed) in [[1.0, 0.0], [0.0, 1.0]].into_iter().enumerate() {
+                let row = call_again(&pullback, seed);
+                assert_eq!(row, j.row(r).iter().copied().collect::<Vec<_>>());
+            }
+        }
+        // Linear in the seed: a combination of seeds gives the combination of rows.
+        let mixed = call_again(&pullback, [2.0, -3.0]);
+        let want = j.row(0) * 2.0 - j.row(1) * 3.0;
+        for (m, w) in mixed.iter().zip(want.iter()) {
+            assert!((m - w).abs() <= 1e-12 * (1.0 + w.abs()), "{m} against {w}");
+        }
+    }
+}
+
 #[derive(Clone, Debug, Differentiable)]
 pub struct Arm {
     pub lengths: [f64; 2],

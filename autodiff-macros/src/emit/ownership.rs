@@ -223,10 +223,10 @@ fn own_uses(inst: &Inst) -> Vec<Value> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reuse {
     /// Once (`impl FnOnce`): it consumes what it captured (tapes of records other than
-    /// numbers, calls' pullbacks, arrays).
+    /// numbers, calls' pullbacks, arrays it moves).
     Once,
     /// Any number of times (`impl Fn`, as a JAX `vjp` function): it reads its tapes by
-    /// reference, copying their records (numbers) out.
+    /// reference, copying their records (numbers) out, and its arrays in place.
     Many,
     /// Any number of times, and copied (`impl Fn + Copy`): it captures only numbers and
     /// borrowed parameters.
@@ -234,9 +234,9 @@ pub enum Reuse {
 }
 
 /// How often `vjp`'s pullback may be called: more than once when it calls no call's
-/// pullback (`FnOnce`) and captures only numbers, borrowed parameters and tapes of
-/// numbers, which it then reads by reference. Then `f_jacobian` runs the primal once for
-/// all its rows.
+/// pullback (`FnOnce`) and captures only numbers, borrowed parameters, tapes of numbers
+/// and arrays, all of which it then reads by reference. Then `f_jacobian` runs the primal
+/// once for all its rows.
 pub fn pullback_reuse(f: &DiffFn, vjp: &Func) -> Reuse {
     let Some((_, body)) = pullback_closure(vjp) else {
         return Reuse::Once;
@@ -260,12 +260,89 @@ pub fn pullback_reuse(f: &DiffFn, vjp: &Func) -> Reuse {
         if ty.is_float() || matches!(ty, Ty::Int | Ty::Bool) || borrowed.contains(&v) {
             continue;
         }
-        if !nests.copyable(v) {
+        // A tape read by reference, or an array read where it stands.
+        let array = ty.elem() != Ty::Unknown;
+        if !(nests.copyable(v) || array && reads_in_place(body, v)) {
             return Reuse::Once;
         }
         reuse = Reuse::Many;
     }
     reuse
+}
+
+/// Whether `block` reads the array `v` only where it stands (`v[i]`, `v.len()`, a copy
+/// or a view of it), never moving it: then a pullback that keeps `v` may run again.
+fn reads_in_place(block: &Block, v: Value) -> bool {
+    !block.yields.contains(&v)
+        && block.insts.iter().all(|inst| {
+            let own = match &inst.kind {
+                InstKind::Loop(lp) => {
+                    !lp.header_uses().contains(&v)
+                        && lp.record.as_ref().is_none_or(|r| !r.items.contains(&v))
+                }
+                InstKind::If { cond, .. } => *cond != v,
+                _ => inst_reads_in_place(inst, v),
+            };
+            own && inst.blocks().iter().all(|b| reads_in_place(b, v))
+        })
+}
+
+/// Whether an instruction without blocks reads `v` only in place, if at all.
+fn inst_reads_in_place(inst: &Inst, v: Value) -> bool {
+    match &inst.kind {
+        InstKind::Op(op, args) if args.first() == Some(&v) => {
+            place_read(op) && !args[1..].contains(&v)
+        }
+        InstKind::Guard { needs, inner, .. } => *needs != v && inst_reads_in_place(inner, v),
+        // Added from by reference (`add_run(&mut buffer, &records, ..)`).
+        InstKind::AddRun(run) if run.records == v => {
+            let mut others = run.shift.values().chain([run.buffer, run.first]);
+            others.all(|u| u != v)
+        }
+        _ => !inst.uses().contains(&v),
+    }
+}
+
+/// Whether `op` reads its first operand, an array, as a place: `a[i]`, `a.len()`,
+/// `a.to_vec()`, `a.clone()`, `&a[lo..hi]`, `a[lo..hi].to_vec()` (`emit::ops::operator`).
+fn place_read(op: &Op) -> bool {
+    match op {
+        Op::Index | Op::Len | Op::CopyArray { .. } | Op::SubSlice { .. } => true,
+        Op::Const(_)
+        | Op::Extern(_)
+        | Op::Undef
+        | Op::StopGradient
+        | Op::Add
+        | Op::Sub
+        | Op::Mul
+        | Op::Div
+        | Op::Rem
+        | Op::Neg
+        | Op::Fun(_)
+        | Op::Cast { .. }
+        | Op::Cmp(_)
+        | Op::Not
+        | Op::BitAnd
+        | Op::BitOr
+        | Op::BitXor
+        | Op::Shl
+        | Op::Shr
+        | Op::Call { .. }
+        | Op::Lin(_)
+        | Op::Method { .. }
+        | Op::Field { .. }
+        | Op::NewArray { .. }
+        | Op::EmptyVec
+        | Op::Push
+        | Op::Store
+        | Op::Matches { .. }
+        | Op::Bound { .. }
+        | Op::At
+        | Op::Construct { .. }
+        | Op::Struct { .. }
+        | Op::Map { .. }
+        | Op::MapRule { .. } => false,
+    }
 }
 
 /// No closures or calls' pullbacks at any depth, and every loop adjoint walks a tape of
