@@ -30,8 +30,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Peak heap bytes allocated while `f` runs, beyond what was live before.
+/// Peak heap bytes allocated while `f` runs, beyond what was live before: everything it
+/// needs, since the tapes kept from earlier calls are freed first.
 pub fn peak_bytes<T>(f: impl FnOnce() -> T) -> usize {
+    autodiff::release_tapes();
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     black_box(f());

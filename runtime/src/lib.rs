@@ -37,7 +37,7 @@
 //! derivative through an overflowed (infinite) intermediate, or from an infinite seed or
 //! input tangent, may be NaN.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 // Generated code names items as `::autodiff::__private::...`; this makes those paths
 // resolve inside the runtime too, so its own code can use `#[differentiable]`.
@@ -49,6 +49,7 @@ pub mod gradcheck;
 pub mod lanes;
 pub mod linalg;
 mod needs;
+mod pool;
 mod real;
 pub mod rules;
 mod segments;
@@ -79,6 +80,7 @@ pub use gradcheck::{
 pub use lanes::Lanes;
 /// nalgebra, re-exported so that matrix code and derived structs name the same version.
 pub use nalgebra;
+pub use pool::release_tapes;
 pub use real::{Erf, Real, Zero};
 #[cfg(feature = "train")]
 pub use tensor::{ShapeError, Tensor};
@@ -119,6 +121,7 @@ pub mod __private {
     pub use crate::needs::{
         needs, placeholder, request_needs, type_name_of, withdraw_request, Placeholder,
     };
+    pub use crate::pool::Pooled;
     pub use crate::rules::scalar::*;
     pub use crate::rules::ZeroLike;
     pub use crate::rules::{

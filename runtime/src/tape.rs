@@ -3,6 +3,8 @@
 //! (a [`Window`]); or, for a loop inside another recording loop, a [`Segment`] of one
 //! [`Stack`] that all its runs share.
 
+use crate::pool;
+
 /// `tape.push(item)` on a tape whose capacity was reserved for every push it gets (a
 /// counted loop's, `Vec::with_capacity(trip count)`). Saying so up front matters: a plain
 /// `push` keeps a call that may grow the `Vec` in the loop, and around that call the
@@ -55,6 +57,13 @@ impl<T> Default for Stack<T> {
     }
 }
 
+/// Its chunks go back to the pool ([`pool`]).
+impl<T> Drop for Stack<T> {
+    fn drop(&mut self) {
+        self.chunks.drain(..).for_each(pool::give);
+    }
+}
+
 impl<T> Stack<T> {
     /// An empty stack; its first top is `Vec::new()`.
     pub fn new() -> Self {
@@ -82,7 +91,7 @@ impl<T> Stack<T> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, full: Vec<T>, n: usize) -> Vec<T> {
-        let top = Vec::with_capacity(next_chunk(full.capacity(), n));
+        let top = pool::take(next_chunk(full.capacity(), n));
         self.chunks.push(full);
         top
     }
@@ -105,7 +114,7 @@ impl<T> Stack<T> {
     #[inline(never)]
     fn spill(&mut self, mut full: Vec<T>, segment: &mut Segment) -> Vec<T> {
         let run = full.len() - segment.start;
-        let mut top = Vec::with_capacity(next_chunk(full.capacity(), 2 * run));
+        let mut top = pool::take(next_chunk(full.capacity(), 2 * run));
         top.extend(full.drain(segment.start..));
         self.chunks.push(full);
         *segment = Segment {
@@ -189,9 +198,15 @@ pub fn window<T: Copy>(
     }
     let first = start.saturating_sub(before).min(array.len());
     let last = end.saturating_add(after).clamp(first, array.len());
-    Window {
-        first,
-        values: array[first..last].to_vec(),
+    let mut values = pool::take(last - first);
+    values.extend_from_slice(&array[first..last]);
+    Window { first, values }
+}
+
+/// Its values go back to the pool ([`pool`]).
+impl<T> Drop for Window<T> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.values));
     }
 }
 

@@ -190,8 +190,9 @@ impl Emitter<'_> {
             (Some(Flat { stack, chunk }), None) => {
                 quote!(let mut #tape = #stack.open(&mut #chunk, 0);)
             }
+            // Kept for the next call when it drops (`Pooled`).
             (None, Some(range)) => {
-                quote!(let #iter = #range; let mut #tape = ::std::vec::Vec::with_capacity(#iter.size_hint().0); #new_stacks)
+                quote!(let #iter = #range; let mut #tape = ::autodiff::__private::Pooled::with_capacity(#iter.size_hint().0); #new_stacks)
             }
             (None, None) => quote!(let mut #tape = ::std::vec::Vec::new(); #new_stacks),
         })
