@@ -93,7 +93,7 @@ fn take_block(layout: Layout) -> Option<NonNull<u8>> {
 
 /// Keeps `v`'s allocation for a later [`take`] of its capacity (its elements are
 /// dropped), unless the pool is full: then it is freed.
-#[inline(always)]
+#[inline]
 pub fn give<T>(v: Vec<T>) {
     if let Some(layout) = pooled::<T>(v.capacity()) {
         give_block(v, layout);
@@ -147,8 +147,7 @@ impl<T> Pooled<T> {
 }
 
 impl<T> Drop for Pooled<T> {
-    // Inlined: the size test decides without a call whether there is anything to keep.
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
         give(std::mem::take(&mut self.0));
     }
